@@ -1,0 +1,333 @@
+//! Findings: what vow reports about its inputs, as data.
+//!
+//! Every problem vow finds (a YAML error, a schema violation, a rejected request, a script that
+//! ran out of operations) becomes a [`Finding`] with a stable code, a severity, a source location
+//! and, where there is one, the instance it concerns. `Err` is kept for the few cases where the
+//! tool cannot go on at all (no workspace, an unreadable store): one bad file never stops the batch.
+
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// How bad a finding is. Ordered: `Info < Low < ... < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Where a finding points: a file relative to the workspace, a 1-based line, optionally a column.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Location {
+    pub fn new(file: Arc<str>, line: u32) -> Location {
+        Location {
+            file,
+            line,
+            column: None,
+        }
+    }
+
+    pub fn with_column(mut self, column: u32) -> Location {
+        self.column = Some(column);
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.column {
+            Some(c) => write!(f, "{}:{}:{}", self.file, self.line, c),
+            None => write!(f, "{}:{}", self.file, self.line),
+        }
+    }
+}
+
+/// A stable finding code with its explanation (`vow explain CODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Code {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// Whether a finding with this code keeps its instance out of every wave.
+    pub blocking: bool,
+    pub explain: &'static str,
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id)
+    }
+}
+
+/// One problem, observation or note about the inputs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// True when the finding keeps its instance out of the rollout.
+    pub blocking: bool,
+    pub message: String,
+    /// The instance concerned, `<promise>:<namespace>/<name>`, when there is one.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The field concerned (`spec.backups.retentionDays`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: Code, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: code.severity,
+            blocking: code.blocking,
+            message: message.into(),
+            instance: None,
+            location: None,
+            field: None,
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, location: Location) -> Finding {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn at_opt(mut self, location: Option<Location>) -> Finding {
+        if location.is_some() {
+            self.location = location;
+        }
+        self
+    }
+
+    pub fn instance(mut self, r: impl Into<String>) -> Finding {
+        self.instance = Some(r.into());
+        self
+    }
+
+    pub fn field(mut self, f: impl Into<String>) -> Finding {
+        self.field = Some(f.into());
+        self
+    }
+
+    pub fn help(mut self, h: impl Into<String>) -> Finding {
+        self.help = Some(h.into());
+        self
+    }
+
+    /// Orders findings for output: by file, line, code, then message, so reports are stable.
+    pub fn sort_key(&self) -> (Option<&Location>, &str, Option<&str>, &str) {
+        (
+            self.location.as_ref(),
+            self.code.id,
+            self.instance.as_deref(),
+            &self.message,
+        )
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = if self.blocking {
+            "error"
+        } else {
+            match self.severity {
+                Severity::Info => "note",
+                _ => "warning",
+            }
+        };
+        write!(f, "{level}[{}]: {}", self.code.id, self.message)?;
+        if let Some(loc) = &self.location {
+            write!(f, "\n  --> {loc}")?;
+        }
+        if let Some(r) = &self.instance {
+            write!(f, "\n  instance: {r}")?;
+        }
+        if let Some(h) = &self.help {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Sorts findings into their stable output order and drops exact duplicates.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+}
+
+macro_rules! codes {
+    ($($konst:ident = $id:literal, $name:literal, $sev:ident, $blocking:literal, $explain:literal;)*) => {
+        $(pub const $konst: Code = Code {
+            id: $id, name: $name, severity: Severity::$sev, blocking: $blocking, explain: $explain,
+        };)*
+        /// Every finding code vow can emit, for `vow explain` and the uniqueness test.
+        pub const ALL_CODES: &[Code] = &[$($konst),*];
+    };
+}
+
+codes! {
+    YAML_SYNTAX = "V001", "yaml-syntax", High, true,
+        "A file could not be parsed as YAML or JSON. The message gives the line and column the \
+         parser stopped at. The documents of the file that did parse are still used; the broken \
+         one is skipped. Fix the syntax (indentation, an unclosed quote or bracket, a tab).";
+    UNKNOWN_KIND = "V002", "unknown-kind", Low, false,
+        "A document's kind is not one vow reads in this place (a Promise in promises/, a \
+         Destination in the destinations file, requests of a Promise's API kind in requests/). \
+         The document is skipped. Check the kind and apiVersion, or move the file.";
+    MISSING_FIELD = "V003", "missing-field", High, true,
+        "A document lacks a field every Kubernetes-style document needs (apiVersion, kind, \
+         metadata.name). Add the field.";
+    DUPLICATE = "V004", "duplicate", High, true,
+        "Two documents declare the same instance (same Promise, namespace and name) or the same \
+         Promise or Destination. Both places are named; the first one (by file and line) is kept. \
+         Rename or remove one of them.";
+    READ_ERROR = "V005", "read-error", High, true,
+        "A file could not be read (permissions, not UTF-8, vanished during the run).";
+    MISSING_SCRIPT = "V006", "missing-script", High, true,
+        "A Pipeline's Rhai step names a `file:` that does not exist, or has neither `file:` nor \
+         `script:`. Paths are relative to the Promise file. Every request of the Promise is \
+         blocked until the step can be compiled.";
+    INVALID_PROMISE = "V007", "invalid-promise", High, true,
+        "A Promise is malformed: no version label, a CRD without a storage version, a rollout \
+         strategy that cannot be read. Its requests are blocked. The message names the field.";
+    NO_PROMISE = "V008", "no-promise", High, true,
+        "A request's apiVersion and kind match no loaded Promise's API. Check the group, version \
+         and kind against the Promise's spec.api, or add the Promise.";
+    INVALID_DESTINATION = "V009", "invalid-destination", High, false,
+        "A Destination document is malformed and was skipped. The message names the field.";
+    INVALID_CONFIG = "V010", "invalid-config", High, true,
+        "vow.yaml could not be read. The message names the key.";
+    SCHEMA = "V100", "schema-violation", High, true,
+        "A request does not satisfy its Promise's API schema after defaults were applied. The \
+         message names the field path, the rule broken and the value found. Fix the request.";
+    SCHEMA_NOTE = "V101", "schema-keyword-ignored", Info, false,
+        "A Promise's schema uses a keyword that is not part of Kubernetes' structural schemas \
+         (`regex`, `example`) or that vow does not enforce (`x-kubernetes-validations`, `anyOf`). \
+         It is ignored, as the note says.";
+    NAME_TOO_LONG = "V102", "name-too-long", High, true,
+        "metadata.name is longer than 63 characters; Kratix and Kubernetes label values cannot \
+         hold it. Shorten the name.";
+    UNKNOWN_FIELD = "V103", "unknown-field", Low, false,
+        "A request sets a field its Promise's schema does not declare. Like the Kubernetes API \
+         server, vow prunes it before running the workflow. Check the spelling or remove it.";
+    SCRIPT_COMPILE = "V200", "script-compile-error", High, true,
+        "A Rhai step or rule does not compile. The location is the script's file and line (for \
+         inline scripts, the line inside the Promise file). Every request that needs the script \
+         is blocked.";
+    SCRIPT_RUNTIME = "V201", "script-error", High, true,
+        "A Rhai step failed while running for this request (a type error, a missing function, \
+         an index out of bounds). The location is the script's line and column.";
+    SCRIPT_LIMIT = "V202", "script-limit", High, true,
+        "A Rhai step exceeded a limit (operations, call depth, string, array or map size) for \
+         this request and was stopped. Scripts must finish quickly and stay small: look for an \
+         endless loop, unbounded recursion or a value that keeps growing.";
+    REJECTED = "V203", "rejected", High, true,
+        "A Promise's validation step called reject(): the request is invalid. The message is the \
+         script's; fix the request as it says.";
+    STEP_WARNING = "V204", "step-warning", Low, false,
+        "A Promise's step called warn(): the request is accepted, with a remark.";
+    INVALID_OUTPUT = "V205", "invalid-output", High, true,
+        "A step called output(), schedule() or status() with something vow cannot write: a path \
+         that is absolute or leaves the instance's directory (`..`), an empty path, or a document \
+         that is not a map, an array of maps or text.";
+    NO_DESTINATION = "V300", "no-destination", High, true,
+        "No Destination matches the selectors of a workload group (the Promise's \
+         destinationSelectors and the schedule() labels). Add a Destination with those labels or \
+         fix the selectors.";
+    NO_WAVE = "V301", "no-wave", High, true,
+        "A changed instance matches none of its Promise's rollout waves and there is no catch-all \
+         wave (one without a selector). Nothing is silently left out: add a catch-all wave or a \
+         selector that matches.";
+    EXTERNAL_STEP = "V302", "external-step", Info, false,
+        "A Pipeline has container steps. vow does not run containers and never pretends it did: \
+         their outputs are not in the plan. Port them to Rhai steps to have vow render them.";
+    STORE = "V400", "store-record", High, false,
+        "A record in the state store's .vow/ folder could not be read. The instance is treated \
+         as not applied; repair or remove the record.";
+    MISSING_REVISION = "V401", "missing-revision", High, true,
+        "An instance is pinned to a Promise version that is neither the current Promise nor a \
+         revision kept in the store. Unpin it or restore the revision.";
+}
+
+/// Looks a code up by its id (`V100`) or name (`schema-violation`), case-insensitively.
+pub fn find_code(id: &str) -> Option<Code> {
+    ALL_CODES
+        .iter()
+        .copied()
+        .find(|c| c.id.eq_ignore_ascii_case(id) || c.name.eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let ids: BTreeSet<_> = ALL_CODES.iter().map(|c| c.id).collect();
+        let names: BTreeSet<_> = ALL_CODES.iter().map(|c| c.name).collect();
+        assert_eq!(ids.len(), ALL_CODES.len());
+        assert_eq!(names.len(), ALL_CODES.len());
+    }
+
+    #[test]
+    fn every_code_is_explained() {
+        for c in ALL_CODES {
+            assert!(c.explain.len() > 40, "{} has a thin explanation", c.id);
+            assert_eq!(find_code(c.id), Some(*c));
+            assert_eq!(find_code(c.name), Some(*c));
+        }
+    }
+
+    #[test]
+    fn display_names_location_and_help() {
+        let f = Finding::new(SCHEMA, "spec.storageGb: 5 is below the minimum 10")
+            .at(Location::new("requests/a.yaml".into(), 12).with_column(3))
+            .help("raise it");
+        let s = f.to_string();
+        assert!(s.starts_with("error[V100]: spec.storageGb"));
+        assert!(s.contains("--> requests/a.yaml:12:3"));
+        assert!(s.contains("help: raise it"));
+    }
+}

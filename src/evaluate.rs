@@ -1,0 +1,519 @@
+//! One request through validate → configure → schedule, and the parallel driver.
+//!
+//! Every request is evaluated on its own (rayon); nothing here looks at another request. The
+//! results come back sorted by instance, so everything after is deterministic whatever the
+//! thread count.
+
+use crate::diag::{self, Finding, Location};
+use crate::load::inputs::Inputs;
+use crate::load::promise::STEP_SCOPE;
+use crate::model::{Destination, InstanceRef, Labels, Pipeline, Promise, Request};
+use crate::schema;
+use crate::script::{self, OutputDoc};
+use crate::store::{self, Applied, FileRecord};
+use rayon::prelude::*;
+use rhai::{Dynamic, Map};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One rendered file, at its full path in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutFile {
+    pub path: String,
+    pub content: String,
+    pub digest: String,
+}
+
+/// What a step did, for `vow render`.
+#[derive(Clone, Debug)]
+pub struct StepTrace {
+    pub pipeline: String,
+    pub step: String,
+    pub outputs: Vec<String>,
+    pub schedules: Vec<(String, Labels)>,
+    pub messages: Vec<String>,
+}
+
+/// The result of evaluating one request.
+#[derive(Clone, Debug)]
+pub struct Evaluated {
+    pub id: InstanceRef,
+    pub labels: Labels,
+    pub location: Location,
+    /// The Promise version rendered.
+    pub version: String,
+    pub pinned: bool,
+    pub paused: bool,
+    pub blocked: bool,
+    pub findings: Vec<Finding>,
+    /// Sorted by path.
+    pub files: Vec<OutFile>,
+    /// Workload group directory → destination name.
+    pub destinations: std::collections::BTreeMap<String, String>,
+    pub spec: Value,
+    pub status: Option<Value>,
+    /// Container steps vow did not run, as `<pipeline>/<container>`.
+    pub external: Vec<String>,
+    pub trace: Vec<StepTrace>,
+}
+
+impl Evaluated {
+    fn new(r: &Request) -> Evaluated {
+        Evaluated {
+            id: r.id.clone(),
+            labels: r.labels.clone(),
+            location: r.location.clone(),
+            version: String::new(),
+            pinned: false,
+            paused: false,
+            blocked: false,
+            findings: Vec::new(),
+            files: Vec::new(),
+            destinations: Default::default(),
+            spec: Value::Null,
+            status: None,
+            external: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+
+    fn block(&mut self, f: Finding) {
+        self.blocked = true;
+        self.findings.push(f.instance(self.id.to_string()));
+    }
+
+    fn note(&mut self, f: Finding) {
+        if f.blocking {
+            self.blocked = true;
+        }
+        self.findings.push(f.instance(self.id.to_string()));
+    }
+
+    /// A digest of everything rendered: files and their placement.
+    pub fn files_digest(&self) -> String {
+        let mut h = Sha256::new();
+        for f in &self.files {
+            h.update(format!("{}\0{}\0", f.path, f.digest));
+        }
+        format!("sha256:{:x}", h.finalize())
+    }
+}
+
+/// Evaluates every request in parallel; results are in instance order.
+pub fn evaluate_all(inputs: &Inputs) -> Vec<Evaluated> {
+    let mut out: Vec<Evaluated> = inputs
+        .requests
+        .par_iter()
+        .map(|r| evaluate(inputs, r, false))
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// Evaluates one request. With `trace`, records what each step did.
+pub fn evaluate(inputs: &Inputs, r: &Request, trace: bool) -> Evaluated {
+    let mut ev = Evaluated::new(r);
+    let current = &inputs.promises[r.promise];
+    let applied = inputs.store.applied.get(&r.id);
+    let Some(promise) = target_promise(inputs, current, r, applied, &mut ev) else {
+        return ev;
+    };
+    ev.version = promise.version.clone();
+    if current.paused || r.paused() {
+        ev.paused = true;
+        return ev;
+    }
+    if !usable(inputs, promise, r.promise, &mut ev) {
+        return ev;
+    }
+    let Some(value) = validate(inputs, promise, r, &mut ev) else {
+        return ev;
+    };
+    ev.spec = value.get("spec").cloned().unwrap_or(Value::Null);
+    for pipeline in &promise.configure {
+        run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev);
+        if ev.blocked {
+            ev.files.clear();
+            return ev;
+        }
+    }
+    ev.files.sort_by(|a, b| a.path.cmp(&b.path));
+    ev
+}
+
+/// The Promise revision this instance renders with: the current one, or the pinned revision.
+fn target_promise<'a>(
+    inputs: &'a Inputs,
+    current: &'a Promise,
+    r: &Request,
+    applied: Option<&Applied>,
+    ev: &mut Evaluated,
+) -> Option<&'a Promise> {
+    let pin = r
+        .pinned_version()
+        .or_else(|| applied.and_then(|a| a.binding.pinned()));
+    let Some(v) = pin else {
+        return Some(current);
+    };
+    ev.pinned = true;
+    if v == current.version {
+        return Some(current);
+    }
+    match inputs.revisions.get(&(current.name.clone(), v.to_string())) {
+        Some(p) => Some(p),
+        None => {
+            ev.version = v.to_string();
+            ev.block(
+                Finding::new(
+                    diag::MISSING_REVISION,
+                    format!(
+                        "{} is pinned to {} {v}, which is neither the current version ({}) nor a revision in the store",
+                        r.id, current.name, current.version
+                    ),
+                )
+                .at(r.location.clone())
+                .help("pin it to a version the store keeps, or remove the vow.dev/version pin"),
+            );
+            None
+        }
+    }
+}
+
+/// Whether the Promise can be used at all; blocks the instance with the reasons when not.
+fn usable(inputs: &Inputs, promise: &Promise, index: usize, ev: &mut Evaluated) -> bool {
+    for f in &promise.broken {
+        let mut f = f.clone();
+        f.message = format!("Promise {} is unusable: {}", promise.name, f.message);
+        ev.block(f);
+    }
+    for why in &inputs.unavailable[index] {
+        ev.block(
+            Finding::new(
+                diag::INVALID_PROMISE,
+                format!("Promise {} is unavailable: it {why}", promise.name),
+            )
+            .at(promise.location.clone())
+            .help("install the required Promise at the required version"),
+        );
+    }
+    !ev.blocked
+}
+
+/// Applies defaults and validates against the schema. Returns the defaulted request.
+fn validate(inputs: &Inputs, promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value> {
+    let mut value = r.value.clone();
+    let Some(schema) = promise.api.as_ref().and_then(|a| a.schema.as_ref()) else {
+        return Some(value);
+    };
+    let Value::Object(map) = &mut value else {
+        ev.block(
+            Finding::new(diag::SCHEMA, format!("{} is not an object", r.id)).at(r.location.clone()),
+        );
+        return None;
+    };
+    // apiVersion, kind and metadata belong to Kubernetes, not to the Promise's schema.
+    let mut body: serde_json::Map<String, Value> = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    body.remove("status");
+    let mut body = Value::Object(body);
+    let violations = schema::default_and_validate(schema, &mut body, "");
+    for v in violations {
+        let code = if v.error {
+            diag::SCHEMA
+        } else {
+            diag::UNKNOWN_FIELD
+        };
+        let loc = match &r.item {
+            None => crate::load::locate::field_location(&inputs.ws.root, &r.location, &v.path),
+            Some(_) => None,
+        };
+        let help = if v.error {
+            "fix the request so that it satisfies the Promise's API schema"
+        } else {
+            "remove the field or check its spelling"
+        };
+        ev.note(
+            Finding::new(code, format!("{}: {} {}", r.id, v.path, v.message))
+                .at(loc.unwrap_or_else(|| r.location.clone()))
+                .field(v.path)
+                .help(help),
+        );
+    }
+    if ev.blocked {
+        return None;
+    }
+    if let Value::Object(b) = body {
+        map.extend(b);
+    }
+    Some(value)
+}
+
+fn run_pipeline(
+    inputs: &Inputs,
+    promise: &Promise,
+    pipeline: &Pipeline,
+    request: &Value,
+    applied: Option<&Applied>,
+    trace: bool,
+    ev: &mut Evaluated,
+) {
+    for c in &pipeline.containers {
+        ev.external.push(format!("{}/{c}", pipeline.name));
+    }
+    let request_d = script::to_dynamic(request);
+    let mut promise_d = Map::new();
+    promise_d.insert("name".into(), promise.name.clone().into());
+    promise_d.insert("version".into(), promise.version.clone().into());
+    let previous = previous_dynamic(applied);
+    let mut outputs: Vec<(String, OutputDoc)> = Vec::new();
+    let mut schedules: Vec<(String, Labels)> = Vec::new();
+    for step in &pipeline.steps {
+        let vars = vec![
+            ("request", request_d.clone()),
+            ("spec", field(&request_d, "spec")),
+            ("metadata", field(&request_d, "metadata")),
+            ("promise", Dynamic::from_map(promise_d.clone())),
+            ("previous", previous.clone()),
+            ("outputs", outputs_dynamic(&outputs)),
+        ];
+        debug_assert_eq!(vars.len(), STEP_SCOPE.len());
+        let (effects, failure) = script::run(&step.script, vars);
+        let what = format!("{} step `{}/{}`", promise.name, pipeline.name, step.name);
+        for s in &effects.rejects {
+            ev.block(
+                Finding::new(
+                    diag::REJECTED,
+                    format!("{}: rejected by {what}: {}", ev.id, s.message),
+                )
+                .at(step.script.location_of(s)),
+            );
+        }
+        for s in &effects.warnings {
+            ev.note(
+                Finding::new(
+                    diag::STEP_WARNING,
+                    format!("{}: {what}: {}", ev.id, s.message),
+                )
+                .at(step.script.location_of(s)),
+            );
+        }
+        if let Some(fail) = failure {
+            ev.block(fail.into_finding(&format!("{}: {what}", ev.id)));
+        }
+        if trace {
+            ev.trace.push(step_trace(pipeline, step, &effects));
+        }
+        for (path, doc) in effects.outputs {
+            outputs.retain(|(p, _)| *p != path);
+            outputs.push((path, doc));
+        }
+        schedules.extend(effects.schedules);
+        if let Some(s) = effects.status {
+            ev.status = Some(s);
+        }
+        if ev.blocked {
+            return;
+        }
+    }
+    place(inputs, promise, pipeline, outputs, &schedules, applied, ev);
+}
+
+fn step_trace(pipeline: &Pipeline, step: &crate::model::Step, e: &script::Effects) -> StepTrace {
+    let mut messages = Vec::new();
+    messages.extend(e.rejects.iter().map(|s| format!("reject: {}", s.message)));
+    messages.extend(e.warnings.iter().map(|s| format!("warn: {}", s.message)));
+    if let Some(s) = &e.status {
+        messages.push(format!("status: {s}"));
+    }
+    StepTrace {
+        pipeline: pipeline.name.clone(),
+        step: step.name.clone(),
+        outputs: e.outputs.iter().map(|(p, _)| p.clone()).collect(),
+        schedules: e.schedules.clone(),
+        messages,
+    }
+}
+
+fn field(d: &Dynamic, name: &str) -> Dynamic {
+    d.read_lock::<Map>()
+        .and_then(|m| m.get(name).cloned())
+        .unwrap_or(Dynamic::UNIT)
+}
+
+fn previous_dynamic(applied: Option<&Applied>) -> Dynamic {
+    let Some(a) = applied else {
+        return Dynamic::UNIT;
+    };
+    let mut m = Map::new();
+    let version = a.binding.status.applied_version.clone().unwrap_or_default();
+    m.insert("version".into(), version.into());
+    let spec = a
+        .binding
+        .status
+        .applied_spec
+        .as_ref()
+        .map(script::to_dynamic);
+    m.insert("spec".into(), spec.unwrap_or(Dynamic::UNIT));
+    Dynamic::from_map(m)
+}
+
+fn outputs_dynamic(outputs: &[(String, OutputDoc)]) -> Dynamic {
+    let mut m = Map::new();
+    for (path, doc) in outputs {
+        let d = match doc {
+            OutputDoc::Text(t) => t.clone().into(),
+            OutputDoc::Docs(docs) if docs.len() == 1 => script::to_dynamic(&docs[0]),
+            OutputDoc::Docs(docs) => {
+                Dynamic::from_array(docs.iter().map(script::to_dynamic).collect())
+            }
+        };
+        m.insert(path.as_str().into(), d);
+    }
+    Dynamic::from_map(m)
+}
+
+/// Splits a pipeline's outputs into workload groups, picks each group's destination and lays
+/// the files out as Kratix does.
+fn place(
+    inputs: &Inputs,
+    promise: &Promise,
+    pipeline: &Pipeline,
+    outputs: Vec<(String, OutputDoc)>,
+    schedules: &[(String, Labels)],
+    applied: Option<&Applied>,
+    ev: &mut Evaluated,
+) {
+    let mut groups: std::collections::BTreeMap<String, Vec<(String, OutputDoc)>> =
+        Default::default();
+    for (path, doc) in outputs {
+        let group = schedules
+            .iter()
+            .find(|(dir, _)| dir != "." && path.starts_with(&format!("{dir}/")))
+            .map(|(dir, _)| dir.clone())
+            .unwrap_or_else(|| ".".to_string());
+        let rel = if group == "." {
+            path
+        } else {
+            path[group.len() + 1..].to_string()
+        };
+        groups.entry(group).or_default().push((rel, doc));
+    }
+    for (dir, files) in groups {
+        let selectors = group_selectors(promise, &dir, schedules);
+        let Some(dest) = choose_destination(&inputs.destinations, &selectors, &dir, applied, ev)
+        else {
+            let wanted = selectors
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            ev.block(
+                Finding::new(
+                    diag::NO_DESTINATION,
+                    format!("{}: no Destination matches the workload group `{dir}` (selectors: {wanted})", ev.id),
+                )
+                .at(promise.location.clone())
+                .help("add a Destination with these labels, or change the Promise's destinationSelectors"),
+            );
+            continue;
+        };
+        ev.destinations.insert(dir.clone(), dest.name.clone());
+        let base = format!(
+            "{}/{}/{}",
+            store::instance_dir(&dest.path, &ev.id),
+            pipeline.name,
+            store::id5(&dir)
+        );
+        for (rel, doc) in files {
+            let content = render_file(&doc);
+            let digest = store::digest(content.as_bytes());
+            ev.files.push(OutFile {
+                path: format!("{base}/{rel}"),
+                content,
+                digest,
+            });
+        }
+    }
+}
+
+/// The labels a workload group's destination must carry. For the root group, the Promise's
+/// `destinationSelectors` are merged over the workflow's, the Promise winning on conflicts;
+/// other groups use the labels their `schedule()` gave.
+fn group_selectors(promise: &Promise, dir: &str, schedules: &[(String, Labels)]) -> Labels {
+    let mut labels = Labels::new();
+    for (d, l) in schedules {
+        if d == dir {
+            labels.extend(l.clone());
+        }
+    }
+    if dir == "." {
+        for s in &promise.destination_selectors {
+            labels.extend(s.match_labels.clone());
+        }
+    }
+    labels
+}
+
+/// Kratix picks a matching destination at random; vow keeps an instance where it is and places
+/// a new one by a stable hash of its identity, so the same inputs always give the same plan.
+fn choose_destination<'a>(
+    all: &'a [Destination],
+    selectors: &Labels,
+    dir: &str,
+    applied: Option<&Applied>,
+    ev: &Evaluated,
+) -> Option<&'a Destination> {
+    let candidates: Vec<&Destination> = all.iter().filter(|d| d.accepts(selectors)).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    if let Some(current) = applied.and_then(|a| a.binding.status.destinations.get(dir)) {
+        if let Some(d) = candidates.iter().find(|d| &d.name == current) {
+            return Some(d);
+        }
+    }
+    let h = Sha256::digest(format!("{}\0{dir}", ev.id));
+    let n = u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+    Some(candidates[(n % candidates.len() as u64) as usize])
+}
+
+/// A file's content: documents as multi-document YAML, or the text as given.
+pub fn render_file(doc: &OutputDoc) -> String {
+    match doc {
+        OutputDoc::Text(t) => t.clone(),
+        OutputDoc::Docs(docs) => {
+            let mut out = String::new();
+            for (i, d) in docs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("---\n");
+                }
+                out.push_str(&serde_yaml::to_string(d).unwrap_or_default());
+            }
+            out
+        }
+    }
+}
+
+/// The binding that records an evaluated instance as applied, following `desired`.
+pub fn applied_binding(ev: &Evaluated, desired: &str) -> store::Binding {
+    let mut b = store::Binding::new(&ev.id, desired);
+    b.status = store::BindingStatus {
+        applied_version: Some(ev.version.clone()),
+        failed_version: None,
+        request_labels: ev.labels.clone(),
+        applied_spec: Some(ev.spec.clone()),
+        destinations: ev.destinations.clone(),
+        files: ev
+            .files
+            .iter()
+            .map(|f| FileRecord {
+                path: f.path.clone(),
+                digest: f.digest.clone(),
+            })
+            .collect(),
+    };
+    b
+}

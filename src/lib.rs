@@ -1,0 +1,27 @@
+//! vow: a declarative policy-and-rollout batch engine for Kratix-style platforms.
+//!
+//! Load (workspace, Promises, requests, destinations, store) → evaluate every request in
+//! parallel (schema, Rhai steps, scheduling) → plan (diff, waves) → report. The binary is a thin
+//! wrapper around [`run`].
+
+// A `Finding` is the error type of per-document parsing; it is returned once per bad document,
+// never in a hot loop, so its size (a code, a location, a message) is not worth boxing.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
+pub mod diag;
+pub mod duration;
+pub mod evaluate;
+pub mod load;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod schema;
+pub mod script;
+pub mod store;
+pub mod workspace;
+
+/// Runs vow with these arguments (the first is the program name) and returns the exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    cli::main(args)
+}

@@ -1,0 +1,271 @@
+//! Loading a whole workspace: Promises, revisions, Destinations, requests and the store.
+
+use super::{
+    destination, display_path, list_files, promise, read_documents, read_file, request, Doc,
+};
+use crate::diag::{self, Finding};
+use crate::model::{Destination, Promise, Request};
+use crate::store::{self, StoreState};
+use crate::workspace::Workspace;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Digests of everything a plan was made from (DESIGN.md section 9).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct InputDigests {
+    pub promises: BTreeMap<String, PromiseDigest>,
+    pub requests: String,
+    pub destinations: String,
+    pub store: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PromiseDigest {
+    pub version: String,
+    pub digest: String,
+}
+
+/// Everything loaded from a workspace.
+pub struct Inputs {
+    pub ws: Workspace,
+    pub promises: Vec<Promise>,
+    /// Older Promise versions kept in the store, by (name, version).
+    pub revisions: BTreeMap<(String, String), Promise>,
+    /// Per Promise (same index): why it cannot be used now (unmet `requiredPromises`).
+    pub unavailable: Vec<Vec<String>>,
+    pub destinations: Vec<Destination>,
+    pub requests: Vec<Request>,
+    pub store: StoreState,
+    pub findings: Vec<Finding>,
+    pub digests: InputDigests,
+}
+
+impl Inputs {
+    /// The Promise an index in `requests` points at.
+    pub fn promise_by_name(&self, name: &str) -> Option<&Promise> {
+        self.promises.iter().find(|p| p.name == name)
+    }
+}
+
+/// Loads the workspace. Problems with single files are findings; only an unusable workspace is
+/// an error.
+pub fn load(ws: Workspace) -> Inputs {
+    let mut findings = Vec::new();
+    let promises = load_promises(&ws, &mut findings);
+    let destinations = load_destinations(&ws, &mut findings);
+    let (docs, f) = read_documents(&ws.root, &list_files(&ws.requests));
+    findings.extend(f);
+    let requests_digest = digest_docs(&docs);
+    let index = request::PromiseIndex::new(&promises);
+    let (requests, f) = request::parse_all(docs, &promises, &index);
+    findings.extend(f);
+    let store = store::read(&ws.store, &ws.root);
+    findings.extend(store.findings.iter().cloned());
+    let revisions = load_revisions(&ws, &promises, &requests, &store, &mut findings);
+    let unavailable = promises
+        .iter()
+        .map(|p| unmet_requirements(p, &promises))
+        .collect();
+    let digests = InputDigests {
+        promises: promises
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    PromiseDigest {
+                        version: p.version.clone(),
+                        digest: p.digest.clone(),
+                    },
+                )
+            })
+            .collect(),
+        requests: requests_digest,
+        destinations: digest_destinations(&destinations),
+        store: store.digest.clone(),
+    };
+    Inputs {
+        ws,
+        promises,
+        revisions,
+        unavailable,
+        destinations,
+        requests,
+        store,
+        findings,
+        digests,
+    }
+}
+
+fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
+    let (docs, f) = read_documents(&ws.root, &list_files(&ws.promises));
+    findings.extend(f);
+    let mut promises: Vec<Promise> = Vec::new();
+    for doc in docs.iter().filter(|d| d.kind() == "Promise") {
+        match promise::parse(&ws.root, doc) {
+            Ok((p, f)) => {
+                findings.extend(f);
+                if let Some(first) = promises.iter().find(|q| q.name == p.name) {
+                    findings.push(
+                        Finding::new(
+                            diag::DUPLICATE,
+                            format!(
+                                "Promise {} is declared twice: first at {}",
+                                p.name, first.location
+                            ),
+                        )
+                        .at(p.location.clone()),
+                    );
+                } else {
+                    promises.push(p);
+                }
+            }
+            Err(f) => findings.push(f),
+        }
+    }
+    for doc in docs.iter().filter(|d| d.kind() != "Promise") {
+        findings.push(unknown_kind(doc, "promises/ holds Promise documents"));
+    }
+    promises.sort_by(|a, b| a.name.cmp(&b.name));
+    promises
+}
+
+fn unknown_kind(doc: &Doc, help: &str) -> Finding {
+    Finding::new(
+        diag::UNKNOWN_KIND,
+        format!(
+            "{}: a document of kind `{}` is not read here; skipped",
+            doc.location.file,
+            doc.kind()
+        ),
+    )
+    .at(doc.location.clone())
+    .help(help.to_string())
+}
+
+fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destination> {
+    if !ws.destinations.exists() {
+        return Vec::new();
+    }
+    let files = if ws.destinations.is_dir() {
+        list_files(&ws.destinations)
+    } else {
+        vec![ws.destinations.clone()]
+    };
+    let (docs, f) = read_documents(&ws.root, &files);
+    findings.extend(f);
+    let mut out: Vec<Destination> = Vec::new();
+    for doc in &docs {
+        if doc.kind() != "Destination" {
+            findings.push(unknown_kind(
+                doc,
+                "the destinations file holds Destination documents",
+            ));
+            continue;
+        }
+        match destination::parse(doc) {
+            Ok(d) if out.iter().any(|o| o.name == d.name) => findings.push(
+                Finding::new(
+                    diag::DUPLICATE,
+                    format!("Destination {} is declared twice", d.name),
+                )
+                .at(d.location),
+            ),
+            Ok(d) => out.push(d),
+            Err(f) => findings.push(f),
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Loads the revisions that pinned instances need.
+fn load_revisions(
+    ws: &Workspace,
+    promises: &[Promise],
+    requests: &[Request],
+    store: &StoreState,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<(String, String), Promise> {
+    let current: BTreeMap<&str, &str> = promises
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    let mut wanted = std::collections::BTreeSet::new();
+    for r in requests {
+        let pin = r
+            .pinned_version()
+            .or_else(|| store.applied.get(&r.id).and_then(|a| a.binding.pinned()));
+        if let Some(v) = pin {
+            if current.get(r.id.promise.as_str()) != Some(&v) {
+                wanted.insert((r.id.promise.clone(), v.to_string()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, version) in wanted {
+        let file = store::revision_dir(&ws.store, &name, &version).join("promise.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        let (docs, f) = read_file(&ws.root, &file);
+        findings.extend(f);
+        if let Some(doc) = docs.iter().find(|d| d.kind() == "Promise") {
+            match promise::parse(&ws.root, doc) {
+                Ok((p, _notes)) => {
+                    out.insert((name, version), p);
+                }
+                Err(f) => findings.push(f),
+            }
+        }
+    }
+    out
+}
+
+/// Kratix's `requiredPromises`: each must be loaded, at the version named when one is.
+fn unmet_requirements(p: &Promise, all: &[Promise]) -> Vec<String> {
+    p.required_promises
+        .iter()
+        .filter_map(|req| match all.iter().find(|q| q.name == req.name) {
+            None => Some(format!(
+                "requires Promise {}, which is not loaded",
+                req.name
+            )),
+            Some(q) => match &req.version {
+                Some(v) if *v != q.version => Some(format!(
+                    "requires Promise {} at {v}, but {} is at {}",
+                    req.name, req.name, q.version
+                )),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+fn digest_docs(docs: &[Doc]) -> String {
+    let mut h = Sha256::new();
+    let mut keyed: Vec<String> = docs.iter().map(|d| d.value.to_string()).collect();
+    // Order-independent: the same requests in other files or another order give the same digest.
+    keyed.sort_unstable();
+    for k in keyed {
+        h.update(k);
+        h.update([0]);
+    }
+    format!("sha256:{:x}", h.finalize())
+}
+
+fn digest_destinations(ds: &[Destination]) -> String {
+    let mut h = Sha256::new();
+    for d in ds {
+        h.update(format!(
+            "{}\0{:?}\0{}\0{}\0{:?}\0",
+            d.name, d.labels, d.path, d.strict_match_labels, d.mode
+        ));
+    }
+    format!("sha256:{:x}", h.finalize())
+}
+
+/// The workspace-relative name of a path, for messages.
+pub fn shown(ws: &Workspace, p: &std::path::Path) -> String {
+    display_path(&ws.root, p).to_string()
+}

@@ -1,0 +1,244 @@
+//! Finding the line of a field inside a YAML document.
+//!
+//! The fast parser gives no positions (DESIGN.md section 11), so documents are parsed without
+//! them, and only for the few findings that name a field is the document read again with an
+//! event parser that reports marks. The cost is paid per finding, never per request.
+
+use crate::diag::Location;
+use std::path::Path;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses `spec.items[2].name` into segments.
+pub fn parse_path(path: &str) -> Vec<Seg> {
+    let mut segs = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            segs.push(Seg::Key(key.to_string()));
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            if let Ok(i) = stripped[..end].parse() {
+                segs.push(Seg::Index(i));
+            }
+            rest = &stripped[end + 1..];
+        }
+    }
+    segs
+}
+
+/// Where a located field is: its key's line and column, and for a block scalar (`script: |`)
+/// the line its content starts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub line: u32,
+    pub column: u32,
+    pub block_content_line: Option<u32>,
+}
+
+/// Finds `field` in the document that starts at `doc` (re-reading its file).
+pub fn field_location(root: &Path, doc: &Location, field: &str) -> Option<Location> {
+    let found = find_in_file(root, doc, field)?;
+    Some(Location::new(doc.file.clone(), found.line).with_column(found.column))
+}
+
+/// Finds `field` in the document that starts at `doc` and returns the raw marks.
+pub fn find_in_file(root: &Path, doc: &Location, field: &str) -> Option<Found> {
+    let text = std::fs::read_to_string(root.join(&*doc.file)).ok()?;
+    find_in_text(&text, doc.line, field)
+}
+
+/// Finds `field` in the document of `text` whose first content line is `doc_line`.
+pub fn find_in_text(text: &str, doc_line: u32, field: &str) -> Option<Found> {
+    let (text_line, _, piece) = super::split_yaml(text)
+        .into_iter()
+        .find(|(_, first, _)| *first == doc_line)?;
+    let mut recv = Locator {
+        target: parse_path(field),
+        stack: Vec::new(),
+        found: None,
+        pending_key: None,
+    };
+    let mut parser = Parser::new_from_str(&piece);
+    // A parse error after the field was found does not matter; before it, there is no answer.
+    let _ = parser.load(&mut recv, false);
+    recv.found.map(|mut f| {
+        let offset = text_line - 1;
+        f.line += offset;
+        f.block_content_line = f.block_content_line.map(|l| l + offset);
+        f
+    })
+}
+
+enum Frame {
+    Map { key: Option<Seg> },
+    Seq { index: usize },
+}
+
+struct Locator {
+    target: Vec<Seg>,
+    stack: Vec<Frame>,
+    found: Option<Found>,
+    /// Where the current map key was seen, to report keys rather than values.
+    pending_key: Option<Marker>,
+}
+
+impl Locator {
+    /// The path of the node that the next value event belongs to.
+    fn path_matches(&self) -> bool {
+        let mut path = self.stack.iter().filter_map(|f| match f {
+            Frame::Map { key } => key.clone(),
+            Frame::Seq { index } => Some(Seg::Index(*index)),
+        });
+        let mut n = 0;
+        for seg in &self.target {
+            if path.next().as_ref() != Some(seg) {
+                return false;
+            }
+            n += 1;
+        }
+        n == self.target.len() && path.next().is_none() && self.stack.len() == self.target.len()
+    }
+
+    /// Called when a value (scalar, alias or collection start) begins at `mark`.
+    fn value_at(&mut self, mark: Marker, block: bool) {
+        if self.found.is_none() && self.path_matches() {
+            let at = self.pending_key.unwrap_or(mark);
+            self.found = Some(Found {
+                line: at.line() as u32,
+                column: at.col() as u32 + 1,
+                block_content_line: block.then(|| mark.line() as u32 + 1),
+            });
+        }
+    }
+
+    /// Called when a value has ended: the enclosing map waits for a key again, a sequence moves on.
+    fn value_done(&mut self) {
+        match self.stack.last_mut() {
+            Some(Frame::Map { key }) => *key = None,
+            Some(Frame::Seq { index }) => *index += 1,
+            None => {}
+        }
+        self.pending_key = None;
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None }))
+    }
+}
+
+impl MarkedEventReceiver for Locator {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(s, style, _, _) => {
+                if self.expecting_key() {
+                    if let Some(Frame::Map { key }) = self.stack.last_mut() {
+                        *key = Some(Seg::Key(s));
+                    }
+                    self.pending_key = Some(mark);
+                } else {
+                    let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                    self.value_at(mark, block);
+                    self.value_done();
+                }
+            }
+            Event::Alias(_) => {
+                self.value_at(mark, false);
+                self.value_done();
+            }
+            Event::MappingStart(..) => {
+                if !self.stack.is_empty() {
+                    self.value_at(mark, false);
+                }
+                self.stack.push(Frame::Map { key: None });
+                self.pending_key = None;
+            }
+            Event::SequenceStart(..) => {
+                if !self.stack.is_empty() {
+                    self.value_at(mark, false);
+                }
+                self.stack.push(Frame::Seq { index: 0 });
+                self.pending_key = None;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+                self.value_done();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+# comment
+---
+apiVersion: v1
+kind: Thing
+metadata:
+  name: a
+spec:
+  backups:
+    retentionDays: 3
+  items:
+    - name: x
+    - name: y
+      port: 80
+  script: |
+    let a = 1;
+    reject(a);
+---
+kind: Other
+";
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(
+            parse_path("spec.items[1].port"),
+            vec![
+                Seg::Key("spec".into()),
+                Seg::Key("items".into()),
+                Seg::Index(1),
+                Seg::Key("port".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_nested_keys_and_items() {
+        let f = find_in_text(DOC, 3, "spec.backups.retentionDays").unwrap();
+        assert_eq!((f.line, f.column), (9, 5));
+        let f = find_in_text(DOC, 3, "spec.items[1].port").unwrap();
+        assert_eq!(f.line, 13);
+        let f = find_in_text(DOC, 3, "metadata.name").unwrap();
+        assert_eq!(f.line, 6);
+    }
+
+    #[test]
+    fn finds_block_scalar_content() {
+        let f = find_in_text(DOC, 3, "spec.script").unwrap();
+        assert_eq!(f.line, 14);
+        assert_eq!(f.block_content_line, Some(15));
+    }
+
+    #[test]
+    fn second_document_and_missing_fields() {
+        assert_eq!(find_in_text(DOC, 18, "kind").unwrap().line, 18);
+        assert!(find_in_text(DOC, 3, "spec.nothing").is_none());
+        assert!(find_in_text(DOC, 99, "kind").is_none());
+    }
+}

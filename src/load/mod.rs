@@ -1,0 +1,347 @@
+//! Reading input files into documents that remember where they came from.
+//!
+//! Multi-document YAML is split at document starts and the pieces are parsed in parallel
+//! (DESIGN.md section 11: YAML parsing is the floor). JSON, NDJSON and Kubernetes `List`s are
+//! accepted too. Every document keeps its file and first line; a document that does not parse
+//! becomes a finding and the other documents of the file are still used.
+
+pub mod destination;
+pub mod inputs;
+pub mod locate;
+pub mod promise;
+pub mod request;
+
+use crate::diag::{self, Finding, Location};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One parsed document and where it starts.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub location: Location,
+    /// For documents inside a `List` or a JSON array: which item (`items[3]`).
+    pub item: Option<String>,
+    pub value: Value,
+}
+
+impl Doc {
+    pub fn kind(&self) -> &str {
+        self.value.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.value.pointer("/metadata/name").and_then(Value::as_str)
+    }
+
+    /// The line of a field of this document (`spec.storageGb`), falling back to the document's
+    /// first line when the field cannot be found (flow style, JSON, a defaulted field).
+    pub fn field_location(&self, root: &Path, field: &str) -> Location {
+        if self.item.is_some() {
+            return self.location.clone();
+        }
+        locate::field_location(root, &self.location, field).unwrap_or_else(|| self.location.clone())
+    }
+}
+
+/// The format a file is read in, from its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Yaml,
+    Json,
+    NdJson,
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => Some(Format::Yaml),
+        Some("json") => Some(Format::Json),
+        Some("ndjson" | "jsonl") => Some(Format::NdJson),
+        _ => None,
+    }
+}
+
+/// A piece of a file still to be parsed: one YAML document or one NDJSON line.
+struct Piece {
+    file: Arc<str>,
+    /// The file line of the piece's first text line (parser errors are relative to it).
+    text_line: u32,
+    /// The file line of the document's first content line (where findings point).
+    first_line: u32,
+    text: String,
+    format: Format,
+}
+
+/// The input files under `dir` (recursively) that vow reads, in a stable order.
+pub fn list_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| format_of(p).is_some())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The path of `path` relative to the workspace root, as findings show it.
+pub fn display_path(root: &Path, path: &Path) -> Arc<str> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    Arc::from(rel.to_string_lossy().replace('\\', "/"))
+}
+
+/// Reads and parses every document of the given files. Documents come back in file order, then
+/// in order within each file, whatever the thread count.
+pub fn read_documents(root: &Path, files: &[PathBuf]) -> (Vec<Doc>, Vec<Finding>) {
+    let split: Vec<Result<Vec<Piece>, Finding>> = files
+        .par_iter()
+        .map(|path| split_file(root, path))
+        .collect();
+    let mut findings = Vec::new();
+    let mut pieces = Vec::new();
+    for r in split {
+        match r {
+            Ok(p) => pieces.extend(p),
+            Err(f) => findings.push(f),
+        }
+    }
+    let parsed: Vec<Result<Vec<Doc>, Finding>> = pieces.par_iter().map(parse_piece).collect();
+    let mut docs = Vec::with_capacity(parsed.len());
+    for r in parsed {
+        match r {
+            Ok(d) => docs.extend(d),
+            Err(f) => findings.push(f),
+        }
+    }
+    (docs, findings)
+}
+
+/// Reads one file's documents (for single files such as destinations.yaml).
+pub fn read_file(root: &Path, path: &Path) -> (Vec<Doc>, Vec<Finding>) {
+    read_documents(root, &[path.to_path_buf()])
+}
+
+fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
+    let file = display_path(root, path);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Finding::new(diag::READ_ERROR, format!("cannot read {file}: {e}"))
+            .at(Location::new(file.clone(), 1))
+    })?;
+    let format = format_of(path).unwrap_or(Format::Yaml);
+    Ok(match format {
+        Format::Yaml => split_yaml(&text)
+            .into_iter()
+            .map(|(text_line, first_line, text)| Piece {
+                file: file.clone(),
+                text_line,
+                first_line,
+                text,
+                format,
+            })
+            .collect(),
+        Format::NdJson => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| Piece {
+                file: file.clone(),
+                text_line: i as u32 + 1,
+                first_line: i as u32 + 1,
+                text: l.to_string(),
+                format,
+            })
+            .collect(),
+        Format::Json => vec![Piece {
+            file,
+            text_line: 1,
+            first_line: 1,
+            text,
+            format,
+        }],
+    })
+}
+
+/// Splits a multi-document YAML text at its document markers. Returns each non-empty document
+/// as (file line of its text's first line, file line of its first content line, text).
+pub fn split_yaml(text: &str) -> Vec<(u32, u32, String)> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut start: u32 = 1;
+    let mut first_content: Option<u32> = None;
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u32 + 1;
+        if is_document_start(line) || line == "..." {
+            flush(&mut out, &mut current, start, first_content.take());
+            start = n + 1;
+            // A document may begin on the marker's line (`--- {a: 1}`): keep what follows it.
+            let rest = line.strip_prefix("---").map(str::trim).unwrap_or("");
+            if !rest.is_empty() && !rest.starts_with('#') {
+                start = n;
+                first_content = Some(n);
+                current.push_str(rest);
+                current.push('\n');
+            }
+            continue;
+        }
+        let t = line.trim();
+        if first_content.is_none() && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
+            first_content = Some(n);
+        }
+        if !t.starts_with('%') {
+            current.push_str(line);
+        }
+        current.push('\n');
+    }
+    flush(&mut out, &mut current, start, first_content);
+    out
+}
+
+fn is_document_start(line: &str) -> bool {
+    line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
+}
+
+fn flush(out: &mut Vec<(u32, u32, String)>, current: &mut String, start: u32, first: Option<u32>) {
+    let text = std::mem::take(current);
+    if let Some(first) = first {
+        out.push((start, first, text));
+    }
+}
+
+fn parse_piece(piece: &Piece) -> Result<Vec<Doc>, Finding> {
+    let value = match piece.format {
+        Format::Yaml => parse_yaml(&piece.text),
+        Format::Json | Format::NdJson => parse_json(&piece.text),
+    }
+    .map_err(|(line, col, msg)| {
+        let line = if piece.format == Format::NdJson {
+            piece.first_line
+        } else {
+            piece.text_line + line.saturating_sub(1)
+        };
+        Finding::new(diag::YAML_SYNTAX, format!("{}: {msg}", piece.file))
+            .at(Location::new(piece.file.clone(), line).with_column(col))
+            .help("fix the syntax at this line; the other documents of the file are still read")
+    })?;
+    let location = Location::new(piece.file.clone(), piece.first_line);
+    Ok(expand(location, value))
+}
+
+/// Parses one YAML document. YAML merge keys (`<<: *anchor`) need serde_yaml's own `Value` to be
+/// resolved, so only documents that contain `<<` take that slower path.
+fn parse_yaml(text: &str) -> Result<Value, (u32, u32, String)> {
+    let err = |e: serde_yaml::Error| {
+        let (l, c) = e
+            .location()
+            .map(|l| (l.line() as u32, l.column() as u32))
+            .unwrap_or((1, 1));
+        (l, c, e.to_string())
+    };
+    if text.contains("<<") {
+        let mut v: serde_yaml::Value = serde_yaml::from_str(text).map_err(err)?;
+        v.apply_merge().map_err(err)?;
+        serde_json::to_value(v).map_err(|e| (1, 1, e.to_string()))
+    } else {
+        serde_yaml::from_str(text).map_err(err)
+    }
+}
+
+fn parse_json(text: &str) -> Result<Value, (u32, u32, String)> {
+    serde_json::from_str(text).map_err(|e| (e.line() as u32, e.column() as u32, e.to_string()))
+}
+
+/// Turns one parsed value into documents: a Kubernetes `List` or a JSON array gives its items,
+/// `null` (an empty document) gives nothing.
+fn expand(location: Location, value: Value) -> Vec<Doc> {
+    match value {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Doc {
+                location: location.clone(),
+                item: Some(format!("[{i}]")),
+                value: v,
+            })
+            .collect(),
+        Value::Object(ref m)
+            if m.get("kind").and_then(Value::as_str) == Some("List")
+                && m.get("items").is_some_and(Value::is_array) =>
+        {
+            let Value::Object(mut m) = value else {
+                unreachable!()
+            };
+            let Some(Value::Array(items)) = m.remove("items") else {
+                return Vec::new();
+            };
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| Doc {
+                    location: location.clone(),
+                    item: Some(format!("items[{i}]")),
+                    value: v,
+                })
+                .collect()
+        }
+        value => vec![Doc {
+            location,
+            item: None,
+            value,
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_documents_and_keeps_lines() {
+        let text = "# header\n---\na: 1\n---\n\n# c\nb: 2\n---\n";
+        let pieces = split_yaml(text);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!((pieces[0].0, pieces[0].1), (3, 3));
+        assert_eq!((pieces[1].0, pieces[1].1), (5, 7));
+        let v: Value = serde_yaml::from_str(&pieces[1].2).unwrap();
+        assert_eq!(v["b"], 2);
+    }
+
+    #[test]
+    fn yaml_error_lines_are_file_lines() {
+        let text = "a: 1\n---\nb: [1, 2\nc: 3\n";
+        let pieces = split_yaml(text);
+        let err = parse_yaml(&pieces[1].2).unwrap_err();
+        let file_line = pieces[1].0 + err.0 - 1;
+        assert!(
+            (3..=4).contains(&file_line),
+            "line {file_line} should be in the second document"
+        );
+    }
+
+    #[test]
+    fn merge_keys_are_resolved() {
+        let v = parse_yaml("base: &b {x: 1}\nthing:\n  <<: *b\n  y: 2\n").unwrap();
+        assert_eq!(v["thing"]["x"], 1);
+        assert_eq!(v["thing"]["y"], 2);
+    }
+
+    #[test]
+    fn lists_expand_to_items() {
+        let loc = Location::new("f.json".into(), 1);
+        let v =
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [{"a": 1}, {"b": 2}]});
+        let docs = expand(loc, v);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].item.as_deref(), Some("items[1]"));
+    }
+}

@@ -1,0 +1,198 @@
+//! Requests: documents of a Promise's API kind, tied to their Promise.
+
+use super::Doc;
+use crate::diag::{self, Finding};
+use crate::model::{InstanceRef, Labels, Promise, Request};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Looks up a request's Promise by API group and kind.
+pub struct PromiseIndex {
+    by_kind: HashMap<(String, String), usize>,
+}
+
+impl PromiseIndex {
+    pub fn new(promises: &[Promise]) -> PromiseIndex {
+        let mut by_kind = HashMap::new();
+        for (i, p) in promises.iter().enumerate() {
+            if let Some(api) = &p.api {
+                by_kind
+                    .entry((api.group.clone(), api.kind.clone()))
+                    .or_insert(i);
+            }
+        }
+        PromiseIndex { by_kind }
+    }
+}
+
+/// Namespace Kratix gives a request that names none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// Ties every document to its Promise. Documents that are not requests of any Promise, and
+/// duplicates, become findings; the first of a duplicate pair (by file and line) is kept.
+pub fn parse_all(
+    docs: Vec<Doc>,
+    promises: &[Promise],
+    index: &PromiseIndex,
+) -> (Vec<Request>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut requests = Vec::with_capacity(docs.len());
+    for doc in docs {
+        match parse(doc, promises, index) {
+            Ok(r) => requests.push(r),
+            Err(f) => findings.push(f),
+        }
+    }
+    requests.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
+    let mut kept: Vec<Request> = Vec::with_capacity(requests.len());
+    for r in requests {
+        if let Some(prev) = kept.last().filter(|p| p.id == r.id) {
+            findings.push(
+                Finding::new(
+                    diag::DUPLICATE,
+                    format!("{} is declared twice: first at {}", r.id, prev.location),
+                )
+                .at(r.location.clone())
+                .instance(r.id.to_string())
+                .help("rename or remove one of the two requests; the first is kept"),
+            );
+            continue;
+        }
+        kept.push(r);
+    }
+    (kept, findings)
+}
+
+fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request, Finding> {
+    let api_version = doc.api_version().to_string();
+    let kind = doc.kind().to_string();
+    let at = doc.location.clone();
+    let what = match &doc.item {
+        Some(i) => format!("{} {i}", at.file),
+        None => at.file.to_string(),
+    };
+    if api_version.is_empty() || kind.is_empty() {
+        return Err(Finding::new(diag::MISSING_FIELD, format!("{what}: a document without apiVersion or kind"))
+            .at(at)
+            .help("every request needs apiVersion (<group>/<version>) and kind, as its Promise's API says"));
+    }
+    let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+    let Some(&pi) = index.by_kind.get(&(group.to_string(), kind.clone())) else {
+        return Err(no_promise(&doc, &what, &api_version, &kind, promises));
+    };
+    let promise = &promises[pi];
+    let Some(api) = promise.api.as_ref() else {
+        return Err(no_promise(&doc, &what, &api_version, &kind, promises));
+    };
+    if !api.served.iter().any(|v| v == version) {
+        return Err(Finding::new(
+            diag::NO_PROMISE,
+            format!(
+                "{what}: {api_version} is not a served version of {kind} (Promise {} serves {})",
+                promise.name,
+                api.served
+                    .iter()
+                    .map(|v| format!("{group}/{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .at(at));
+    }
+    let name = doc.name().map(str::to_string).ok_or_else(|| {
+        Finding::new(
+            diag::MISSING_FIELD,
+            format!("{what}: a {kind} without metadata.name"),
+        )
+        .at(at.clone())
+        .help("give the request a name")
+    })?;
+    let namespace = doc
+        .value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_string();
+    let id = InstanceRef {
+        promise: promise.name.clone(),
+        namespace,
+        name,
+    };
+    if id.name.len() > 63 {
+        return Err(Finding::new(
+            diag::NAME_TOO_LONG,
+            format!(
+                "{what}: metadata.name `{}` has {} characters; at most 63 are allowed",
+                id.name,
+                id.name.len()
+            ),
+        )
+        .at(at)
+        .instance(id.to_string()));
+    }
+    Ok(Request {
+        labels: string_map(&doc.value, "/metadata/labels"),
+        annotations: string_map(&doc.value, "/metadata/annotations"),
+        id,
+        promise: pi,
+        value: doc.value,
+        location: doc.location,
+        item: doc.item,
+    })
+}
+
+fn no_promise(
+    doc: &Doc,
+    what: &str,
+    api_version: &str,
+    kind: &str,
+    promises: &[Promise],
+) -> Finding {
+    let group = api_version.split('/').next().unwrap_or("");
+    if group.ends_with("kratix.io") || group.ends_with("vow.dev") {
+        return Finding::new(
+            diag::UNKNOWN_KIND,
+            format!("{what}: a {kind} is not read among requests; skipped"),
+        )
+        .at(doc.location.clone())
+        .help("move it where vow reads it (promises/, rules/, the destinations file)");
+    }
+    let known: BTreeMap<&str, String> = promises
+        .iter()
+        .filter_map(|p| {
+            p.api.as_ref().map(|a| {
+                (
+                    p.name.as_str(),
+                    format!("{}/{} {}", a.group, a.version, a.kind),
+                )
+            })
+        })
+        .collect();
+    let list = known
+        .iter()
+        .map(|(p, k)| format!("{k} ({p})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Finding::new(
+        diag::NO_PROMISE,
+        format!("{what}: no Promise offers {api_version} {kind}"),
+    )
+    .at(doc.location.clone())
+    .help(format!("the Promises offer: {list}"))
+}
+
+fn string_map(v: &Value, pointer: &str) -> Labels {
+    match v.pointer(pointer).and_then(Value::as_object) {
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect(),
+        None => Labels::new(),
+    }
+}

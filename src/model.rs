@@ -1,0 +1,322 @@
+//! The validated domain types: what loading produces and everything downstream trusts.
+
+use crate::diag::Location;
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// A Kubernetes label selector (`matchLabels` and `matchExpressions`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: Labels,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<Requirement>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub key: String,
+    pub operator: Operator,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl Selector {
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+
+    /// Kubernetes semantics: every label and every expression must hold; empty matches all.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|r| {
+                let v = labels.get(&r.key);
+                match r.operator {
+                    Operator::In => v.is_some_and(|v| r.values.contains(v)),
+                    Operator::NotIn => v.is_none_or(|v| !r.values.contains(v)),
+                    Operator::Exists => v.is_some(),
+                    Operator::DoesNotExist => v.is_none(),
+                }
+            })
+    }
+}
+
+/// One compiled Rhai step of a Pipeline.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub name: String,
+    pub script: crate::script::Script,
+}
+
+/// A Kratix Pipeline: Rhai steps vow runs, container steps it lists as external.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub steps: Vec<Step>,
+    pub containers: Vec<String>,
+}
+
+/// The API a Promise offers: the CRD's group, storage version, kind and request schema.
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub group: String,
+    pub version: String,
+    pub served: Vec<String>,
+    pub kind: String,
+    pub schema: Option<Arc<Schema>>,
+}
+
+/// A Promise at one version, validated and with its scripts compiled.
+#[derive(Clone, Debug)]
+pub struct Promise {
+    pub name: String,
+    pub version: String,
+    pub location: Location,
+    /// The folder of the Promise file: `file:` steps are relative to it.
+    pub dir: PathBuf,
+    pub api: Option<Api>,
+    pub destination_selectors: Vec<Selector>,
+    pub required_promises: Vec<RequiredPromise>,
+    pub configure: Vec<Pipeline>,
+    pub delete: Vec<Pipeline>,
+    pub promise_configure: Vec<Pipeline>,
+    pub rollout: Option<Rollout>,
+    pub paused: bool,
+    /// A digest of the Promise document and its script files: what a revision is.
+    pub digest: String,
+    /// Why the Promise cannot be used, when it cannot (a script that does not compile...).
+    /// Its requests are blocked with these reasons.
+    pub broken: Vec<crate::diag::Finding>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredPromise {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// A Promise's rollout strategy (`spec.rollout`, or the default in vow.yaml).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rollout {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+    #[serde(default)]
+    pub waves: Vec<WaveSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_budget: Option<Quantity>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Canary {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spread: Vec<String>,
+    /// How long the canaries bake before the first wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaveSpec {
+    pub name: String,
+    /// No selector: a catch-all wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_budget: Option<Quantity>,
+}
+
+/// A count (`25`) or a share (`"25%"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    Count(u64),
+    Text(String),
+}
+
+impl Quantity {
+    /// Resolves against a total: percentages round down, with at least 1 when the total is not 0.
+    pub fn resolve(&self, total: u64) -> Result<u64, String> {
+        match self {
+            Quantity::Count(n) => Ok(*n),
+            Quantity::Text(t) => {
+                let t = t.trim();
+                if let Some(p) = t.strip_suffix('%') {
+                    let p: u64 = p
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{t}` is not a percentage like `25%`"))?;
+                    Ok((total * p / 100).max(u64::from(total > 0)))
+                } else {
+                    t.parse()
+                        .map_err(|_| format!("`{t}` is neither a number nor a percentage"))
+                }
+            }
+        }
+    }
+}
+
+/// How a Destination lays out the files it receives (Kratix's `spec.filepath.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FilepathMode {
+    NestedByMetadata,
+    AggregatedYaml,
+    None,
+}
+
+/// A place outputs go, with the labels selectors match.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub name: String,
+    pub labels: Labels,
+    pub path: String,
+    pub strict_match_labels: bool,
+    pub mode: FilepathMode,
+    pub location: Location,
+}
+
+impl Destination {
+    /// Whether a workload group with these selectors may go here (Kratix's rules: every selector
+    /// must match; a strict destination takes no workload that has no selectors at all).
+    pub fn accepts(&self, selectors: &Labels) -> bool {
+        if self.strict_match_labels && selectors.is_empty() {
+            return false;
+        }
+        selectors.iter().all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
+
+/// The identity of an instance: `<promise>:<namespace>/<name>`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct InstanceRef {
+    pub promise: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for InstanceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}/{}", self.promise, self.namespace, self.name)
+    }
+}
+
+/// A developer's request, tied to its Promise, not yet validated against the schema.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub id: InstanceRef,
+    /// Index of the Promise in the loaded set.
+    pub promise: usize,
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub value: Value,
+    pub location: Location,
+    /// Which item of a `List` or array the request was, for messages.
+    pub item: Option<String>,
+}
+
+impl Request {
+    pub fn paused(&self) -> bool {
+        self.labels.get("kratix.io/paused").map(String::as_str) == Some("true")
+            || self.annotations.get("kratix.io/paused").map(String::as_str) == Some("true")
+    }
+
+    /// The version the request pins itself to (`vow.dev/version` label or annotation).
+    pub fn pinned_version(&self) -> Option<&str> {
+        self.labels
+            .get("vow.dev/version")
+            .or_else(|| self.annotations.get("vow.dev/version"))
+            .map(String::as_str)
+            .filter(|v| !v.is_empty() && *v != "latest")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn selectors_follow_kubernetes() {
+        let s: Selector = serde_json::from_value(serde_json::json!({
+            "matchLabels": {"env": "prod"},
+            "matchExpressions": [
+                {"key": "region", "operator": "In", "values": ["eu", "us"]},
+                {"key": "legacy", "operator": "DoesNotExist"}
+            ]
+        }))
+        .unwrap();
+        assert!(s.matches(&labels(&[("env", "prod"), ("region", "eu")])));
+        assert!(!s.matches(&labels(&[("env", "prod"), ("region", "ap")])));
+        assert!(!s.matches(&labels(&[
+            ("env", "prod"),
+            ("region", "eu"),
+            ("legacy", "x")
+        ])));
+        assert!(Selector::default().matches(&labels(&[])));
+    }
+
+    #[test]
+    fn quantities_round_down_with_at_least_one() {
+        let q = Quantity::Text("25%".into());
+        assert_eq!(q.resolve(10), Ok(2));
+        assert_eq!(q.resolve(3), Ok(1));
+        assert_eq!(q.resolve(0), Ok(0));
+        assert_eq!(Quantity::Count(4).resolve(100), Ok(4));
+        assert!(Quantity::Text("lots".into()).resolve(5).is_err());
+    }
+
+    #[test]
+    fn strict_destinations_refuse_unlabelled_work() {
+        let mut d = Destination {
+            name: "a".into(),
+            labels: labels(&[("env", "dev")]),
+            path: "a".into(),
+            strict_match_labels: true,
+            mode: FilepathMode::NestedByMetadata,
+            location: Location::new("d.yaml".into(), 1),
+        };
+        assert!(!d.accepts(&Labels::new()));
+        assert!(d.accepts(&labels(&[("env", "dev")])));
+        d.strict_match_labels = false;
+        assert!(d.accepts(&Labels::new()));
+        assert!(!d.accepts(&labels(&[("env", "prod")])));
+    }
+}

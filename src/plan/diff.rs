@@ -1,0 +1,201 @@
+//! Diff: what each evaluated instance would change in the store.
+
+use crate::evaluate::Evaluated;
+use crate::load::inputs::Inputs;
+use crate::model::{InstanceRef, Labels};
+use crate::store::Applied;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One file an instance adds, changes or removes in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    pub change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// What happens to one instance.
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    #[serde(rename = "ref")]
+    pub instance: String,
+    #[serde(skip)]
+    pub id: InstanceRef,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub reason: String,
+    /// The digest of everything the instance renders to (absent for deletes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    pub files: Vec<FileChange>,
+    #[serde(skip)]
+    pub labels: Labels,
+}
+
+/// Classifies every planned instance: evaluated requests (blocked and paused ones are left out:
+/// they change nothing) and deletions of applied instances whose request is gone.
+pub fn classify(
+    inputs: &Inputs,
+    evaluated: &[&Evaluated],
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<Change> {
+    let mut out: Vec<Change> = evaluated
+        .iter()
+        .filter(|e| !e.blocked && !e.paused)
+        .map(|e| diff_one(e, inputs.store.applied.get(&e.id)))
+        .collect();
+    let requested: std::collections::HashSet<&InstanceRef> =
+        inputs.requests.iter().map(|r| &r.id).collect();
+    for (id, applied) in &inputs.store.applied {
+        if requested.contains(id) || !wanted(&id.promise) {
+            continue;
+        }
+        out.push(Change {
+            instance: id.to_string(),
+            id: id.clone(),
+            action: Action::Delete,
+            from: applied.binding.status.applied_version.clone(),
+            to: None,
+            reason: "its request was removed".into(),
+            digest: None,
+            files: applied
+                .binding
+                .status
+                .files
+                .iter()
+                .map(|f| FileChange {
+                    path: f.path.clone(),
+                    change: "removed",
+                    from: Some(f.digest.clone()),
+                    to: None,
+                })
+                .collect(),
+            labels: applied.binding.status.request_labels.clone(),
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
+    let mut change = Change {
+        instance: e.id.to_string(),
+        id: e.id.clone(),
+        action: Action::Create,
+        from: None,
+        to: Some(e.version.clone()),
+        reason: "a new request".into(),
+        digest: Some(e.files_digest()),
+        files: Vec::new(),
+        labels: e.labels.clone(),
+    };
+    let Some(applied) = applied else {
+        change.files = e
+            .files
+            .iter()
+            .map(|f| FileChange {
+                path: f.path.clone(),
+                change: "added",
+                from: None,
+                to: Some(f.digest.clone()),
+            })
+            .collect();
+        return change;
+    };
+    let status = &applied.binding.status;
+    change.from = status.applied_version.clone();
+    change.files = file_changes(e, &applied.actual);
+    let version_changed = status.applied_version.as_deref() != Some(e.version.as_str());
+    let spec_changed = status.applied_spec.as_ref() != Some(&e.spec);
+    let drifted = status
+        .files
+        .iter()
+        .any(|f| applied.actual.get(&f.path).and_then(|d| d.as_deref()) != Some(f.digest.as_str()));
+    change.action = if change.files.is_empty() && !version_changed {
+        Action::Unchanged
+    } else {
+        Action::Update
+    };
+    change.reason = match (version_changed, spec_changed, drifted) {
+        _ if change.action == Action::Unchanged => "up to date".into(),
+        (true, _, _) => format!(
+            "Promise {} {} → {}{}",
+            e.id.promise,
+            status.applied_version.as_deref().unwrap_or("?"),
+            e.version,
+            if change.files.is_empty() {
+                " (outputs unchanged)"
+            } else {
+                ""
+            }
+        ),
+        (false, true, _) => "the request changed".into(),
+        (false, false, true) => "the store drifted from what was applied".into(),
+        (false, false, false) => "the rendered outputs changed".into(),
+    };
+    change
+}
+
+fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec<FileChange> {
+    let mut out = Vec::new();
+    for f in &e.files {
+        match actual.get(&f.path) {
+            Some(Some(d)) if *d == f.digest => {}
+            Some(Some(d)) => out.push(FileChange {
+                path: f.path.clone(),
+                change: "changed",
+                from: Some(d.clone()),
+                to: Some(f.digest.clone()),
+            }),
+            _ => out.push(FileChange {
+                path: f.path.clone(),
+                change: "added",
+                from: None,
+                to: Some(f.digest.clone()),
+            }),
+        }
+    }
+    let rendered: std::collections::HashSet<&str> =
+        e.files.iter().map(|f| f.path.as_str()).collect();
+    for (path, d) in actual {
+        if !rendered.contains(path.as_str()) {
+            if let Some(d) = d {
+                out.push(FileChange {
+                    path: path.clone(),
+                    change: "removed",
+                    from: Some(d.clone()),
+                    to: None,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}

@@ -1,0 +1,135 @@
+//! The plan: what changes (diff against the store), in which waves, and what is held back.
+//!
+//! Planning is a pure function of the loaded inputs, the evaluated requests and `--now`.
+
+mod diff;
+mod file;
+mod waves;
+
+pub use diff::{classify, Action, Change, FileChange};
+pub use file::*;
+
+use crate::diag::{self, Finding};
+use crate::evaluate::Evaluated;
+use crate::load::inputs::Inputs;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+/// Options that shape a plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Plan only this Promise's instances.
+    pub promise: Option<String>,
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// Builds the plan from evaluated requests.
+pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
+    let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
+    let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
+    let changes = classify(inputs, &evaluated, &wanted);
+    let mut findings: Vec<Finding> = inputs
+        .findings
+        .iter()
+        .filter(|f| {
+            f.instance
+                .as_deref()
+                .is_none_or(|r| wanted(r.split(':').next().unwrap_or("")))
+        })
+        .cloned()
+        .collect();
+    for e in &evaluated {
+        findings.extend(e.findings.iter().cloned());
+    }
+    let placed = waves::place(inputs, &changes, opts.now);
+    findings.extend(placed.findings.iter().cloned());
+    diag::sort_findings(&mut findings);
+
+    let mut blocked: Vec<Blocked> = evaluated
+        .iter()
+        .filter(|e| e.blocked)
+        .map(|e| Blocked::from_findings(&e.id.to_string(), &e.location, &e.findings))
+        .collect();
+    blocked.extend(placed.unplaced.iter().cloned());
+    blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
+
+    let summary = Summary {
+        requests: evaluated.len(),
+        unchanged: changes
+            .iter()
+            .filter(|c| c.action == Action::Unchanged)
+            .count(),
+        create: count(&changes, Action::Create, &placed.unplaced),
+        update: count(&changes, Action::Update, &placed.unplaced),
+        delete: count(&changes, Action::Delete, &placed.unplaced),
+        blocked: blocked.len(),
+        pinned: evaluated.iter().filter(|e| e.pinned).count(),
+        paused: evaluated.iter().filter(|e| e.paused).count(),
+        waves: placed.waves.len(),
+        findings: findings.len(),
+    };
+    let mut plan = Plan {
+        schema_version: SCHEMA_VERSION,
+        plan_id: String::new(),
+        now: opts.now.map(crate::duration::format_time),
+        promise: opts.promise.clone(),
+        inputs: inputs.digests.clone(),
+        summary,
+        waves: placed.waves,
+        blocked,
+        pinned: evaluated
+            .iter()
+            .filter(|e| e.pinned)
+            .map(|e| Pinned {
+                instance: e.id.to_string(),
+                version: e.version.clone(),
+            })
+            .collect(),
+        paused: evaluated
+            .iter()
+            .filter(|e| e.paused)
+            .map(|e| e.id.to_string())
+            .collect(),
+        external_steps: external_steps(&evaluated),
+        changes: changes
+            .into_iter()
+            .filter(|c| c.action != Action::Unchanged)
+            .collect(),
+        findings,
+    };
+    plan.plan_id = plan_id(&plan);
+    plan
+}
+
+fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
+    changes
+        .iter()
+        .filter(|c| c.action == action && !unplaced.iter().any(|b| b.instance == c.instance))
+        .count()
+}
+
+fn external_steps(evaluated: &[&Evaluated]) -> Vec<ExternalSteps> {
+    let mut by_promise: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for e in evaluated {
+        for s in &e.external {
+            by_promise
+                .entry(e.id.promise.clone())
+                .or_default()
+                .insert(s.clone());
+        }
+    }
+    by_promise
+        .into_iter()
+        .map(|(promise, steps)| ExternalSteps {
+            promise,
+            steps: steps.into_iter().collect(),
+        })
+        .collect()
+}
+
+/// The plan's id: a digest of everything else in it.
+fn plan_id(plan: &Plan) -> String {
+    let json = serde_json::to_vec(plan).unwrap_or_default();
+    format!("sha256:{:x}", Sha256::digest(json))
+}

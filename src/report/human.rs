@@ -1,0 +1,208 @@
+//! The human forms: a plan summary people read in a terminal, and `vow render`'s walk-through.
+
+use crate::diag::Finding;
+use crate::evaluate::Evaluated;
+use crate::plan::{Action, Plan, Wave};
+use std::fmt::Write;
+
+fn symbol(a: Action) -> char {
+    match a {
+        Action::Create => '+',
+        Action::Update => '~',
+        Action::Delete => '-',
+        Action::Unchanged => '=',
+    }
+}
+
+/// The plan as people read it.
+pub fn plan(p: &Plan) -> String {
+    let mut o = String::new();
+    let s = &p.summary;
+    let _ = writeln!(
+        o,
+        "vow plan: {} requests: {} to create, {} to update, {} to delete, {} unchanged; {} blocked, {} pinned, {} paused",
+        s.requests, s.create, s.update, s.delete, s.unchanged, s.blocked, s.pinned, s.paused
+    );
+    let _ = writeln!(o, "plan {}", p.plan_id);
+    if let Some(promise) = &p.promise {
+        let _ = writeln!(o, "only Promise {promise}");
+    }
+    if p.waves.is_empty() {
+        let _ = writeln!(o, "\nNo changes: the store is up to date.");
+    }
+    for w in &p.waves {
+        wave(&mut o, w);
+    }
+    if !p.blocked.is_empty() {
+        let _ = writeln!(o, "\nBlocked ({}), in no wave:", p.blocked.len());
+        for b in &p.blocked {
+            let _ = writeln!(o, "  x {}  ({})", b.instance, b.location);
+            for r in &b.reasons {
+                let _ = writeln!(o, "      {r}");
+            }
+        }
+    }
+    if !p.pinned.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nPinned ({}), rendered with their pinned revision:",
+            p.pinned.len()
+        );
+        for x in &p.pinned {
+            let _ = writeln!(o, "  @ {}  {}", x.instance, x.version);
+        }
+    }
+    if !p.paused.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nPaused ({}), left alone (kratix.io/paused):",
+            p.paused.len()
+        );
+        for x in &p.paused {
+            let _ = writeln!(o, "  | {x}");
+        }
+    }
+    for e in &p.external_steps {
+        let _ = writeln!(
+            o,
+            "\nPromise {} has container steps vow does not run (their outputs are not in this plan): {}",
+            e.promise,
+            e.steps.join(", ")
+        );
+    }
+    findings_summary(&mut o, &p.findings);
+    o
+}
+
+fn wave(o: &mut String, w: &Wave) {
+    let mut title = format!("\nWave {} · {}", w.index, w.name);
+    if let Some(b) = &w.batch {
+        let _ = write!(title, " (batch {}/{})", b.index, b.of);
+    }
+    let _ = write!(
+        title,
+        " · {} instance{}",
+        w.size,
+        if w.size == 1 { "" } else { "s" }
+    );
+    if let Some(b) = &w.bake {
+        let _ = write!(title, " · bake {b}");
+    }
+    let _ = write!(title, " · failure budget {}", w.failure_budget);
+    if let Some(t) = &w.not_before {
+        let _ = write!(title, " · not before {t}");
+    }
+    let _ = writeln!(o, "{title}");
+    for i in &w.instances {
+        let versions = match (&i.from, &i.to) {
+            (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
+            (Some(f), None) => format!("{f} → removed"),
+            (None, Some(t)) => format!("new at {t}"),
+            (Some(f), Some(_)) => f.clone(),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "  {} {}  {versions}  ({}; {})",
+            symbol(i.action),
+            i.instance,
+            i.reason,
+            i.placement
+        );
+    }
+}
+
+fn findings_summary(o: &mut String, findings: &[Finding]) {
+    let errors = findings.iter().filter(|f| f.blocking).count();
+    let others: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !f.blocking && f.severity > crate::diag::Severity::Info)
+        .collect();
+    let notes = findings.len() - errors - others.len();
+    let _ = writeln!(
+        o,
+        "\nFindings: {errors} blocking, {} warnings, {notes} notes",
+        others.len()
+    );
+    let unbound: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.blocking && f.instance.is_none())
+        .collect();
+    for f in unbound.iter().chain(others.iter()) {
+        let _ = writeln!(o, "{f}");
+    }
+}
+
+/// `vow render`: the request, each step and what it did, the findings and the files.
+pub fn render(ev: &Evaluated) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}  ({})", ev.id, ev.location);
+    let _ = writeln!(
+        o,
+        "Promise version: {}{}",
+        ev.version,
+        if ev.pinned { " (pinned)" } else { "" }
+    );
+    if ev.paused {
+        let _ = writeln!(o, "paused (kratix.io/paused): not rendered");
+        return o;
+    }
+    if !ev.spec.is_null() {
+        let _ = writeln!(
+            o,
+            "\n## spec after defaults\n{}",
+            indent(&serde_yaml::to_string(&ev.spec).unwrap_or_default())
+        );
+    }
+    for t in &ev.trace {
+        let _ = writeln!(o, "## step {}/{}", t.pipeline, t.step);
+        if t.outputs.is_empty() && t.schedules.is_empty() && t.messages.is_empty() {
+            let _ = writeln!(o, "  (no output)");
+        }
+        for p in &t.outputs {
+            let _ = writeln!(o, "  output {p}");
+        }
+        for (dir, labels) in &t.schedules {
+            let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(o, "  schedule {dir} → {}", l.join(","));
+        }
+        for m in &t.messages {
+            let _ = writeln!(o, "  {m}");
+        }
+    }
+    for e in &ev.external {
+        let _ = writeln!(o, "## container step {e}: not run by vow");
+    }
+    if !ev.findings.is_empty() {
+        let _ = writeln!(o, "\n## findings");
+        for f in &ev.findings {
+            let _ = writeln!(o, "{f}");
+        }
+    }
+    if ev.blocked {
+        let _ = writeln!(o, "\nblocked: this request would not be rolled out");
+    }
+    if !ev.destinations.is_empty() {
+        let _ = writeln!(o, "\n## placement");
+        for (dir, d) in &ev.destinations {
+            let _ = writeln!(o, "  {dir} → {d}");
+        }
+    }
+    for f in &ev.files {
+        let _ = writeln!(
+            o,
+            "\n## file {}  ({})\n{}",
+            f.path,
+            f.digest,
+            f.content.trim_end()
+        );
+    }
+    o
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

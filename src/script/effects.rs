@@ -1,0 +1,159 @@
+//! What a running script asks for: `reject`, `warn`, `output`, `schedule`, `status`, `deny`.
+//!
+//! The functions are registered once per engine and record into a thread-local [`Effects`] that
+//! [`super::run`] resets before and takes after each run.
+
+use crate::model::Labels;
+use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Position};
+use serde_json::Value;
+use std::cell::RefCell;
+
+/// One output file: documents (a map, or an array of maps for a multi-document file) or text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutputDoc {
+    Docs(Vec<Value>),
+    Text(String),
+}
+
+/// A message a script gave (`reject`, `warn`, `deny`) and the script line and column of the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Said {
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Everything one script run asked for, in call order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Effects {
+    pub rejects: Vec<Said>,
+    pub warnings: Vec<Said>,
+    /// Rules' `deny(message)`.
+    pub denials: Vec<Said>,
+    pub outputs: Vec<(String, OutputDoc)>,
+    pub schedules: Vec<(String, Labels)>,
+    pub status: Option<Value>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Effects> = RefCell::new(Effects::default());
+}
+
+pub(super) fn begin() {
+    CURRENT.with(|c| *c.borrow_mut() = Effects::default());
+}
+
+pub(super) fn take() -> Effects {
+    CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()))
+}
+
+fn record(f: impl FnOnce(&mut Effects)) {
+    CURRENT.with(|c| f(&mut c.borrow_mut()));
+}
+
+type Fallible = Result<(), Box<EvalAltResult>>;
+
+pub(super) fn register(engine: &mut Engine) {
+    engine.register_fn("reject", |c: NativeCallContext, m: Dynamic| {
+        let s = said(c.call_position(), m);
+        record(|e| e.rejects.push(s))
+    });
+    engine.register_fn("warn", |c: NativeCallContext, m: Dynamic| {
+        let s = said(c.call_position(), m);
+        record(|e| e.warnings.push(s))
+    });
+    engine.register_fn("deny", |c: NativeCallContext, m: Dynamic| {
+        let s = said(c.call_position(), m);
+        record(|e| e.denials.push(s))
+    });
+    engine.register_fn("output", output);
+    engine.register_fn("schedule", schedule);
+    engine.register_fn("status", status);
+}
+
+fn said(pos: Position, m: Dynamic) -> Said {
+    Said {
+        message: m.to_string(),
+        line: pos.line().unwrap_or(1) as u32,
+        column: pos.position().unwrap_or(1) as u32,
+    }
+}
+
+fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
+    let path = check_path(&path).map_err(|m| format!("output(): {m}"))?;
+    let doc = if doc.is_string() {
+        OutputDoc::Text(doc.to_string())
+    } else {
+        let v = super::from_dynamic(&doc).map_err(|m| format!("output(): {m}"))?;
+        match v {
+            Value::Object(_) => OutputDoc::Docs(vec![v]),
+            Value::Array(items) if items.iter().all(Value::is_object) => OutputDoc::Docs(items),
+            other => {
+                return Err(format!(
+                    "output(): `{path}` must be given a map, an array of maps or a string, not {}",
+                    crate::schema::show(&other)
+                )
+                .into())
+            }
+        }
+    };
+    record(|e| e.outputs.push((path, doc)));
+    Ok(())
+}
+
+fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
+    // `.` (or an empty name) is the root workload group, as in Kratix's destination-selectors.yaml.
+    let dir = match dir.trim().trim_matches('/') {
+        "" | "." => ".".to_string(),
+        d => check_path(d).map_err(|m| format!("schedule(): {m}"))?,
+    };
+    if dir.contains('/') {
+        return Err(
+            format!("schedule(): `{dir}` must be a top-level directory of the output").into(),
+        );
+    }
+    let mut out = Labels::new();
+    for (k, v) in labels {
+        if !(v.is_string() || v.is_int() || v.is_bool()) {
+            return Err(format!("schedule(): the label `{k}` must be a string").into());
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    record(|e| e.schedules.push((dir, out)));
+    Ok(())
+}
+
+fn status(map: Map) -> Fallible {
+    let v = super::from_dynamic(&Dynamic::from_map(map)).map_err(|m| format!("status(): {m}"))?;
+    record(|e| match (&mut e.status, v) {
+        (Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
+        (slot, v) => *slot = Some(v),
+    });
+    Ok(())
+}
+
+/// Output paths stay inside the instance's directory: relative, no `..`, no empty segments.
+pub fn check_path(path: &str) -> Result<String, String> {
+    let p = path.trim();
+    if p.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if p.starts_with('/') || p.starts_with('\\') || p.contains(':') {
+        return Err(format!(
+            "`{p}` is absolute; paths are relative to the instance's directory"
+        ));
+    }
+    let mut parts = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => return Err(format!("`{p}` leaves the instance's directory (`..`)")),
+            s if s.contains('\\') => return Err(format!("`{p}` contains a backslash")),
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("`{p}` names no file"));
+    }
+    Ok(parts.join("/"))
+}

@@ -1,0 +1,259 @@
+//! The state store: what is applied now, in Kratix's layout, plus vow's records under `.vow/`.
+//!
+//! Layout (DESIGN.md section 4.7): request outputs at
+//! `<destination.path>/resources/<namespace>/<promise>/<name>/<pipeline>/<id5>/<file>`, where
+//! `<id5>` is the first five hex digits of the md5 of the workload group's directory (`5058f` for
+//! the root, `.`). Bindings at `.vow/bindings/<promise>/<namespace>/<name>.yaml` in the shape of
+//! Kratix's `ResourceBinding`, with what vow applied in `status`; revisions (each Promise version
+//! ever applied, scripts included) at `.vow/revisions/<promise>/<version>/`.
+//!
+//! Planning only reads the store; only apply writes it ([`write`]).
+
+pub mod write;
+
+use crate::diag::{self, Finding, Location};
+use crate::model::{InstanceRef, Labels};
+use md5::Md5;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The `<id5>` directory name of a workload group directory (`.` for the root).
+pub fn id5(group_dir: &str) -> String {
+    format!("{:x}", Md5::digest(group_dir))[..5].to_string()
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// The directory of an instance's outputs in a destination, relative to the store root.
+pub fn instance_dir(dest_path: &str, id: &InstanceRef) -> String {
+    format!(
+        "{dest_path}/resources/{}/{}/{}",
+        id.namespace, id.promise, id.name
+    )
+}
+
+/// One file an instance has in the store.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub digest: String,
+}
+
+/// Kratix's `ResourceBinding`, with vow's record of what was applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: BindingMeta,
+    pub spec: BindingSpec,
+    #[serde(default)]
+    pub status: BindingStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BindingMeta {
+    pub name: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingSpec {
+    pub promise_ref: NameRef,
+    pub resource_ref: ResourceRef,
+    /// `latest` (follow the Promise) or a pinned version.
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NameRef {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub name: String,
+    pub namespace: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_version: Option<String>,
+    /// The request's labels when applied, so that a deleted request can still be placed in waves.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_labels: Labels,
+    /// The defaulted spec that was applied (a step's `previous.spec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_spec: Option<serde_json::Value>,
+    /// Workload group directory → destination it was placed in; placements are kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destinations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRecord>,
+}
+
+impl Binding {
+    /// A binding for an instance that follows `desired` (`latest` or a version).
+    pub fn new(id: &InstanceRef, desired: &str) -> Binding {
+        let mut labels = Labels::new();
+        labels.insert("kratix.io/promise-name".into(), id.promise.clone());
+        labels.insert("kratix.io/resource-name".into(), id.name.clone());
+        Binding {
+            api_version: "platform.kratix.io/v1alpha1".into(),
+            kind: "ResourceBinding".into(),
+            metadata: BindingMeta {
+                name: format!("{}-{}", id.name, id.promise),
+                namespace: id.namespace.clone(),
+                labels,
+            },
+            spec: BindingSpec {
+                promise_ref: NameRef {
+                    name: id.promise.clone(),
+                },
+                resource_ref: ResourceRef {
+                    name: id.name.clone(),
+                    namespace: id.namespace.clone(),
+                },
+                version: desired.to_string(),
+            },
+            status: BindingStatus::default(),
+        }
+    }
+
+    pub fn instance(&self) -> InstanceRef {
+        InstanceRef {
+            promise: self.spec.promise_ref.name.clone(),
+            namespace: self.spec.resource_ref.namespace.clone(),
+            name: self.spec.resource_ref.name.clone(),
+        }
+    }
+
+    /// The version pinned in the binding, if any (`latest` pins nothing).
+    pub fn pinned(&self) -> Option<&str> {
+        Some(self.spec.version.as_str()).filter(|v| !v.is_empty() && *v != "latest")
+    }
+}
+
+/// A binding as read, with the digests of its files as they are in the store now.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    pub binding: Binding,
+    /// Path → digest of the file in the store now (`None` when the file is missing).
+    pub actual: BTreeMap<String, Option<String>>,
+}
+
+/// Everything the plan needs from the store.
+#[derive(Clone, Debug, Default)]
+pub struct StoreState {
+    pub root: PathBuf,
+    pub applied: BTreeMap<InstanceRef, Applied>,
+    /// A digest of every record and file read: a plan is stale when it changes.
+    pub digest: String,
+    pub findings: Vec<Finding>,
+}
+
+pub fn bindings_dir(root: &Path) -> PathBuf {
+    root.join(".vow").join("bindings")
+}
+
+pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
+    bindings_dir(root)
+        .join(&id.promise)
+        .join(&id.namespace)
+        .join(format!("{}.yaml", id.name))
+}
+
+pub fn revision_dir(root: &Path, promise: &str, version: &str) -> PathBuf {
+    root.join(".vow")
+        .join("revisions")
+        .join(promise)
+        .join(version)
+}
+
+/// Reads the bindings and the digests of the files they record. A missing store is an empty one.
+pub fn read(root: &Path, workspace: &Path) -> StoreState {
+    let dir = bindings_dir(root);
+    let files: Vec<PathBuf> = if dir.is_dir() {
+        walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let read: Vec<Result<(Applied, String), Finding>> = files
+        .par_iter()
+        .map(|p| read_binding(root, workspace, p))
+        .collect();
+    let mut state = StoreState {
+        root: root.to_path_buf(),
+        ..StoreState::default()
+    };
+    let mut h = Sha256::new();
+    let mut entries = Vec::new();
+    for r in read {
+        match r {
+            Ok((applied, text_digest)) => entries.push((applied, text_digest)),
+            Err(f) => state.findings.push(f),
+        }
+    }
+    entries.sort_by_key(|e| e.0.binding.instance());
+    for (applied, text_digest) in entries {
+        let id = applied.binding.instance();
+        h.update(format!("{id}\0{text_digest}\0"));
+        for (path, d) in &applied.actual {
+            h.update(format!("{path}\0{}\0", d.as_deref().unwrap_or("-")));
+        }
+        state.applied.insert(id, applied);
+    }
+    state.digest = format!("sha256:{:x}", h.finalize());
+    state
+}
+
+fn read_binding(root: &Path, workspace: &Path, path: &Path) -> Result<(Applied, String), Finding> {
+    let shown = crate::load::display_path(workspace, path);
+    let bad = |msg: String| {
+        Finding::new(diag::STORE, format!("{shown}: {msg}"))
+            .at(Location::new(shown.clone(), 1))
+            .help("repair the record or remove it; the instance is treated as not applied")
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let binding: Binding = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let actual = binding
+        .status
+        .files
+        .iter()
+        .map(|f| {
+            let d = std::fs::read(root.join(&f.path)).ok().map(|b| digest(&b));
+            (f.path.clone(), d)
+        })
+        .collect();
+    Ok((Applied { binding, actual }, digest(text.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id5_matches_kratix() {
+        // Kratix names the root workload group's directory 5058f (md5 of ".").
+        assert_eq!(id5("."), "5058f");
+    }
+}

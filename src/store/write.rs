@@ -1,0 +1,75 @@
+//! Writing the folder store: atomic file replacement, bindings and revisions.
+//!
+//! Only apply (and the fixture generator) calls this. A file is written to a temporary file in
+//! its directory, synced and renamed over the old one, so a reader or a crash sees the old or
+//! the new content, never a mix.
+
+use super::{binding_path, Binding};
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Replaces `path` with `bytes` atomically, creating its directory.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent directory", path.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes an instance's binding.
+pub fn write_binding(root: &Path, binding: &Binding) -> Result<()> {
+    let text = serde_yaml::to_string(binding)?;
+    atomic_write(&binding_path(root, &binding.instance()), text.as_bytes())
+}
+
+/// Removes a file and the directories it leaves empty, up to the store root.
+pub fn remove_file(root: &Path, rel: &str) -> Result<()> {
+    let path = root.join(rel);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// Copies a Promise's folder (its file and scripts) into the store as a revision.
+pub fn write_revision(root: &Path, promise: &str, version: &str, promise_dir: &Path) -> Result<()> {
+    let dest = super::revision_dir(root, promise, version);
+    for entry in walkdir::WalkDir::new(promise_dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(promise_dir)?;
+        let bytes = std::fs::read(entry.path())?;
+        atomic_write(&dest.join(rel), &bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes an instance's files and then its binding (the binding last: a binding never names a
+/// file that is not there yet).
+pub fn write_instance(root: &Path, binding: &Binding, files: &[(&str, &str)]) -> Result<()> {
+    for (path, content) in files {
+        atomic_write(&root.join(path), content.as_bytes())?;
+    }
+    write_binding(root, binding)
+}

@@ -1,0 +1,163 @@
+//! The workspace: `vow.yaml` (optional), and where every kind of input lives.
+//!
+//! Without a `vow.yaml` the defaults of DESIGN.md section 3 apply: `promises/`, `rules/`,
+//! `requests/`, `destinations.yaml`, `health/` and a folder store in `state/`.
+
+use crate::model::Rollout;
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where the state store is.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum StoreConfig {
+    Path(PathBuf),
+    Folder { folder: PathBuf },
+}
+
+/// Which request labels name a team and an environment, for summaries.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelKeys {
+    #[serde(default = "team_key")]
+    pub team: String,
+    #[serde(default = "env_key")]
+    pub environment: String,
+}
+
+fn team_key() -> String {
+    "team".into()
+}
+fn env_key() -> String {
+    "env".into()
+}
+
+impl Default for LabelKeys {
+    fn default() -> Self {
+        LabelKeys {
+            team: team_key(),
+            environment: env_key(),
+        }
+    }
+}
+
+/// `vow.yaml`, as written. Every key is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub promises: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub requests: Option<PathBuf>,
+    pub destinations: Option<PathBuf>,
+    pub health: Option<PathBuf>,
+    pub store: Option<StoreConfig>,
+    #[serde(default)]
+    pub labels: LabelKeys,
+    /// The rollout strategy for Promises that have none.
+    pub rollout: Option<Rollout>,
+}
+
+/// A resolved workspace: absolute paths for every input.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub promises: PathBuf,
+    pub rules: PathBuf,
+    pub requests: PathBuf,
+    pub destinations: PathBuf,
+    pub health: PathBuf,
+    pub store: PathBuf,
+    pub labels: LabelKeys,
+    pub default_rollout: Option<Rollout>,
+}
+
+impl Workspace {
+    /// Opens the workspace at `root`, reading `config` (default `<root>/vow.yaml`) when present.
+    pub fn open(root: &Path, config: Option<&Path>) -> Result<Workspace> {
+        if !root.is_dir() {
+            bail!(
+                "the workspace {} is not a directory; pass the platform repository with -C DIR",
+                root.display()
+            );
+        }
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("cannot resolve the workspace {}", root.display()))?;
+        let config_path = match config {
+            Some(c) => Some(root.join(c)),
+            None => Some(root.join("vow.yaml")).filter(|p| p.is_file()),
+        };
+        let file = match &config_path {
+            Some(p) => read_config(p)?,
+            None => ConfigFile::default(),
+        };
+        let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
+        let store = match file.store {
+            Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => root.join(p),
+            None => root.join("state"),
+        };
+        Ok(Workspace {
+            promises: at(file.promises, "promises"),
+            rules: at(file.rules, "rules"),
+            requests: at(file.requests, "requests"),
+            destinations: at(file.destinations, "destinations.yaml"),
+            health: at(file.health, "health"),
+            store,
+            labels: file.labels,
+            default_rollout: file.rollout,
+            config_file: config_path,
+            root,
+        })
+    }
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(ConfigFile::default());
+    }
+    serde_yaml::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "error[V010]: {}{at}: {e}\n  help: vow.yaml keys are promises, rules, requests, destinations, health, store, labels, rollout",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path(), None).unwrap();
+        assert!(ws.promises.ends_with("promises"));
+        assert!(ws.store.ends_with("state"));
+        assert_eq!(ws.labels.team, "team");
+    }
+
+    #[test]
+    fn config_overrides_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vow.yaml"),
+            "requests: fleet\nstore: {folder: st}\n",
+        )
+        .unwrap();
+        let ws = Workspace::open(dir.path(), None).unwrap();
+        assert!(ws.requests.ends_with("fleet"));
+        assert!(ws.store.ends_with("st"));
+        std::fs::write(dir.path().join("vow.yaml"), "requests: a\nrequestz: b\n").unwrap();
+        let err = Workspace::open(dir.path(), None).unwrap_err().to_string();
+        assert!(err.contains("vow.yaml:2"), "{err}");
+        assert!(err.contains("requestz"), "{err}");
+    }
+}
