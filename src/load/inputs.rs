@@ -51,10 +51,17 @@ impl Inputs {
 /// Loads the workspace. Problems with single files are findings; only an unusable workspace is
 /// an error.
 pub fn load(ws: Workspace) -> Inputs {
+    let files = list_files(&ws.requests);
+    load_with_request_files(ws, &files)
+}
+
+/// Loads the workspace with the request files given in this order (the result does not depend
+/// on it: tests use this to prove so).
+pub fn load_with_request_files(ws: Workspace, request_files: &[std::path::PathBuf]) -> Inputs {
     let mut findings = Vec::new();
     let promises = load_promises(&ws, &mut findings);
     let destinations = load_destinations(&ws, &mut findings);
-    let (docs, f) = read_documents(&ws.root, &list_files(&ws.requests));
+    let (docs, f) = read_documents(&ws.root, request_files);
     findings.extend(f);
     let requests_digest = digest_docs(&docs);
     let index = request::PromiseIndex::new(&promises);
@@ -263,9 +270,4 @@ fn digest_destinations(ds: &[Destination]) -> String {
         ));
     }
     format!("sha256:{:x}", h.finalize())
-}
-
-/// The workspace-relative name of a path, for messages.
-pub fn shown(ws: &Workspace, p: &std::path::Path) -> String {
-    display_path(&ws.root, p).to_string()
 }

@@ -118,7 +118,7 @@ impl Locator {
             self.found = Some(Found {
                 line: at.line() as u32,
                 column: at.col() as u32 + 1,
-                block_content_line: block.then(|| mark.line() as u32 + 1),
+                block_content_line: block.then(|| mark.line() as u32),
             });
         }
     }

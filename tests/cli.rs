@@ -1,0 +1,297 @@
+//! The command line as users run it: exit codes, formats, loading errors with file and line.
+
+mod common;
+use common::*;
+
+#[test]
+fn plan_of_the_example_fleet() {
+    let (code, out, err) = vow_example(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("vow plan: 69 requests"), "{out}");
+    assert!(out.contains("57 to update"), "{out}");
+    assert!(out.contains("Wave 0 · canary"), "{out}");
+    assert!(out.contains("Blocked (9)"), "{out}");
+    assert!(err.is_empty(), "stderr should be empty without -v: {err}");
+}
+
+#[test]
+fn detailed_exitcode_says_changes_are_pending() {
+    let (code, _, _) = vow_example(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 3);
+    let ws = scratch_workspace();
+    let root = ws.path().to_str().unwrap();
+    let (code, out, _) = vow(&["-C", root, "plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "no requests, no changes: {out}");
+}
+
+#[test]
+fn json_plan_is_parseable_and_clean() {
+    let (code, out, _) = vow_example(&["plan", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is only the plan");
+    assert_eq!(v["schemaVersion"], 1);
+    assert_eq!(v["summary"]["requests"], 69);
+    assert_eq!(v["summary"]["update"], 57);
+    assert_eq!(v["summary"]["create"], 1);
+    assert_eq!(v["summary"]["delete"], 1);
+    assert_eq!(v["summary"]["blocked"], 9);
+    assert!(v["planId"].as_str().unwrap().starts_with("sha256:"));
+}
+
+#[test]
+fn global_flags_go_before_or_after_the_command() {
+    let root = repo();
+    let root = root.to_str().unwrap();
+    let a = vow(&["-C", root, "plan", "--format", "json"]);
+    let b = vow(&["plan", "-C", root, "--format", "json"]);
+    assert_eq!(a.1, b.1);
+}
+
+#[test]
+fn out_writes_the_plan_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let (code, out, _) =
+        vow_example(&["plan", "--out", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(file).unwrap(), out);
+}
+
+#[test]
+fn promise_filter_and_unknown_promise() {
+    let (code, out, _) = vow_example(&["plan", "--promise", "redis", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for w in v["waves"].as_array().unwrap() {
+        for i in w["instances"].as_array().unwrap() {
+            assert!(i["ref"].as_str().unwrap().starts_with("redis:"), "{i}");
+        }
+    }
+    let (code, _, err) = vow_example(&["plan", "--promise", "nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no Promise `nope`") && err.contains("postgresql"),
+        "{err}"
+    );
+}
+
+#[test]
+fn now_sets_earliest_starts() {
+    let (code, out, _) = vow_example(&["plan", "--format", "json", "--now", "2026-12-01"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["waves"][0]["notBefore"], "2026-12-01T00:00:00Z");
+    let (code, _, err) = vow_example(&["plan", "--now", "soon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a time"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(vow(&["plan", "--format", "xml"]).0, 2);
+    assert_eq!(vow(&["frobnicate"]).0, 2);
+    assert_eq!(vow(&["-C", "/nonexistent/dir", "plan"]).0, 2);
+    assert_eq!(vow(&["--help"]).0, 0);
+}
+
+#[test]
+fn explain_codes() {
+    let (code, out, _) = vow(&["explain", "V100"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("V100 schema-violation"), "{out}");
+    let (code, out, _) = vow(&["explain", "script-limit"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("V202"));
+    let (code, out, _) = vow(&["explain"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 20);
+    assert_eq!(vow(&["explain", "V999"]).0, 2);
+}
+
+#[test]
+fn render_shows_steps_and_files() {
+    let (code, out, err) = vow_example(&["render", "team-payments/orders-db-prod-euw1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# postgresql:team-payments/orders-db-prod-euw1"),
+        "{out}"
+    );
+    assert!(out.contains("## step instance/validate"), "{out}");
+    assert!(out.contains("## step instance/render"), "{out}");
+    assert!(
+        out.contains("/resources/team-payments/postgresql/orders-db-prod-euw1/instance/5058f/"),
+        "{out}"
+    );
+    assert!(out.contains("kind: Cluster"), "{out}");
+}
+
+#[test]
+fn render_of_a_blocked_request_exits_1_and_says_why() {
+    let (code, out, _) = vow_example(&["render", "postgresql:team-ml/mlflow-db-dev"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("CVE-2026-4412"), "{out}");
+    assert!(out.contains("promises/postgresql/validate.rhai:"), "{out}");
+}
+
+#[test]
+fn render_by_file_and_unknown_names() {
+    let (code, out, _) = vow_example(&[
+        "render",
+        "fixtures/example/requests/checkout-rate-limits.ndjson",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.matches("\n# ").count() + usize::from(out.starts_with("# ")),
+        3,
+        "{out}"
+    );
+    let (code, _, err) = vow_example(&["render", "no-such-db"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no request is called"), "{err}");
+}
+
+fn findings(root: &std::path::Path) -> Vec<serde_json::Value> {
+    let (code, out, err) = vow(&["-C", root.to_str().unwrap(), "plan", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["findings"].as_array().unwrap().clone()
+}
+
+fn find<'a>(fs: &'a [serde_json::Value], code: &str) -> &'a serde_json::Value {
+    fs.iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} among {fs:#?}"))
+}
+
+#[test]
+fn bad_yaml_names_file_and_line_and_the_rest_is_read() {
+    let ws = scratch_workspace();
+    let text = format!(
+        "{}---\nkind: [unclosed\n---\n{}",
+        request("a", 1),
+        request("b", 2)
+    );
+    write(ws.path(), "requests/team-a.yaml", &text);
+    let fs = findings(ws.path());
+    let f = find(&fs, "V001");
+    assert_eq!(f["file"], "requests/team-a.yaml");
+    assert!(f["line"].as_u64().unwrap() >= 11, "{f}");
+    let (_, out, _) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "plan",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["summary"]["create"], 2,
+        "both good documents are still planned"
+    );
+}
+
+#[test]
+fn unknown_kind_is_reported_not_fatal() {
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("a", 1));
+    write(
+        ws.path(),
+        "requests/b.yaml",
+        "apiVersion: example.com/v1\nkind: Queue\nmetadata:\n  name: q\n",
+    );
+    write(
+        ws.path(),
+        "promises/db/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    let fs = findings(ws.path());
+    let f = find(&fs, "V008");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("requests/b.yaml"), Some(1))
+    );
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("no Promise offers example.com/v1 Queue"));
+    let f = find(&fs, "V002");
+    assert_eq!(f["file"], "promises/db/extra.yaml");
+}
+
+#[test]
+fn missing_script_file_blocks_the_promise_requests() {
+    let ws = scratch_workspace();
+    std::fs::remove_file(ws.path().join("promises/db/render.rhai")).unwrap();
+    write(ws.path(), "requests/a.yaml", &request("a", 1));
+    let fs = findings(ws.path());
+    let f = find(&fs, "V006");
+    assert_eq!(f["file"], "promises/db/promise.yaml");
+    assert_eq!(f["line"], 55, "the line of `file: render.rhai`");
+    assert!(f["message"].as_str().unwrap().contains("render.rhai"));
+}
+
+#[test]
+fn duplicate_requests_name_both_places() {
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("a", 1));
+    write(
+        ws.path(),
+        "requests/b.yaml",
+        &format!("# copy\n{}", request("a", 2)),
+    );
+    let fs = findings(ws.path());
+    let f = find(&fs, "V004");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("requests/b.yaml"), Some(2))
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("first at requests/a.yaml:1"),
+        "{f}"
+    );
+}
+
+#[test]
+fn schema_errors_point_at_the_field() {
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("a", 0));
+    let fs = findings(ws.path());
+    let f = find(&fs, "V100");
+    assert_eq!(f["field"], "spec.size");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("requests/a.yaml"), Some(8))
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("0 is less than the minimum 1"),
+        "{f}"
+    );
+}
+
+#[test]
+fn inline_script_errors_point_into_the_promise_file() {
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("big", 60));
+    let fs = findings(ws.path());
+    let f = find(&fs, "V203");
+    assert_eq!(f["file"], "promises/db/promise.yaml");
+    assert_eq!(
+        f["line"], 52,
+        "the line of reject() inside the inline script"
+    );
+}
+
+#[test]
+fn bad_config_exits_2_with_the_line() {
+    let ws = scratch_workspace();
+    write(ws.path(), "vow.yaml", "requests: r\nrequets: x\n");
+    let (code, _, err) = vow(&["-C", ws.path().to_str().unwrap(), "plan"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("vow.yaml:2"), "{err}");
+}

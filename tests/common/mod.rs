@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: running the real binary, scratch workspaces.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `vow` binary with `args`; returns (exit code, stdout, stderr).
+pub fn vow(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(args)
+        .output()
+        .expect("the vow binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `vow` in the repository's own workspace (the example fleet).
+pub fn vow_example(args: &[&str]) -> (i32, String, String) {
+    let root = repo();
+    let mut all = vec!["-C", root.to_str().unwrap()];
+    all.extend_from_slice(args);
+    vow(&all)
+}
+
+/// A small platform: one Promise with an inline validate step and a render step in a file, one
+/// destination, and whatever request files the test adds.
+pub fn scratch_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "promises/db/promise.yaml", PROMISE);
+    write(dir.path(), "promises/db/render.rhai", RENDER);
+    write(
+        dir.path(),
+        "destinations.yaml",
+        "apiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata:\n  name: dev\n  labels: {env: dev}\nspec:\n  path: clusters/dev\n",
+    );
+    dir
+}
+
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+pub const PROMISE: &str = r#"apiVersion: platform.kratix.io/v1alpha1
+kind: Promise
+metadata:
+  name: db
+  labels:
+    kratix.io/promise-version: v1.0.0
+spec:
+  api:
+    apiVersion: apiextensions.k8s.io/v1
+    kind: CustomResourceDefinition
+    metadata:
+      name: dbs.example.com
+    spec:
+      group: example.com
+      names: {kind: DB, plural: dbs, singular: db}
+      scope: Namespaced
+      versions:
+        - name: v1
+          served: true
+          storage: true
+          schema:
+            openAPIV3Schema:
+              type: object
+              properties:
+                spec:
+                  type: object
+                  required: [size]
+                  properties:
+                    size:
+                      type: integer
+                      minimum: 1
+                      maximum: 100
+                    backups:
+                      type: object
+                      default: {}
+                      properties:
+                        retentionDays: {type: integer, default: 7, minimum: 1}
+  destinationSelectors:
+    - matchLabels: {env: dev}
+  workflows:
+    resource:
+      configure:
+        - apiVersion: platform.kratix.io/v1alpha1
+          kind: Pipeline
+          metadata:
+            name: instance
+          spec:
+            rhai:
+              - name: validate
+                script: |
+                  if spec.size > 50 {
+                    reject(`size ${spec.size} needs approval`);
+                  }
+              - name: render
+                file: render.rhai
+"#;
+
+pub const RENDER: &str = r#"output("db.yaml", #{
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: #{ name: metadata.name, namespace: metadata.namespace },
+    data: #{ size: `${spec.size}`, retention: `${spec.backups.retentionDays}` }
+});
+"#;
+
+pub fn request(name: &str, size: i64) -> String {
+    format!(
+        "apiVersion: example.com/v1\nkind: DB\nmetadata:\n  name: {name}\n  namespace: team-a\n  labels: {{env: dev}}\nspec:\n  size: {size}\n"
+    )
+}
