@@ -198,7 +198,7 @@ fn plan_cmd(inputs: &Inputs, a: PlanArgs) -> Result<i32> {
         }
     }
     let started = std::time::Instant::now();
-    let evaluated = evaluate::evaluate_all(inputs);
+    let evaluated = evaluate::evaluate_all(inputs, evaluate::Detail::Digests);
     tracing::info!(
         "evaluated {} requests in {:?}",
         evaluated.len(),
@@ -234,7 +234,7 @@ fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
     let chosen = select_requests(inputs, &a.request)?;
     let mut blocked = false;
     for (i, r) in chosen.iter().enumerate() {
-        let ev = evaluate::evaluate(inputs, r, true);
+        let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
         blocked |= ev.blocked;
         if i > 0 {
             println!();

@@ -99,19 +99,40 @@ impl Evaluated {
     }
 }
 
+/// How much of a rendering to keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Detail {
+    /// Paths and digests only: what planning needs, and all a fleet of a million can afford.
+    Digests,
+    /// The files' contents too (apply, diffs).
+    Contents,
+    /// Contents, and what each step did (`vow render`).
+    Trace,
+}
+
 /// Evaluates every request in parallel; results are in instance order.
-pub fn evaluate_all(inputs: &Inputs) -> Vec<Evaluated> {
+pub fn evaluate_all(inputs: &Inputs, detail: Detail) -> Vec<Evaluated> {
     let mut out: Vec<Evaluated> = inputs
         .requests
         .par_iter()
-        .map(|r| evaluate(inputs, r, false))
+        .map(|r| evaluate(inputs, r, detail))
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 
-/// Evaluates one request. With `trace`, records what each step did.
-pub fn evaluate(inputs: &Inputs, r: &Request, trace: bool) -> Evaluated {
+/// Evaluates one request, keeping as much as `detail` asks for.
+pub fn evaluate(inputs: &Inputs, r: &Request, detail: Detail) -> Evaluated {
+    let mut ev = evaluate_full(inputs, r, detail == Detail::Trace);
+    if detail == Detail::Digests {
+        for f in &mut ev.files {
+            f.content = String::new();
+        }
+    }
+    ev
+}
+
+fn evaluate_full(inputs: &Inputs, r: &Request, trace: bool) -> Evaluated {
     let mut ev = Evaluated::new(r);
     let current = &inputs.promises[r.promise];
     let applied = inputs.store.applied.get(&r.id);

@@ -79,7 +79,7 @@ fn generate(out: &Path) {
         r.annotations.remove("kratix.io/paused");
         r.labels.remove("vow.dev/version");
     }
-    for ev in evaluate::evaluate_all(&inputs) {
+    for ev in evaluate::evaluate_all(&inputs, evaluate::Detail::Contents) {
         assert!(
             !ev.blocked,
             "{} is blocked under the old revision: {:?}",

@@ -33,7 +33,7 @@ fn same_plan_with_one_or_two_threads() {
 fn plan_with_files(files: &[std::path::PathBuf]) -> String {
     let ws = Workspace::open(&repo(), None).unwrap();
     let inputs = load::inputs::load_with_request_files(ws, files);
-    let evaluated = evaluate::evaluate_all(&inputs);
+    let evaluated = evaluate::evaluate_all(&inputs, evaluate::Detail::Digests);
     report::plan_json(&plan::build(
         &inputs,
         &evaluated,

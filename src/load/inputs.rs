@@ -1,8 +1,6 @@
 //! Loading a whole workspace: Promises, revisions, Destinations, requests and the store.
 
-use super::{
-    destination, display_path, list_files, promise, read_documents, read_file, request, Doc,
-};
+use super::{destination, list_files, promise, read_documents, read_file, request, Doc};
 use crate::diag::{self, Finding};
 use crate::model::{Destination, Promise, Request};
 use crate::store::{self, StoreState};
