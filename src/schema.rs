@@ -147,12 +147,12 @@ impl Schema {
             },
             "minimum" => self.minimum = number(val, k, path, notes),
             "maximum" => self.maximum = number(val, k, path, notes),
-            "exclusiveMinimum" => self.exclusive_minimum = val.as_bool().unwrap_or(false),
-            "exclusiveMaximum" => self.exclusive_maximum = val.as_bool().unwrap_or(false),
-            "minLength" => self.min_length = val.as_u64(),
-            "maxLength" => self.max_length = val.as_u64(),
-            "minItems" => self.min_items = val.as_u64(),
-            "maxItems" => self.max_items = val.as_u64(),
+            "exclusiveMinimum" => self.exclusive_minimum = flag(val, k, path, notes),
+            "exclusiveMaximum" => self.exclusive_maximum = flag(val, k, path, notes),
+            "minLength" => self.min_length = count(val, k, path, notes),
+            "maxLength" => self.max_length = count(val, k, path, notes),
+            "minItems" => self.min_items = count(val, k, path, notes),
+            "maxItems" => self.max_items = count(val, k, path, notes),
             "items" => {
                 self.items = Some(Box::new(Schema::compile(
                     val,
@@ -171,12 +171,12 @@ impl Schema {
                     )))),
                 }
             }
-            "nullable" => self.nullable = val.as_bool().unwrap_or(false),
+            "nullable" => self.nullable = flag(val, k, path, notes),
             "default" => self.default = Some(val.clone()),
             "x-kubernetes-preserve-unknown-fields" => {
-                self.preserve_unknown = val.as_bool().unwrap_or(false)
+                self.preserve_unknown = flag(val, k, path, notes)
             }
-            "x-kubernetes-int-or-string" => self.int_or_string = val.as_bool().unwrap_or(false),
+            "x-kubernetes-int-or-string" => self.int_or_string = flag(val, k, path, notes),
             k if SILENT.contains(&k) => {}
             "example" | "regex" => notes.push((
                 format!("{path}.{k}"),
@@ -190,6 +190,30 @@ impl Schema {
             )),
         }
     }
+}
+
+fn flag(val: &Value, k: &str, path: &str, notes: &mut Vec<SchemaNote>) -> bool {
+    let b = val.as_bool();
+    if b.is_none() {
+        notes.push((
+            format!("{path}.{k}"),
+            format!("`{k}` must be true or false"),
+            true,
+        ));
+    }
+    b.unwrap_or(false)
+}
+
+fn count(val: &Value, k: &str, path: &str, notes: &mut Vec<SchemaNote>) -> Option<u64> {
+    let n = val.as_u64();
+    if n.is_none() {
+        notes.push((
+            format!("{path}.{k}"),
+            format!("`{k}` must be a non-negative integer"),
+            true,
+        ));
+    }
+    n
 }
 
 fn number(val: &Value, k: &str, path: &str, notes: &mut Vec<SchemaNote>) -> Option<f64> {
@@ -268,7 +292,7 @@ fn check(schema: &Schema, value: &mut Value, path: &str, out: &mut Vec<Violation
         })
     };
     if value.is_null() {
-        if !schema.nullable && schema.ty.is_some() {
+        if !schema.nullable && (schema.ty.is_some() || schema.int_or_string) {
             err(format!(
                 "null is not allowed here (expected {})",
                 type_word(schema)
@@ -285,7 +309,7 @@ fn check(schema: &Schema, value: &mut Value, path: &str, out: &mut Vec<Violation
         return;
     }
     if let Some(allowed) = &schema.enumeration {
-        if !allowed.iter().any(|a| a == value) {
+        if !allowed.iter().any(|a| same_value(a, value)) {
             let list: Vec<String> = allowed.iter().map(show).collect();
             err(format!(
                 "{} is not one of the allowed values (enum): {}",
@@ -425,6 +449,14 @@ fn check_array(schema: &Schema, items: &mut [Value], path: &str, out: &mut Vec<V
     }
 }
 
+/// Equality for `enum`: numbers by value (`2.0` is `2`), everything else structurally.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
 fn type_ok(schema: &Schema, value: &Value) -> bool {
     if schema.int_or_string {
         return value.is_string() || is_integer(value);
@@ -472,7 +504,7 @@ pub fn show(v: &Value) -> String {
         Value::Array(_) => "an array".to_string(),
         other => other.to_string(),
     };
-    if s.len() > 60 {
+    if s.chars().count() > 60 {
         format!(
             "{}…",
             &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]

@@ -85,6 +85,7 @@ fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
         OutputDoc::Text(doc.to_string())
     } else {
         let v = super::from_dynamic(&doc).map_err(|m| format!("output(): {m}"))?;
+        check_sizes(&v)?;
         match v {
             Value::Object(_) => OutputDoc::Docs(vec![v]),
             Value::Array(items) if items.iter().all(Value::is_object) => OutputDoc::Docs(items),
@@ -103,7 +104,7 @@ fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
 
 fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
     // `.` (or an empty name) is the root workload group, as in Kratix's destination-selectors.yaml.
-    let dir = match dir.trim().trim_matches('/') {
+    let dir = match dir.trim().trim_end_matches('/') {
         "" | "." => ".".to_string(),
         d => check_path(d).map_err(|m| format!("schedule(): {m}"))?,
     };
@@ -125,11 +126,27 @@ fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
 
 fn status(map: Map) -> Fallible {
     let v = super::from_dynamic(&Dynamic::from_map(map)).map_err(|m| format!("status(): {m}"))?;
+    check_sizes(&v)?;
     record(|e| match (&mut e.status, v) {
         (Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
         (slot, v) => *slot = Some(v),
     });
     Ok(())
+}
+
+/// Rhai checks a map's size only on some operations (`m[k] = v` is not one), so what leaves a
+/// script is checked again against the same limits.
+fn check_sizes(v: &Value) -> Fallible {
+    let too_large = |what: &str| -> Fallible {
+        Err(EvalAltResult::ErrorDataTooLarge(what.into(), Position::NONE).into())
+    };
+    match v {
+        Value::Object(m) if m.len() > super::MAX_MAP_SIZE => too_large("Size of object map"),
+        Value::Array(a) if a.len() > super::MAX_ARRAY_SIZE => too_large("Size of array"),
+        Value::Object(m) => m.values().try_for_each(check_sizes),
+        Value::Array(a) => a.iter().try_for_each(check_sizes),
+        _ => Ok(()),
+    }
 }
 
 /// Output paths stay inside the instance's directory: relative, no `..`, no empty segments.

@@ -21,7 +21,9 @@ use std::sync::Arc;
 pub const MAX_OPERATIONS: u64 = 2_000_000;
 pub const MAX_CALL_LEVELS: usize = 32;
 pub const MAX_STRING_SIZE: usize = 1 << 20;
-pub const MAX_ARRAY_SIZE: usize = 100_000;
+// Rhai re-measures an array after each push, so growing one to n costs n²/2: 10,000 keeps a
+// runaway `push` loop well under a second (100,000 took 2.4 s).
+pub const MAX_ARRAY_SIZE: usize = 10_000;
 pub const MAX_MAP_SIZE: usize = 10_000;
 
 /// A compiled script and where its text came from.
