@@ -4,7 +4,7 @@
 //! 2 unusable input, usage error or internal error; 3 with `plan --detailed-exitcode` when
 //! changes are pending.
 
-use crate::diag;
+use crate::diag::{self, Severity};
 use crate::evaluate;
 use crate::load::inputs::{self, Inputs};
 use crate::plan::{self, PlanOptions};
@@ -58,6 +58,9 @@ pub struct Global {
     /// Colour on stderr.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// The time to plan and judge waivers at: RFC 3339 or a date (midnight UTC). Default: now.
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +76,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Show what one request renders to, step by step.
     Render(RenderArgs),
+    /// Compliance scan: every rule over the fleet as it is applied now.
+    Scan(ScanArgs),
+    /// Pre-merge check: everything loads and compiles, every request passes, every test passes.
+    Check(CheckArgs),
+    /// Run the test cases beside rules and Promises.
+    Test(TestArgs),
     /// Explain a finding code (V100) or name (schema-violation).
     Explain {
         /// The code or its name; without one, list every code.
@@ -91,9 +100,6 @@ pub struct PlanArgs {
     /// Plan only this Promise's instances.
     #[arg(long, value_name = "NAME")]
     pub promise: Option<String>,
-    /// The time the plan is made for: RFC 3339 or a date (midnight UTC).
-    #[arg(long, value_name = "TIME")]
-    pub now: Option<String>,
     /// Exit 3 when changes are pending, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -103,6 +109,86 @@ pub struct PlanArgs {
 pub enum PlanFormat {
     Human,
     Json,
+}
+
+/// Formats of policy reports (scan and check).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Policyreport,
+    Github,
+    Markdown,
+}
+
+/// The lowest severity that fails the command.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never fail on findings.
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        Some(match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+            FailOn::Never => return None,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Exit 1 when an unwaived finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Also exit 1 when a non-blocking finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    pub fail_on: FailOn,
+    /// Report request findings only for requests in these files (everything is still loaded).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub changed: Vec<PathBuf>,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Only tests whose name contains this.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 #[derive(Args, Debug)]
@@ -154,9 +240,12 @@ fn init_logging(g: &Global) {
 }
 
 fn run(cli: Cli) -> Result<i32> {
-    if let Command::Explain { code } = &cli.command {
-        return explain(code.as_deref());
-    }
+    let now = match cli.global.now.as_deref() {
+        Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    // The one place vow reads the clock: the core gets the time as an input.
+    let clock = now.unwrap_or_else(chrono::Utc::now);
     let threads = cli.global.jobs.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -165,7 +254,10 @@ fn run(cli: Cli) -> Result<i32> {
     pool.install(|| {
         let ws = Workspace::open(&cli.global.dir, cli.global.config.as_deref())?;
         let started = std::time::Instant::now();
-        let inputs = inputs::load(ws);
+        if let Command::Explain { code } = &cli.command {
+            return explain(ws, code.as_deref());
+        }
+        let inputs = inputs::load(ws, clock);
         tracing::info!(
             "loaded {} Promises, {} requests, {} destinations in {:?}",
             inputs.promises.len(),
@@ -174,20 +266,21 @@ fn run(cli: Cli) -> Result<i32> {
             started.elapsed()
         );
         match cli.command {
-            Command::Plan(a) => plan_cmd(&inputs, a),
+            Command::Plan(a) => plan_cmd(&inputs, a, now),
             Command::Render(a) => render_cmd(&inputs, a),
-            Command::Explain { .. } => unreachable!("handled above"),
+            Command::Scan(a) => scan_cmd(&inputs, a),
+            Command::Check(a) => check_cmd(&inputs, a),
+            Command::Test(a) => test_cmd(&inputs, a),
+            Command::Explain { .. } => Ok(EXIT_OK),
         }
     })
 }
 
-fn plan_cmd(inputs: &Inputs, a: PlanArgs) -> Result<i32> {
-    let now = a
-        .now
-        .as_deref()
-        .map(crate::duration::parse_time)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+fn plan_cmd(
+    inputs: &Inputs,
+    a: PlanArgs,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<i32> {
     if let Some(p) = &a.promise {
         if inputs.promise_by_name(p).is_none() {
             let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
@@ -279,28 +372,189 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::
     }
 }
 
-fn explain(code: Option<&str>) -> Result<i32> {
+fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
     let Some(code) = code else {
         for c in diag::ALL_CODES {
             println!("{}  {:<24} {}", c.id, c.name, c.severity.as_str());
         }
         return Ok(EXIT_OK);
     };
-    let Some(c) = diag::find_code(code) else {
-        bail!("`{code}` is not a finding code; `vow explain` lists them all");
-    };
-    println!(
-        "{} {} ({}{})",
-        c.id,
-        c.name,
-        c.severity.as_str(),
-        if c.blocking {
+    if let Some(c) = diag::find_code(code) {
+        let blocks = if c.blocking {
             ", blocks the instance"
         } else {
             ""
+        };
+        println!(
+            "{} {} ({}{blocks})\n\n{}",
+            c.id,
+            c.name,
+            c.severity.as_str(),
+            c.explain
+        );
+        return Ok(EXIT_OK);
+    }
+    // Rule names are finding ids too.
+    let (policy, _) = crate::policy::load(&ws.root, &ws.rules, &ws.promises);
+    let Some(r) = policy.rule(code) else {
+        bail!("`{code}` is neither a finding code nor a rule; `vow explain` lists the codes");
+    };
+    println!(
+        "{} (rule, {}, enforcement {}, on {})\n  defined at {}\n\n{}",
+        r.name,
+        r.severity.as_str(),
+        r.enforcement.as_str(),
+        if r.on == crate::policy::On::Request {
+            "request"
+        } else {
+            "outputs"
+        },
+        r.location,
+        if r.description.is_empty() {
+            "(no vow.dev/description annotation)"
+        } else {
+            &r.description
         }
     );
-    println!();
-    println!("{}", c.explain);
     Ok(EXIT_OK)
+}
+
+/// Writes a report to `--out` or stdout.
+fn emit(text: &str, out: Option<&PathBuf>) -> Result<()> {
+    match out {
+        Some(p) => crate::store::write::atomic_write(p, text.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn policy_report(v: &report::PolicyView, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Human => report::human::policy(v),
+        ReportFormat::Json => report::policy_json(v),
+        ReportFormat::Sarif => report::sarif::render(v),
+        ReportFormat::Junit => report::junit::render(v),
+        ReportFormat::Policyreport => report::policyreport::render(v),
+        ReportFormat::Github => report::github::render(v),
+        ReportFormat::Markdown => report::markdown::render(v),
+    }
+}
+
+/// Whether any unwaived finding reaches the threshold.
+fn fails(findings: &[diag::Finding], fail_on: FailOn) -> bool {
+    let Some(t) = fail_on.threshold() else {
+        return false;
+    };
+    findings
+        .iter()
+        .any(|f| f.waived.is_none() && f.severity >= t)
+}
+
+fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
+    let result = crate::scan::scan(inputs);
+    let view = report::PolicyView {
+        command: "scan",
+        findings: &result.findings,
+        rules: &inputs.policy.rules,
+        checked: &result.checked,
+        compliance: Some(&result.compliance),
+        tests: &[],
+        now: inputs.now,
+    };
+    emit(&policy_report(&view, a.format), a.out.as_ref())?;
+    Ok(if fails(&result.findings, a.fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn check_cmd(inputs: &Inputs, a: CheckArgs) -> Result<i32> {
+    let changed: Vec<std::sync::Arc<str>> = a
+        .changed
+        .iter()
+        .map(|p| {
+            let abs = if p.is_absolute() {
+                p.clone()
+            } else {
+                std::env::current_dir().unwrap_or_default().join(p)
+            };
+            let abs = abs.canonicalize().unwrap_or(abs);
+            crate::load::display_path(&inputs.ws.root, &abs)
+        })
+        .collect();
+    let in_scope = |file: &str| changed.is_empty() || changed.iter().any(|c| &**c == file);
+    let mut findings: Vec<diag::Finding> = inputs
+        .findings
+        .iter()
+        .filter(|f| f.instance.is_none() || f.location.as_ref().is_none_or(|l| in_scope(&l.file)))
+        .cloned()
+        .collect();
+    let requests: Vec<&crate::model::Request> = inputs
+        .requests
+        .iter()
+        .filter(|r| in_scope(&r.location.file))
+        .collect();
+    let evaluated: Vec<evaluate::Evaluated> = {
+        use rayon::prelude::*;
+        requests
+            .par_iter()
+            .map(|r| evaluate::evaluate(inputs, r, evaluate::Detail::Digests))
+            .collect()
+    };
+    for e in &evaluated {
+        findings.extend(e.findings.iter().cloned());
+    }
+    let (tests, test_findings) = crate::testcase::run_all(inputs);
+    findings.extend(test_findings);
+    diag::sort_findings(&mut findings);
+    let view = report::PolicyView {
+        command: "check",
+        findings: &findings,
+        rules: &inputs.policy.rules,
+        checked: &[],
+        compliance: None,
+        tests: &tests,
+        now: inputs.now,
+    };
+    emit(&policy_report(&view, a.format), a.out.as_ref())?;
+    let blocked = findings.iter().any(|f| f.blocking);
+    let failed_tests = tests.iter().any(|t| !t.passed);
+    Ok(if blocked || failed_tests || fails(&findings, a.fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
+    let (mut results, findings) = crate::testcase::run_all(inputs);
+    if let Some(f) = &a.filter {
+        results.retain(|t| t.test.contains(f.as_str()) || t.case.contains(f.as_str()));
+    }
+    let text = match a.format {
+        TestFormat::Human => report::human::tests(&results, &findings),
+        TestFormat::Json => {
+            let mut s = serde_json::to_string_pretty(
+                &serde_json::json!({"tests": results, "findings": findings}),
+            )?;
+            s.push('\n');
+            s
+        }
+        TestFormat::Junit => report::junit::render(&report::PolicyView {
+            command: "test",
+            findings: &findings,
+            rules: &[],
+            checked: &[],
+            compliance: None,
+            tests: &results,
+            now: inputs.now,
+        }),
+    };
+    print!("{text}");
+    let failed = results.iter().any(|t| !t.passed) || findings.iter().any(|f| f.blocking);
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -93,10 +93,22 @@ impl Serialize for Code {
     }
 }
 
+/// The waiver that waives a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    pub waiver: String,
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+}
+
 /// One problem, observation or note about the inputs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub code: Code,
+    /// The rule that found it (its stable id), for rule findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Arc<str>>,
     pub severity: Severity,
     /// True when the finding keeps its instance out of the rollout.
     pub blocking: bool,
@@ -112,12 +124,16 @@ pub struct Finding {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Set when an active waiver covers the finding: it is reported, and blocks nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Waived>,
 }
 
 impl Finding {
     pub fn new(code: Code, message: impl Into<String>) -> Finding {
         Finding {
             code,
+            rule: None,
             severity: code.severity,
             blocking: code.blocking,
             message: message.into(),
@@ -125,7 +141,13 @@ impl Finding {
             location: None,
             field: None,
             help: None,
+            waived: None,
         }
+    }
+
+    /// The id reports use: the rule's name for rule findings, else the code.
+    pub fn id(&self) -> &str {
+        self.rule.as_deref().unwrap_or(self.code.id)
     }
 
     pub fn at(mut self, location: Location) -> Finding {
@@ -155,11 +177,12 @@ impl Finding {
         self
     }
 
-    /// Orders findings for output: by file, line, code, then message, so reports are stable.
+    /// Orders findings for output: by file, line, id, instance, then message, so reports are
+    /// stable.
     pub fn sort_key(&self) -> (Option<&Location>, &str, Option<&str>, &str) {
         (
             self.location.as_ref(),
-            self.code.id,
+            self.id(),
             self.instance.as_deref(),
             &self.message,
         )
@@ -176,7 +199,12 @@ impl fmt::Display for Finding {
                 _ => "warning",
             }
         };
-        write!(f, "{level}[{}]: {}", self.code.id, self.message)?;
+        let level = if self.waived.is_some() {
+            "waived"
+        } else {
+            level
+        };
+        write!(f, "{level}[{}]: {}", self.id(), self.message)?;
         if let Some(loc) = &self.location {
             write!(f, "\n  --> {loc}")?;
         }
@@ -185,6 +213,13 @@ impl fmt::Display for Finding {
         }
         if let Some(h) = &self.help {
             write!(f, "\n  help: {h}")?;
+        }
+        if let Some(w) = &self.waived {
+            write!(
+                f,
+                "\n  waived by {} until {} ({}; {})",
+                w.waiver, w.expires, w.reason, w.owner
+            )?;
         }
         Ok(())
     }
@@ -288,6 +323,21 @@ codes! {
     MISSING_REVISION = "V401", "missing-revision", High, true,
         "An instance is pinned to a Promise version that is neither the current Promise nor a \
          revision kept in the store. Unpin it or restore the revision.";
+    RULE = "V500", "rule-violation", Medium, true,
+        "A platform rule (rules/*.yaml) denied the instance. The finding carries the rule's id, \
+         severity and enforcement: `block` keeps the instance out of every wave, `warn` reports \
+         it. `vow explain <rule>` shows the rule's description; a Waiver can except instances \
+         for a time.";
+    WAIVER_EXPIRED = "V501", "waiver-expired", Medium, false,
+        "A Waiver's `expires` date has passed: it no longer waives anything, and the findings it \
+         covered count again. Renew it with a new date and reason, or fix the instances.";
+    INVALID_RULE = "V502", "invalid-rule", High, true,
+        "A Rule, Waiver or Test document is malformed (a missing script, an unknown severity or \
+         enforcement, a waiver naming a rule that does not exist, an expiry that is not a date). \
+         The message names the field.";
+    TEST_FAILED = "V503", "test-failed", High, true,
+        "A `vow test` case did not produce what it expects: the report shows the expected and \
+         actual findings, or a diff of the rendered file.";
 }
 
 /// Looks a code up by its id (`V100`) or name (`schema-violation`), case-insensitively.

@@ -123,7 +123,20 @@ pub fn evaluate_all(inputs: &Inputs, detail: Detail) -> Vec<Evaluated> {
 
 /// Evaluates one request, keeping as much as `detail` asks for.
 pub fn evaluate(inputs: &Inputs, r: &Request, detail: Detail) -> Evaluated {
-    let mut ev = evaluate_full(inputs, r, detail == Detail::Trace);
+    evaluate_with(inputs, r, detail, inputs.now, true)
+}
+
+/// Evaluates one request with waivers judged at `now`, and without the store's history when
+/// `with_store` is false (test cases).
+pub fn evaluate_with(
+    inputs: &Inputs,
+    r: &Request,
+    detail: Detail,
+    now: chrono::DateTime<chrono::Utc>,
+    with_store: bool,
+) -> Evaluated {
+    let applied = inputs.store.applied.get(&r.id).filter(|_| with_store);
+    let mut ev = evaluate_full(inputs, r, applied, now, detail == Detail::Trace);
     if detail == Detail::Digests {
         for f in &mut ev.files {
             f.content = String::new();
@@ -132,10 +145,15 @@ pub fn evaluate(inputs: &Inputs, r: &Request, detail: Detail) -> Evaluated {
     ev
 }
 
-fn evaluate_full(inputs: &Inputs, r: &Request, trace: bool) -> Evaluated {
+fn evaluate_full(
+    inputs: &Inputs,
+    r: &Request,
+    applied: Option<&Applied>,
+    now: chrono::DateTime<chrono::Utc>,
+    trace: bool,
+) -> Evaluated {
     let mut ev = Evaluated::new(r);
     let current = &inputs.promises[r.promise];
-    let applied = inputs.store.applied.get(&r.id);
     let Some(promise) = target_promise(inputs, current, r, applied, &mut ev) else {
         return ev;
     };
@@ -151,15 +169,48 @@ fn evaluate_full(inputs: &Inputs, r: &Request, trace: bool) -> Evaluated {
         return ev;
     };
     ev.spec = value.get("spec").cloned().unwrap_or(Value::Null);
+    let mut rendered = Vec::new();
     for pipeline in &promise.configure {
-        run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev);
+        let outputs = run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev);
         if ev.blocked {
-            ev.files.clear();
-            return ev;
+            break;
         }
+        rendered.extend(outputs);
+    }
+    // Request rules run even when a step rejected, so that every reason is reported at once;
+    // output rules need outputs, which a rejected request does not have.
+    let outputs = (!ev.blocked).then_some(&rendered[..]);
+    apply_rules(inputs, r, promise, &value, outputs, now, &mut ev);
+    if ev.blocked {
+        ev.files.clear();
     }
     ev.files.sort_by(|a, b| a.path.cmp(&b.path));
     ev
+}
+
+/// Runs the platform rules over the defaulted request and what it renders.
+fn apply_rules(
+    inputs: &Inputs,
+    r: &Request,
+    promise: &Promise,
+    value: &Value,
+    rendered: Option<&[(String, OutputDoc)]>,
+    now: chrono::DateTime<chrono::Utc>,
+    ev: &mut Evaluated,
+) {
+    let subject = crate::policy::Subject {
+        id: &r.id,
+        labels: &r.labels,
+        location: &r.location,
+        locatable: r.item.is_none(),
+        request: value,
+        promise_version: &promise.version,
+        outputs: rendered,
+    };
+    let (findings, _) = crate::policy::check(&inputs.policy, &subject, &inputs.ws.root, now);
+    for f in findings {
+        ev.note(f);
+    }
 }
 
 /// The Promise revision this instance renders with: the current one, or the pinned revision.
@@ -280,7 +331,7 @@ fn run_pipeline(
     applied: Option<&Applied>,
     trace: bool,
     ev: &mut Evaluated,
-) {
+) -> Vec<(String, OutputDoc)> {
     for c in &pipeline.containers {
         ev.external.push(format!("{}/{c}", pipeline.name));
     }
@@ -336,10 +387,11 @@ fn run_pipeline(
             ev.status = Some(s);
         }
         if ev.blocked {
-            return;
+            return outputs;
         }
     }
-    place(inputs, promise, pipeline, outputs, &schedules, applied, ev);
+    place(inputs, promise, pipeline, &outputs, &schedules, applied, ev);
+    outputs
 }
 
 fn step_trace(pipeline: &Pipeline, step: &crate::model::Step, e: &script::Effects) -> StepTrace {
@@ -402,12 +454,12 @@ fn place(
     inputs: &Inputs,
     promise: &Promise,
     pipeline: &Pipeline,
-    outputs: Vec<(String, OutputDoc)>,
+    outputs: &[(String, OutputDoc)],
     schedules: &[(String, Labels)],
     applied: Option<&Applied>,
     ev: &mut Evaluated,
 ) {
-    let mut groups: std::collections::BTreeMap<String, Vec<(String, OutputDoc)>> =
+    let mut groups: std::collections::BTreeMap<String, Vec<(String, &OutputDoc)>> =
         Default::default();
     for (path, doc) in outputs {
         let group = schedules
@@ -416,7 +468,7 @@ fn place(
             .map(|(dir, _)| dir.clone())
             .unwrap_or_else(|| ".".to_string());
         let rel = if group == "." {
-            path
+            path.clone()
         } else {
             path[group.len() + 1..].to_string()
         };
@@ -449,7 +501,7 @@ fn place(
             store::id5(&dir)
         );
         for (rel, doc) in files {
-            let content = render_file(&doc);
+            let content = render_file(doc);
             let digest = store::digest(content.as_bytes());
             ev.files.push(OutFile {
                 path: format!("{base}/{rel}"),

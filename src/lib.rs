@@ -15,10 +15,13 @@ pub mod evaluate;
 pub mod load;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod report;
+pub mod scan;
 pub mod schema;
 pub mod script;
 pub mod store;
+pub mod testcase;
 pub mod workspace;
 
 /// Runs vow with these arguments (the first is the program name) and returns the exit code.

@@ -7,10 +7,10 @@ use common::*;
 fn plan_of_the_example_fleet() {
     let (code, out, err) = vow_example(&["plan"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("vow plan: 69 requests"), "{out}");
-    assert!(out.contains("57 to update"), "{out}");
+    assert!(out.starts_with("vow plan: 70 requests"), "{out}");
+    assert!(out.contains("53 to update"), "{out}");
     assert!(out.contains("Wave 0 · canary"), "{out}");
-    assert!(out.contains("Blocked (9)"), "{out}");
+    assert!(out.contains("Blocked (14)"), "{out}");
     assert!(err.is_empty(), "stderr should be empty without -v: {err}");
 }
 
@@ -30,11 +30,11 @@ fn json_plan_is_parseable_and_clean() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is only the plan");
     assert_eq!(v["schemaVersion"], 1);
-    assert_eq!(v["summary"]["requests"], 69);
-    assert_eq!(v["summary"]["update"], 57);
+    assert_eq!(v["summary"]["requests"], 70);
+    assert_eq!(v["summary"]["update"], 53);
     assert_eq!(v["summary"]["create"], 1);
     assert_eq!(v["summary"]["delete"], 1);
-    assert_eq!(v["summary"]["blocked"], 9);
+    assert_eq!(v["summary"]["blocked"], 14);
     assert!(v["planId"].as_str().unwrap().starts_with("sha256:"));
 }
 

@@ -41,7 +41,7 @@ fn generate(out: &Path) {
     let seed_text = std::fs::read_to_string(root().join("fixtures/example/seed.yaml")).unwrap();
     let seed: serde_json::Value = serde_yaml::from_str(&seed_text).unwrap();
     let skip: Vec<String> = serde_json::from_value(seed["skip"].clone()).unwrap();
-    let mut inputs = inputs::load(ws.clone());
+    let mut inputs = inputs::load(ws.clone(), vow::duration::parse_time("2026-12-01").unwrap());
     // Render with the old revisions, as if the store were empty.
     let revisions = root().join("fixtures/example/state/.vow/revisions");
     let mut old = Vec::new();
@@ -57,6 +57,8 @@ fn generate(out: &Path) {
     old.sort_by(|a, b| a.name.cmp(&b.name));
     inputs.promises = old;
     inputs.store = store::StoreState::default();
+    // The store predates today's rules: what was applied then was not checked by them.
+    inputs.policy = vow::policy::Policy::default();
     let extra: Vec<load::Doc> = seed["extra"]
         .as_array()
         .unwrap()

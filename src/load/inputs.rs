@@ -3,8 +3,10 @@
 use super::{destination, list_files, promise, read_documents, read_file, request, Doc};
 use crate::diag::{self, Finding};
 use crate::model::{Destination, Promise, Request};
+use crate::policy::{self, Policy};
 use crate::store::{self, StoreState};
 use crate::workspace::Workspace;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct InputDigests {
     pub promises: BTreeMap<String, PromiseDigest>,
+    pub rules: String,
     pub requests: String,
     pub destinations: String,
     pub store: String,
@@ -35,6 +38,9 @@ pub struct Inputs {
     pub destinations: Vec<Destination>,
     pub requests: Vec<Request>,
     pub store: StoreState,
+    pub policy: Policy,
+    /// The time waivers are judged at (`--now`, or the clock, read by the CLI).
+    pub now: DateTime<Utc>,
     pub findings: Vec<Finding>,
     pub digests: InputDigests,
 }
@@ -48,16 +54,23 @@ impl Inputs {
 
 /// Loads the workspace. Problems with single files are findings; only an unusable workspace is
 /// an error.
-pub fn load(ws: Workspace) -> Inputs {
+pub fn load(ws: Workspace, now: DateTime<Utc>) -> Inputs {
     let files = list_files(&ws.requests);
-    load_with_request_files(ws, &files)
+    load_with_request_files(ws, now, &files)
 }
 
 /// Loads the workspace with the request files given in this order (the result does not depend
 /// on it: tests use this to prove so).
-pub fn load_with_request_files(ws: Workspace, request_files: &[std::path::PathBuf]) -> Inputs {
+pub fn load_with_request_files(
+    ws: Workspace,
+    now: DateTime<Utc>,
+    request_files: &[std::path::PathBuf],
+) -> Inputs {
     let mut findings = Vec::new();
     let promises = load_promises(&ws, &mut findings);
+    let (policy, f) = policy::load(&ws.root, &ws.rules, &ws.promises);
+    findings.extend(f);
+    findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
     let (docs, f) = read_documents(&ws.root, request_files);
     findings.extend(f);
@@ -85,6 +98,7 @@ pub fn load_with_request_files(ws: Workspace, request_files: &[std::path::PathBu
                 )
             })
             .collect(),
+        rules: policy.digest.clone(),
         requests: requests_digest,
         destinations: digest_destinations(&destinations),
         store: store.digest.clone(),
@@ -97,6 +111,8 @@ pub fn load_with_request_files(ws: Workspace, request_files: &[std::path::PathBu
         destinations,
         requests,
         store,
+        policy,
+        now,
         findings,
         digests,
     }
@@ -128,7 +144,11 @@ fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
             Err(f) => findings.push(f),
         }
     }
-    for doc in docs.iter().filter(|d| d.kind() != "Promise") {
+    // Tests beside Promises are read by the policy loader.
+    for doc in docs
+        .iter()
+        .filter(|d| !matches!(d.kind(), "Promise" | "Test"))
+    {
         findings.push(unknown_kind(doc, "promises/ holds Promise documents"));
     }
     promises.sort_by(|a, b| a.name.cmp(&b.name));

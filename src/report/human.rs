@@ -206,3 +206,107 @@ fn indent(s: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `vow scan` / `vow check` for people: findings with locations, then compliance.
+pub fn policy(v: &super::PolicyView) -> String {
+    let mut o = String::new();
+    for f in v
+        .findings
+        .iter()
+        .filter(|f| f.severity > crate::diag::Severity::Info || f.blocking)
+    {
+        let _ = writeln!(o, "{f}\n");
+    }
+    for t in v.tests.iter().filter(|t| !t.passed) {
+        let _ = writeln!(
+            o,
+            "FAIL {}  {} / {}\n{}",
+            t.location, t.test, t.case, t.detail
+        );
+    }
+    let sev = v.by_severity();
+    let counts: Vec<String> = sev
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let _ = writeln!(
+        o,
+        "vow {}: {} findings ({}), {} waived",
+        v.command,
+        v.open().count(),
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        },
+        v.waived()
+    );
+    if !v.tests.is_empty() {
+        let passed = v.tests.iter().filter(|t| t.passed).count();
+        let _ = writeln!(
+            o,
+            "tests: {passed} passed, {} failed",
+            v.tests.len() - passed
+        );
+    }
+    if let Some(c) = v.compliance {
+        compliance(&mut o, c);
+    }
+    o
+}
+
+fn compliance(o: &mut String, c: &crate::scan::Compliance) {
+    use super::percent;
+    let t = &c.total;
+    let _ = writeln!(
+        o,
+        "compliance: checks {}/{} passed ({}), instances {}/{} compliant ({})",
+        t.passed,
+        t.checks,
+        percent(t.check_ratio()),
+        t.compliant,
+        t.instances,
+        percent(t.instance_ratio())
+    );
+    for (title, map) in [
+        ("rule", &c.by_rule),
+        ("promise", &c.by_promise),
+        ("team", &c.by_team),
+        ("environment", &c.by_environment),
+    ] {
+        let _ = writeln!(o, "\nby {title}:");
+        for (k, s) in map {
+            let _ = writeln!(
+                o,
+                "  {k:<32} checks {:>5}/{:<5} {:>7}   instances {:>5}/{:<5} {:>7}",
+                s.passed,
+                s.checks,
+                percent(s.check_ratio()),
+                s.compliant,
+                s.instances,
+                percent(s.instance_ratio())
+            );
+        }
+    }
+}
+
+/// `vow test` for people: one line per case, failures with their details, then a count.
+pub fn tests(results: &[crate::testcase::CaseResult], findings: &[Finding]) -> String {
+    let mut o = String::new();
+    for f in findings {
+        let _ = writeln!(o, "{f}\n");
+    }
+    for t in results {
+        let mark = if t.passed { "PASS" } else { "FAIL" };
+        let _ = writeln!(o, "{mark} {}  {} / {}", t.location, t.test, t.case);
+        if !t.passed {
+            for l in t.detail.lines() {
+                let _ = writeln!(o, "    {l}");
+            }
+        }
+    }
+    let passed = results.iter().filter(|t| t.passed).count();
+    let _ = writeln!(o, "{passed} passed, {} failed", results.len() - passed);
+    o
+}

@@ -1,9 +1,20 @@
 //! Every output format. Reports are written to a `String` and printed by the CLI; nothing here
 //! reads inputs or touches the store.
 
+pub mod github;
 pub mod human;
+pub mod junit;
+pub mod markdown;
+pub mod policyreport;
+pub mod sarif;
 
+use crate::diag::{Finding, Severity};
 use crate::plan::Plan;
+use crate::policy::Rule;
+use crate::scan::{Checked, Compliance};
+use crate::testcase::CaseResult;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 /// The plan as the JSON plan file (DESIGN.md section 9), pretty-printed, ending in a newline.
 pub fn plan_json(plan: &Plan) -> String {
@@ -11,4 +22,120 @@ pub fn plan_json(plan: &Plan) -> String {
         serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
+}
+
+/// What `vow scan` and `vow check` report, in every format.
+pub struct PolicyView<'a> {
+    /// `scan` or `check`.
+    pub command: &'a str,
+    pub findings: &'a [Finding],
+    pub rules: &'a [Rule],
+    /// Each instance's checks (scan; empty for check).
+    pub checked: &'a [Checked],
+    pub compliance: Option<&'a Compliance>,
+    pub tests: &'a [CaseResult],
+    pub now: DateTime<Utc>,
+}
+
+impl PolicyView<'_> {
+    /// Findings that count: not waived, above info.
+    pub fn open(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.waived.is_none() && f.severity > Severity::Info)
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.name == name)
+    }
+
+    /// Counts of unwaived findings by severity, highest first.
+    pub fn by_severity(&self) -> Vec<(Severity, usize)> {
+        let order = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ];
+        order
+            .iter()
+            .map(|s| {
+                (
+                    *s,
+                    self.findings
+                        .iter()
+                        .filter(|f| f.waived.is_none() && f.severity == *s)
+                        .count(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn waived(&self) -> usize {
+        self.findings.iter().filter(|f| f.waived.is_some()).count()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    schema_version: u32,
+    command: &'a str,
+    now: String,
+    summary: JsonSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compliance: Option<&'a Compliance>,
+    findings: &'a [Finding],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tests: &'a [CaseResult],
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    findings: usize,
+    waived: usize,
+    critical: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    info: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests_passed: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests_failed: Option<usize>,
+}
+
+/// The machine-readable report of a scan or check.
+pub fn policy_json(v: &PolicyView) -> String {
+    let sev = v.by_severity();
+    let count = |s: Severity| sev.iter().find(|x| x.0 == s).map(|x| x.1).unwrap_or(0);
+    let passed = v.tests.iter().filter(|t| t.passed).count();
+    let report = JsonReport {
+        schema_version: 1,
+        command: v.command,
+        now: crate::duration::format_time(v.now),
+        summary: JsonSummary {
+            findings: v.findings.len(),
+            waived: v.waived(),
+            critical: count(Severity::Critical),
+            high: count(Severity::High),
+            medium: count(Severity::Medium),
+            low: count(Severity::Low),
+            info: count(Severity::Info),
+            tests_passed: (!v.tests.is_empty()).then_some(passed),
+            tests_failed: (!v.tests.is_empty()).then_some(v.tests.len() - passed),
+        },
+        compliance: v.compliance,
+        findings: v.findings,
+        tests: v.tests,
+    };
+    let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A percentage with one decimal, for people.
+pub fn percent(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
 }

@@ -21,6 +21,8 @@ pub struct Said {
     pub message: String,
     pub line: u32,
     pub column: u32,
+    /// The request field the message is about (`deny(msg, "spec.version")`), when given.
+    pub field: Option<String>,
 }
 
 /// Everything one script run asked for, in call order.
@@ -66,6 +68,28 @@ pub(super) fn register(engine: &mut Engine) {
         let s = said(c.call_position(), m);
         record(|e| e.denials.push(s))
     });
+    // Two-argument forms name the request field the message is about, so reports can point at
+    // its line.
+    engine.register_fn(
+        "deny",
+        |c: NativeCallContext, m: Dynamic, field: ImmutableString| {
+            let s = Said {
+                field: Some(field.to_string()),
+                ..said(c.call_position(), m)
+            };
+            record(|e| e.denials.push(s))
+        },
+    );
+    engine.register_fn(
+        "warn",
+        |c: NativeCallContext, m: Dynamic, field: ImmutableString| {
+            let s = Said {
+                field: Some(field.to_string()),
+                ..said(c.call_position(), m)
+            };
+            record(|e| e.warnings.push(s))
+        },
+    );
     engine.register_fn("output", output);
     engine.register_fn("schedule", schedule);
     engine.register_fn("status", status);
@@ -76,6 +100,7 @@ fn said(pos: Position, m: Dynamic) -> Said {
         message: m.to_string(),
         line: pos.line().unwrap_or(1) as u32,
         column: pos.position().unwrap_or(1) as u32,
+        field: None,
     }
 }
 

@@ -56,6 +56,7 @@ fn said(message: &str, line: u32, column: u32) -> Said {
         message: message.into(),
         line,
         column,
+        field: None,
     }
 }
 

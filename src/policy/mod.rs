@@ -1,0 +1,366 @@
+//! Platform policy: Rules, Waivers and their loading.
+//!
+//! A Rule is a Rhai script run over each matching instance, either over its defaulted request
+//! (`on: request`) or over the documents it renders (`on: outputs`); `deny()` makes a finding
+//! with the rule's severity and enforcement. A Waiver excepts matching instances from one rule
+//! until it expires; a waived finding is still reported, as waived. See docs/policy.md.
+
+mod check;
+
+pub use check::{check, CheckOutcome, Subject};
+
+use crate::diag::{self, Finding, Location, Severity};
+use crate::load::{self, locate, Doc};
+use crate::model::Selector;
+use crate::script::Script;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The variables a rule script finds in its scope.
+pub const RULE_SCOPE: &[&str] = &[
+    "request",
+    "spec",
+    "metadata",
+    "promise",
+    "outputs",
+    "documents",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    Block,
+    Warn,
+}
+
+impl Enforcement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Block => "block",
+            Enforcement::Warn => "warn",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum On {
+    Request,
+    Outputs,
+}
+
+/// Which instances a rule or waiver applies to. Empty lists match everything.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Match {
+    #[serde(default)]
+    pub promises: Vec<String>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// A waiver's single namespace (`namespace: team-payments`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Instance names (waivers).
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub selector: Option<Selector>,
+}
+
+impl Match {
+    pub fn matches(&self, id: &crate::model::InstanceRef, labels: &crate::model::Labels) -> bool {
+        (self.promises.is_empty() || self.promises.contains(&id.promise))
+            && (self.namespaces.is_empty() || self.namespaces.contains(&id.namespace))
+            && self.namespace.as_ref().is_none_or(|n| *n == id.namespace)
+            && (self.names.is_empty() || self.names.contains(&id.name))
+            && self.selector.as_ref().is_none_or(|s| s.matches(labels))
+    }
+}
+
+/// A compiled platform rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: Arc<str>,
+    pub description: String,
+    pub severity: Severity,
+    pub enforcement: Enforcement,
+    pub on: On,
+    pub matcher: Match,
+    pub script: Script,
+    pub location: Location,
+}
+
+/// An exception to one rule for matching instances, until a date.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    pub name: String,
+    pub rule: String,
+    pub matcher: Match,
+    pub reason: String,
+    pub owner: String,
+    /// The last day the waiver is valid (inclusive, UTC).
+    pub expires: NaiveDate,
+    pub location: Location,
+}
+
+impl Waiver {
+    pub fn active(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        now.date_naive() <= self.expires
+    }
+}
+
+/// A test document (`kind: Test`), kept raw until `vow test` runs it.
+#[derive(Clone, Debug)]
+pub struct TestDoc {
+    pub doc: Doc,
+}
+
+/// Everything under rules/ (and the tests beside Promises).
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub rules: Vec<Rule>,
+    pub waivers: Vec<Waiver>,
+    pub tests: Vec<TestDoc>,
+    pub digest: String,
+}
+
+impl Policy {
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.name == name)
+    }
+}
+
+/// Reads Rules, Waivers and Tests from `rules_dir`, and Tests from `promises_dir`.
+pub fn load(root: &Path, rules_dir: &Path, promises_dir: &Path) -> (Policy, Vec<Finding>) {
+    let (docs, mut findings) = load::read_documents(root, &load::list_files(rules_dir));
+    let mut policy = Policy::default();
+    let mut h = sha2::Sha256::default();
+    for doc in &docs {
+        sha2::Digest::update(&mut h, doc.value.to_string());
+        match doc.kind() {
+            "Rule" => match parse_rule(root, doc) {
+                Ok(r) if policy.rule(&r.name).is_some() => findings.push(
+                    Finding::new(
+                        diag::DUPLICATE,
+                        format!("Rule {} is declared twice", r.name),
+                    )
+                    .at(r.location),
+                ),
+                Ok(r) => policy.rules.push(r),
+                Err(f) => findings.push(f),
+            },
+            "Waiver" => match parse_waiver(root, doc) {
+                Ok(w) => policy.waivers.push(w),
+                Err(f) => findings.push(f),
+            },
+            "Test" => policy.tests.push(TestDoc { doc: doc.clone() }),
+            other => findings.push(
+                Finding::new(
+                    diag::UNKNOWN_KIND,
+                    format!(
+                        "{}: a document of kind `{other}` is not read in rules/; skipped",
+                        doc.location.file
+                    ),
+                )
+                .at(doc.location.clone())
+                .help("rules/ holds Rule, Waiver and Test documents"),
+            ),
+        }
+    }
+    let (pdocs, _) = load::read_documents(root, &load::list_files(promises_dir));
+    policy.tests.extend(
+        pdocs
+            .into_iter()
+            .filter(|d| d.kind() == "Test")
+            .map(|doc| TestDoc { doc }),
+    );
+    for w in &policy.waivers {
+        if policy.rule(&w.rule).is_none() {
+            findings.push(
+                Finding::new(
+                    diag::INVALID_RULE,
+                    format!(
+                        "Waiver {} names rule `{}`, which does not exist",
+                        w.name, w.rule
+                    ),
+                )
+                .at(w.location.clone())
+                .help("fix spec.rule, or remove the waiver if the rule was retired"),
+            );
+        }
+    }
+    policy.rules.sort_by(|a, b| a.name.cmp(&b.name));
+    policy.waivers.sort_by(|a, b| a.name.cmp(&b.name));
+    policy.digest = format!("sha256:{:x}", sha2::Digest::finalize(h));
+    (policy, findings)
+}
+
+fn invalid(doc: &Doc, root: &Path, field: &str, msg: String) -> Finding {
+    Finding::new(diag::INVALID_RULE, msg)
+        .at(doc.field_location(root, field))
+        .field(field)
+}
+
+fn str_field<'a>(doc: &'a Doc, pointer: &str) -> Option<&'a str> {
+    doc.value.pointer(pointer).and_then(Value::as_str)
+}
+
+fn parse_rule(root: &Path, doc: &Doc) -> Result<Rule, Finding> {
+    let name = doc
+        .name()
+        .ok_or_else(|| invalid(doc, root, "metadata", "a Rule without metadata.name".into()))?;
+    let what = |f: &str| format!("Rule {name}: {f}");
+    let severity = str_field(doc, "/spec/severity").unwrap_or("medium");
+    let severity = Severity::parse(severity).ok_or_else(|| {
+        invalid(
+            doc,
+            root,
+            "spec.severity",
+            what(&format!(
+                "severity `{severity}` is not one of info, low, medium, high, critical"
+            )),
+        )
+    })?;
+    let enforcement = match str_field(doc, "/spec/enforcement").unwrap_or("block") {
+        "block" => Enforcement::Block,
+        "warn" => Enforcement::Warn,
+        other => {
+            return Err(invalid(
+                doc,
+                root,
+                "spec.enforcement",
+                what(&format!("enforcement `{other}` is not block or warn")),
+            ))
+        }
+    };
+    let on = match str_field(doc, "/spec/on").unwrap_or("request") {
+        "request" => On::Request,
+        "outputs" => On::Outputs,
+        other => {
+            return Err(invalid(
+                doc,
+                root,
+                "spec.on",
+                what(&format!("`on: {other}` is not request or outputs")),
+            ))
+        }
+    };
+    let matcher = match doc.value.pointer("/spec/match") {
+        None | Some(Value::Null) => Match::default(),
+        Some(m) => serde_json::from_value(m.clone())
+            .map_err(|e| invalid(doc, root, "spec.match", what(&e.to_string())))?,
+    };
+    let script = rule_script(root, doc, name)?;
+    Ok(Rule {
+        name: Arc::from(name),
+        description: str_field(doc, "/metadata/annotations/vow.dev~1description")
+            .unwrap_or("")
+            .to_string(),
+        severity,
+        enforcement,
+        on,
+        matcher,
+        script,
+        location: doc.location.clone(),
+    })
+}
+
+fn rule_script(root: &Path, doc: &Doc, name: &str) -> Result<Script, Finding> {
+    let (text, file, offset) = if let Some(rel) = str_field(doc, "/spec/file") {
+        let dir = root.join(&*doc.location.file);
+        let path = dir.parent().unwrap_or(root).join(rel);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                doc,
+                root,
+                "spec.file",
+                format!("Rule {name}: cannot read `{rel}`: {e}"),
+            )
+        })?;
+        (text, load::display_path(root, &path), 0)
+    } else if let Some(text) = str_field(doc, "/spec/script") {
+        let found = locate::find_in_file(root, &doc.location, "spec.script");
+        let offset = found
+            .map(|f| f.block_content_line.unwrap_or(f.line) - 1)
+            .unwrap_or(doc.location.line - 1);
+        (text.to_string(), doc.location.file.clone(), offset)
+    } else {
+        return Err(invalid(
+            doc,
+            root,
+            "spec",
+            format!("Rule {name} has neither spec.script nor spec.file"),
+        ));
+    };
+    crate::script::compile(&text, file, offset, RULE_SCOPE).map_err(|f| Finding {
+        message: format!("Rule {name}: {}", f.message),
+        ..f
+    })
+}
+
+fn parse_waiver(root: &Path, doc: &Doc) -> Result<Waiver, Finding> {
+    let name = doc.name().ok_or_else(|| {
+        invalid(
+            doc,
+            root,
+            "metadata",
+            "a Waiver without metadata.name".into(),
+        )
+    })?;
+    let need = |field: &str| -> Result<String, Finding> {
+        str_field(doc, &format!("/spec/{field}"))
+            .filter(|s| !s.trim().is_empty())
+            .map(String::from)
+            .ok_or_else(|| invalid(doc, root, &format!("spec.{field}"), format!("Waiver {name} needs spec.{field}: waivers are named, reasoned, owned and expiring")))
+    };
+    let rule = need("rule")?;
+    let reason = need("reason")?;
+    let owner = need("owner")?;
+    let expires_text = match doc.value.pointer("/spec/expires") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err(invalid(doc, root, "spec.expires", format!("Waiver {name} needs spec.expires (a date, 2026-12-31): waivers that never expire are not allowed"))),
+    };
+    let expires = NaiveDate::parse_from_str(expires_text.trim(), "%Y-%m-%d").map_err(|_| {
+        invalid(
+            doc,
+            root,
+            "spec.expires",
+            format!("Waiver {name}: spec.expires `{expires_text}` is not a date like 2026-12-31"),
+        )
+    })?;
+    let matcher = match doc.value.pointer("/spec/match") {
+        None | Some(Value::Null) => Match::default(),
+        Some(m) => serde_json::from_value(m.clone())
+            .map_err(|e| invalid(doc, root, "spec.match", format!("Waiver {name}: {e}")))?,
+    };
+    Ok(Waiver {
+        name: name.to_string(),
+        rule,
+        matcher,
+        reason,
+        owner,
+        expires,
+        location: doc.location.clone(),
+    })
+}
+
+/// Findings about waivers at `now`: each expired waiver is reported once.
+pub fn waiver_findings(policy: &Policy, now: chrono::DateTime<chrono::Utc>) -> Vec<Finding> {
+    policy
+        .waivers
+        .iter()
+        .filter(|w| !w.active(now))
+        .map(|w| {
+            Finding::new(
+                diag::WAIVER_EXPIRED,
+                format!(
+                    "Waiver {} for rule {} expired on {} (owner {}): it no longer waives anything",
+                    w.name, w.rule, w.expires, w.owner
+                ),
+            )
+            .at(w.location.clone())
+            .help("renew it with a new expiry and reason, or fix the instances it covered")
+        })
+        .collect()
+}

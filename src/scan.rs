@@ -1,0 +1,224 @@
+//! `vow scan`: every rule over the fleet as it is applied now, and compliance figures.
+//!
+//! The subjects are the instances the store holds: their applied spec and Promise version (from
+//! the binding) and the files in the store (for `on: outputs` rules). Their request, when it
+//! still exists, gives the labels and the file and line findings point at; an instance whose
+//! request is gone points at its binding record.
+
+use crate::diag::{self, Finding, Location};
+use crate::load::inputs::Inputs;
+use crate::model::{InstanceRef, Labels};
+use crate::policy::{self, CheckOutcome, Subject};
+use crate::script::OutputDoc;
+use crate::store::{self, Applied};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Checks passed / evaluated, and instances with no unwaived failure / all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stat {
+    pub checks: usize,
+    pub passed: usize,
+    pub instances: usize,
+    pub compliant: usize,
+}
+
+impl Stat {
+    pub fn check_ratio(&self) -> f64 {
+        ratio(self.passed, self.checks)
+    }
+    pub fn instance_ratio(&self) -> f64 {
+        ratio(self.compliant, self.instances)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Compliance {
+    pub total: Stat,
+    pub by_rule: BTreeMap<String, Stat>,
+    pub by_promise: BTreeMap<String, Stat>,
+    pub by_team: BTreeMap<String, Stat>,
+    pub by_environment: BTreeMap<String, Stat>,
+}
+
+/// One instance's checks.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub id: InstanceRef,
+    pub labels: Labels,
+    pub location: Location,
+    pub outcomes: Vec<CheckOutcome>,
+    pub findings: Vec<Finding>,
+}
+
+pub struct ScanResult {
+    pub checked: Vec<Checked>,
+    /// Every finding: the workspace's (loading, waivers) and the rules'.
+    pub findings: Vec<Finding>,
+    pub compliance: Compliance,
+}
+
+/// Scans the applied fleet.
+pub fn scan(inputs: &Inputs) -> ScanResult {
+    let requests: BTreeMap<&InstanceRef, &crate::model::Request> =
+        inputs.requests.iter().map(|r| (&r.id, r)).collect();
+    let applied: Vec<(&InstanceRef, &Applied)> = inputs.store.applied.iter().collect();
+    let mut checked: Vec<Checked> = applied
+        .par_iter()
+        .map(|(id, a)| check_one(inputs, id, a, requests.get(id).copied()))
+        .collect();
+    checked.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut findings = inputs.findings.clone();
+    for c in &checked {
+        findings.extend(c.findings.iter().cloned());
+    }
+    diag::sort_findings(&mut findings);
+    let compliance = compliance(inputs, &checked);
+    ScanResult {
+        checked,
+        findings,
+        compliance,
+    }
+}
+
+fn check_one(
+    inputs: &Inputs,
+    id: &InstanceRef,
+    a: &Applied,
+    request: Option<&crate::model::Request>,
+) -> Checked {
+    let b = &a.binding;
+    let (labels, location, locatable) = match request {
+        Some(r) => (r.labels.clone(), r.location.clone(), r.item.is_none()),
+        None => {
+            let path = store::binding_path(&inputs.ws.store, id);
+            let shown = crate::load::display_path(&inputs.ws.root, &path);
+            (
+                b.status.request_labels.clone(),
+                Location::new(shown, 1),
+                false,
+            )
+        }
+    };
+    let promise = inputs.promise_by_name(&id.promise);
+    let (api_version, kind) = promise
+        .and_then(|p| p.api.as_ref())
+        .map(|api| (format!("{}/{}", api.group, api.version), api.kind.clone()))
+        .unwrap_or_default();
+    let request_value = json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": id.name, "namespace": id.namespace, "labels": labels},
+        "spec": b.status.applied_spec.clone().unwrap_or(Value::Null),
+    });
+    let outputs = stored_outputs(inputs, id, a);
+    let version = b.status.applied_version.clone().unwrap_or_default();
+    let subject = Subject {
+        id,
+        labels: &labels,
+        location: &location,
+        locatable,
+        request: &request_value,
+        promise_version: &version,
+        outputs: Some(&outputs),
+    };
+    let (findings, outcomes) = policy::check(&inputs.policy, &subject, &inputs.ws.root, inputs.now);
+    Checked {
+        id: id.clone(),
+        labels,
+        location,
+        outcomes,
+        findings,
+    }
+}
+
+/// The documents the store holds for an instance, keyed as the workflow wrote them.
+fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String, OutputDoc)> {
+    let groups: BTreeMap<String, String> = a
+        .binding
+        .status
+        .destinations
+        .keys()
+        .map(|dir| (store::id5(dir), dir.clone()))
+        .collect();
+    let marker = format!("/resources/{}/{}/{}/", id.namespace, id.promise, id.name);
+    let mut out = Vec::new();
+    for f in &a.binding.status.files {
+        let Ok(text) = std::fs::read_to_string(inputs.ws.store.join(&f.path)) else {
+            continue;
+        };
+        let rel = f
+            .path
+            .split_once(&marker)
+            .map(|(_, rest)| rest.splitn(3, '/').collect::<Vec<_>>())
+            .filter(|parts| parts.len() == 3)
+            .map(|parts| match groups.get(parts[1]).filter(|d| *d != ".") {
+                Some(dir) => format!("{dir}/{}", parts[2]),
+                None => parts[2].to_string(),
+            })
+            .unwrap_or_else(|| f.path.clone());
+        let docs: Vec<Value> = crate::load::split_yaml(&text)
+            .into_iter()
+            .filter_map(|(_, _, t)| serde_yaml::from_str::<Value>(&t).ok())
+            .filter(Value::is_object)
+            .collect();
+        let doc = if docs.is_empty() {
+            OutputDoc::Text(text)
+        } else {
+            OutputDoc::Docs(docs)
+        };
+        out.push((rel, doc));
+    }
+    out
+}
+
+fn compliance(inputs: &Inputs, checked: &[Checked]) -> Compliance {
+    let mut c = Compliance::default();
+    let keys = &inputs.ws.labels;
+    for ch in checked {
+        let compliant = ch.outcomes.iter().all(|o| o.passed);
+        let team = ch
+            .labels
+            .get(&keys.team)
+            .cloned()
+            .unwrap_or_else(|| "(none)".into());
+        let env = ch
+            .labels
+            .get(&keys.environment)
+            .cloned()
+            .unwrap_or_else(|| "(none)".into());
+        let passed = ch.outcomes.iter().filter(|o| o.passed).count();
+        for stat in [
+            &mut c.total,
+            c.by_promise.entry(ch.id.promise.clone()).or_default(),
+            c.by_team.entry(team).or_default(),
+            c.by_environment.entry(env).or_default(),
+        ] {
+            stat.checks += ch.outcomes.len();
+            stat.passed += passed;
+            stat.instances += 1;
+            stat.compliant += usize::from(compliant);
+        }
+        for o in &ch.outcomes {
+            let s = c.by_rule.entry(o.rule.to_string()).or_default();
+            s.checks += 1;
+            s.passed += usize::from(o.passed);
+            s.instances += 1;
+            s.compliant += usize::from(o.passed);
+        }
+    }
+    for r in &inputs.policy.rules {
+        c.by_rule.entry(r.name.to_string()).or_default();
+    }
+    c
+}

@@ -1,0 +1,309 @@
+//! `vow test`: test cases beside rules and Promises, like `kyverno test` and `opa test`.
+//!
+//! A `Test` document lists cases; each gives a request (whole, or a Promise plus labels and a
+//! spec) and what it must produce: the findings by rule or code and severity, whether it is
+//! blocked, and rendered files. See docs/policy.md for the format.
+
+use crate::diag::{self, Finding, Location};
+use crate::evaluate::{self, Detail, Evaluated};
+use crate::load::inputs::Inputs;
+use crate::load::{request, Doc};
+use crate::policy::TestDoc;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TestSpec {
+    /// Only these rules' findings are compared (default: every finding above info).
+    #[serde(default)]
+    rules: Vec<String>,
+    /// The time waivers are judged at, for this test.
+    #[serde(default)]
+    now: Option<String>,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    request: Option<Value>,
+    #[serde(default)]
+    promise: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    spec: Option<Value>,
+    #[serde(default)]
+    expect: Expect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    findings: Option<Vec<Expected>>,
+    #[serde(default)]
+    blocked: Option<bool>,
+    #[serde(default)]
+    files: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    waived: Option<bool>,
+}
+
+/// The result of one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub test: String,
+    pub case: String,
+    #[serde(flatten)]
+    pub location: Location,
+    pub passed: bool,
+    /// Why it failed: expected against actual, and diffs.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Runs every test case of the workspace. Malformed tests are findings.
+pub fn run_all(inputs: &Inputs) -> (Vec<CaseResult>, Vec<Finding>) {
+    let mut results = Vec::new();
+    let mut findings = Vec::new();
+    for t in &inputs.policy.tests {
+        match run_test(inputs, t) {
+            Ok(r) => results.extend(r),
+            Err(f) => findings.push(f),
+        }
+    }
+    (results, findings)
+}
+
+fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
+    let name = t.doc.name().unwrap_or("test").to_string();
+    let root = &inputs.ws.root;
+    let spec: TestSpec = serde_json::from_value(
+        t.doc.value.get("spec").cloned().unwrap_or(Value::Null),
+    )
+    .map_err(|e| {
+        Finding::new(diag::INVALID_RULE, format!("Test {name}: {e}"))
+            .at(t.doc.field_location(root, "spec"))
+    })?;
+    let now = match &spec.now {
+        Some(n) => crate::duration::parse_time(n).map_err(|e| {
+            Finding::new(diag::INVALID_RULE, format!("Test {name}: spec.now: {e}"))
+                .at(t.doc.field_location(root, "spec.now"))
+        })?,
+        None => inputs.now,
+    };
+    let mut out = Vec::new();
+    for (i, case) in spec.cases.iter().enumerate() {
+        let at = t.doc.field_location(root, &format!("spec.cases[{i}]"));
+        let location = Location::new(at.file, at.line);
+        let (passed, detail) = match run_case(inputs, now, &spec, case, &location) {
+            Ok(ev) => compare(&spec, case, &ev),
+            Err(why) => (false, why),
+        };
+        out.push(CaseResult {
+            test: name.clone(),
+            case: case.name.clone(),
+            location,
+            passed,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+/// The request a case describes.
+fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
+    if let Some(r) = &case.request {
+        return Ok(r.clone());
+    }
+    let promise = case
+        .promise
+        .as_deref()
+        .ok_or("a case needs `request`, or `promise` and `spec`")?;
+    let p = inputs
+        .promise_by_name(promise)
+        .ok_or_else(|| format!("there is no Promise `{promise}`"))?;
+    let api = p
+        .api
+        .as_ref()
+        .ok_or_else(|| format!("Promise {promise} offers no API"))?;
+    Ok(json!({
+        "apiVersion": format!("{}/{}", api.group, api.version),
+        "kind": api.kind,
+        "metadata": {
+            // Short enough for any Promise's own name limits.
+            "name": short_name(&case.name),
+            "namespace": case.namespace.clone().unwrap_or_else(|| "test".into()),
+            "labels": case.labels,
+        },
+        "spec": case.spec.clone().unwrap_or(json!({})),
+    }))
+}
+
+fn run_case(
+    inputs: &Inputs,
+    now: chrono::DateTime<chrono::Utc>,
+    _spec: &TestSpec,
+    case: &Case,
+    at: &Location,
+) -> Result<Evaluated, String> {
+    let value = case_request(inputs, case)?;
+    let doc = Doc {
+        location: at.clone(),
+        item: Some("(test case)".into()),
+        value,
+    };
+    let index = request::PromiseIndex::new(&inputs.promises);
+    let (mut reqs, findings) = request::parse_all(vec![doc], &inputs.promises, &index);
+    let Some(r) = reqs.pop() else {
+        let why: Vec<String> = findings.iter().map(|f| f.message.clone()).collect();
+        return Err(format!(
+            "the case's request cannot be read: {}",
+            why.join("; ")
+        ));
+    };
+    // Cases judge waivers at their own time; the store plays no part (a case has no history).
+    Ok(evaluate::evaluate_with(
+        inputs,
+        &r,
+        Detail::Contents,
+        now,
+        false,
+    ))
+}
+
+fn short_name(case: &str) -> String {
+    let slug = crate::script::stdlib::slug(case);
+    let cut = &slug[..slug.len().min(40)];
+    let name = cut.trim_end_matches('-');
+    if name.is_empty() {
+        "test".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn key(f: &Finding) -> String {
+    let waived = if f.waived.is_some() { " (waived)" } else { "" };
+    format!("{} {}{waived}", f.id(), f.severity.as_str())
+}
+
+fn compare(spec: &TestSpec, case: &Case, ev: &Evaluated) -> (bool, String) {
+    let mut detail = String::new();
+    if let Some(expected) = &case.expect.findings {
+        let mut actual: Vec<String> = ev
+            .findings
+            .iter()
+            .filter(|f| {
+                if spec.rules.is_empty() {
+                    f.severity > diag::Severity::Info
+                } else {
+                    f.rule
+                        .as_deref()
+                        .is_some_and(|r| spec.rules.iter().any(|x| x == r))
+                }
+            })
+            .map(key)
+            .collect();
+        actual.sort();
+        let mut want: Vec<String> = expected
+            .iter()
+            .map(|e| {
+                let id = e.rule.clone().or(e.code.clone()).unwrap_or_default();
+                let sev = e.severity.clone().or_else(|| {
+                    actual
+                        .iter()
+                        .find(|a| a.split(' ').next() == Some(id.as_str()))
+                        .and_then(|a| a.split(' ').nth(1).map(String::from))
+                });
+                let waived = if e.waived == Some(true) {
+                    " (waived)"
+                } else {
+                    ""
+                };
+                format!("{id} {}{waived}", sev.unwrap_or_default())
+            })
+            .collect();
+        want.sort();
+        if want != actual {
+            detail.push_str("findings differ\n");
+            detail.push_str(&format!("  expected: {}\n", list(&want)));
+            detail.push_str(&format!("  actual:   {}\n", list(&actual)));
+            for f in &ev.findings {
+                detail.push_str(&format!("    {}\n", f.message));
+            }
+        }
+    }
+    if let Some(b) = case.expect.blocked {
+        if b != ev.blocked {
+            detail.push_str(&format!(
+                "expected the request to be {}, but it is {}\n",
+                blocked_word(b),
+                blocked_word(ev.blocked)
+            ));
+            for f in ev.findings.iter().filter(|f| f.blocking) {
+                detail.push_str(&format!("  because [{}] {}\n", f.id(), f.message));
+            }
+        }
+    }
+    for (path, want) in &case.expect.files {
+        let suffix = format!("/{path}");
+        match ev.files.iter().find(|f| f.path.ends_with(&suffix)) {
+            None => detail.push_str(&format!(
+                "no rendered file `{path}` (rendered: {})\n",
+                ev.files
+                    .iter()
+                    .map(|f| f.path.rsplit('/').next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(f) if f.content.trim_end() != want.trim_end() => {
+                let diff = similar::TextDiff::from_lines(want.trim_end(), f.content.trim_end());
+                detail.push_str(&format!("`{path}` differs (- expected, + rendered):\n"));
+                detail.push_str(
+                    &diff
+                        .unified_diff()
+                        .context_radius(3)
+                        .header("expected", "rendered")
+                        .to_string(),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    (detail.is_empty(), detail)
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn blocked_word(b: bool) -> &'static str {
+    if b {
+        "blocked"
+    } else {
+        "not blocked"
+    }
+}
