@@ -43,6 +43,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Compliance {
     pub total: Stat,
     pub by_rule: BTreeMap<String, Stat>,

@@ -276,7 +276,11 @@ fn compare(spec: &TestSpec, case: &Case, ev: &Evaluated) -> (bool, String) {
                     .join(", ")
             )),
             Some(f) if f.content.trim_end() != want.trim_end() => {
-                let diff = similar::TextDiff::from_lines(want.trim_end(), f.content.trim_end());
+                let (want, have) = (
+                    format!("{}\n", want.trim_end()),
+                    format!("{}\n", f.content.trim_end()),
+                );
+                let diff = similar::TextDiff::from_lines(&want, &have);
                 detail.push_str(&format!("`{path}` differs (- expected, + rendered):\n"));
                 detail.push_str(
                     &diff

@@ -96,7 +96,7 @@ impl Blocked {
             reasons: findings
                 .iter()
                 .filter(|f| f.blocking)
-                .map(|f| format!("[{}] {}", f.code.id, f.message))
+                .map(|f| format!("[{}] {}", f.id(), f.message))
                 .collect(),
         }
     }

@@ -92,6 +92,7 @@ struct JsonReport<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct JsonSummary {
     findings: usize,
     waived: usize,

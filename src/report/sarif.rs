@@ -54,6 +54,8 @@ fn sentence(s: &str) -> String {
 
 struct RuleMeta {
     id: String,
+    /// A friendly name, different from the id (SARIF1001).
+    name: String,
     short: String,
     full: String,
     help: String,
@@ -73,6 +75,7 @@ fn rule_metas(v: &PolicyView) -> Vec<RuleMeta> {
             r.name.to_string(),
             RuleMeta {
                 id: r.name.to_string(),
+                name: pascal(&r.name),
                 short: sentence(&short),
                 full: sentence(&desc),
                 help: format!(
@@ -91,6 +94,7 @@ fn rule_metas(v: &PolicyView) -> Vec<RuleMeta> {
         let c = f.code;
         metas.entry(c.id.to_string()).or_insert_with(|| RuleMeta {
             id: c.id.to_string(),
+            name: pascal(c.name),
             short: sentence(&c.name.replace('-', " ")),
             full: sentence(c.explain),
             help: format!(
@@ -172,7 +176,7 @@ pub fn render(v: &PolicyView) -> String {
             }
             json!({
                 "id": m.id,
-                "name": pascal(&m.id),
+                "name": m.name,
                 "shortDescription": {"text": m.short},
                 "fullDescription": {"text": m.full},
                 "help": {"text": m.help, "markdown": m.help},
