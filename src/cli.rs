@@ -103,12 +103,16 @@ pub struct PlanArgs {
     /// Exit 3 when changes are pending, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Show a unified diff of every changed file (human and markdown formats).
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanFormat {
     Human,
     Json,
+    Markdown,
 }
 
 /// Formats of policy reports (scan and check).
@@ -291,7 +295,14 @@ fn plan_cmd(
         }
     }
     let started = std::time::Instant::now();
-    let evaluated = evaluate::evaluate_all(inputs, evaluate::Detail::Digests);
+    // Diffs need the rendered contents; markdown shows them collapsed.
+    let diff = a.diff || a.format == PlanFormat::Markdown;
+    let detail = if diff {
+        evaluate::Detail::Contents
+    } else {
+        evaluate::Detail::Digests
+    };
+    let evaluated = evaluate::evaluate_all(inputs, detail);
     tracing::info!(
         "evaluated {} requests in {:?}",
         evaluated.len(),
@@ -310,11 +321,17 @@ fn plan_cmd(
         crate::store::write::atomic_write(out, json.as_bytes())
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
-    let text = match a.format {
-        PlanFormat::Human => report::human::plan(&plan),
-        PlanFormat::Json => json,
+    let diffs = if diff {
+        plan::unified_diffs(&inputs.ws.store, &evaluated, &plan.changes)
+    } else {
+        Vec::new()
     };
-    print!("{text}");
+    let text = match a.format {
+        PlanFormat::Human => report::human::plan(&plan, &diffs),
+        PlanFormat::Json => json,
+        PlanFormat::Markdown => report::plan_markdown::render(&plan, &diffs),
+    };
+    out(&text);
     let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
     Ok(if a.detailed_exitcode && changes > 0 {
         EXIT_CHANGES
@@ -330,9 +347,9 @@ fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
         let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
         blocked |= ev.blocked;
         if i > 0 {
-            println!();
+            out("\n");
         }
-        print!("{}", report::human::render(&ev));
+        out(&report::human::render(&ev));
     }
     Ok(if blocked { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -375,7 +392,12 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::
 fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
     let Some(code) = code else {
         for c in diag::ALL_CODES {
-            println!("{}  {:<24} {}", c.id, c.name, c.severity.as_str());
+            out(&format!(
+                "{}  {:<24} {}\n",
+                c.id,
+                c.name,
+                c.severity.as_str()
+            ));
         }
         return Ok(EXIT_OK);
     };
@@ -419,13 +441,30 @@ fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// Writes to stdout. A reader that went away (`vow plan | head`) ends the output quietly
+/// instead of panicking, as the conventions of command-line tools have it.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(EXIT_OK);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(EXIT_ERROR);
+    }
+}
+
 /// Writes a report to `--out` or stdout.
-fn emit(text: &str, out: Option<&PathBuf>) -> Result<()> {
-    match out {
+fn emit(text: &str, dest: Option<&PathBuf>) -> Result<()> {
+    match dest {
         Some(p) => crate::store::write::atomic_write(p, text.as_bytes())
             .with_context(|| format!("cannot write {}", p.display())),
         None => {
-            print!("{text}");
+            out(text);
             Ok(())
         }
     }
@@ -554,7 +593,7 @@ fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
             now: inputs.now,
         }),
     };
-    print!("{text}");
+    out(&text);
     let failed = results.iter().any(|t| !t.passed) || findings.iter().any(|f| f.blocking);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

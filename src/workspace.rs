@@ -4,6 +4,7 @@
 //! `requests/`, `destinations.yaml`, `health/` and a folder store in `state/`.
 
 use crate::model::Rollout;
+use crate::plan::timing::{Calendar, FreezeSpec, WindowSpec};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,12 @@ pub struct ConfigFile {
     pub labels: LabelKeys,
     /// The rollout strategy for Promises that have none.
     pub rollout: Option<Rollout>,
+    /// Maintenance windows: waves of matching instances start only inside them.
+    #[serde(default)]
+    pub windows: Vec<WindowSpec>,
+    /// Freeze periods: no wave of matching instances starts inside them.
+    #[serde(default)]
+    pub freezes: Vec<FreezeSpec>,
 }
 
 /// A resolved workspace: absolute paths for every input.
@@ -71,6 +78,7 @@ pub struct Workspace {
     pub store: PathBuf,
     pub labels: LabelKeys,
     pub default_rollout: Option<Rollout>,
+    pub calendar: Calendar,
 }
 
 impl Workspace {
@@ -98,7 +106,14 @@ impl Workspace {
             Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => root.join(p),
             None => root.join("state"),
         };
+        let shown = config_path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let calendar = Calendar::compile(&file.windows, &file.freezes)
+            .map_err(|e| anyhow::anyhow!("error[V010]: {shown}: {e}"))?;
         Ok(Workspace {
+            calendar,
             promises: at(file.promises, "promises"),
             rules: at(file.rules, "rules"),
             requests: at(file.requests, "requests"),

@@ -80,7 +80,13 @@ fn now_sets_earliest_starts() {
     let (code, out, _) = vow_example(&["plan", "--format", "json", "--now", "2026-12-01"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["waves"][0]["notBefore"], "2026-12-01T00:00:00Z");
+    // The canaries include prod instances: they wait for the prod working-hours window
+    // (09:00 in Dublin, UTC+0 in December).
+    assert_eq!(v["waves"][0]["notBefore"], "2026-12-01T09:00:00Z");
+    assert_eq!(
+        v["waves"][0]["waitsFor"][0],
+        "window prod-working-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Dublin)"
+    );
     let (code, _, err) = vow_example(&["plan", "--now", "soon"]);
     assert_eq!(code, 2);
     assert!(err.contains("not a time"), "{err}");

@@ -57,6 +57,9 @@ pub struct Change {
     pub files: Vec<FileChange>,
     #[serde(skip)]
     pub labels: Labels,
+    /// Where the instance is declared (its request, or its binding record for a deletion).
+    #[serde(skip)]
+    pub location: Option<crate::diag::Location>,
 }
 
 /// Classifies every planned instance: evaluated requests (blocked and paused ones are left out:
@@ -98,6 +101,13 @@ pub fn classify(
                 })
                 .collect(),
             labels: applied.binding.status.request_labels.clone(),
+            location: Some(crate::diag::Location::new(
+                crate::load::display_path(
+                    &inputs.ws.root,
+                    &crate::store::binding_path(&inputs.ws.store, id),
+                ),
+                1,
+            )),
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -115,6 +125,7 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
         digest: Some(e.files_digest()),
         files: Vec::new(),
         labels: e.labels.clone(),
+        location: Some(e.location.clone()),
     };
     let Some(applied) = applied else {
         change.files = e
@@ -197,5 +208,52 @@ fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// A unified diff of one file an instance changes, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDiff {
+    pub instance: String,
+    pub path: String,
+    pub change: &'static str,
+    pub unified: String,
+}
+
+/// The unified diffs of every changed file of the plan: the store's content against what the
+/// request renders to now. `evaluated` must have been made with file contents.
+pub fn unified_diffs(
+    store_root: &std::path::Path,
+    evaluated: &[Evaluated],
+    changes: &[Change],
+) -> Vec<FileDiff> {
+    let by_id: std::collections::HashMap<&InstanceRef, &Evaluated> =
+        evaluated.iter().map(|e| (&e.id, e)).collect();
+    let mut out = Vec::new();
+    for c in changes {
+        let ev = by_id.get(&c.id);
+        for f in &c.files {
+            let old = match f.from {
+                Some(_) => std::fs::read_to_string(store_root.join(&f.path)).unwrap_or_default(),
+                None => String::new(),
+            };
+            let new = ev
+                .and_then(|e| e.files.iter().find(|x| x.path == f.path))
+                .map(|x| x.content.clone())
+                .unwrap_or_default();
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            let unified = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{}", f.path), &format!("b/{}", f.path))
+                .to_string();
+            out.push(FileDiff {
+                instance: c.instance.clone(),
+                path: f.path.clone(),
+                change: f.change,
+                unified,
+            });
+        }
+    }
     out
 }

@@ -19,6 +19,8 @@ pub struct Plan {
     pub promise: Option<String>,
     pub inputs: InputDigests,
     pub summary: Summary,
+    /// The changes per Promise, wave, team and environment.
+    pub counts: super::Counts,
     pub waves: Vec<Wave>,
     pub blocked: Vec<Blocked>,
     pub pinned: Vec<Pinned>,
@@ -29,6 +31,7 @@ pub struct Plan {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub requests: usize,
     pub unchanged: usize,
@@ -39,6 +42,8 @@ pub struct Summary {
     pub pinned: usize,
     pub paused: usize,
     pub waves: usize,
+    /// Instances of the whole run that may fail their gates before the run halts.
+    pub failure_budget: u64,
     pub findings: usize,
 }
 
@@ -56,6 +61,9 @@ pub struct Wave {
     pub failure_budget: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_before: Option<String>,
+    /// Why the wave starts later than the previous one's bake allows (windows, freezes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<String>,
     pub instances: Vec<WaveInstance>,
 }
 
@@ -77,22 +85,28 @@ pub struct WaveInstance {
     pub reason: String,
     /// Why the instance is in this wave: the selector that matched, its rank, its canary stratum.
     pub placement: String,
+    #[serde(skip)]
+    pub labels: crate::model::Labels,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Blocked {
     #[serde(rename = "ref")]
     pub instance: String,
-    #[serde(flatten)]
-    pub location: Location,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     pub reasons: Vec<String>,
 }
 
 impl Blocked {
-    pub fn from_findings(instance: &str, location: &Location, findings: &[Finding]) -> Blocked {
+    pub fn from_findings(
+        instance: &str,
+        location: Option<&Location>,
+        findings: &[Finding],
+    ) -> Blocked {
         Blocked {
             instance: instance.to_string(),
-            location: location.clone(),
+            location: location.cloned(),
             reasons: findings
                 .iter()
                 .filter(|f| f.blocking)

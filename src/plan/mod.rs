@@ -2,11 +2,14 @@
 //!
 //! Planning is a pure function of the loaded inputs, the evaluated requests and `--now`.
 
+mod counts;
 mod diff;
 mod file;
-mod waves;
+pub mod timing;
+pub mod waves;
 
-pub use diff::{classify, Action, Change, FileChange};
+pub use counts::{ActionCounts, Counts};
+pub use diff::{classify, unified_diffs, Action, Change, FileChange, FileDiff};
 pub use file::*;
 
 use crate::diag::{self, Finding};
@@ -41,18 +44,40 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());
     }
-    let placed = waves::place(inputs, &changes, opts.now);
+    let rollout_of = |name: &str| {
+        inputs
+            .promise_by_name(name)
+            .and_then(|p| p.rollout.as_ref())
+    };
+    let strategy = waves::Strategy {
+        rollout_of: &rollout_of,
+        fallback: inputs
+            .ws
+            .default_rollout
+            .clone()
+            .unwrap_or_else(waves::default_rollout),
+        calendar: &inputs.ws.calendar,
+        now: opts.now,
+    };
+    let placed = waves::place(&strategy, &changes);
     findings.extend(placed.findings.iter().cloned());
     diag::sort_findings(&mut findings);
 
     let mut blocked: Vec<Blocked> = evaluated
         .iter()
         .filter(|e| e.blocked)
-        .map(|e| Blocked::from_findings(&e.id.to_string(), &e.location, &e.findings))
+        .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
         .collect();
     blocked.extend(placed.unplaced.iter().cloned());
     blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
 
+    let counts = counts::count(
+        &placed.waves,
+        &blocked,
+        &evaluated,
+        &inputs.ws.labels.team,
+        &inputs.ws.labels.environment,
+    );
     let summary = Summary {
         requests: evaluated.len(),
         unchanged: changes
@@ -66,6 +91,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         pinned: evaluated.iter().filter(|e| e.pinned).count(),
         paused: evaluated.iter().filter(|e| e.paused).count(),
         waves: placed.waves.len(),
+        failure_budget: placed.run_budget,
         findings: findings.len(),
     };
     let mut plan = Plan {
@@ -75,6 +101,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         promise: opts.promise.clone(),
         inputs: inputs.digests.clone(),
         summary,
+        counts,
         waves: placed.waves,
         blocked,
         pinned: evaluated

@@ -6,9 +6,9 @@
 
 use super::diff::{Action, Change};
 use super::file::{Batch, Blocked, Wave, WaveInstance};
+use super::timing::Calendar;
 use crate::diag::{self, Finding};
 use crate::duration::{format_time, parse_duration};
-use crate::load::inputs::Inputs;
 use crate::model::{Canary, Rollout, Selector, WaveSpec};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -20,6 +20,18 @@ pub struct Placed {
     /// Changed instances that matched no wave (an error: nothing is left out silently).
     pub unplaced: Vec<Blocked>,
     pub findings: Vec<Finding>,
+    /// How many instances of the whole run may fail their gates before the run halts.
+    pub run_budget: u64,
+}
+
+/// Everything that decides placement besides the changes themselves.
+pub struct Strategy<'a> {
+    /// The rollout strategy of a Promise, when it has one.
+    pub rollout_of: &'a dyn Fn(&str) -> Option<&'a Rollout>,
+    /// For Promises without one (vow.yaml's `rollout`, else one catch-all wave).
+    pub fallback: Rollout,
+    pub calendar: &'a Calendar,
+    pub now: Option<DateTime<Utc>>,
 }
 
 /// The stable rank key of an instance.
@@ -46,7 +58,7 @@ struct Portion<'a> {
     slots: Vec<Slot<'a>>,
 }
 
-fn default_rollout() -> Rollout {
+pub fn default_rollout() -> Rollout {
     Rollout {
         canary: None,
         waves: vec![WaveSpec {
@@ -60,12 +72,10 @@ fn default_rollout() -> Rollout {
     }
 }
 
-pub fn place(inputs: &Inputs, changes: &[Change], now: Option<DateTime<Utc>>) -> Placed {
-    let fallback = inputs
-        .ws
-        .default_rollout
-        .clone()
-        .unwrap_or_else(default_rollout);
+/// Places the changed instances into waves (see the module header).
+pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
+    let fallback = &strategy.fallback;
+    let mut run_budget = 0;
     let mut by_promise: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in changes.iter().filter(|c| c.action != Action::Unchanged) {
         by_promise.entry(c.id.promise.as_str()).or_default().push(c);
@@ -75,12 +85,14 @@ pub fn place(inputs: &Inputs, changes: &[Change], now: Option<DateTime<Utc>>) ->
     let mut unplaced = Vec::new();
     let mut findings = Vec::new();
     for (promise, mut list) in by_promise {
-        let rollout = inputs
-            .promise_by_name(promise)
-            .and_then(|p| p.rollout.as_ref())
-            .unwrap_or(&fallback);
+        let rollout = (strategy.rollout_of)(promise).unwrap_or(fallback);
         list.sort_by_key(|c| (rank_key(c), c.id.clone()));
         let of = list.len();
+        run_budget += rollout
+            .failure_budget
+            .as_ref()
+            .and_then(|q| q.resolve(of as u64).ok())
+            .unwrap_or(0);
         let ranked: Vec<(usize, &Change)> = list
             .into_iter()
             .enumerate()
@@ -134,20 +146,12 @@ pub fn place(inputs: &Inputs, changes: &[Change], now: Option<DateTime<Utc>>) ->
                     )
                     .instance(c.instance.clone())
                     .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
-                    let loc = inputs
-                        .requests
-                        .iter()
-                        .find(|r| r.id == c.id)
-                        .map(|r| r.location.clone())
-                        .or_else(|| inputs.promise_by_name(promise).map(|p| p.location.clone()));
-                    let f = f.at_opt(loc.clone());
-                    if let Some(loc) = loc {
-                        unplaced.push(Blocked::from_findings(
-                            &c.instance,
-                            &loc,
-                            std::slice::from_ref(&f),
-                        ));
-                    }
+                    let f = f.at_opt(c.location.clone());
+                    unplaced.push(Blocked::from_findings(
+                        &c.instance,
+                        c.location.as_ref(),
+                        std::slice::from_ref(&f),
+                    ));
                     findings.push(f);
                 }
             }
@@ -157,10 +161,10 @@ pub fn place(inputs: &Inputs, changes: &[Change], now: Option<DateTime<Utc>>) ->
     let mut waves = Vec::new();
     if !canaries.is_empty() {
         let bake = max_bake(canaries.iter().map(|s| {
-            inputs
-                .promise_by_name(&s.change.id.promise)
-                .and_then(|p| p.rollout.as_ref())
-                .and_then(|r| r.canary.as_ref())
+            (strategy.rollout_of)(&s.change.id.promise)
+                .unwrap_or(fallback)
+                .canary
+                .as_ref()
                 .and_then(|c| c.bake.as_deref())
         }));
         waves.push(make_wave(
@@ -176,11 +180,12 @@ pub fn place(inputs: &Inputs, changes: &[Change], now: Option<DateTime<Utc>>) ->
     for (name, portions) in named {
         push_batches(&mut waves, &name, portions);
     }
-    schedule(&mut waves, now);
+    schedule(&mut waves, strategy.calendar, strategy.now);
     Placed {
         waves,
         unplaced,
         findings,
+        run_budget,
     }
 }
 
@@ -358,6 +363,7 @@ fn make_wave(
         bake,
         failure_budget: budget,
         not_before: None,
+        waits_for: Vec::new(),
         instances: slots
             .into_iter()
             .map(|s| WaveInstance {
@@ -367,21 +373,26 @@ fn make_wave(
                 to: s.change.to.clone(),
                 reason: s.change.reason.clone(),
                 placement: s.placement,
+                labels: s.change.labels.clone(),
             })
             .collect(),
     }
 }
 
-/// With `--now`, each wave's earliest start: the previous wave's start plus its bake.
-fn schedule(waves: &mut [Wave], now: Option<DateTime<Utc>>) {
+/// With `--now`, each wave's earliest start: the previous wave's start plus its bake, moved
+/// out of freezes and into the maintenance windows that apply to its instances.
+fn schedule(waves: &mut [Wave], calendar: &Calendar, now: Option<DateTime<Utc>>) {
     let Some(mut t) = now else { return };
     for w in waves {
-        w.not_before = Some(format_time(t));
+        let labels: Vec<&crate::model::Labels> = w.instances.iter().map(|i| &i.labels).collect();
+        let (start, why) = calendar.earliest(t, &labels);
+        w.not_before = Some(format_time(start));
+        w.waits_for = why;
         let bake = w
             .bake
             .as_deref()
             .and_then(|b| parse_duration(b).ok())
             .unwrap_or(0);
-        t += chrono::Duration::seconds(bake);
+        t = start + chrono::Duration::seconds(bake);
     }
 }

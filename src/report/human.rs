@@ -14,8 +14,8 @@ fn symbol(a: Action) -> char {
     }
 }
 
-/// The plan as people read it.
-pub fn plan(p: &Plan) -> String {
+/// The plan as people read it; with `diffs`, the unified diff of every changed file.
+pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
     let mut o = String::new();
     let s = &p.summary;
     let _ = writeln!(
@@ -27,6 +27,12 @@ pub fn plan(p: &Plan) -> String {
     if let Some(promise) = &p.promise {
         let _ = writeln!(o, "only Promise {promise}");
     }
+    let _ = writeln!(
+        o,
+        "failure budget of the run: {} (each wave's below)",
+        p.summary.failure_budget
+    );
+    counts(&mut o, &p.counts);
     if p.waves.is_empty() {
         let _ = writeln!(o, "\nNo changes: the store is up to date.");
     }
@@ -36,7 +42,11 @@ pub fn plan(p: &Plan) -> String {
     if !p.blocked.is_empty() {
         let _ = writeln!(o, "\nBlocked ({}), in no wave:", p.blocked.len());
         for b in &p.blocked {
-            let _ = writeln!(o, "  x {}  ({})", b.instance, b.location);
+            match &b.location {
+                Some(l) => writeln!(o, "  x {}  ({l})", b.instance),
+                None => writeln!(o, "  x {}", b.instance),
+            }
+            .ok();
             for r in &b.reasons {
                 let _ = writeln!(o, "      {r}");
             }
@@ -71,7 +81,41 @@ pub fn plan(p: &Plan) -> String {
         );
     }
     findings_summary(&mut o, &p.findings);
+    for d in diffs {
+        let _ = writeln!(
+            o,
+            "\n{} ({}, {})\n{}",
+            d.path,
+            d.instance,
+            d.change,
+            d.unified.trim_end()
+        );
+    }
     o
+}
+
+fn counts(o: &mut String, c: &crate::plan::Counts) {
+    let rows = [
+        ("promise", &c.by_promise),
+        ("wave", &c.by_wave),
+        ("team", &c.by_team),
+        ("environment", &c.by_environment),
+    ];
+    for (title, map) in rows {
+        let parts: Vec<String> = map
+            .iter()
+            .map(|(k, n)| {
+                let mut s = format!("{k} +{} ~{} -{}", n.create, n.update, n.delete);
+                if n.blocked > 0 {
+                    s.push_str(&format!(" x{}", n.blocked));
+                }
+                s
+            })
+            .collect();
+        if !parts.is_empty() {
+            let _ = writeln!(o, "by {title}: {}", parts.join(" · "));
+        }
+    }
 }
 
 fn wave(o: &mut String, w: &Wave) {
@@ -93,6 +137,9 @@ fn wave(o: &mut String, w: &Wave) {
         let _ = write!(title, " · not before {t}");
     }
     let _ = writeln!(o, "{title}");
+    if !w.waits_for.is_empty() {
+        let _ = writeln!(o, "  waits for: {}", w.waits_for.join("; "));
+    }
     for i in &w.instances {
         let versions = match (&i.from, &i.to) {
             (Some(f), Some(t)) if f != t => format!("{f} → {t}"),

@@ -5,6 +5,7 @@ pub mod github;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod plan_markdown;
 pub mod policyreport;
 pub mod sarif;
 

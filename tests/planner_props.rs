@@ -1,0 +1,313 @@
+//! Property tests of the wave planner over random fleets and strategies (DESIGN.md section 6).
+
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use vow::model::{Canary, InstanceRef, Labels, Quantity, Rollout, Selector, WaveSpec};
+use vow::plan::timing::Calendar;
+use vow::plan::waves::{self, Placed, Strategy as Placement};
+use vow::plan::{Action, Change};
+
+const ENVS: [&str; 3] = ["dev", "staging", "prod"];
+const REGIONS: [&str; 4] = ["eu", "us", "ap", "sa"];
+
+#[derive(Clone, Debug)]
+struct Inst {
+    promise: usize,
+    name: u32,
+    env: usize,
+    region: usize,
+}
+
+fn change(i: &Inst) -> Change {
+    let promise = format!("p{}", i.promise);
+    let id = InstanceRef {
+        promise: promise.clone(),
+        namespace: "ns".into(),
+        name: format!("i{}", i.name),
+    };
+    let mut labels = Labels::new();
+    labels.insert("env".into(), ENVS[i.env].into());
+    labels.insert("region".into(), REGIONS[i.region].into());
+    Change {
+        instance: id.to_string(),
+        id,
+        action: Action::Update,
+        from: Some("v1".into()),
+        to: Some("v2".into()),
+        reason: "test".into(),
+        digest: None,
+        files: Vec::new(),
+        labels,
+        location: None,
+    }
+}
+
+fn fleet() -> impl Strategy<Value = Vec<Inst>> {
+    prop::collection::btree_map(0u32..400, (0usize..2, 0usize..3, 0usize..4), 0..80).prop_map(|m| {
+        m.into_iter()
+            .map(|(name, (promise, env, region))| Inst {
+                promise,
+                name,
+                env,
+                region,
+            })
+            .collect()
+    })
+}
+
+fn env_selector(env: &str) -> Selector {
+    let mut s = Selector::default();
+    s.match_labels.insert("env".into(), env.into());
+    s
+}
+
+#[derive(Clone, Debug)]
+struct Plan {
+    canary: Option<Canary>,
+    waves: Vec<WaveSpec>,
+}
+
+fn quantity() -> impl Strategy<Value = Option<Quantity>> {
+    prop_oneof![
+        Just(None),
+        (1u64..8).prop_map(|n| Some(Quantity::Count(n))),
+        (1u64..101).prop_map(|p| Some(Quantity::Text(format!("{p}%")))),
+    ]
+}
+
+fn rollout() -> impl Strategy<Value = Plan> {
+    let canary = prop_oneof![
+        Just(None),
+        (0u64..6, any::<bool>()).prop_map(|(n, spread)| Some(Canary {
+            count: Some(n),
+            percent: None,
+            selector: None,
+            spread: if spread {
+                vec!["region".into()]
+            } else {
+                vec![]
+            },
+            bake: None
+        })),
+        (0u64..80, any::<bool>()).prop_map(|(p, spread)| Some(Canary {
+            count: None,
+            percent: Some(p),
+            selector: None,
+            spread: if spread {
+                vec!["region".into()]
+            } else {
+                vec![]
+            },
+            bake: None
+        })),
+    ];
+    let waves = (
+        prop::sample::subsequence(ENVS.to_vec(), 0..=3),
+        any::<bool>(),
+        quantity(),
+        quantity(),
+    )
+        .prop_map(|(envs, catch_all, size_a, size_b)| {
+            let mut w: Vec<WaveSpec> = envs
+                .iter()
+                .map(|e| WaveSpec {
+                    name: e.to_string(),
+                    selector: Some(env_selector(e)),
+                    max_size: size_a.clone(),
+                    bake: None,
+                    failure_budget: None,
+                })
+                .collect();
+            if catch_all {
+                w.push(WaveSpec {
+                    name: "rest".into(),
+                    selector: None,
+                    max_size: size_b,
+                    bake: None,
+                    failure_budget: None,
+                });
+            }
+            w
+        });
+    (canary, waves).prop_map(|(canary, waves)| Plan { canary, waves })
+}
+
+fn run(plan: &Plan, insts: &[Inst]) -> (Placed, Vec<Change>) {
+    let rollout = Rollout {
+        canary: plan.canary.clone(),
+        waves: plan.waves.clone(),
+        failure_budget: None,
+    };
+    let rollout_of = |_: &str| Some(&rollout);
+    let cal = Calendar::default();
+    let changes: Vec<Change> = insts.iter().map(change).collect();
+    let s = Placement {
+        rollout_of: &rollout_of,
+        fallback: waves::default_rollout(),
+        calendar: &cal,
+        now: None,
+    };
+    // Rollout lives on this stack frame: return owned results only.
+    let placed = waves::place(&s, &changes);
+    (placed, changes)
+}
+
+fn placement(p: &Placed) -> BTreeMap<String, (usize, bool)> {
+    let mut m = BTreeMap::new();
+    for w in &p.waves {
+        for i in &w.instances {
+            assert!(
+                m.insert(i.instance.clone(), (w.index, w.canary)).is_none(),
+                "{} is in two waves",
+                i.instance
+            );
+        }
+    }
+    m
+}
+
+fn canaries(p: &Placed) -> BTreeSet<String> {
+    p.waves
+        .iter()
+        .filter(|w| w.canary)
+        .flat_map(|w| w.instances.iter().map(|i| i.instance.clone()))
+        .collect()
+}
+
+fn asked(c: &Canary, n: usize) -> usize {
+    match (c.count, c.percent) {
+        (Some(k), _) => (k as usize).min(n),
+        (None, Some(p)) => ((n as u64 * p / 100).max(u64::from(n > 0)) as usize).min(n),
+        _ => 0,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_instance_in_exactly_one_wave_or_reported(plan in rollout(), insts in fleet()) {
+        let (placed, changes) = run(&plan, &insts);
+        let placed_at = placement(&placed);
+        let unplaced: BTreeSet<String> = placed.unplaced.iter().map(|b| b.instance.clone()).collect();
+        for c in &changes {
+            let in_wave = placed_at.contains_key(&c.instance);
+            prop_assert!(in_wave != unplaced.contains(&c.instance), "{} placed {in_wave} unplaced {}", c.instance, unplaced.contains(&c.instance));
+            if !in_wave {
+                // Only when no wave could take it.
+                prop_assert!(!plan.waves.iter().any(|w| w.selector.as_ref().is_none_or(|s| s.matches(&c.labels))));
+            }
+        }
+        prop_assert_eq!(placed.findings.len(), unplaced.len());
+    }
+
+    #[test]
+    fn canary_wave_first_with_the_asked_size_and_spread(plan in rollout(), insts in fleet()) {
+        let (placed, changes) = run(&plan, &insts);
+        let Some(c) = &plan.canary else { return Ok(()); };
+        let mut expected = 0;
+        for p in 0..2 {
+            let n = changes.iter().filter(|x| x.id.promise == format!("p{p}")).count();
+            expected += asked(c, n);
+        }
+        if expected == 0 {
+            prop_assert!(placed.waves.iter().all(|w| !w.canary));
+            return Ok(());
+        }
+        prop_assert!(placed.waves[0].canary, "the canary wave comes first");
+        prop_assert_eq!(placed.waves[0].size, expected);
+        prop_assert!(placed.waves.iter().skip(1).all(|w| !w.canary));
+        if !c.spread.is_empty() {
+            for p in 0..2 {
+                let promise = format!("p{p}");
+                let mine: Vec<&Change> = changes.iter().filter(|x| x.id.promise == promise).collect();
+                let regions: BTreeSet<&str> = mine.iter().map(|x| x.labels["region"].as_str()).collect();
+                let chosen: Vec<&str> = placed.waves[0].instances.iter().filter(|i| i.instance.starts_with(&format!("{promise}:"))).map(|i| i.labels["region"].as_str()).collect();
+                let covered: BTreeSet<&str> = chosen.iter().copied().collect();
+                let k = asked(c, mine.len());
+                // One per distinct value first: as many values covered as the size allows.
+                prop_assert_eq!(covered.len(), k.min(regions.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn no_batch_exceeds_its_max_size(plan in rollout(), insts in fleet()) {
+        let (placed, changes) = run(&plan, &insts);
+        let placed_at = placement(&placed);
+        for spec in &plan.waves {
+            let Some(q) = &spec.max_size else { continue };
+            for p in 0..2 {
+                let promise = format!("p{p}:");
+                let total = changes.iter().filter(|c| c.instance.starts_with(&promise) && placed_at.get(&c.instance).is_some_and(|(i, canary)| !canary && placed.waves[*i].name == spec.name)).count();
+                let limit = q.resolve(total as u64).unwrap() as usize;
+                for w in placed.waves.iter().filter(|w| w.name == spec.name) {
+                    let n = w.instances.iter().filter(|i| i.instance.starts_with(&promise)).count();
+                    prop_assert!(n <= limit.max(1), "wave {} batch has {n} of {promise}, limit {limit}", w.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn input_order_does_not_matter(plan in rollout(), insts in fleet(), seed in any::<u64>()) {
+        let (a, _) = run(&plan, &insts);
+        let mut shuffled = insts.clone();
+        let n = shuffled.len();
+        for i in 0..n {
+            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % n as u64) as usize;
+            shuffled.swap(i, j);
+        }
+        let (b, _) = run(&plan, &shuffled);
+        prop_assert_eq!(serde_json::to_string(&a.waves).unwrap(), serde_json::to_string(&b.waves).unwrap());
+    }
+
+    #[test]
+    fn ranks_do_not_depend_on_the_rest_of_the_fleet(insts in fleet(), extra in fleet()) {
+        let order = |set: &[Inst]| -> Vec<String> {
+            let mut cs: Vec<Change> = set.iter().map(change).collect();
+            cs.sort_by_key(|c| (waves::rank_key(c), c.id.clone()));
+            cs.into_iter().map(|c| c.instance).collect()
+        };
+        let names: BTreeSet<u32> = insts.iter().map(|i| i.name).collect();
+        let mut bigger = insts.clone();
+        bigger.extend(extra.into_iter().filter(|e| !names.contains(&e.name)).map(|mut e| { e.promise = insts.first().map(|i| i.promise).unwrap_or(0); e }));
+        let small = order(&insts);
+        let big: Vec<String> = order(&bigger).into_iter().filter(|i| small.contains(i)).collect();
+        prop_assert_eq!(small, big);
+    }
+
+    #[test]
+    fn a_fixed_count_canary_changes_only_where_a_newcomer_outranks(insts in fleet(), newcomer in (400u32..500, 0usize..3, 0usize..4), count in 1u64..5, spread in any::<bool>()) {
+        let c = Canary { count: Some(count), percent: None, selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None };
+        let plan = Plan { canary: Some(c), waves: vec![WaveSpec { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
+        let insts: Vec<Inst> = insts.into_iter().map(|mut i| { i.promise = 0; i }).collect();
+        let (before, _) = run(&plan, &insts);
+        let x = Inst { promise: 0, name: newcomer.0, env: newcomer.1, region: newcomer.2 };
+        let mut more = insts.clone();
+        more.push(x.clone());
+        let (after, _) = run(&plan, &more);
+        let (b, a) = (canaries(&before), canaries(&after));
+        let xname = change(&x).instance;
+        let removed: Vec<&String> = b.difference(&a).collect();
+        let added: Vec<&String> = a.difference(&b).collect();
+        if !added.is_empty() || !removed.is_empty() {
+            prop_assert_eq!(added, vec![&xname], "only the newcomer can join");
+            prop_assert!(removed.len() <= 1);
+            if let Some(r) = removed.first() {
+                let rank = |name: &str| waves::rank_key(&change(more.iter().find(|i| change(i).instance == name).unwrap()));
+                if !spread {
+                    prop_assert!(rank(&xname) < rank(r), "the newcomer outranks the one it replaces");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raising_a_percentage_only_adds_canaries(insts in fleet(), p1 in 0u64..90, dp in 0u64..10, spread in any::<bool>()) {
+        let mk = |p| Plan { canary: Some(Canary { count: None, percent: Some(p), selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None }), waves: vec![WaveSpec { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
+        let (lo, _) = run(&mk(p1), &insts);
+        let (hi, _) = run(&mk(p1 + dp), &insts);
+        prop_assert!(canaries(&lo).is_subset(&canaries(&hi)));
+    }
+}
