@@ -211,3 +211,70 @@ fn diff_and_markdown() {
         md.lines().take(40).collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Copies the example workspace (Promises, rules, fleet, store) to a scratch folder.
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(repo())
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = entry.path().strip_prefix(repo()).unwrap();
+        let top = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_string());
+        if !matches!(
+            top.as_deref(),
+            Some("promises" | "rules" | "fixtures" | "vow.yaml")
+        ) {
+            continue;
+        }
+        let to = dir.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn pinning_in_the_binding_file() {
+    let ws = example_copy();
+    let binding = ws.path().join(
+        "fixtures/example/state/.vow/bindings/redis/team-payments/idempotency-cache-dev.yaml",
+    );
+    let text = std::fs::read_to_string(&binding).unwrap();
+    assert!(text.contains("version: latest"));
+    std::fs::write(&binding, text.replace("version: latest", "version: v2.0.3")).unwrap();
+    let (code, out, err) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "plan",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let pinned: Vec<&str> = v["pinned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ref"].as_str().unwrap())
+        .collect();
+    assert!(
+        pinned.contains(&"redis:team-payments/idempotency-cache-dev"),
+        "{pinned:?}"
+    );
+    // Pinned to the version applied: rendered with the stored revision, nothing changes.
+    let in_waves = v["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["instances"].as_array().unwrap())
+        .any(|i| i["ref"] == "redis:team-payments/idempotency-cache-dev");
+    assert!(!in_waves);
+    assert_eq!(v["summary"]["unchanged"], 2);
+}
