@@ -82,6 +82,21 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the test cases beside rules and Promises.
     Test(TestArgs),
+    /// Apply a plan to the store, wave by wave, behind its gates; run it again to continue.
+    Apply(ApplyArgs),
+    /// Where the rollouts stand: waves done, waiting, failed, aborted.
+    Status {
+        /// A run id (or a prefix); default: every run, newest first.
+        run: Option<String>,
+    },
+    /// Write the reverse plan of a run: every instance it changed back as it was.
+    Rollback {
+        /// The run id (or a prefix), as `vow status` shows it.
+        run: String,
+        /// Write the plan here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Explain a finding code (V100) or name (schema-violation).
     Explain {
         /// The code or its name; without one, list every code.
@@ -196,6 +211,26 @@ pub enum TestFormat {
 }
 
 #[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The plan file (`vow plan --out plan.json`).
+    pub plan: PathBuf,
+    /// Poll until the rollout is done or aborted instead of exiting when a gate must wait.
+    #[arg(long)]
+    pub wait: bool,
+    /// How often `--wait` polls (a duration: 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub poll: String,
+    /// A command that judges each wave's gate instead of health records: exit 0 passes, 75 means
+    /// not yet, anything else fails. Gets VOW_PLAN, VOW_WAVE, VOW_WAVE_NAME, VOW_INSTANCES and the
+    /// instances on stdin.
+    #[arg(long, value_name = "CMD")]
+    pub gate_cmd: Option<String>,
+    /// Break a lock left by a dead apply (its id, as the lock error shows it).
+    #[arg(long, value_name = "ID")]
+    pub force_unlock: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct RenderArgs {
     /// The request: `<promise>:<namespace>/<name>`, `<namespace>/<name>`, a name, or a file
     /// (every request in it).
@@ -258,8 +293,16 @@ fn run(cli: Cli) -> Result<i32> {
     pool.install(|| {
         let ws = Workspace::open(&cli.global.dir, cli.global.config.as_deref())?;
         let started = std::time::Instant::now();
-        if let Command::Explain { code } = &cli.command {
-            return explain(ws, code.as_deref());
+        match &cli.command {
+            Command::Explain { code } => return explain(ws, code.as_deref()),
+            Command::Apply(a) => return apply_cmd(&ws, a, clock, now.is_none()),
+            Command::Status { run } => return status_cmd(&ws, run.as_deref()),
+            Command::Rollback { run, out } => return rollback_cmd(&ws, run, out.as_ref()),
+            _ => {}
+        }
+        // A git store's checkout is brought to the remote branch before anything reads it.
+        if ws.store_kind != crate::workspace::StoreKind::Folder {
+            crate::store::open(&ws)?;
         }
         let inputs = inputs::load(ws, clock);
         tracing::info!(
@@ -275,7 +318,7 @@ fn run(cli: Cli) -> Result<i32> {
             Command::Scan(a) => scan_cmd(&inputs, a),
             Command::Check(a) => check_cmd(&inputs, a),
             Command::Test(a) => test_cmd(&inputs, a),
-            Command::Explain { .. } => Ok(EXIT_OK),
+            Command::Explain { .. } | Command::Apply(_) | Command::Status { .. } | Command::Rollback { .. } => Ok(EXIT_OK),
         }
     })
 }
@@ -596,4 +639,60 @@ fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
     out(&text);
     let failed = results.iter().any(|t| !t.passed) || findings.iter().any(|f| f.blocking);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn apply_cmd(ws: &Workspace, a: &ApplyArgs, now: chrono::DateTime<chrono::Utc>, clock: bool) -> Result<i32> {
+    let mut st = crate::store::open(ws)?;
+    let poll = crate::duration::parse_duration(&a.poll).map_err(anyhow::Error::msg)?;
+    let opts = crate::apply::ApplyOptions {
+        plan: a.plan.clone(),
+        now,
+        wait: a.wait,
+        poll: std::time::Duration::from_secs(poll.max(0) as u64),
+        gate_cmd: a.gate_cmd.clone(),
+        force_unlock: a.force_unlock.clone(),
+        clock,
+    };
+    use crate::apply::Outcome;
+    match crate::apply::apply(ws, st.as_mut(), &opts)? {
+        Outcome::Done { run } => {
+            out(&format!("run {run}: done: every wave applied and its gate passed ({})\n", st.describe()));
+            Ok(EXIT_OK)
+        }
+        Outcome::Waiting { run, wave, until, why } => {
+            let when = until
+                .map(|u| format!("after {}", crate::duration::format_time(u)))
+                .unwrap_or_else(|| "when they are in".into());
+            out(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"));
+            Ok(EXIT_OK)
+        }
+        Outcome::Aborted { run, why } => {
+            out(&format!("run {run}: aborted: {why}\n"));
+            Ok(EXIT_FINDINGS)
+        }
+    }
+}
+
+fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
+    let st = crate::store::open(ws)?;
+    let runs = match run {
+        Some(r) => vec![crate::apply::rollback::find_run(st.as_ref(), r)?],
+        None => crate::apply::journal::all(st.dir()),
+    };
+    if runs.is_empty() {
+        out(&format!("no runs in the store ({})\n", st.describe()));
+    }
+    out(&report::human::status(&runs));
+    Ok(EXIT_OK)
+}
+
+fn rollback_cmd(ws: &Workspace, run: &str, dest: Option<&PathBuf>) -> Result<i32> {
+    let st = crate::store::open(ws)?;
+    let journal = crate::apply::rollback::find_run(st.as_ref(), run)?;
+    let state = crate::store::read(st.dir(), &ws.root);
+    let plan = crate::apply::rollback::make_plan(st.as_ref(), &state, &journal)?;
+    let mut text = serde_json::to_string_pretty(&plan)?;
+    text.push('\n');
+    emit(&text, dest)?;
+    Ok(EXIT_OK)
 }

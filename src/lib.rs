@@ -8,6 +8,7 @@
 // never in a hot loop, so its size (a code, a location, a message) is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod duration;

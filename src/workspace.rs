@@ -15,6 +15,28 @@ use std::path::{Path, PathBuf};
 pub enum StoreConfig {
     Path(PathBuf),
     Folder { folder: PathBuf },
+    Git { git: GitConfig },
+}
+
+/// A git store: a repository URL (or path) and a branch.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitConfig {
+    /// `file:///srv/state.git`, or a path to a (bare) repository.
+    pub url: String,
+    #[serde(default = "main_branch")]
+    pub branch: String,
+}
+
+fn main_branch() -> String {
+    "main".into()
+}
+
+/// The kind of store, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Folder,
+    Git { url: String, branch: String },
 }
 
 /// Which request labels name a team and an environment, for summaries.
@@ -75,7 +97,9 @@ pub struct Workspace {
     pub requests: PathBuf,
     pub destinations: PathBuf,
     pub health: PathBuf,
+    /// The directory the store's files are read from: the folder, or the git store's checkout.
     pub store: PathBuf,
+    pub store_kind: StoreKind,
     pub labels: LabelKeys,
     pub default_rollout: Option<Rollout>,
     pub calendar: Calendar,
@@ -102,9 +126,20 @@ impl Workspace {
             None => ConfigFile::default(),
         };
         let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
-        let store = match file.store {
-            Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => root.join(p),
-            None => root.join("state"),
+        let (store, store_kind) = match file.store {
+            Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => (root.join(p), StoreKind::Folder),
+            None => (root.join("state"), StoreKind::Folder),
+            Some(StoreConfig::Git { git }) => {
+                // A relative path is relative to the workspace, like every other path.
+                let url = if git.url.contains("://") || Path::new(&git.url).is_absolute() {
+                    git.url.clone()
+                } else {
+                    root.join(&git.url).display().to_string()
+                };
+                let key = crate::store::digest(format!("{url}#{}", git.branch).as_bytes());
+                let cache = root.join(".vow").join("cache").join(format!("git-{}", &key[7..19]));
+                (cache, StoreKind::Git { url, branch: git.branch })
+            }
         };
         let shown = config_path
             .as_deref()
@@ -120,6 +155,7 @@ impl Workspace {
             destinations: at(file.destinations, "destinations.yaml"),
             health: at(file.health, "health"),
             store,
+            store_kind,
             labels: file.labels,
             default_rollout: file.rollout,
             config_file: config_path,

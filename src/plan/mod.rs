@@ -157,6 +157,17 @@ fn external_steps(evaluated: &[&Evaluated]) -> Vec<ExternalSteps> {
 
 /// The plan's id: a digest of everything else in it.
 fn plan_id(plan: &Plan) -> String {
-    let json = serde_json::to_vec(plan).unwrap_or_default();
+    let value = serde_json::to_value(plan).unwrap_or_default();
+    canonical_id(&value)
+}
+
+/// The digest of a plan document with its `planId` blanked, over canonical JSON (sorted keys):
+/// apply recomputes it from the file to refuse a plan edited after it was made.
+pub fn canonical_id(plan: &serde_json::Value) -> String {
+    let mut v = plan.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("planId".into(), serde_json::Value::String(String::new()));
+    }
+    let json = serde_json::to_vec(&v).unwrap_or_default();
     format!("sha256:{:x}", Sha256::digest(json))
 }

@@ -357,3 +357,33 @@ pub fn tests(results: &[crate::testcase::CaseResult], findings: &[Finding]) -> S
     let _ = writeln!(o, "{passed} passed, {} failed", results.len() - passed);
     o
 }
+
+/// `vow status`: each run, its waves and gates.
+pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
+    use crate::apply::journal::{GateState, RunStatus};
+    let mut o = String::new();
+    for j in runs {
+        let run = crate::apply::planfile::run_id(&j.plan_id);
+        let status = match j.status {
+            RunStatus::Running => "running",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Done => "done",
+        };
+        let _ = writeln!(o, "run {run} ({}, started {}): {status}", j.kind, j.started);
+        if let Some(r) = &j.reason {
+            let _ = writeln!(o, "  reason: {r}");
+        }
+        for w in &j.waves {
+            let gate = match w.gate {
+                GateState::Pending => "gate pending",
+                GateState::Passed => "gate passed",
+                GateState::Failed => "gate failed",
+            };
+            let _ = writeln!(o, "  wave {} {}: applied {} ({} instances), {gate}", w.index, w.name, w.applied_at, w.instances.len());
+            for f in &w.failed {
+                let _ = writeln!(o, "    failed: {f}");
+            }
+        }
+    }
+    o
+}

@@ -9,7 +9,13 @@
 //!
 //! Planning only reads the store; only apply writes it ([`write`]).
 
+pub mod backend;
+pub mod folder;
+pub mod git;
+pub mod lock;
 pub mod write;
+
+pub use backend::{LockInfo, Op, Store};
 
 use crate::diag::{self, Finding, Location};
 use crate::model::{InstanceRef, Labels};
@@ -151,6 +157,8 @@ impl Binding {
 #[derive(Clone, Debug)]
 pub struct Applied {
     pub binding: Binding,
+    /// The digest of the binding record's text.
+    pub text_digest: String,
     /// Path → digest of the file in the store now (`None` when the file is missing).
     pub actual: BTreeMap<String, Option<String>>,
 }
@@ -167,6 +175,20 @@ pub struct StoreState {
 
 pub fn bindings_dir(root: &Path) -> PathBuf {
     root.join(".vow").join("bindings")
+}
+
+/// Opens the workspace's store for reading and writing. A git store is fetched and its
+/// checkout brought to the remote branch first.
+pub fn open(ws: &crate::workspace::Workspace) -> anyhow::Result<Box<dyn Store>> {
+    Ok(match &ws.store_kind {
+        crate::workspace::StoreKind::Folder => Box::new(folder::FolderStore::open(&ws.store)),
+        crate::workspace::StoreKind::Git { url, branch } => Box::new(git::GitStore::open(url, branch, &ws.store)?),
+    })
+}
+
+/// A binding's path relative to the store root.
+pub fn binding_rel(id: &InstanceRef) -> String {
+    format!(".vow/bindings/{}/{}/{}.yaml", id.promise, id.namespace, id.name)
 }
 
 pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
@@ -205,25 +227,31 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
         root: root.to_path_buf(),
         ..StoreState::default()
     };
-    let mut h = Sha256::new();
-    let mut entries = Vec::new();
     for r in read {
         match r {
-            Ok((applied, text_digest)) => entries.push((applied, text_digest)),
+            Ok((applied, _)) => {
+                state.applied.insert(applied.binding.instance(), applied);
+            }
             Err(f) => state.findings.push(f),
         }
     }
-    entries.sort_by_key(|e| e.0.binding.instance());
-    for (applied, text_digest) in entries {
-        let id = applied.binding.instance();
-        h.update(format!("{id}\0{text_digest}\0"));
-        for (path, d) in &applied.actual {
-            h.update(format!("{path}\0{}\0", d.as_deref().unwrap_or("-")));
-        }
-        state.applied.insert(id, applied);
-    }
-    state.digest = format!("sha256:{:x}", h.finalize());
+    state.digest = state.compute_digest();
     state
+}
+
+impl StoreState {
+    /// The digest of every binding record and the files it names, as they are: apply keeps it
+    /// up to date as it writes, so that a resumed apply can tell whether anyone else wrote.
+    pub fn compute_digest(&self) -> String {
+        let mut h = Sha256::new();
+        for (id, applied) in &self.applied {
+            h.update(format!("{id}\0{}\0", applied.text_digest));
+            for (path, d) in &applied.actual {
+                h.update(format!("{path}\0{}\0", d.as_deref().unwrap_or("-")));
+            }
+        }
+        format!("sha256:{:x}", h.finalize())
+    }
 }
 
 fn read_binding(root: &Path, workspace: &Path, path: &Path) -> Result<(Applied, String), Finding> {
@@ -244,7 +272,15 @@ fn read_binding(root: &Path, workspace: &Path, path: &Path) -> Result<(Applied, 
             (f.path.clone(), d)
         })
         .collect();
-    Ok((Applied { binding, actual }, digest(text.as_bytes())))
+    let text_digest = digest(text.as_bytes());
+    Ok((
+        Applied {
+            binding,
+            text_digest: text_digest.clone(),
+            actual,
+        },
+        text_digest,
+    ))
 }
 
 #[cfg(test)]

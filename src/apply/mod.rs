@@ -1,0 +1,346 @@
+//! Apply: executing a plan against the store, wave by wave, behind gates.
+//!
+//! Level-triggered and resumable: each run of `vow apply PLAN` refuses a stale or edited plan,
+//! takes the store's lock, finishes an interrupted commit, reads the run's journal, judges the
+//! gate of the last applied wave, and applies the next wave when the gate passes, as one commit
+//! with the updated journal, bindings, revisions and backups (for rollback). When a gate is not
+//! yet decidable it returns `Waiting` (exit 0, come back later) or, with `--wait`, polls.
+
+mod gate;
+pub mod journal;
+pub mod planfile;
+pub mod rollback;
+mod wave;
+
+pub use gate::{records as health_records, Decision};
+
+use crate::evaluate::{self, Detail, Evaluated};
+use crate::load::inputs::{self, Inputs};
+use crate::store::{self, lock, LockInfo, Op, Store};
+use crate::workspace::Workspace;
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+use journal::{GateState, Journal, RunStatus};
+use planfile::PlanFile;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub struct ApplyOptions {
+    pub plan: PathBuf,
+    pub now: DateTime<Utc>,
+    /// Poll until the run is done or aborted instead of returning when a gate must wait.
+    pub wait: bool,
+    /// How long `--wait` sleeps between polls.
+    pub poll: std::time::Duration,
+    pub gate_cmd: Option<String>,
+    pub force_unlock: Option<String>,
+    /// Whether `now` is the clock (advances while waiting) or fixed by `--now`.
+    pub clock: bool,
+}
+
+/// How a run of apply ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every wave applied and its gate passed.
+    Done { run: String },
+    /// A gate is not decidable yet.
+    Waiting { run: String, wave: String, until: Option<DateTime<Utc>>, why: String },
+    Aborted { run: String, why: String },
+}
+
+/// Applies (or continues applying) a plan.
+pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<Outcome> {
+    let plan = planfile::read(&opts.plan)?;
+    let run = plan.run_id();
+    if let Some(id) = &opts.force_unlock {
+        lock::force_unlock(&st.lock_path(), id)?;
+        eprintln!("broke lock {id}");
+    }
+    let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
+    st.recover()?;
+    let mut now = opts.now;
+    loop {
+        let step = step(ws, st, &plan, opts, now)?;
+        match step {
+            Outcome::Waiting { ref until, .. } if opts.wait => {
+                let pause = until
+                    .map(|u| (u - now).to_std().unwrap_or_default())
+                    .unwrap_or(opts.poll)
+                    .min(opts.poll)
+                    .max(std::time::Duration::from_millis(10));
+                if let Outcome::Waiting { wave, why, .. } = &step {
+                    eprintln!("wave {wave} waits for {why}; polling again in {:?}", pause);
+                }
+                std::thread::sleep(pause);
+                now = if opts.clock { Utc::now() } else { now + chrono::Duration::from_std(pause)? };
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
+fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
+    let pid = std::process::id();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    LockInfo {
+        id: store::digest(format!("{pid}-{nanos}").as_bytes())[7..15].to_string(),
+        pid,
+        host: std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into()),
+        since: crate::duration::format_time(now),
+        plan: run.to_string(),
+    }
+}
+
+/// One pass: judge the pending gate, or apply the next wave.
+fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions, now: DateTime<Utc>) -> Result<Outcome> {
+    let run = plan.run_id();
+    let inputs = inputs::load(ws.clone(), now);
+    let mut journal = journal::read(st.dir(), &run)?;
+    check_fresh(&inputs, plan, journal.as_ref())?;
+    if let Some(j) = &journal {
+        match j.status {
+            RunStatus::Done => return Ok(Outcome::Done { run }),
+            RunStatus::Aborted => {
+                return Ok(Outcome::Aborted {
+                    run: run.clone(),
+                    why: format!("{} (roll it back with `vow rollback {run}`)", j.reason.clone().unwrap_or_default()),
+                })
+            }
+            RunStatus::Running => {}
+        }
+    }
+    let mut state = inputs.store.clone();
+    // The gate of the last applied wave.
+    if let Some(j) = journal.as_mut() {
+        if let Some(last) = j.waves.last().cloned() {
+            if last.gate == GateState::Pending {
+                let spec = plan.waves.iter().find(|w| w.index == last.index);
+                match judge(&inputs, st, plan, opts, &last, spec, now)? {
+                    Decision::Pass => {
+                        if let Some(w) = j.wave_mut(last.index) {
+                            w.gate = GateState::Passed;
+                        }
+                    }
+                    Decision::Wait { until, why } => {
+                        return Ok(Outcome::Waiting { run, wave: format!("{} {}", last.index, last.name), until, why });
+                    }
+                    Decision::Fail { failed, why } => {
+                        abort(st, &mut state, j, &last, failed, &why, plan)?;
+                        return Ok(Outcome::Aborted { run: run.clone(), why: format!("{why} (roll back with `vow rollback {run}`)") });
+                    }
+                }
+            }
+        }
+    }
+    let next = plan.waves.iter().find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
+    let Some(wave) = next else {
+        let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+        j.status = RunStatus::Done;
+        j.store_digest = state.compute_digest();
+        st.commit(&[journal_op(&run, &j)], &format!("vow: plan {run} done"), &trailers(plan, "done"))?;
+        return Ok(Outcome::Done { run });
+    };
+    if let Some(wait) = calendar_wait(&inputs, wave, now) {
+        return Ok(Outcome::Waiting { run, wave: format!("{} {}", wave.index, wave.name), until: Some(wait.0), why: wait.1 });
+    }
+    let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+    let evaluated = if plan.is_rollback() {
+        Vec::new()
+    } else {
+        evaluate::evaluate_all(&inputs, Detail::Contents)
+    };
+    let by_ref: HashMap<String, &Evaluated> = evaluated.iter().map(|e| (e.id.to_string(), e)).collect();
+    let mut ops = if plan.is_rollback() {
+        rollback::wave_ops(st, &mut state, plan, wave)?
+    } else {
+        wave::ops(&inputs, st, &mut state, &run, wave, &by_ref)?
+    };
+    j.waves.push(journal::WaveRecord {
+        index: wave.index,
+        name: wave.name.clone(),
+        applied_at: crate::duration::format_time(now),
+        instances: wave.instances.iter().map(|i| i.instance.clone()).collect(),
+        gate: if wave.gate { GateState::Pending } else { GateState::Passed },
+        failed: Vec::new(),
+    });
+    j.store_digest = state.compute_digest();
+    ops.push(journal_op(&run, &j));
+    let message = format!(
+        "vow: plan {run} wave {}/{} {} ({} instances)",
+        wave.index,
+        plan.waves.len().saturating_sub(1),
+        wave.name,
+        wave.instances.len()
+    );
+    st.commit(&ops, &message, &trailers(plan, &format!("{} {}", wave.index, wave.name)))?;
+    eprintln!("applied wave {} {} ({} instances, {} file operations)", wave.index, wave.name, wave.instances.len(), ops.len());
+    // Judge the gate right away: it passes at once when there is nothing to wait for.
+    step(ws, st, plan, opts, now)
+}
+
+/// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
+fn calendar_wait(inputs: &Inputs, wave: &planfile::Wave, now: DateTime<Utc>) -> Option<(DateTime<Utc>, String)> {
+    let requests: HashMap<String, &crate::model::Labels> = inputs.requests.iter().map(|r| (r.id.to_string(), &r.labels)).collect();
+    let stored: HashMap<String, &crate::model::Labels> = inputs
+        .store
+        .applied
+        .iter()
+        .map(|(id, a)| (id.to_string(), &a.binding.status.request_labels))
+        .collect();
+    let labels: Vec<&crate::model::Labels> = wave
+        .instances
+        .iter()
+        .filter_map(|i| requests.get(&i.instance).or_else(|| stored.get(&i.instance)).copied())
+        .collect();
+    let (start, why) = inputs.ws.calendar.earliest(now, &labels);
+    (start > now).then(|| (start, why.join("; ")))
+}
+
+fn trailers(plan: &PlanFile, wave: &str) -> Vec<(&'static str, String)> {
+    vec![("Vow-Plan", plan.plan_id.clone()), ("Vow-Wave", wave.to_string())]
+}
+
+fn new_journal(plan: &PlanFile, now: DateTime<Utc>, state: &store::StoreState) -> Journal {
+    Journal {
+        plan_id: plan.plan_id.clone(),
+        kind: plan.kind.clone().unwrap_or_else(|| "apply".into()),
+        started: crate::duration::format_time(now),
+        status: RunStatus::Running,
+        waves: Vec::new(),
+        store_digest: state.digest.clone(),
+        reason: None,
+        rollback_of: plan.rollback_of.clone(),
+    }
+}
+
+fn journal_op(run: &str, j: &Journal) -> Op {
+    Op::Write {
+        path: journal::path(run),
+        bytes: j.to_yaml().into_bytes(),
+    }
+}
+
+/// Refuses a plan whose inputs or store changed since it was made, saying what changed.
+fn check_fresh(inputs: &Inputs, plan: &PlanFile, journal: Option<&Journal>) -> Result<()> {
+    let mut changed = Vec::new();
+    if !plan.is_rollback() {
+        let d = &inputs.digests;
+        for (name, p) in &plan.inputs.promises {
+            match d.promises.get(name) {
+                Some(now) if now.digest == p.digest => {}
+                Some(now) => changed.push(format!("Promise {name} changed ({} → {})", p.version, now.version)),
+                None => changed.push(format!("Promise {name} is gone")),
+            }
+        }
+        for name in d.promises.keys().filter(|n| !plan.inputs.promises.contains_key(*n)) {
+            changed.push(format!("Promise {name} is new"));
+        }
+        if d.rules != plan.inputs.rules {
+            changed.push("the rules or waivers changed".into());
+        }
+        if d.requests != plan.inputs.requests {
+            changed.push(format!("the requests changed{}", changed_requests(inputs, plan)));
+        }
+        if d.destinations != plan.inputs.destinations {
+            changed.push("the destinations changed".into());
+        }
+    }
+    let expected_store = journal.map(|j| j.store_digest.as_str()).unwrap_or(&plan.inputs.store);
+    if inputs.store.digest != expected_store {
+        changed.push(format!(
+            "the store changed since {} (someone else applied, or files were edited by hand)",
+            if journal.is_some() { "the last wave of this run" } else { "the plan was made" }
+        ));
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+        plan.run_id(),
+        changed.join("; ")
+    )
+}
+
+/// Which planned instances render differently now.
+fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
+    let evaluated = evaluate::evaluate_all(inputs, Detail::Digests);
+    let now: HashMap<String, String> = evaluated.iter().map(|e| (e.id.to_string(), e.files_digest())).collect();
+    let mut names: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != "delete")
+        .filter(|c| c.digest.as_ref() != now.get(&c.instance))
+        .map(|c| c.instance.clone())
+        .collect();
+    names.truncate(10);
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(": {} now render(s) differently", names.join(", "))
+    }
+}
+
+fn judge(
+    inputs: &Inputs,
+    st: &dyn Store,
+    plan: &PlanFile,
+    opts: &ApplyOptions,
+    last: &journal::WaveRecord,
+    spec: Option<&planfile::Wave>,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(anyhow::Error::msg)?;
+    let bake_seconds = spec
+        .and_then(|w| w.bake.as_deref())
+        .and_then(|b| crate::duration::parse_duration(b).ok())
+        .unwrap_or(0);
+    let budget = spec.map(|w| w.failure_budget).unwrap_or(0);
+    // Deleted instances have nothing left to be healthy.
+    let watched: Vec<String> = spec
+        .map(|w| w.instances.iter().filter(|i| i.action != "delete" && i.to.is_some()).map(|i| i.instance.clone()).collect())
+        .unwrap_or_default();
+    let g = gate::GateInput { instances: &watched, applied_at, bake_seconds, budget, now };
+    if let Some(cmd) = &opts.gate_cmd {
+        return Ok(match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)? {
+            Some(true) => gate::bake_or_pass(&g, Vec::new()),
+            None => Decision::Wait { until: None, why: format!("the gate command `{cmd}` (it exited 75: not yet)") },
+            Some(false) => Decision::Fail { failed: watched.clone(), why: format!("the gate command `{cmd}` failed for wave {} {}", last.index, last.name) },
+        });
+    }
+    let store_health = st.dir().join(".vow").join("health");
+    let records = gate::records(&[&inputs.ws.health, &store_health], &inputs.ws.root);
+    Ok(gate::judge(&g, &records))
+}
+
+/// Over budget: the run stops; the failed instances' bindings record the version that failed.
+fn abort(
+    st: &mut dyn Store,
+    state: &mut store::StoreState,
+    j: &mut Journal,
+    last: &journal::WaveRecord,
+    failed: Vec<String>,
+    why: &str,
+    plan: &PlanFile,
+) -> Result<()> {
+    let mut ops = Vec::new();
+    for r in &failed {
+        if let Some((id, applied)) = state.applied.iter_mut().find(|(id, _)| id.to_string() == *r) {
+            applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
+            let text = serde_yaml::to_string(&applied.binding)?;
+            applied.text_digest = store::digest(text.as_bytes());
+            ops.push(Op::Write { path: store::binding_rel(id), bytes: text.into_bytes() });
+        }
+    }
+    if let Some(w) = j.wave_mut(last.index) {
+        w.gate = GateState::Failed;
+        w.failed = failed;
+    }
+    j.status = RunStatus::Aborted;
+    j.reason = Some(why.to_string());
+    j.store_digest = state.compute_digest();
+    let run = plan.run_id();
+    ops.push(journal_op(&run, j));
+    st.commit(&ops, &format!("vow: plan {run} aborted at wave {} {}", last.index, last.name), &trailers(plan, &format!("{} {} aborted", last.index, last.name)))?;
+    Ok(())
+}

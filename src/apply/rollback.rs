@@ -1,0 +1,120 @@
+//! Rollback: a reverse plan that puts every instance a run changed back as it was before, in
+//! reverse wave order, from the backups the run wrote. It is reviewed and applied like any plan.
+
+use super::journal::{self, Journal};
+use super::planfile::{PlanFile, Wave};
+use super::wave::{backup_path, parse_ref, Backup};
+use crate::store::{self, Applied, Op, Store, StoreState};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Finds a run by its id or a prefix of it (or of its plan id).
+pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
+    let wanted = run.trim_start_matches("sha256:");
+    let all = journal::all(st.dir());
+    let found: Vec<&Journal> = all.iter().filter(|j| j.plan_id.trim_start_matches("sha256:").starts_with(wanted)).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no run `{run}` in the store (`vow status` lists the runs)"),
+        _ => bail!("`{run}` names several runs; give more of the id"),
+    }
+}
+
+/// The reverse plan of a run.
+pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Value> {
+    let run_id = super::planfile::run_id(&run.plan_id);
+    let mut waves = Vec::new();
+    for (i, w) in run.waves.iter().rev().enumerate() {
+        let mut instances = Vec::new();
+        for r in &w.instances {
+            let id = parse_ref(r).with_context(|| format!("the journal names `{r}`"))?;
+            let text = std::fs::read_to_string(st.dir().join(backup_path(&run_id, w.index, &id)))
+                .with_context(|| format!("the backup of {r} for wave {} is missing", w.index))?;
+            let backup: Backup = serde_json::from_str(&text)?;
+            let before: Option<store::Binding> = backup.binding.as_deref().and_then(|b| serde_yaml::from_str(b).ok());
+            let now = state.applied.get(&id).and_then(|a| a.binding.status.applied_version.clone());
+            let to = before.as_ref().and_then(|b| b.status.applied_version.clone());
+            let action = match (&now, &to) {
+                (_, None) => "delete",
+                (None, Some(_)) => "create",
+                _ => "update",
+            };
+            instances.push(json!({
+                "ref": r, "action": action, "from": now, "to": to,
+                "reason": format!("rollback of run {run_id}, wave {} {}", w.index, w.name),
+                "placement": format!("reverse of wave {}", w.index),
+                "source": format!("wave-{}", w.index),
+            }));
+        }
+        waves.push(json!({
+            "index": i, "name": format!("undo-{}", w.name), "canary": false, "size": instances.len(),
+            "failureBudget": 0, "gate": false, "instances": instances,
+        }));
+    }
+    let mut plan = json!({
+        "schemaVersion": crate::plan::SCHEMA_VERSION,
+        "planId": "",
+        "kind": "rollback",
+        "rollbackOf": run_id,
+        "inputs": {"store": state.digest},
+        "summary": {"waves": waves.len(), "instances": run.waves.iter().map(|w| w.instances.len()).sum::<usize>()},
+        "waves": waves,
+        "changes": [],
+    });
+    let id = crate::plan::canonical_id(&plan);
+    plan["planId"] = json!(id);
+    Ok(plan)
+}
+
+/// The operations of one wave of a rollback plan.
+pub fn wave_ops(st: &dyn Store, state: &mut StoreState, plan: &PlanFile, wave: &Wave) -> Result<Vec<Op>> {
+    let Some(of) = &plan.rollback_of else {
+        bail!("a rollback plan without rollbackOf");
+    };
+    let mut ops = Vec::new();
+    for inst in &wave.instances {
+        let id = parse_ref(&inst.instance).with_context(|| format!("the plan names `{}`", inst.instance))?;
+        let source: usize = inst
+            .source
+            .as_deref()
+            .and_then(|s| s.strip_prefix("wave-"))
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("{}: no source wave", inst.instance))?;
+        let text = std::fs::read_to_string(st.dir().join(backup_path(of, source, &id)))
+            .with_context(|| format!("the backup of {} is missing", inst.instance))?;
+        let backup: Backup = serde_json::from_str(&text)?;
+        for (path, content) in &backup.before {
+            match content {
+                Some(c) => ops.push(Op::Write { path: path.clone(), bytes: c.clone().into_bytes() }),
+                None => ops.push(Op::Remove { path: path.clone() }),
+            }
+        }
+        match &backup.binding {
+            Some(b) => {
+                let binding: store::Binding = serde_yaml::from_str(b)?;
+                // What the store will hold: restored files, and files the wave did not touch.
+                let actual: BTreeMap<String, Option<String>> = binding
+                    .status
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let d = match backup.before.get(&f.path) {
+                            Some(Some(c)) => Some(store::digest(c.as_bytes())),
+                            Some(None) => None,
+                            None => std::fs::read(st.dir().join(&f.path)).ok().map(|c| store::digest(&c)),
+                        };
+                        (f.path.clone(), d)
+                    })
+                    .collect();
+                ops.push(Op::Write { path: store::binding_rel(&id), bytes: b.clone().into_bytes() });
+                state.applied.insert(id, Applied { binding, text_digest: store::digest(b.as_bytes()), actual });
+            }
+            None => {
+                ops.push(Op::Remove { path: store::binding_rel(&id) });
+                state.applied.remove(&id);
+            }
+        }
+    }
+    Ok(ops)
+}

@@ -1,0 +1,152 @@
+//! The operations that apply one wave of a plan: rendered files, removals, bindings,
+//! revisions, and the backups a rollback restores from.
+
+use super::planfile::Wave;
+use crate::evaluate::{self, Evaluated};
+use crate::load::inputs::Inputs;
+use crate::model::InstanceRef;
+use crate::store::{self, Applied, Op, Store, StoreState};
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What an instance was before a wave changed it: enough to put it back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Backup {
+    /// The binding record's text, absent when the instance did not exist.
+    pub binding: Option<String>,
+    /// Every path the wave wrote or removed, with its content before (absent: did not exist).
+    pub before: BTreeMap<String, Option<String>>,
+}
+
+pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
+    format!(".vow/backups/{run}/wave-{wave}/{}/{}/{}.json", id.promise, id.namespace, id.name)
+}
+
+fn read(st: &dyn Store, rel: &str) -> Option<String> {
+    std::fs::read_to_string(st.dir().join(rel)).ok()
+}
+
+pub fn parse_ref(r: &str) -> Option<InstanceRef> {
+    let (promise, rest) = r.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(InstanceRef { promise: promise.into(), namespace: namespace.into(), name: name.into() })
+}
+
+/// Builds the wave's operations and updates `state` to what the store will hold after them.
+pub fn ops(
+    inputs: &Inputs,
+    st: &dyn Store,
+    state: &mut StoreState,
+    run: &str,
+    wave: &Wave,
+    by_ref: &HashMap<String, &Evaluated>,
+) -> Result<Vec<Op>> {
+    let mut ops = Vec::new();
+    let mut revisions: BTreeSet<(String, String)> = BTreeSet::new();
+    for inst in &wave.instances {
+        let Some(id) = parse_ref(&inst.instance) else {
+            bail!("the plan names `{}`, which is not an instance reference", inst.instance);
+        };
+        let prior = state.applied.get(&id).cloned();
+        let mut backup = Backup {
+            binding: prior.as_ref().and_then(|_| read(st, &store::binding_rel(&id))),
+            ..Backup::default()
+        };
+        if inst.action == "delete" {
+            let Some(prior) = prior else {
+                bail!("the plan deletes {}, which the store no longer holds: the plan is stale", inst.instance);
+            };
+            for f in &prior.binding.status.files {
+                backup.before.insert(f.path.clone(), read(st, &f.path));
+                ops.push(Op::Remove { path: f.path.clone() });
+            }
+            ops.push(Op::Remove { path: store::binding_rel(&id) });
+            state.applied.remove(&id);
+        } else {
+            let Some(ev) = by_ref.get(&inst.instance) else {
+                bail!("{} is no longer requested: the plan is stale; plan again", inst.instance);
+            };
+            if ev.blocked {
+                let why: Vec<&str> = ev.findings.iter().filter(|f| f.blocking).map(|f| f.message.as_str()).collect();
+                bail!("{} is blocked now ({}): the plan is stale; plan again", inst.instance, why.join("; "));
+            }
+            write_instance(inputs, st, state, ev, prior.as_ref(), &mut backup, &mut ops, &mut revisions)?;
+        }
+        ops.push(Op::Write {
+            path: backup_path(run, wave.index, &id),
+            bytes: serde_json::to_vec_pretty(&backup)?,
+        });
+    }
+    Ok(ops)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_instance(
+    inputs: &Inputs,
+    st: &dyn Store,
+    state: &mut StoreState,
+    ev: &Evaluated,
+    prior: Option<&Applied>,
+    backup: &mut Backup,
+    ops: &mut Vec<Op>,
+    revisions: &mut BTreeSet<(String, String)>,
+) -> Result<()> {
+    let mut actual = BTreeMap::new();
+    for f in &ev.files {
+        let unchanged = prior.and_then(|p| p.actual.get(&f.path)).and_then(|d| d.as_deref()) == Some(f.digest.as_str());
+        if !unchanged {
+            backup.before.insert(f.path.clone(), read(st, &f.path));
+            ops.push(Op::Write { path: f.path.clone(), bytes: f.content.clone().into_bytes() });
+        }
+        actual.insert(f.path.clone(), Some(f.digest.clone()));
+    }
+    if let Some(p) = prior {
+        for old in p.binding.status.files.iter().filter(|f| !actual.contains_key(&f.path)) {
+            backup.before.insert(old.path.clone(), read(st, &old.path));
+            ops.push(Op::Remove { path: old.path.clone() });
+        }
+    }
+    let desired = prior.map(|p| p.binding.spec.version.clone()).unwrap_or_else(|| "latest".into());
+    let binding = evaluate::applied_binding(ev, &desired);
+    let text = serde_yaml::to_string(&binding)?;
+    ops.push(Op::Write { path: store::binding_rel(&ev.id), bytes: text.clone().into_bytes() });
+    revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
+    state.applied.insert(
+        ev.id.clone(),
+        Applied { binding, text_digest: store::digest(text.as_bytes()), actual },
+    );
+    Ok(())
+}
+
+/// Keeps the Promise version an instance is applied at as a revision in the store, once.
+fn revision_ops(
+    inputs: &Inputs,
+    st: &dyn Store,
+    promise: &str,
+    version: &str,
+    done: &mut BTreeSet<(String, String)>,
+    ops: &mut Vec<Op>,
+) -> Result<()> {
+    let key = (promise.to_string(), version.to_string());
+    let rel = format!(".vow/revisions/{promise}/{version}");
+    if done.contains(&key) || st.dir().join(&rel).join("promise.yaml").is_file() {
+        return Ok(());
+    }
+    done.insert(key);
+    let Some(p) = inputs.promise_by_name(promise).filter(|p| p.version == version) else {
+        return Ok(());
+    };
+    for entry in walkdir::WalkDir::new(&p.dir).into_iter().filter_map(Result::ok) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let sub = entry.path().strip_prefix(&p.dir)?.to_string_lossy().replace('\\', "/");
+        // Test documents beside a Promise are not part of it.
+        if sub.contains("tests/") {
+            continue;
+        }
+        ops.push(Op::Write { path: format!("{rel}/{sub}"), bytes: std::fs::read(entry.path())? });
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The store trait: the one way anything is written to a state store.
+//!
+//! A store holds files in a directory (the folder itself, or a git store's checkout) that
+//! planning reads; apply changes it only through [`Store::commit`], which applies a set of
+//! operations as one unit: after a crash at any point, either all of them are in the store or
+//! none are (the folder store replays a redo log; the git store makes one commit).
+
+use anyhow::Result;
+use std::path::Path;
+
+/// One change to a file of the store (paths are relative to the store's root, `/`-separated).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Write { path: String, bytes: Vec<u8> },
+    Remove { path: String },
+}
+
+impl Op {
+    pub fn path(&self) -> &str {
+        match self {
+            Op::Write { path, .. } | Op::Remove { path } => path,
+        }
+    }
+}
+
+/// Who holds a store's lock.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub pid: u32,
+    pub host: String,
+    pub since: String,
+    pub plan: String,
+}
+
+pub trait Store {
+    /// The directory holding the store's files, as planning reads them.
+    fn dir(&self) -> &Path;
+    /// What the store is, for messages (`folder fixtures/state`, `git file:///...#main`).
+    fn describe(&self) -> String;
+    /// Finishes whatever an interrupted commit left (folder: replays a committed redo log,
+    /// drops an uncommitted one; git: pushes a commit made but not pushed).
+    fn recover(&mut self) -> Result<()>;
+    /// Applies `ops` as one unit. `trailers` name the plan and wave (git commit trailers).
+    fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String>;
+    /// Where the lock file lives.
+    fn lock_path(&self) -> std::path::PathBuf;
+}
