@@ -212,34 +212,6 @@ fn diff_and_markdown() {
     );
 }
 
-/// Copies the example workspace (Promises, rules, fleet, store) to a scratch folder.
-fn example_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(repo())
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let rel = entry.path().strip_prefix(repo()).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().to_string());
-        if !matches!(
-            top.as_deref(),
-            Some("promises" | "rules" | "fixtures" | "vow.yaml")
-        ) {
-            continue;
-        }
-        let to = dir.path().join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
-    dir
-}
-
 #[test]
 fn pinning_in_the_binding_file() {
     let ws = example_copy();

@@ -119,3 +119,63 @@ pub fn request(name: &str, size: i64) -> String {
         "apiVersion: example.com/v1\nkind: DB\nmetadata:\n  name: {name}\n  namespace: team-a\n  labels: {{env: dev}}\nspec:\n  size: {size}\n"
     )
 }
+
+/// Copies the example workspace (Promises, rules, fleet, store, vow.yaml) to a scratch folder.
+pub fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(repo()).into_iter().filter_map(Result::ok) {
+        let rel = entry.path().strip_prefix(repo()).unwrap();
+        let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string());
+        if !matches!(top.as_deref(), Some("promises" | "rules" | "fixtures" | "vow.yaml")) {
+            continue;
+        }
+        let to = dir.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    dir
+}
+
+/// Every file under `dir` (relative path → content), skipping `.git`.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// The files of a git branch's tree (path → content).
+pub fn git_tree(repo_path: &Path, branch: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let repo = git2::Repository::open(repo_path).unwrap();
+    let commit = repo.find_reference(&format!("refs/heads/{branch}")).unwrap().peel_to_commit().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    commit
+        .tree()
+        .unwrap()
+        .walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                let blob = repo.find_blob(entry.id()).unwrap();
+                out.insert(format!("{root}{}", entry.name().unwrap()), blob.content().to_vec());
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .unwrap();
+    out
+}
+
+/// The messages of a branch's commits, newest first.
+pub fn git_log(repo_path: &Path, branch: &str) -> Vec<String> {
+    let repo = git2::Repository::open(repo_path).unwrap();
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
+    walk.map(|oid| repo.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string()).collect()
+}
