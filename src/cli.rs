@@ -302,7 +302,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         // A git store's checkout is brought to the remote branch before anything reads it.
         if ws.store_kind != crate::workspace::StoreKind::Folder {
-            crate::store::open(&ws)?;
+            crate::store::open(&ws)?.refresh()?;
         }
         let inputs = inputs::load(ws, clock);
         tracing::info!(
@@ -318,7 +318,10 @@ fn run(cli: Cli) -> Result<i32> {
             Command::Scan(a) => scan_cmd(&inputs, a),
             Command::Check(a) => check_cmd(&inputs, a),
             Command::Test(a) => test_cmd(&inputs, a),
-            Command::Explain { .. } | Command::Apply(_) | Command::Status { .. } | Command::Rollback { .. } => Ok(EXIT_OK),
+            Command::Explain { .. }
+            | Command::Apply(_)
+            | Command::Status { .. }
+            | Command::Rollback { .. } => Ok(EXIT_OK),
         }
     })
 }
@@ -641,7 +644,12 @@ fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-fn apply_cmd(ws: &Workspace, a: &ApplyArgs, now: chrono::DateTime<chrono::Utc>, clock: bool) -> Result<i32> {
+fn apply_cmd(
+    ws: &Workspace,
+    a: &ApplyArgs,
+    now: chrono::DateTime<chrono::Utc>,
+    clock: bool,
+) -> Result<i32> {
     let mut st = crate::store::open(ws)?;
     let poll = crate::duration::parse_duration(&a.poll).map_err(anyhow::Error::msg)?;
     let opts = crate::apply::ApplyOptions {
@@ -656,10 +664,18 @@ fn apply_cmd(ws: &Workspace, a: &ApplyArgs, now: chrono::DateTime<chrono::Utc>, 
     use crate::apply::Outcome;
     match crate::apply::apply(ws, st.as_mut(), &opts)? {
         Outcome::Done { run } => {
-            out(&format!("run {run}: done: every wave applied and its gate passed ({})\n", st.describe()));
+            out(&format!(
+                "run {run}: done: every wave applied and its gate passed ({})\n",
+                st.describe()
+            ));
             Ok(EXIT_OK)
         }
-        Outcome::Waiting { run, wave, until, why } => {
+        Outcome::Waiting {
+            run,
+            wave,
+            until,
+            why,
+        } => {
             let when = until
                 .map(|u| format!("after {}", crate::duration::format_time(u)))
                 .unwrap_or_else(|| "when they are in".into());
@@ -674,7 +690,8 @@ fn apply_cmd(ws: &Workspace, a: &ApplyArgs, now: chrono::DateTime<chrono::Utc>, 
 }
 
 fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
-    let st = crate::store::open(ws)?;
+    let mut st = crate::store::open(ws)?;
+    st.refresh()?;
     let runs = match run {
         Some(r) => vec![crate::apply::rollback::find_run(st.as_ref(), r)?],
         None => crate::apply::journal::all(st.dir()),
@@ -687,7 +704,8 @@ fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
 }
 
 fn rollback_cmd(ws: &Workspace, run: &str, dest: Option<&PathBuf>) -> Result<i32> {
-    let st = crate::store::open(ws)?;
+    let mut st = crate::store::open(ws)?;
+    st.refresh()?;
     let journal = crate::apply::rollback::find_run(st.as_ref(), run)?;
     let state = crate::store::read(st.dir(), &ws.root);
     let plan = crate::apply::rollback::make_plan(st.as_ref(), &state, &journal)?;

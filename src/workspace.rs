@@ -127,7 +127,9 @@ impl Workspace {
         };
         let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
         let (store, store_kind) = match file.store {
-            Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => (root.join(p), StoreKind::Folder),
+            Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => {
+                (root.join(p), StoreKind::Folder)
+            }
             None => (root.join("state"), StoreKind::Folder),
             Some(StoreConfig::Git { git }) => {
                 // A relative path is relative to the workspace, like every other path.
@@ -137,8 +139,17 @@ impl Workspace {
                     root.join(&git.url).display().to_string()
                 };
                 let key = crate::store::digest(format!("{url}#{}", git.branch).as_bytes());
-                let cache = root.join(".vow").join("cache").join(format!("git-{}", &key[7..19]));
-                (cache, StoreKind::Git { url, branch: git.branch })
+                let cache = root
+                    .join(".vow")
+                    .join("cache")
+                    .join(format!("git-{}", &key[7..19]));
+                (
+                    cache,
+                    StoreKind::Git {
+                        url,
+                        branch: git.branch,
+                    },
+                )
             }
         };
         let shown = config_path

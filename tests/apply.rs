@@ -10,14 +10,25 @@ use std::path::Path;
 /// (these tests step time by hand).
 fn use_git(ws: &Path, url: &str) {
     let cfg = std::fs::read_to_string(ws.join("vow.yaml")).unwrap();
-    let head: String = cfg.split("\n# Production changes").next().unwrap().to_string();
-    let cfg = head.replace("store: {folder: fixtures/example/state}", &format!("store: {{git: {{url: \"{url}\", branch: main}}}}"));
+    let head: String = cfg
+        .split("\n# Production changes")
+        .next()
+        .unwrap()
+        .to_string();
+    let cfg = head.replace(
+        "store: {folder: fixtures/example/state}",
+        &format!("store: {{git: {{url: \"{url}\", branch: main}}}}"),
+    );
     std::fs::write(ws.join("vow.yaml"), cfg).unwrap();
 }
 
 fn no_calendar(ws: &Path) {
     let cfg = std::fs::read_to_string(ws.join("vow.yaml")).unwrap();
-    let head: String = cfg.split("\n# Production changes").next().unwrap().to_string();
+    let head: String = cfg
+        .split("\n# Production changes")
+        .next()
+        .unwrap()
+        .to_string();
     std::fs::write(ws.join("vow.yaml"), head).unwrap();
 }
 
@@ -36,7 +47,18 @@ fn run(ws: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn plan_out(ws: &Path, now: &str) -> serde_json::Value {
-    let (code, _, err) = run(ws, &["plan", "--now", now, "--out", "plan.json", "--format", "json"]);
+    let (code, _, err) = run(
+        ws,
+        &[
+            "plan",
+            "--now",
+            now,
+            "--out",
+            "plan.json",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap()
 }
@@ -66,7 +88,10 @@ fn example_plan_to_a_fresh_bare_repository_over_file_url() {
     let plan = plan_out(ws.path(), "2026-12-01T09:00:00Z");
     let waves = plan["waves"].as_array().unwrap().len();
     assert!(waves >= 3);
-    assert!(plan["summary"]["create"].as_u64().unwrap() > 40, "an empty store: everything is created");
+    assert!(
+        plan["summary"]["create"].as_u64().unwrap() > 40,
+        "an empty store: everything is created"
+    );
     apply_until_done(ws.path(), "plan.json");
 
     // One commit per wave, with the trailers; then the closing commit.
@@ -74,23 +99,41 @@ fn example_plan_to_a_fresh_bare_repository_over_file_url() {
     let plan_id = plan["planId"].as_str().unwrap();
     for w in plan["waves"].as_array().unwrap() {
         let trailer = format!("Vow-Wave: {} {}", w["index"], w["name"].as_str().unwrap());
-        let n = log.iter().filter(|m| m.lines().any(|l| l == trailer)).count();
+        let n = log
+            .iter()
+            .filter(|m| m.lines().any(|l| l == trailer))
+            .count();
         assert_eq!(n, 1, "{trailer} in {n} commits");
     }
-    assert_eq!(log.len(), waves + 1, "one commit per wave and one that closes the run");
-    assert!(log.iter().all(|m| m.contains(&format!("Vow-Plan: {plan_id}"))));
+    assert_eq!(
+        log.len(),
+        waves + 1,
+        "one commit per wave and one that closes the run"
+    );
+    assert!(log
+        .iter()
+        .all(|m| m.contains(&format!("Vow-Plan: {plan_id}"))));
     assert!(log[0].contains("Vow-Wave: done"));
 
     // A clone holds exactly the Kratix layout (plus vow's records under .vow/).
     let clone_dir = ws.path().join("clone");
-    git2::build::RepoBuilder::new().branch("main").clone(&url, &clone_dir).unwrap();
+    git2::build::RepoBuilder::new()
+        .branch("main")
+        .clone(&url, &clone_dir)
+        .unwrap();
     let files = snapshot(&clone_dir);
     let layout = regex::Regex::new(r"^[a-z0-9./-]+/resources/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+/[0-9a-f]{5}/[a-z0-9.-]+$").unwrap();
     let mut expected: Vec<String> = plan["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|c| c["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()))
+        .flat_map(|c| {
+            c["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().unwrap().to_string())
+        })
         .collect();
     expected.sort();
     let outside: Vec<&String> = files.keys().filter(|p| !p.starts_with(".vow/")).collect();
@@ -98,9 +141,14 @@ fn example_plan_to_a_fresh_bare_repository_over_file_url() {
     for p in outside {
         assert!(layout.is_match(p), "{p} is not in Kratix's layout");
     }
-    assert!(files.keys().any(|p| p.contains("/instance/5058f/")), "the root workload group is 5058f");
+    assert!(
+        files.keys().any(|p| p.contains("/instance/5058f/")),
+        "the root workload group is 5058f"
+    );
     assert!(files.keys().any(|p| p.starts_with(".vow/bindings/")));
-    assert!(files.keys().any(|p| p.starts_with(".vow/revisions/postgresql/v1.4.0/")));
+    assert!(files
+        .keys()
+        .any(|p| p.starts_with(".vow/revisions/postgresql/v1.4.0/")));
 
     // Nothing left to do.
     let (code, out, _) = run(ws.path(), &["plan", "--format", "json"]);
@@ -124,7 +172,10 @@ fn folder_apply_then_nothing_to_do_and_status() {
     let (code, status, _) = run(ws.path(), &["status"]);
     assert_eq!(code, 0);
     assert!(status.contains(": done"), "{status}");
-    assert!(status.contains("wave 0 canary: applied 2026-12-01T09:00:00Z (6 instances), gate passed"), "{status}");
+    assert!(
+        status.contains("wave 0 canary: applied 2026-12-01T09:00:00Z (6 instances), gate passed"),
+        "{status}"
+    );
 }
 
 #[test]
@@ -132,24 +183,58 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
     let ws = example_copy();
     no_calendar(ws.path());
     plan_out(ws.path(), "2026-12-01T09:00:00Z");
-    let (code, out, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z", "--gate-cmd", "true"]);
+    let (code, out, _) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0);
-    assert!(out.contains("wave 0 canary waits for the bake time, until 2026-12-01T09:30:00Z"), "{out}");
-    assert!(out.contains("Run `vow apply` again after 2026-12-01T09:30:00Z"), "{out}");
+    assert!(
+        out.contains("wave 0 canary waits for the bake time, until 2026-12-01T09:30:00Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Run `vow apply` again after 2026-12-01T09:30:00Z"),
+        "{out}"
+    );
     // Health records instead of a gate command: none yet, so it waits for them.
-    let (code, out, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"]);
+    let (code, out, _) = run(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"],
+    );
     assert_eq!(code, 0);
-    assert!(out.contains("health records observed after 2026-12-01T09:00:00Z for 6 instance(s)"), "{out}");
+    assert!(
+        out.contains("health records observed after 2026-12-01T09:00:00Z for 6 instance(s)"),
+        "{out}"
+    );
     // Records observed after the wave: the gate passes and the next waves go.
-    let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:10:00Z").unwrap().timestamp();
+    let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:10:00Z")
+        .unwrap()
+        .timestamp();
     let mut records = String::new();
-    for r in ["bucket:team-data/query-results-staging", "bucket:team-payments/invoices-staging", "postgresql:team-identity/users-db-prod-euw1", "postgresql:team-identity/users-db-prod-use1", "redis:team-checkout/rate-limit-prod-euw1", "redis:team-identity/sessions-prod-use1"] {
+    for r in [
+        "bucket:team-data/query-results-staging",
+        "bucket:team-payments/invoices-staging",
+        "postgresql:team-identity/users-db-prod-euw1",
+        "postgresql:team-identity/users-db-prod-use1",
+        "redis:team-checkout/rate-limit-prod-euw1",
+        "redis:team-identity/sessions-prod-use1",
+    ] {
         let (p, rest) = r.split_once(':').unwrap();
         let (ns, name) = rest.split_once('/').unwrap();
         records.push_str(&format!("---\napiVersion: platform.kratix.io/v1alpha1\nkind: HealthRecord\nmetadata: {{name: {name}}}\ndata:\n  promiseRef: {{name: {p}}}\n  resourceRef: {{name: {name}, namespace: {ns}}}\n  state: healthy\n  lastRun: {t}\n"));
     }
     write(ws.path(), "fixtures/example/health/canary.yaml", &records);
-    let (code, out, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"]);
+    let (code, out, err) = run(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("applied wave 1 dev"), "{err}");
     assert!(out.contains("waits for health records"), "{out}");
@@ -163,18 +248,36 @@ fn a_stale_plan_is_refused_and_changes_nothing() {
     let before = snapshot(&ws.path().join("fixtures/example/state"));
     let f = ws.path().join("fixtures/example/requests/payments.yaml");
     let text = std::fs::read_to_string(&f).unwrap();
-    std::fs::write(&f, text.replacen("retentionDays: 30", "retentionDays: 31", 1)).unwrap();
-    let (code, _, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"]);
+    std::fs::write(
+        &f,
+        text.replacen("retentionDays: 30", "retentionDays: 31", 1),
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"],
+    );
     assert_eq!(code, 2);
     assert!(err.contains("is stale: the requests changed: postgresql:team-payments/orders-db-prod-euw1 now render(s) differently"), "{err}");
-    assert_eq!(before, snapshot(&ws.path().join("fixtures/example/state")), "nothing was written");
+    assert_eq!(
+        before,
+        snapshot(&ws.path().join("fixtures/example/state")),
+        "nothing was written"
+    );
     // An edited plan is refused too.
     std::fs::write(&f, text).unwrap();
     let plan = std::fs::read_to_string(ws.path().join("plan.json")).unwrap();
-    std::fs::write(ws.path().join("plan.json"), plan.replacen("\"bake\": \"4h\"", "\"bake\": \"1m\"", 1)).unwrap();
+    std::fs::write(
+        ws.path().join("plan.json"),
+        plan.replacen("\"bake\": \"4h\"", "\"bake\": \"1m\"", 1),
+    )
+    .unwrap();
     let (code, _, err) = run(ws.path(), &["apply", "plan.json"]);
     assert_eq!(code, 2);
-    assert!(err.contains("the plan was changed after it was made"), "{err}");
+    assert!(
+        err.contains("the plan was changed after it was made"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -183,16 +286,41 @@ fn a_held_lock_fails_fast_and_can_be_broken_by_id() {
     no_calendar(ws.path());
     plan_out(ws.path(), "2026-12-01T09:00:00Z");
     let lock = ws.path().join("fixtures/example/state/.vow/lock");
-    write(ws.path(), "fixtures/example/state/.vow/lock", r#"{"id": "ab12cd34", "pid": 4242, "host": "ci-7", "since": "2026-12-01T08:00:00Z", "plan": "0123"}"#);
+    write(
+        ws.path(),
+        "fixtures/example/state/.vow/lock",
+        r#"{"id": "ab12cd34", "pid": 4242, "host": "ci-7", "since": "2026-12-01T08:00:00Z", "plan": "0123"}"#,
+    );
     let started = std::time::Instant::now();
-    let (code, _, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"]);
+    let (code, _, err) = run(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"],
+    );
     assert_eq!(code, 2);
     assert!(started.elapsed().as_secs() < 5, "fails fast");
-    assert!(err.contains("locked by another apply: lock ab12cd34 held by pid 4242 on ci-7"), "{err}");
-    let (code, _, err) = run(ws.path(), &["apply", "plan.json", "--force-unlock", "wrong"]);
+    assert!(
+        err.contains("locked by another apply: lock ab12cd34 held by pid 4242 on ci-7"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        ws.path(),
+        &["apply", "plan.json", "--force-unlock", "wrong"],
+    );
     assert_eq!(code, 2);
     assert!(err.contains("not broken"), "{err}");
-    let (code, _, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z", "--force-unlock", "ab12cd34", "--gate-cmd", "true"]);
+    let (code, _, err) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--force-unlock",
+            "ab12cd34",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(!lock.exists(), "released after the run");
 }
@@ -204,29 +332,83 @@ fn a_failing_gate_aborts_and_rollback_restores_the_previous_files() {
     let state = ws.path().join("fixtures/example/state");
     let before = snapshot(&state);
     plan_out(ws.path(), "2026-12-01T09:00:00Z");
-    let (code, _, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z", "--gate-cmd", "true"]);
+    let (code, _, _) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0);
-    let (code, _, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z", "--gate-cmd", "true"]);
+    let (code, _, _) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T10:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0);
     // The staging wave goes bad: over budget, the run is aborted.
-    let (code, out, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T12:00:00Z", "--gate-cmd", "exit 3"]);
+    let (code, out, _) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T12:00:00Z",
+            "--gate-cmd",
+            "exit 3",
+        ],
+    );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("aborted") && out.contains("vow rollback"), "{out}");
+    assert!(
+        out.contains("aborted") && out.contains("vow rollback"),
+        "{out}"
+    );
     let (_, status, _) = run(ws.path(), &["status"]);
-    assert!(status.contains("aborted") && status.contains("gate failed"), "{status}");
+    assert!(
+        status.contains("aborted") && status.contains("gate failed"),
+        "{status}"
+    );
     // The failed instances' bindings record the version that failed.
-    let binding = std::fs::read_to_string(state.join(".vow/bindings/redis/team-search/query-cache-staging.yaml")).unwrap();
+    let binding = std::fs::read_to_string(
+        state.join(".vow/bindings/redis/team-search/query-cache-staging.yaml"),
+    )
+    .unwrap();
     assert!(binding.contains("failedVersion: v2.1.0"), "{binding}");
     // Applying again does not continue an aborted run.
-    let (code, _, _) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T13:00:00Z", "--gate-cmd", "true"]);
+    let (code, _, _) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T13:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 1);
     let run_id = status.split_whitespace().nth(1).unwrap().to_string();
     let (code, out, err) = run(ws.path(), &["rollback", &run_id, "--out", "rollback.json"]);
     assert_eq!(code, 0, "{out}{err}");
-    let rb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(ws.path().join("rollback.json")).unwrap()).unwrap();
+    let rb: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("rollback.json")).unwrap())
+            .unwrap();
     assert_eq!(rb["kind"], "rollback");
     assert_eq!(rb["waves"][0]["name"], "undo-staging", "reverse wave order");
-    let (code, out, err) = run(ws.path(), &["apply", "rollback.json", "--now", "2026-12-01T14:00:00Z"]);
+    let (code, out, err) = run(
+        ws.path(),
+        &["apply", "rollback.json", "--now", "2026-12-01T14:00:00Z"],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let after = snapshot(&state);
     let restored = |m: &std::collections::BTreeMap<String, Vec<u8>>| -> std::collections::BTreeMap<String, Vec<u8>> {
@@ -235,15 +417,26 @@ fn a_failing_gate_aborts_and_rollback_restores_the_previous_files() {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
-    assert!(restored(&before) == restored(&after), "the rollback restores every file and binding");
+    assert!(
+        restored(&before) == restored(&after),
+        "the rollback restores every file and binding"
+    );
 }
 
 fn foreign_commit(repo_dir: &Path, url: &str, base: Option<&str>) {
     let repo = git2::Repository::init(repo_dir).unwrap();
     let mut parents = Vec::new();
     if let Some(b) = base {
-        repo.remote_anonymous(url).unwrap().fetch(&[&format!("+refs/heads/{b}:refs/heads/{b}")], None, None).unwrap();
-        parents.push(repo.find_reference(&format!("refs/heads/{b}")).unwrap().peel_to_commit().unwrap());
+        repo.remote_anonymous(url)
+            .unwrap()
+            .fetch(&[&format!("+refs/heads/{b}:refs/heads/{b}")], None, None)
+            .unwrap();
+        parents.push(
+            repo.find_reference(&format!("refs/heads/{b}"))
+                .unwrap()
+                .peel_to_commit()
+                .unwrap(),
+        );
     }
     std::fs::write(repo_dir.join("README"), "hand-made").unwrap();
     let mut index = repo.index().unwrap();
@@ -254,8 +447,19 @@ fn foreign_commit(repo_dir: &Path, url: &str, base: Option<&str>) {
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let sig = git2::Signature::now("someone", "someone@example.com").unwrap();
     let parents: Vec<&git2::Commit> = parents.iter().collect();
-    repo.commit(Some("refs/heads/main"), &sig, &sig, "manual change", &tree, &parents).unwrap();
-    repo.remote_anonymous(url).unwrap().push(&["+refs/heads/main:refs/heads/main"], None).unwrap();
+    repo.commit(
+        Some("refs/heads/main"),
+        &sig,
+        &sig,
+        "manual change",
+        &tree,
+        &parents,
+    )
+    .unwrap();
+    repo.remote_anonymous(url)
+        .unwrap()
+        .push(&["+refs/heads/main:refs/heads/main"], None)
+        .unwrap();
 }
 
 #[test]
@@ -269,7 +473,17 @@ fn a_commit_that_touches_no_record_is_built_upon() {
     // Someone adds a README after the plan: the store's records are unchanged, so the plan is
     // still good and apply commits on top of it.
     foreign_commit(&ws.path().join("other"), &url, None);
-    let (code, out, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z", "--gate-cmd", "true"]);
+    let (code, out, err) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let log = git_log(&bare, "main");
     assert_eq!(log.last().unwrap(), "manual change");
@@ -284,7 +498,17 @@ fn a_rejected_push_stops_cleanly() {
     let url = format!("file://{}", bare.display());
     use_git(ws.path(), &url);
     plan_out(ws.path(), "2026-12-01T09:00:00Z");
-    let (code, _, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z", "--gate-cmd", "true"]);
+    let (code, _, err) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     // While the canary bakes, someone else pushes to the branch; the next wave's push is not a
     // fast-forward of what vow built on, and the remote refuses it.
@@ -304,12 +528,26 @@ fn a_rejected_push_stops_cleanly() {
         ),
     )
     .unwrap();
-    let (code, out, err) = run(ws.path(), &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z", "--gate-cmd", &format!("sh {}", racer.display())]);
+    let (code, out, err) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T10:00:00Z",
+            "--gate-cmd",
+            &format!("sh {}", racer.display()),
+        ],
+    );
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("someone else moved main"), "{err}");
     assert!(err.contains("Nothing was written"), "{err}");
     let log = git_log(&bare, "main");
-    assert_eq!(log[0].trim(), "race", "the other writer's commit is on top; vow's wave is not");
+    assert_eq!(
+        log[0].trim(),
+        "race",
+        "the other writer's commit is on top; vow's wave is not"
+    );
     assert!(!log.iter().any(|m| m.contains("Vow-Wave: 1 dev")));
 }
 
@@ -322,12 +560,23 @@ fn a_push_racing_another_writer_is_rejected_and_leaves_nothing() {
     let url = format!("file://{}", bare.display());
     let mut a = GitStore::open(&url, "main", &dir.path().join("a")).unwrap();
     let mut b = GitStore::open(&url, "main", &dir.path().join("b")).unwrap();
-    let w = |p: &str| vec![Op::Write { path: p.into(), bytes: b"x".to_vec() }];
-    a.commit(&w("one"), "first", &[("Vow-Wave", "0 a".into())]).unwrap();
+    a.refresh().unwrap();
+    b.refresh().unwrap();
+    let w = |p: &str| {
+        vec![Op::Write {
+            path: p.into(),
+            bytes: b"x".to_vec(),
+        }]
+    };
+    a.commit(&w("one"), "first", &[("Vow-Wave", "0 a".into())])
+        .unwrap();
     // b has not seen a's commit: its push is not a fast-forward.
     let err = b.commit(&w("two"), "second", &[]).unwrap_err().to_string();
     assert!(err.contains("someone else moved main"), "{err}");
-    assert!(!dir.path().join("b/two").exists(), "the checkout is back to the remote");
+    assert!(
+        !dir.path().join("b/two").exists(),
+        "the checkout is back to the remote"
+    );
     assert_eq!(git_log(&bare, "main").len(), 1);
     // After syncing, b can write on top.
     b.recover().unwrap();

@@ -57,7 +57,13 @@ fn record(d: &Doc) -> Option<(String, (Health, i64))> {
     let name = s("/resourceRef/name")?;
     let ns = s("/resourceRef/namespace").unwrap_or("default");
     let state = Health::parse(s("/state").unwrap_or("unknown"));
-    let last = data.get("lastRun").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|t| t.parse().ok()))).unwrap_or(0);
+    let last = data
+        .get("lastRun")
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+        })
+        .unwrap_or(0);
     Some((format!("{promise}:{ns}/{name}"), (state, last)))
 }
 
@@ -66,9 +72,15 @@ fn record(d: &Doc) -> Option<(String, (Health, i64))> {
 pub enum Decision {
     Pass,
     /// Not decidable yet: come back at `until` (bake) or when records arrive.
-    Wait { until: Option<DateTime<Utc>>, why: String },
+    Wait {
+        until: Option<DateTime<Utc>>,
+        why: String,
+    },
     /// Over budget: these instances failed.
-    Fail { failed: Vec<String>, why: String },
+    Fail {
+        failed: Vec<String>,
+        why: String,
+    },
 }
 
 pub struct GateInput<'a> {
@@ -99,7 +111,12 @@ pub fn judge(g: &GateInput, records: &Records) -> Decision {
         }
     }
     if failed.len() as u64 > g.budget {
-        let why = format!("{} of {} instances failed their health check, over the failure budget of {}", failed.len(), g.instances.len(), g.budget);
+        let why = format!(
+            "{} of {} instances failed their health check, over the failure budget of {}",
+            failed.len(),
+            g.instances.len(),
+            g.budget
+        );
         return Decision::Fail { failed, why };
     }
     bake_or_pass(g, pending)
@@ -124,7 +141,10 @@ pub fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
     if g.now < until {
         return Decision::Wait {
             until: Some(until),
-            why: format!("the bake time, until {}", crate::duration::format_time(until)),
+            why: format!(
+                "the bake time, until {}",
+                crate::duration::format_time(until)
+            ),
         };
     }
     Decision::Pass
@@ -132,7 +152,13 @@ pub fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
 
 /// Runs a gate command with the wave's instances in `VOW_INSTANCES` and on stdin (one per
 /// line). Exit 0 passes, 75 (EX_TEMPFAIL) means not yet, anything else fails the wave.
-pub fn command(cmd: &str, plan: &str, wave: usize, name: &str, instances: &[String]) -> anyhow::Result<Option<bool>> {
+pub fn command(
+    cmd: &str,
+    plan: &str,
+    wave: usize,
+    name: &str,
+    instances: &[String],
+) -> anyhow::Result<Option<bool>> {
     use std::io::Write;
     let mut child = std::process::Command::new("sh")
         .arg("-c")
@@ -168,16 +194,48 @@ mod tests {
     fn records_count_only_after_the_wave_and_fold_to_the_worst() {
         let applied = t("2026-12-01T10:00:00Z");
         let mut r = Records::new();
-        r.insert("p:n/a".into(), vec![(Health::Healthy, applied.timestamp() + 60), (Health::Degraded, applied.timestamp() + 120)]);
-        r.insert("p:n/b".into(), vec![(Health::Healthy, applied.timestamp() - 60)]);
+        r.insert(
+            "p:n/a".into(),
+            vec![
+                (Health::Healthy, applied.timestamp() + 60),
+                (Health::Degraded, applied.timestamp() + 120),
+            ],
+        );
+        r.insert(
+            "p:n/b".into(),
+            vec![(Health::Healthy, applied.timestamp() - 60)],
+        );
         let inst = vec!["p:n/a".to_string(), "p:n/b".to_string()];
-        let g = GateInput { instances: &inst, applied_at: applied, bake_seconds: 3600, budget: 0, now: t("2026-12-01T12:00:00Z") };
-        assert!(matches!(judge(&g, &r), Decision::Fail { ref failed, .. } if failed == &vec!["p:n/a".to_string()]));
+        let g = GateInput {
+            instances: &inst,
+            applied_at: applied,
+            bake_seconds: 3600,
+            budget: 0,
+            now: t("2026-12-01T12:00:00Z"),
+        };
+        assert!(
+            matches!(judge(&g, &r), Decision::Fail { ref failed, .. } if failed == &vec!["p:n/a".to_string()])
+        );
         let g = GateInput { budget: 1, ..g };
-        assert!(matches!(judge(&g, &r), Decision::Wait { until: None, .. }), "b's record is from before the wave");
-        r.insert("p:n/b".into(), vec![(Health::Ready, applied.timestamp() + 5)]);
+        assert!(
+            matches!(judge(&g, &r), Decision::Wait { until: None, .. }),
+            "b's record is from before the wave"
+        );
+        r.insert(
+            "p:n/b".into(),
+            vec![(Health::Ready, applied.timestamp() + 5)],
+        );
         assert_eq!(judge(&g, &r), Decision::Pass);
-        let early = GateInput { now: t("2026-12-01T10:30:00Z"), ..g };
-        assert_eq!(judge(&early, &r), Decision::Wait { until: Some(t("2026-12-01T11:00:00Z")), why: "the bake time, until 2026-12-01T11:00:00Z".into() });
+        let early = GateInput {
+            now: t("2026-12-01T10:30:00Z"),
+            ..g
+        };
+        assert_eq!(
+            judge(&early, &r),
+            Decision::Wait {
+                until: Some(t("2026-12-01T11:00:00Z")),
+                why: "the bake time, until 2026-12-01T11:00:00Z".into()
+            }
+        );
     }
 }

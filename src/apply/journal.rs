@@ -73,7 +73,9 @@ pub fn path(run: &str) -> String {
 pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
     let p = store_dir.join(path(run));
     match std::fs::read_to_string(&p) {
-        Ok(text) => Ok(Some(serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("the journal {} is damaged: {e}", p.display()))?)),
+        Ok(text) => Ok(Some(serde_yaml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("the journal {} is damaged: {e}", p.display())
+        })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -89,6 +91,10 @@ pub fn all(store_dir: &Path) -> Vec<Journal> {
         .filter_map(|e| std::fs::read_to_string(e.path()).ok())
         .filter_map(|t| serde_yaml::from_str(&t).ok())
         .collect();
-    out.sort_by(|a: &Journal, b: &Journal| b.started.cmp(&a.started).then_with(|| a.plan_id.cmp(&b.plan_id)));
+    out.sort_by(|a: &Journal, b: &Journal| {
+        b.started
+            .cmp(&a.started)
+            .then_with(|| a.plan_id.cmp(&b.plan_id))
+    });
     out
 }

@@ -42,10 +42,20 @@ pub struct ApplyOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Every wave applied and its gate passed.
-    Done { run: String },
+    Done {
+        run: String,
+    },
     /// A gate is not decidable yet.
-    Waiting { run: String, wave: String, until: Option<DateTime<Utc>>, why: String },
-    Aborted { run: String, why: String },
+    Waiting {
+        run: String,
+        wave: String,
+        until: Option<DateTime<Utc>>,
+        why: String,
+    },
+    Aborted {
+        run: String,
+        why: String,
+    },
 }
 
 /// Applies (or continues applying) a plan.
@@ -72,7 +82,11 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                     eprintln!("wave {wave} waits for {why}; polling again in {:?}", pause);
                 }
                 std::thread::sleep(pause);
-                now = if opts.clock { Utc::now() } else { now + chrono::Duration::from_std(pause)? };
+                now = if opts.clock {
+                    Utc::now()
+                } else {
+                    now + chrono::Duration::from_std(pause)?
+                };
             }
             other => return Ok(other),
         }
@@ -81,18 +95,29 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
 
 fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
     let pid = std::process::id();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     LockInfo {
         id: store::digest(format!("{pid}-{nanos}").as_bytes())[7..15].to_string(),
         pid,
-        host: std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into()),
+        host: std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into()),
         since: crate::duration::format_time(now),
         plan: run.to_string(),
     }
 }
 
 /// One pass: judge the pending gate, or apply the next wave.
-fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions, now: DateTime<Utc>) -> Result<Outcome> {
+fn step(
+    ws: &Workspace,
+    st: &mut dyn Store,
+    plan: &PlanFile,
+    opts: &ApplyOptions,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
     let run = plan.run_id();
     let inputs = inputs::load(ws.clone(), now);
     let mut journal = journal::read(st.dir(), &run)?;
@@ -103,7 +128,10 @@ fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions
             RunStatus::Aborted => {
                 return Ok(Outcome::Aborted {
                     run: run.clone(),
-                    why: format!("{} (roll it back with `vow rollback {run}`)", j.reason.clone().unwrap_or_default()),
+                    why: format!(
+                        "{} (roll it back with `vow rollback {run}`)",
+                        j.reason.clone().unwrap_or_default()
+                    ),
                 })
             }
             RunStatus::Running => {}
@@ -122,26 +150,46 @@ fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions
                         }
                     }
                     Decision::Wait { until, why } => {
-                        return Ok(Outcome::Waiting { run, wave: format!("{} {}", last.index, last.name), until, why });
+                        return Ok(Outcome::Waiting {
+                            run,
+                            wave: format!("{} {}", last.index, last.name),
+                            until,
+                            why,
+                        });
                     }
                     Decision::Fail { failed, why } => {
                         abort(st, &mut state, j, &last, failed, &why, plan)?;
-                        return Ok(Outcome::Aborted { run: run.clone(), why: format!("{why} (roll back with `vow rollback {run}`)") });
+                        return Ok(Outcome::Aborted {
+                            run: run.clone(),
+                            why: format!("{why} (roll back with `vow rollback {run}`)"),
+                        });
                     }
                 }
             }
         }
     }
-    let next = plan.waves.iter().find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
+    let next = plan
+        .waves
+        .iter()
+        .find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
     let Some(wave) = next else {
         let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
         j.status = RunStatus::Done;
         j.store_digest = state.compute_digest();
-        st.commit(&[journal_op(&run, &j)], &format!("vow: plan {run} done"), &trailers(plan, "done"))?;
+        st.commit(
+            &[journal_op(&run, &j)],
+            &format!("vow: plan {run} done"),
+            &trailers(plan, "done"),
+        )?;
         return Ok(Outcome::Done { run });
     };
     if let Some(wait) = calendar_wait(&inputs, wave, now) {
-        return Ok(Outcome::Waiting { run, wave: format!("{} {}", wave.index, wave.name), until: Some(wait.0), why: wait.1 });
+        return Ok(Outcome::Waiting {
+            run,
+            wave: format!("{} {}", wave.index, wave.name),
+            until: Some(wait.0),
+            why: wait.1,
+        });
     }
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
     let evaluated = if plan.is_rollback() {
@@ -149,7 +197,8 @@ fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions
     } else {
         evaluate::evaluate_all(&inputs, Detail::Contents)
     };
-    let by_ref: HashMap<String, &Evaluated> = evaluated.iter().map(|e| (e.id.to_string(), e)).collect();
+    let by_ref: HashMap<String, &Evaluated> =
+        evaluated.iter().map(|e| (e.id.to_string(), e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
@@ -160,7 +209,11 @@ fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions
         name: wave.name.clone(),
         applied_at: crate::duration::format_time(now),
         instances: wave.instances.iter().map(|i| i.instance.clone()).collect(),
-        gate: if wave.gate { GateState::Pending } else { GateState::Passed },
+        gate: if wave.gate {
+            GateState::Pending
+        } else {
+            GateState::Passed
+        },
         failed: Vec::new(),
     });
     j.store_digest = state.compute_digest();
@@ -172,15 +225,33 @@ fn step(ws: &Workspace, st: &mut dyn Store, plan: &PlanFile, opts: &ApplyOptions
         wave.name,
         wave.instances.len()
     );
-    st.commit(&ops, &message, &trailers(plan, &format!("{} {}", wave.index, wave.name)))?;
-    eprintln!("applied wave {} {} ({} instances, {} file operations)", wave.index, wave.name, wave.instances.len(), ops.len());
+    st.commit(
+        &ops,
+        &message,
+        &trailers(plan, &format!("{} {}", wave.index, wave.name)),
+    )?;
+    eprintln!(
+        "applied wave {} {} ({} instances, {} file operations)",
+        wave.index,
+        wave.name,
+        wave.instances.len(),
+        ops.len()
+    );
     // Judge the gate right away: it passes at once when there is nothing to wait for.
     step(ws, st, plan, opts, now)
 }
 
 /// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
-fn calendar_wait(inputs: &Inputs, wave: &planfile::Wave, now: DateTime<Utc>) -> Option<(DateTime<Utc>, String)> {
-    let requests: HashMap<String, &crate::model::Labels> = inputs.requests.iter().map(|r| (r.id.to_string(), &r.labels)).collect();
+fn calendar_wait(
+    inputs: &Inputs,
+    wave: &planfile::Wave,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, String)> {
+    let requests: HashMap<String, &crate::model::Labels> = inputs
+        .requests
+        .iter()
+        .map(|r| (r.id.to_string(), &r.labels))
+        .collect();
     let stored: HashMap<String, &crate::model::Labels> = inputs
         .store
         .applied
@@ -190,14 +261,22 @@ fn calendar_wait(inputs: &Inputs, wave: &planfile::Wave, now: DateTime<Utc>) -> 
     let labels: Vec<&crate::model::Labels> = wave
         .instances
         .iter()
-        .filter_map(|i| requests.get(&i.instance).or_else(|| stored.get(&i.instance)).copied())
+        .filter_map(|i| {
+            requests
+                .get(&i.instance)
+                .or_else(|| stored.get(&i.instance))
+                .copied()
+        })
         .collect();
     let (start, why) = inputs.ws.calendar.earliest(now, &labels);
     (start > now).then(|| (start, why.join("; ")))
 }
 
 fn trailers(plan: &PlanFile, wave: &str) -> Vec<(&'static str, String)> {
-    vec![("Vow-Plan", plan.plan_id.clone()), ("Vow-Wave", wave.to_string())]
+    vec![
+        ("Vow-Plan", plan.plan_id.clone()),
+        ("Vow-Wave", wave.to_string()),
+    ]
 }
 
 fn new_journal(plan: &PlanFile, now: DateTime<Utc>, state: &store::StoreState) -> Journal {
@@ -228,28 +307,44 @@ fn check_fresh(inputs: &Inputs, plan: &PlanFile, journal: Option<&Journal>) -> R
         for (name, p) in &plan.inputs.promises {
             match d.promises.get(name) {
                 Some(now) if now.digest == p.digest => {}
-                Some(now) => changed.push(format!("Promise {name} changed ({} → {})", p.version, now.version)),
+                Some(now) => changed.push(format!(
+                    "Promise {name} changed ({} → {})",
+                    p.version, now.version
+                )),
                 None => changed.push(format!("Promise {name} is gone")),
             }
         }
-        for name in d.promises.keys().filter(|n| !plan.inputs.promises.contains_key(*n)) {
+        for name in d
+            .promises
+            .keys()
+            .filter(|n| !plan.inputs.promises.contains_key(*n))
+        {
             changed.push(format!("Promise {name} is new"));
         }
         if d.rules != plan.inputs.rules {
             changed.push("the rules or waivers changed".into());
         }
         if d.requests != plan.inputs.requests {
-            changed.push(format!("the requests changed{}", changed_requests(inputs, plan)));
+            changed.push(format!(
+                "the requests changed{}",
+                changed_requests(inputs, plan)
+            ));
         }
         if d.destinations != plan.inputs.destinations {
             changed.push("the destinations changed".into());
         }
     }
-    let expected_store = journal.map(|j| j.store_digest.as_str()).unwrap_or(&plan.inputs.store);
+    let expected_store = journal
+        .map(|j| j.store_digest.as_str())
+        .unwrap_or(&plan.inputs.store);
     if inputs.store.digest != expected_store {
         changed.push(format!(
             "the store changed since {} (someone else applied, or files were edited by hand)",
-            if journal.is_some() { "the last wave of this run" } else { "the plan was made" }
+            if journal.is_some() {
+                "the last wave of this run"
+            } else {
+                "the plan was made"
+            }
         ));
     }
     if changed.is_empty() {
@@ -265,7 +360,10 @@ fn check_fresh(inputs: &Inputs, plan: &PlanFile, journal: Option<&Journal>) -> R
 /// Which planned instances render differently now.
 fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
     let evaluated = evaluate::evaluate_all(inputs, Detail::Digests);
-    let now: HashMap<String, String> = evaluated.iter().map(|e| (e.id.to_string(), e.files_digest())).collect();
+    let now: HashMap<String, String> = evaluated
+        .iter()
+        .map(|e| (e.id.to_string(), e.files_digest()))
+        .collect();
     let mut names: Vec<String> = plan
         .changes
         .iter()
@@ -298,15 +396,38 @@ fn judge(
     let budget = spec.map(|w| w.failure_budget).unwrap_or(0);
     // Deleted instances have nothing left to be healthy.
     let watched: Vec<String> = spec
-        .map(|w| w.instances.iter().filter(|i| i.action != "delete" && i.to.is_some()).map(|i| i.instance.clone()).collect())
+        .map(|w| {
+            w.instances
+                .iter()
+                .filter(|i| i.action != "delete" && i.to.is_some())
+                .map(|i| i.instance.clone())
+                .collect()
+        })
         .unwrap_or_default();
-    let g = gate::GateInput { instances: &watched, applied_at, bake_seconds, budget, now };
+    let g = gate::GateInput {
+        instances: &watched,
+        applied_at,
+        bake_seconds,
+        budget,
+        now,
+    };
     if let Some(cmd) = &opts.gate_cmd {
-        return Ok(match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)? {
-            Some(true) => gate::bake_or_pass(&g, Vec::new()),
-            None => Decision::Wait { until: None, why: format!("the gate command `{cmd}` (it exited 75: not yet)") },
-            Some(false) => Decision::Fail { failed: watched.clone(), why: format!("the gate command `{cmd}` failed for wave {} {}", last.index, last.name) },
-        });
+        return Ok(
+            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)? {
+                Some(true) => gate::bake_or_pass(&g, Vec::new()),
+                None => Decision::Wait {
+                    until: None,
+                    why: format!("the gate command `{cmd}` (it exited 75: not yet)"),
+                },
+                Some(false) => Decision::Fail {
+                    failed: watched.clone(),
+                    why: format!(
+                        "the gate command `{cmd}` failed for wave {} {}",
+                        last.index, last.name
+                    ),
+                },
+            },
+        );
     }
     let store_health = st.dir().join(".vow").join("health");
     let records = gate::records(&[&inputs.ws.health, &store_health], &inputs.ws.root);
@@ -325,11 +446,18 @@ fn abort(
 ) -> Result<()> {
     let mut ops = Vec::new();
     for r in &failed {
-        if let Some((id, applied)) = state.applied.iter_mut().find(|(id, _)| id.to_string() == *r) {
+        if let Some((id, applied)) = state
+            .applied
+            .iter_mut()
+            .find(|(id, _)| id.to_string() == *r)
+        {
             applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
             let text = serde_yaml::to_string(&applied.binding)?;
             applied.text_digest = store::digest(text.as_bytes());
-            ops.push(Op::Write { path: store::binding_rel(id), bytes: text.into_bytes() });
+            ops.push(Op::Write {
+                path: store::binding_rel(id),
+                bytes: text.into_bytes(),
+            });
         }
     }
     if let Some(w) = j.wave_mut(last.index) {
@@ -341,6 +469,13 @@ fn abort(
     j.store_digest = state.compute_digest();
     let run = plan.run_id();
     ops.push(journal_op(&run, j));
-    st.commit(&ops, &format!("vow: plan {run} aborted at wave {} {}", last.index, last.name), &trailers(plan, &format!("{} {} aborted", last.index, last.name)))?;
+    st.commit(
+        &ops,
+        &format!(
+            "vow: plan {run} aborted at wave {} {}",
+            last.index, last.name
+        ),
+        &trailers(plan, &format!("{} {} aborted", last.index, last.name)),
+    )?;
     Ok(())
 }

@@ -104,13 +104,23 @@ pub fn run_id(plan_id: &str) -> String {
 
 /// Reads a plan file and checks that its id is the digest of its content.
 pub fn read(path: &Path) -> Result<PlanFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan file (vow plan --format json --out FILE writes one)", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a plan file (vow plan --format json --out FILE writes one)",
+            path.display()
+        )
+    })?;
     let plan: PlanFile = serde_json::from_value(value.clone())
         .with_context(|| format!("{} is not a plan file vow can apply", path.display()))?;
     if plan.schema_version != crate::plan::SCHEMA_VERSION {
-        bail!("{}: plan schema version {} is not the {} this vow applies; plan again", path.display(), plan.schema_version, crate::plan::SCHEMA_VERSION);
+        bail!(
+            "{}: plan schema version {} is not the {} this vow applies; plan again",
+            path.display(),
+            plan.schema_version,
+            crate::plan::SCHEMA_VERSION
+        );
     }
     let expected = crate::plan::canonical_id(&value);
     if expected != plan.plan_id {

@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
     let wanted = run.trim_start_matches("sha256:");
     let all = journal::all(st.dir());
-    let found: Vec<&Journal> = all.iter().filter(|j| j.plan_id.trim_start_matches("sha256:").starts_with(wanted)).collect();
+    let found: Vec<&Journal> = all
+        .iter()
+        .filter(|j| j.plan_id.trim_start_matches("sha256:").starts_with(wanted))
+        .collect();
     match found.as_slice() {
         [one] => Ok((*one).clone()),
         [] => bail!("no run `{run}` in the store (`vow status` lists the runs)"),
@@ -30,11 +33,21 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
         for r in &w.instances {
             let id = parse_ref(r).with_context(|| format!("the journal names `{r}`"))?;
             let text = std::fs::read_to_string(st.dir().join(backup_path(&run_id, w.index, &id)))
-                .with_context(|| format!("the backup of {r} for wave {} is missing", w.index))?;
+                .with_context(|| {
+                format!("the backup of {r} for wave {} is missing", w.index)
+            })?;
             let backup: Backup = serde_json::from_str(&text)?;
-            let before: Option<store::Binding> = backup.binding.as_deref().and_then(|b| serde_yaml::from_str(b).ok());
-            let now = state.applied.get(&id).and_then(|a| a.binding.status.applied_version.clone());
-            let to = before.as_ref().and_then(|b| b.status.applied_version.clone());
+            let before: Option<store::Binding> = backup
+                .binding
+                .as_deref()
+                .and_then(|b| serde_yaml::from_str(b).ok());
+            let now = state
+                .applied
+                .get(&id)
+                .and_then(|a| a.binding.status.applied_version.clone());
+            let to = before
+                .as_ref()
+                .and_then(|b| b.status.applied_version.clone());
             let action = match (&now, &to) {
                 (_, None) => "delete",
                 (None, Some(_)) => "create",
@@ -68,13 +81,19 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
 }
 
 /// The operations of one wave of a rollback plan.
-pub fn wave_ops(st: &dyn Store, state: &mut StoreState, plan: &PlanFile, wave: &Wave) -> Result<Vec<Op>> {
+pub fn wave_ops(
+    st: &dyn Store,
+    state: &mut StoreState,
+    plan: &PlanFile,
+    wave: &Wave,
+) -> Result<Vec<Op>> {
     let Some(of) = &plan.rollback_of else {
         bail!("a rollback plan without rollbackOf");
     };
     let mut ops = Vec::new();
     for inst in &wave.instances {
-        let id = parse_ref(&inst.instance).with_context(|| format!("the plan names `{}`", inst.instance))?;
+        let id = parse_ref(&inst.instance)
+            .with_context(|| format!("the plan names `{}`", inst.instance))?;
         let source: usize = inst
             .source
             .as_deref()
@@ -86,7 +105,10 @@ pub fn wave_ops(st: &dyn Store, state: &mut StoreState, plan: &PlanFile, wave: &
         let backup: Backup = serde_json::from_str(&text)?;
         for (path, content) in &backup.before {
             match content {
-                Some(c) => ops.push(Op::Write { path: path.clone(), bytes: c.clone().into_bytes() }),
+                Some(c) => ops.push(Op::Write {
+                    path: path.clone(),
+                    bytes: c.clone().into_bytes(),
+                }),
                 None => ops.push(Op::Remove { path: path.clone() }),
             }
         }
@@ -102,16 +124,30 @@ pub fn wave_ops(st: &dyn Store, state: &mut StoreState, plan: &PlanFile, wave: &
                         let d = match backup.before.get(&f.path) {
                             Some(Some(c)) => Some(store::digest(c.as_bytes())),
                             Some(None) => None,
-                            None => std::fs::read(st.dir().join(&f.path)).ok().map(|c| store::digest(&c)),
+                            None => std::fs::read(st.dir().join(&f.path))
+                                .ok()
+                                .map(|c| store::digest(&c)),
                         };
                         (f.path.clone(), d)
                     })
                     .collect();
-                ops.push(Op::Write { path: store::binding_rel(&id), bytes: b.clone().into_bytes() });
-                state.applied.insert(id, Applied { binding, text_digest: store::digest(b.as_bytes()), actual });
+                ops.push(Op::Write {
+                    path: store::binding_rel(&id),
+                    bytes: b.clone().into_bytes(),
+                });
+                state.applied.insert(
+                    id,
+                    Applied {
+                        binding,
+                        text_digest: store::digest(b.as_bytes()),
+                        actual,
+                    },
+                );
             }
             None => {
-                ops.push(Op::Remove { path: store::binding_rel(&id) });
+                ops.push(Op::Remove {
+                    path: store::binding_rel(&id),
+                });
                 state.applied.remove(&id);
             }
         }

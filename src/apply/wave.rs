@@ -20,7 +20,10 @@ pub struct Backup {
 }
 
 pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
-    format!(".vow/backups/{run}/wave-{wave}/{}/{}/{}.json", id.promise, id.namespace, id.name)
+    format!(
+        ".vow/backups/{run}/wave-{wave}/{}/{}/{}.json",
+        id.promise, id.namespace, id.name
+    )
 }
 
 fn read(st: &dyn Store, rel: &str) -> Option<String> {
@@ -30,7 +33,11 @@ fn read(st: &dyn Store, rel: &str) -> Option<String> {
 pub fn parse_ref(r: &str) -> Option<InstanceRef> {
     let (promise, rest) = r.split_once(':')?;
     let (namespace, name) = rest.split_once('/')?;
-    Some(InstanceRef { promise: promise.into(), namespace: namespace.into(), name: name.into() })
+    Some(InstanceRef {
+        promise: promise.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    })
 }
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
@@ -46,32 +53,65 @@ pub fn ops(
     let mut revisions: BTreeSet<(String, String)> = BTreeSet::new();
     for inst in &wave.instances {
         let Some(id) = parse_ref(&inst.instance) else {
-            bail!("the plan names `{}`, which is not an instance reference", inst.instance);
+            bail!(
+                "the plan names `{}`, which is not an instance reference",
+                inst.instance
+            );
         };
         let prior = state.applied.get(&id).cloned();
         let mut backup = Backup {
-            binding: prior.as_ref().and_then(|_| read(st, &store::binding_rel(&id))),
+            binding: prior
+                .as_ref()
+                .and_then(|_| read(st, &store::binding_rel(&id))),
             ..Backup::default()
         };
         if inst.action == "delete" {
             let Some(prior) = prior else {
-                bail!("the plan deletes {}, which the store no longer holds: the plan is stale", inst.instance);
+                bail!(
+                    "the plan deletes {}, which the store no longer holds: the plan is stale",
+                    inst.instance
+                );
             };
             for f in &prior.binding.status.files {
                 backup.before.insert(f.path.clone(), read(st, &f.path));
-                ops.push(Op::Remove { path: f.path.clone() });
+                ops.push(Op::Remove {
+                    path: f.path.clone(),
+                });
             }
-            ops.push(Op::Remove { path: store::binding_rel(&id) });
+            ops.push(Op::Remove {
+                path: store::binding_rel(&id),
+            });
             state.applied.remove(&id);
         } else {
             let Some(ev) = by_ref.get(&inst.instance) else {
-                bail!("{} is no longer requested: the plan is stale; plan again", inst.instance);
+                bail!(
+                    "{} is no longer requested: the plan is stale; plan again",
+                    inst.instance
+                );
             };
             if ev.blocked {
-                let why: Vec<&str> = ev.findings.iter().filter(|f| f.blocking).map(|f| f.message.as_str()).collect();
-                bail!("{} is blocked now ({}): the plan is stale; plan again", inst.instance, why.join("; "));
+                let why: Vec<&str> = ev
+                    .findings
+                    .iter()
+                    .filter(|f| f.blocking)
+                    .map(|f| f.message.as_str())
+                    .collect();
+                bail!(
+                    "{} is blocked now ({}): the plan is stale; plan again",
+                    inst.instance,
+                    why.join("; ")
+                );
             }
-            write_instance(inputs, st, state, ev, prior.as_ref(), &mut backup, &mut ops, &mut revisions)?;
+            write_instance(
+                inputs,
+                st,
+                state,
+                ev,
+                prior.as_ref(),
+                &mut backup,
+                &mut ops,
+                &mut revisions,
+            )?;
         }
         ops.push(Op::Write {
             path: backup_path(run, wave.index, &id),
@@ -94,27 +134,50 @@ fn write_instance(
 ) -> Result<()> {
     let mut actual = BTreeMap::new();
     for f in &ev.files {
-        let unchanged = prior.and_then(|p| p.actual.get(&f.path)).and_then(|d| d.as_deref()) == Some(f.digest.as_str());
+        let unchanged = prior
+            .and_then(|p| p.actual.get(&f.path))
+            .and_then(|d| d.as_deref())
+            == Some(f.digest.as_str());
         if !unchanged {
             backup.before.insert(f.path.clone(), read(st, &f.path));
-            ops.push(Op::Write { path: f.path.clone(), bytes: f.content.clone().into_bytes() });
+            ops.push(Op::Write {
+                path: f.path.clone(),
+                bytes: f.content.clone().into_bytes(),
+            });
         }
         actual.insert(f.path.clone(), Some(f.digest.clone()));
     }
     if let Some(p) = prior {
-        for old in p.binding.status.files.iter().filter(|f| !actual.contains_key(&f.path)) {
+        for old in p
+            .binding
+            .status
+            .files
+            .iter()
+            .filter(|f| !actual.contains_key(&f.path))
+        {
             backup.before.insert(old.path.clone(), read(st, &old.path));
-            ops.push(Op::Remove { path: old.path.clone() });
+            ops.push(Op::Remove {
+                path: old.path.clone(),
+            });
         }
     }
-    let desired = prior.map(|p| p.binding.spec.version.clone()).unwrap_or_else(|| "latest".into());
+    let desired = prior
+        .map(|p| p.binding.spec.version.clone())
+        .unwrap_or_else(|| "latest".into());
     let binding = evaluate::applied_binding(ev, &desired);
     let text = serde_yaml::to_string(&binding)?;
-    ops.push(Op::Write { path: store::binding_rel(&ev.id), bytes: text.clone().into_bytes() });
+    ops.push(Op::Write {
+        path: store::binding_rel(&ev.id),
+        bytes: text.clone().into_bytes(),
+    });
     revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
     state.applied.insert(
         ev.id.clone(),
-        Applied { binding, text_digest: store::digest(text.as_bytes()), actual },
+        Applied {
+            binding,
+            text_digest: store::digest(text.as_bytes()),
+            actual,
+        },
     );
     Ok(())
 }
@@ -134,19 +197,32 @@ fn revision_ops(
         return Ok(());
     }
     done.insert(key);
-    let Some(p) = inputs.promise_by_name(promise).filter(|p| p.version == version) else {
+    let Some(p) = inputs
+        .promise_by_name(promise)
+        .filter(|p| p.version == version)
+    else {
         return Ok(());
     };
-    for entry in walkdir::WalkDir::new(&p.dir).into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new(&p.dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         if !entry.file_type().is_file() {
             continue;
         }
-        let sub = entry.path().strip_prefix(&p.dir)?.to_string_lossy().replace('\\', "/");
+        let sub = entry
+            .path()
+            .strip_prefix(&p.dir)?
+            .to_string_lossy()
+            .replace('\\', "/");
         // Test documents beside a Promise are not part of it.
         if sub.contains("tests/") {
             continue;
         }
-        ops.push(Op::Write { path: format!("{rel}/{sub}"), bytes: std::fs::read(entry.path())? });
+        ops.push(Op::Write {
+            path: format!("{rel}/{sub}"),
+            bytes: std::fs::read(entry.path())?,
+        });
     }
     Ok(())
 }

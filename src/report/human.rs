@@ -379,7 +379,14 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
                 GateState::Passed => "gate passed",
                 GateState::Failed => "gate failed",
             };
-            let _ = writeln!(o, "  wave {} {}: applied {} ({} instances), {gate}", w.index, w.name, w.applied_at, w.instances.len());
+            let _ = writeln!(
+                o,
+                "  wave {} {}: applied {} ({} instances), {gate}",
+                w.index,
+                w.name,
+                w.applied_at,
+                w.instances.len()
+            );
             for f in &w.failed {
                 let _ = writeln!(o, "    failed: {f}");
             }

@@ -38,8 +38,11 @@ pub trait Store {
     fn dir(&self) -> &Path;
     /// What the store is, for messages (`folder fixtures/state`, `git file:///...#main`).
     fn describe(&self) -> String;
+    /// Brings the files planning reads up to date (git: fetch and check out the branch).
+    fn refresh(&mut self) -> Result<()>;
     /// Finishes whatever an interrupted commit left (folder: replays a committed redo log,
-    /// drops an uncommitted one; git: pushes a commit made but not pushed).
+    /// drops an uncommitted one; git: clears a killed process's lock files, pushes a commit made
+    /// but not pushed). Only called with the store's lock held.
     fn recover(&mut self) -> Result<()>;
     /// Applies `ops` as one unit. `trailers` name the plan and wave (git commit trailers).
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String>;

@@ -60,7 +60,8 @@ impl FolderStore {
             }
         }
         sync_dir(&self.root);
-        std::fs::remove_dir_all(&pending).with_context(|| format!("cannot remove {}", pending.display()))?;
+        std::fs::remove_dir_all(&pending)
+            .with_context(|| format!("cannot remove {}", pending.display()))?;
         Ok(())
     }
 }
@@ -80,6 +81,10 @@ impl Store for FolderStore {
         format!("folder {}", self.root.display())
     }
 
+    fn refresh(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn recover(&mut self) -> Result<()> {
         let pending = self.pending();
         let manifest = pending.join("manifest.json");
@@ -95,7 +100,12 @@ impl Store for FolderStore {
         Ok(())
     }
 
-    fn commit(&mut self, ops: &[Op], message: &str, _trailers: &[(&str, String)]) -> Result<String> {
+    fn commit(
+        &mut self,
+        ops: &[Op],
+        message: &str,
+        _trailers: &[(&str, String)],
+    ) -> Result<String> {
         self.recover()?;
         let pending = self.pending();
         std::fs::create_dir_all(&pending)?;
@@ -123,7 +133,10 @@ impl Store for FolderStore {
             ops: staged,
         };
         // The commit point.
-        atomic_write(&pending.join("manifest.json"), serde_json::to_string(&manifest)?.as_bytes())?;
+        atomic_write(
+            &pending.join("manifest.json"),
+            serde_json::to_string(&manifest)?.as_bytes(),
+        )?;
         self.replay(&manifest)?;
         Ok(super::digest(message.as_bytes()))
     }

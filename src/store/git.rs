@@ -9,7 +9,9 @@
 
 use super::backend::{Op, Store};
 use anyhow::{anyhow, bail, Context, Result};
-use git2::{build::CheckoutBuilder, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature};
+use git2::{
+    build::CheckoutBuilder, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature,
+};
 use std::path::{Path, PathBuf};
 
 pub struct GitStore {
@@ -20,25 +22,25 @@ pub struct GitStore {
 }
 
 impl GitStore {
-    /// Opens (or clones into) the cache at `cache` and brings it to the remote branch.
+    /// Opens (or creates) the cache at `cache`. Call `refresh` (or `recover` under the lock) to
+    /// bring it to the remote branch.
     pub fn open(url: &str, branch: &str, cache: &Path) -> Result<GitStore> {
         let repo = match Repository::open(cache) {
             Ok(r) => r,
             Err(_) => {
                 std::fs::create_dir_all(cache)?;
-                let r = Repository::init(cache).with_context(|| format!("cannot create the git cache {}", cache.display()))?;
+                let r = Repository::init(cache)
+                    .with_context(|| format!("cannot create the git cache {}", cache.display()))?;
                 r.remote("origin", url)?;
                 r
             }
         };
-        let mut store = GitStore {
+        Ok(GitStore {
             url: url.to_string(),
             branch: branch.to_string(),
             dir: cache.to_path_buf(),
             repo,
-        };
-        store.sync()?;
-        Ok(store)
+        })
     }
 
     fn local_ref(&self) -> String {
@@ -91,7 +93,8 @@ impl GitStore {
     }
 
     fn set_head(&self, oid: Oid) -> Result<()> {
-        self.repo.reference(&self.local_ref(), oid, true, "vow: sync with the remote")?;
+        self.repo
+            .reference(&self.local_ref(), oid, true, "vow: sync with the remote")?;
         Ok(())
     }
 
@@ -132,7 +135,9 @@ impl GitStore {
             let mut opts = PushOptions::new();
             opts.remote_callbacks(callbacks);
             let spec = format!("{}:{}", self.local_ref(), self.local_ref());
-            remote.push(&[&spec], Some(&mut opts)).map_err(|e| anyhow!("{e}"))?;
+            remote
+                .push(&[&spec], Some(&mut opts))
+                .map_err(|e| anyhow!("{e}"))?;
         }
         if let Some(r) = rejected {
             bail!("the remote refused the push ({r})");
@@ -166,7 +171,25 @@ impl Store for GitStore {
         format!("git {}#{}", self.url, self.branch)
     }
 
+    fn refresh(&mut self) -> Result<()> {
+        self.sync()
+    }
+
     fn recover(&mut self) -> Result<()> {
+        // A process killed while libgit2 wrote leaves its lock files; with vow's lock held no
+        // one else is writing this cache.
+        let git = self.dir.join(".git");
+        for stale in [
+            git.join("index.lock"),
+            git.join("HEAD.lock"),
+            git.join(format!("{}.lock", self.local_ref())),
+            git.join(format!("{}.lock", self.remote_ref())),
+        ] {
+            if stale.exists() {
+                tracing::warn!("removing {} left by an interrupted apply", stale.display());
+                std::fs::remove_file(&stale)?;
+            }
+        }
         self.sync()
     }
 
@@ -202,7 +225,9 @@ impl Store for GitStore {
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         // Updating the branch with the parent as the expected old value: a concurrent writer
         // in the same cache makes this fail rather than be overwritten.
-        let oid = self.repo.commit(Some(&self.local_ref()), &sig, &sig, &text, &tree, &parents)?;
+        let oid = self
+            .repo
+            .commit(Some(&self.local_ref()), &sig, &sig, &text, &tree, &parents)?;
         if let Err(e) = self.push() {
             // Leave nothing behind: the branch goes back to what the remote has.
             match parent.as_ref() {

@@ -55,7 +55,8 @@ pub fn force_unlock(path: &Path, id: &str) -> Result<()> {
     match read(path) {
         None => bail!("there is no lock to break at {}", path.display()),
         Some(h) if h.id == id => {
-            std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
             Ok(())
         }
         Some(h) => bail!("the lock is {}, not {id}: not broken", h.id),

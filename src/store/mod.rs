@@ -177,18 +177,22 @@ pub fn bindings_dir(root: &Path) -> PathBuf {
     root.join(".vow").join("bindings")
 }
 
-/// Opens the workspace's store for reading and writing. A git store is fetched and its
-/// checkout brought to the remote branch first.
+/// Opens the workspace's store. Call `refresh` before reading a git store's checkout.
 pub fn open(ws: &crate::workspace::Workspace) -> anyhow::Result<Box<dyn Store>> {
     Ok(match &ws.store_kind {
         crate::workspace::StoreKind::Folder => Box::new(folder::FolderStore::open(&ws.store)),
-        crate::workspace::StoreKind::Git { url, branch } => Box::new(git::GitStore::open(url, branch, &ws.store)?),
+        crate::workspace::StoreKind::Git { url, branch } => {
+            Box::new(git::GitStore::open(url, branch, &ws.store)?)
+        }
     })
 }
 
 /// A binding's path relative to the store root.
 pub fn binding_rel(id: &InstanceRef) -> String {
-    format!(".vow/bindings/{}/{}/{}.yaml", id.promise, id.namespace, id.name)
+    format!(
+        ".vow/bindings/{}/{}/{}.yaml",
+        id.promise, id.namespace, id.name
+    )
 }
 
 pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {

@@ -123,10 +123,19 @@ pub fn request(name: &str, size: i64) -> String {
 /// Copies the example workspace (Promises, rules, fleet, store, vow.yaml) to a scratch folder.
 pub fn example_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(repo()).into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new(repo())
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let rel = entry.path().strip_prefix(repo()).unwrap();
-        let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string());
-        if !matches!(top.as_deref(), Some("promises" | "rules" | "fixtures" | "vow.yaml")) {
+        let top = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_string());
+        if !matches!(
+            top.as_deref(),
+            Some("promises" | "rules" | "fixtures" | "vow.yaml")
+        ) {
             continue;
         }
         let to = dir.path().join(rel);
@@ -147,7 +156,12 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             (rel, std::fs::read(e.path()).unwrap())
         })
         .collect()
@@ -156,7 +170,11 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// The files of a git branch's tree (path → content).
 pub fn git_tree(repo_path: &Path, branch: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
     let repo = git2::Repository::open(repo_path).unwrap();
-    let commit = repo.find_reference(&format!("refs/heads/{branch}")).unwrap().peel_to_commit().unwrap();
+    let commit = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
     let mut out = std::collections::BTreeMap::new();
     commit
         .tree()
@@ -164,7 +182,10 @@ pub fn git_tree(repo_path: &Path, branch: &str) -> std::collections::BTreeMap<St
         .walk(git2::TreeWalkMode::PreOrder, |root, entry| {
             if entry.kind() == Some(git2::ObjectType::Blob) {
                 let blob = repo.find_blob(entry.id()).unwrap();
-                out.insert(format!("{root}{}", entry.name().unwrap()), blob.content().to_vec());
+                out.insert(
+                    format!("{root}{}", entry.name().unwrap()),
+                    blob.content().to_vec(),
+                );
             }
             git2::TreeWalkResult::Ok
         })
@@ -177,5 +198,12 @@ pub fn git_log(repo_path: &Path, branch: &str) -> Vec<String> {
     let repo = git2::Repository::open(repo_path).unwrap();
     let mut walk = repo.revwalk().unwrap();
     walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
-    walk.map(|oid| repo.find_commit(oid.unwrap()).unwrap().message().unwrap().to_string()).collect()
+    walk.map(|oid| {
+        repo.find_commit(oid.unwrap())
+            .unwrap()
+            .message()
+            .unwrap()
+            .to_string()
+    })
+    .collect()
 }
