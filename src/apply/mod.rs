@@ -69,8 +69,17 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
     st.recover()?;
     let mut now = opts.now;
+    // Loaded and rendered once per process: the inputs do not change while apply runs, and an
+    // instance's rendering depends only on its own (untouched until its wave) store records.
+    let inputs = inputs::load(ws.clone(), now);
+    let mut rendered: Option<Vec<Evaluated>> = None;
+    // What the store holds, kept up to date as waves are committed (re-reading a large store
+    // after every wave would cost more than the wave).
+    let mut current = inputs.store.clone();
     loop {
-        let step = step(ws, st, &plan, opts, now)?;
+        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut rendered)? else {
+            continue;
+        };
         match step {
             Outcome::Waiting { ref until, .. } if opts.wait => {
                 let pause = until
@@ -81,12 +90,13 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                 if let Outcome::Waiting { wave, why, .. } = &step {
                     eprintln!("wave {wave} waits for {why}; polling again in {:?}", pause);
                 }
-                std::thread::sleep(pause);
-                now = if opts.clock {
-                    Utc::now()
+                // With a fixed --now, time is simulated: it advances without sleeping.
+                if opts.clock {
+                    std::thread::sleep(pause);
+                    now = Utc::now();
                 } else {
-                    now + chrono::Duration::from_std(pause)?
-                };
+                    now += chrono::Duration::from_std(pause)?;
+                }
             }
             other => return Ok(other),
         }
@@ -111,33 +121,35 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
 }
 
 /// One pass: judge the pending gate, or apply the next wave.
+#[allow(clippy::too_many_arguments)]
 fn step(
-    ws: &Workspace,
     st: &mut dyn Store,
     plan: &PlanFile,
     opts: &ApplyOptions,
     now: DateTime<Utc>,
-) -> Result<Outcome> {
+    inputs: &Inputs,
+    current: &mut store::StoreState,
+    rendered: &mut Option<Vec<Evaluated>>,
+) -> Result<Option<Outcome>> {
     let run = plan.run_id();
-    let inputs = inputs::load(ws.clone(), now);
     let mut journal = journal::read(st.dir(), &run)?;
-    check_fresh(&inputs, plan, journal.as_ref())?;
+    check_fresh(inputs, current, plan, journal.as_ref())?;
     if let Some(j) = &journal {
         match j.status {
-            RunStatus::Done => return Ok(Outcome::Done { run }),
+            RunStatus::Done => return Ok(Some(Outcome::Done { run })),
             RunStatus::Aborted => {
-                return Ok(Outcome::Aborted {
+                return Ok(Some(Outcome::Aborted {
                     run: run.clone(),
                     why: format!(
                         "{} (roll it back with `vow rollback {run}`)",
                         j.reason.clone().unwrap_or_default()
                     ),
-                })
+                }))
             }
             RunStatus::Running => {}
         }
     }
-    let mut state = inputs.store.clone();
+    let mut state = current.clone();
     // The gate of the last applied wave.
     if let Some(j) = journal.as_mut() {
         if let Some(last) = j.waves.last().cloned() {
@@ -150,19 +162,21 @@ fn step(
                         }
                     }
                     Decision::Wait { until, why } => {
-                        return Ok(Outcome::Waiting {
+                        return Ok(Some(Outcome::Waiting {
                             run,
                             wave: format!("{} {}", last.index, last.name),
                             until,
                             why,
-                        });
+                        }));
                     }
                     Decision::Fail { failed, why } => {
                         abort(st, &mut state, j, &last, failed, &why, plan)?;
-                        return Ok(Outcome::Aborted {
+                        state.digest = state.compute_digest();
+                        *current = state;
+                        return Ok(Some(Outcome::Aborted {
                             run: run.clone(),
                             why: format!("{why} (roll back with `vow rollback {run}`)"),
-                        });
+                        }));
                     }
                 }
             }
@@ -181,28 +195,29 @@ fn step(
             &format!("vow: plan {run} done"),
             &trailers(plan, "done"),
         )?;
-        return Ok(Outcome::Done { run });
+        return Ok(Some(Outcome::Done { run }));
     };
     if let Some(wait) = calendar_wait(&inputs, wave, now) {
-        return Ok(Outcome::Waiting {
+        return Ok(Some(Outcome::Waiting {
             run,
             wave: format!("{} {}", wave.index, wave.name),
             until: Some(wait.0),
             why: wait.1,
-        });
+        }));
     }
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
-    let evaluated = if plan.is_rollback() {
-        Vec::new()
-    } else {
-        evaluate::evaluate_all(&inputs, Detail::Contents)
-    };
-    let by_ref: HashMap<String, &Evaluated> =
-        evaluated.iter().map(|e| (e.id.to_string(), e)).collect();
+    if rendered.is_none() && !plan.is_rollback() {
+        *rendered = Some(evaluate::evaluate_all(inputs, Detail::Contents));
+    }
+    let by_ref: HashMap<String, &Evaluated> = rendered
+        .iter()
+        .flatten()
+        .map(|e| (e.id.to_string(), e))
+        .collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
-        wave::ops(&inputs, st, &mut state, &run, wave, &by_ref)?
+        wave::ops(inputs, st, &mut state, &run, wave, &by_ref)?
     };
     j.waves.push(journal::WaveRecord {
         index: wave.index,
@@ -237,8 +252,10 @@ fn step(
         wave.instances.len(),
         ops.len()
     );
-    // Judge the gate right away: it passes at once when there is nothing to wait for.
-    step(ws, st, plan, opts, now)
+    state.digest = state.compute_digest();
+    *current = state;
+    // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
+    Ok(None)
 }
 
 /// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
@@ -300,7 +317,12 @@ fn journal_op(run: &str, j: &Journal) -> Op {
 }
 
 /// Refuses a plan whose inputs or store changed since it was made, saying what changed.
-fn check_fresh(inputs: &Inputs, plan: &PlanFile, journal: Option<&Journal>) -> Result<()> {
+fn check_fresh(
+    inputs: &Inputs,
+    current: &store::StoreState,
+    plan: &PlanFile,
+    journal: Option<&Journal>,
+) -> Result<()> {
     let mut changed = Vec::new();
     if !plan.is_rollback() {
         let d = &inputs.digests;
@@ -337,7 +359,7 @@ fn check_fresh(inputs: &Inputs, plan: &PlanFile, journal: Option<&Journal>) -> R
     let expected_store = journal
         .map(|j| j.store_digest.as_str())
         .unwrap_or(&plan.inputs.store);
-    if inputs.store.digest != expected_store {
+    if current.digest != expected_store {
         changed.push(format!(
             "the store changed since {} (someone else applied, or files were edited by hand)",
             if journal.is_some() {
