@@ -155,7 +155,7 @@ fn step(
         if let Some(last) = j.waves.last().cloned() {
             if last.gate == GateState::Pending {
                 let spec = plan.waves.iter().find(|w| w.index == last.index);
-                match judge(&inputs, st, plan, opts, &last, spec, now)? {
+                match judge(inputs, st, plan, opts, &last, spec, now)? {
                     Decision::Pass => {
                         if let Some(w) = j.wave_mut(last.index) {
                             w.gate = GateState::Passed;
@@ -197,7 +197,7 @@ fn step(
         )?;
         return Ok(Some(Outcome::Done { run }));
     };
-    if let Some(wait) = calendar_wait(&inputs, wave, now) {
+    if let Some(wait) = calendar_wait(inputs, wave, now) {
         return Ok(Some(Outcome::Waiting {
             run,
             wave: format!("{} {}", wave.index, wave.name),
