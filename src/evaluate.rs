@@ -117,8 +117,62 @@ pub fn evaluate_all(inputs: &Inputs, detail: Detail) -> Vec<Evaluated> {
         .par_iter()
         .map(|r| evaluate(inputs, r, detail))
         .collect();
+    out.extend((0..inputs.promises.len()).filter_map(|i| evaluate_dependencies(inputs, i, detail)));
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// Runs a Promise's own workflow (`workflows.promise.configure`): its outputs (operators, CRDs,
+/// catalogs) are the Promise's dependencies, written under `dependencies/<promise>/` to every
+/// destination its `destinationSelectors` match, as Kratix does. None when it has no Rhai step.
+pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> Option<Evaluated> {
+    let promise = &inputs.promises[index];
+    if promise.paused || promise.promise_configure.iter().all(|p| p.steps.is_empty()) {
+        return None;
+    }
+    let id = InstanceRef::dependencies(&promise.name);
+    let applied = inputs.store.applied.get(&id);
+    let mut ev = Evaluated {
+        id,
+        labels: Labels::new(),
+        location: promise.location.clone(),
+        version: promise.version.clone(),
+        pinned: false,
+        paused: false,
+        blocked: false,
+        findings: Vec::new(),
+        files: Vec::new(),
+        destinations: Default::default(),
+        spec: Value::Null,
+        status: None,
+        external: Vec::new(),
+        trace: Vec::new(),
+    };
+    if !usable(inputs, promise, index, &mut ev) {
+        return Some(ev);
+    }
+    for pipeline in &promise.promise_configure {
+        run_pipeline(
+            inputs,
+            promise,
+            pipeline,
+            &Value::Null,
+            applied,
+            false,
+            &mut ev,
+        );
+        if ev.blocked {
+            ev.files.clear();
+            return Some(ev);
+        }
+    }
+    ev.files.sort_by(|a, b| a.path.cmp(&b.path));
+    if detail == Detail::Digests {
+        for f in &mut ev.files {
+            f.content = String::new();
+        }
+    }
+    Some(ev)
 }
 
 /// Evaluates one request, keeping as much as `detail` asks for.
@@ -476,8 +530,19 @@ fn place(
     }
     for (dir, files) in groups {
         let selectors = group_selectors(promise, &dir, schedules);
-        let Some(dest) = choose_destination(&inputs.destinations, &selectors, &dir, applied, ev)
-        else {
+        // A Promise's dependencies go to every matching destination; a request's outputs to one.
+        let dests: Vec<&Destination> = if ev.id.is_dependencies() {
+            inputs
+                .destinations
+                .iter()
+                .filter(|d| d.accepts(&selectors))
+                .collect()
+        } else {
+            choose_destination(&inputs.destinations, &selectors, &dir, applied, ev)
+                .into_iter()
+                .collect()
+        };
+        if dests.is_empty() {
             let wanted = selectors
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -492,23 +557,38 @@ fn place(
                 .help("add a Destination with these labels, or change the Promise's destinationSelectors"),
             );
             continue;
-        };
-        ev.destinations.insert(dir.clone(), dest.name.clone());
-        let base = format!(
-            "{}/{}/{}",
-            store::instance_dir(&dest.path, &ev.id),
-            pipeline.name,
-            store::id5(&dir)
-        );
-        for (rel, doc) in files {
-            let content = render_file(doc);
-            let digest = store::digest(content.as_bytes());
-            ev.files.push(OutFile {
-                path: format!("{base}/{rel}"),
-                content,
-                digest,
-            });
         }
+        let names: Vec<&str> = dests.iter().map(|d| d.name.as_str()).collect();
+        ev.destinations.insert(dir.clone(), names.join(","));
+        for dest in dests {
+            write_group(ev, dest, pipeline, &dir, &files);
+        }
+    }
+}
+
+/// Lays a workload group's files out in a destination, as Kratix does:
+/// `<destination>/<resources/ns/promise/name | dependencies/promise>/<pipeline>/<id5>/<file>`.
+fn write_group(
+    ev: &mut Evaluated,
+    dest: &Destination,
+    pipeline: &Pipeline,
+    dir: &str,
+    files: &[(String, &OutputDoc)],
+) {
+    let base = format!(
+        "{}/{}/{}",
+        store::instance_dir(&dest.path, &ev.id),
+        pipeline.name,
+        store::id5(dir)
+    );
+    for (rel, doc) in files {
+        let content = render_file(doc);
+        let digest = store::digest(content.as_bytes());
+        ev.files.push(OutFile {
+            path: format!("{base}/{rel}"),
+            content,
+            digest,
+        });
     }
 }
 

@@ -226,8 +226,27 @@ pub struct InstanceRef {
     pub name: String,
 }
 
+impl InstanceRef {
+    /// The Promise-level outputs of a Promise (its `promise.configure` workflow), which Kratix
+    /// writes under `dependencies/<promise>/`: `<promise>:dependencies`.
+    pub fn dependencies(promise: &str) -> InstanceRef {
+        InstanceRef {
+            promise: promise.to_string(),
+            namespace: String::new(),
+            name: String::new(),
+        }
+    }
+
+    pub fn is_dependencies(&self) -> bool {
+        self.namespace.is_empty() && self.name.is_empty()
+    }
+}
+
 impl std::fmt::Display for InstanceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_dependencies() {
+            return write!(f, "{}:dependencies", self.promise);
+        }
         write!(f, "{}:{}/{}", self.promise, self.namespace, self.name)
     }
 }

@@ -73,7 +73,13 @@ pub struct ScanResult {
 pub fn scan(inputs: &Inputs) -> ScanResult {
     let requests: BTreeMap<&InstanceRef, &crate::model::Request> =
         inputs.requests.iter().map(|r| (&r.id, r)).collect();
-    let applied: Vec<(&InstanceRef, &Applied)> = inputs.store.applied.iter().collect();
+    // Rules judge requests; a Promise's own dependencies are not one.
+    let applied: Vec<(&InstanceRef, &Applied)> = inputs
+        .store
+        .applied
+        .iter()
+        .filter(|(id, _)| !id.is_dependencies())
+        .collect();
     let mut checked: Vec<Checked> = applied
         .par_iter()
         .map(|(id, a)| check_one(inputs, id, a, requests.get(id).copied()))

@@ -122,7 +122,10 @@ fn example_plan_to_a_fresh_bare_repository_over_file_url() {
         .clone(&url, &clone_dir)
         .unwrap();
     let files = snapshot(&clone_dir);
-    let layout = regex::Regex::new(r"^[a-z0-9./-]+/resources/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+/[0-9a-f]{5}/[a-z0-9.-]+$").unwrap();
+    let layout = regex::Regex::new(
+        r"^[a-z0-9./-]+/(resources/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+|dependencies/[a-z0-9-]+)/[a-z0-9-]+/[0-9a-f]{5}/[a-z0-9.-]+$",
+    )
+    .unwrap();
     let mut expected: Vec<String> = plan["changes"]
         .as_array()
         .unwrap()
@@ -173,7 +176,7 @@ fn folder_apply_then_nothing_to_do_and_status() {
     assert_eq!(code, 0);
     assert!(status.contains(": done"), "{status}");
     assert!(
-        status.contains("wave 0 canary: applied 2026-12-01T09:00:00Z (6 instances), gate passed"),
+        status.contains("wave 1 canary: applied 2026-12-01T09:00:00Z (6 instances), gate passed"),
         "{status}"
     );
 }
@@ -196,7 +199,7 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
     );
     assert_eq!(code, 0);
     assert!(
-        out.contains("wave 0 canary waits for the bake time, until 2026-12-01T09:30:00Z"),
+        out.contains("wave 1 canary waits for the bake time, until 2026-12-01T09:30:00Z"),
         "{out}"
     );
     assert!(
@@ -236,7 +239,7 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
         &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("applied wave 1 dev"), "{err}");
+    assert!(err.contains("applied wave 2 dev"), "{err}");
     assert!(out.contains("waits for health records"), "{out}");
 }
 

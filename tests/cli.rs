@@ -8,8 +8,9 @@ fn plan_of_the_example_fleet() {
     let (code, out, err) = vow_example(&["plan"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("vow plan: 70 requests"), "{out}");
-    assert!(out.contains("53 to update"), "{out}");
-    assert!(out.contains("Wave 0 · canary"), "{out}");
+    assert!(out.contains("54 to update"), "{out}");
+    assert!(out.contains("Wave 0 · dependencies"), "{out}");
+    assert!(out.contains("Wave 1 · canary"), "{out}");
     assert!(out.contains("Blocked (14)"), "{out}");
     assert!(err.is_empty(), "stderr should be empty without -v: {err}");
 }
@@ -31,7 +32,7 @@ fn json_plan_is_parseable_and_clean() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is only the plan");
     assert_eq!(v["schemaVersion"], 1);
     assert_eq!(v["summary"]["requests"], 70);
-    assert_eq!(v["summary"]["update"], 53);
+    assert_eq!(v["summary"]["update"], 54);
     assert_eq!(v["summary"]["create"], 1);
     assert_eq!(v["summary"]["delete"], 1);
     assert_eq!(v["summary"]["blocked"], 14);
@@ -80,11 +81,12 @@ fn now_sets_earliest_starts() {
     let (code, out, _) = vow_example(&["plan", "--format", "json", "--now", "2026-12-01"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // The canaries include prod instances: they wait for the prod working-hours window
-    // (09:00 in Dublin, UTC+0 in December).
-    assert_eq!(v["waves"][0]["notBefore"], "2026-12-01T09:00:00Z");
+    // The Promise's dependencies go at once; the canaries include prod instances: they wait for
+    // the prod working-hours window (09:00 in Dublin, UTC+0 in December).
+    assert_eq!(v["waves"][0]["notBefore"], "2026-12-01T00:00:00Z");
+    assert_eq!(v["waves"][1]["notBefore"], "2026-12-01T09:00:00Z");
     assert_eq!(
-        v["waves"][0]["waitsFor"][0],
+        v["waves"][1]["waitsFor"][0],
         "window prod-working-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Dublin)"
     );
     let (code, _, err) = vow_example(&["plan", "--now", "soon"]);

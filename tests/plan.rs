@@ -66,8 +66,11 @@ fn the_example_fleet_shows_a_real_upgrade() {
     assert!(s["update"].as_u64().unwrap() > 0);
     assert!(s["waves"].as_u64().unwrap() >= 3);
     let waves = v["waves"].as_array().unwrap();
-    assert_eq!(waves[0]["name"], "canary");
-    assert_eq!(waves[0]["canary"], true);
+    // The Promise's own dependencies first, then the canaries.
+    assert_eq!(waves[0]["name"], "dependencies");
+    assert_eq!(waves[0]["instances"][0]["ref"], "postgresql:dependencies");
+    assert_eq!(waves[1]["name"], "canary");
+    assert_eq!(waves[1]["canary"], true);
     // Every changed, unblocked instance is in exactly one wave.
     let mut seen = std::collections::BTreeSet::new();
     for w in waves {

@@ -203,7 +203,7 @@ fn diff_and_markdown() {
     let (code, md, _) = vow_example(&["plan", "--format", "markdown", "--now", NOW]);
     assert_eq!(code, 0);
     assert!(md.starts_with("## vow plan\n"));
-    assert!(md.contains("<details><summary>Wave 0 · canary"));
+    assert!(md.contains("<details><summary>Wave 1 · canary"));
     assert!(md.contains("```diff"));
     assert!(md.contains("### Blocked (14)"));
     insta::assert_snapshot!(

@@ -421,7 +421,9 @@ fn judge(
         .map(|w| {
             w.instances
                 .iter()
+                // Deleted instances have nothing left to watch; dependencies report no health.
                 .filter(|i| i.action != "delete" && i.to.is_some())
+                .filter(|i| !i.instance.ends_with(":dependencies"))
                 .map(|i| i.instance.clone())
                 .collect()
         })

@@ -20,6 +20,12 @@ pub struct Backup {
 }
 
 pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
+    if id.is_dependencies() {
+        return format!(
+            ".vow/backups/{run}/wave-{wave}/{}/dependencies.json",
+            id.promise
+        );
+    }
     format!(
         ".vow/backups/{run}/wave-{wave}/{}/{}/{}.json",
         id.promise, id.namespace, id.name
@@ -32,6 +38,9 @@ fn read(st: &dyn Store, rel: &str) -> Option<String> {
 
 pub fn parse_ref(r: &str) -> Option<InstanceRef> {
     let (promise, rest) = r.split_once(':')?;
+    if rest == "dependencies" {
+        return Some(InstanceRef::dependencies(promise));
+    }
     let (namespace, name) = rest.split_once('/')?;
     Some(InstanceRef {
         promise: promise.into(),

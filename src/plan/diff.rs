@@ -74,8 +74,10 @@ pub fn classify(
         .filter(|e| !e.blocked && !e.paused)
         .map(|e| diff_one(e, inputs.store.applied.get(&e.id)))
         .collect();
-    let requested: std::collections::HashSet<&InstanceRef> =
+    let mut requested: std::collections::HashSet<&InstanceRef> =
         inputs.requests.iter().map(|r| &r.id).collect();
+    // A Promise's dependencies stay while the Promise still has a Promise-level workflow.
+    requested.extend(evaluated.iter().map(|e| &e.id));
     for (id, applied) in &inputs.store.applied {
         if requested.contains(id) || !wanted(&id.promise) {
             continue;
@@ -121,7 +123,11 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
         action: Action::Create,
         from: None,
         to: Some(e.version.clone()),
-        reason: "a new request".into(),
+        reason: if e.id.is_dependencies() {
+            "the Promise's dependencies are new".into()
+        } else {
+            "a new request".into()
+        },
         digest: Some(e.files_digest()),
         files: Vec::new(),
         labels: e.labels.clone(),

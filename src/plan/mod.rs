@@ -79,7 +79,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         &inputs.ws.labels.environment,
     );
     let summary = Summary {
-        requests: evaluated.len(),
+        requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
         unchanged: changes
             .iter()
             .filter(|c| c.action == Action::Unchanged)

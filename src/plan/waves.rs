@@ -77,7 +77,18 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
     let fallback = &strategy.fallback;
     let mut run_budget = 0;
     let mut by_promise: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    // A Promise's own dependencies (operators, CRDs) go first, in a wave of their own: the
+    // instances that need them come after.
+    let mut dependencies: Vec<Slot> = Vec::new();
     for c in changes.iter().filter(|c| c.action != Action::Unchanged) {
+        if c.id.is_dependencies() {
+            dependencies.push(Slot {
+                change: c,
+                rank: 0,
+                placement: "the Promise's dependencies go first".into(),
+            });
+            continue;
+        }
         by_promise.entry(c.id.promise.as_str()).or_default().push(c);
     }
     let mut canaries: Vec<Slot> = Vec::new();
@@ -159,6 +170,17 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
         merge_names(&mut named, portions);
     }
     let mut waves = Vec::new();
+    if !dependencies.is_empty() {
+        waves.push(make_wave(
+            0,
+            "dependencies",
+            false,
+            None,
+            None,
+            0,
+            dependencies,
+        ));
+    }
     if !canaries.is_empty() {
         let bake = max_bake(canaries.iter().map(|s| {
             (strategy.rollout_of)(&s.change.id.promise)

@@ -38,6 +38,9 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// The directory of an instance's outputs in a destination, relative to the store root.
 pub fn instance_dir(dest_path: &str, id: &InstanceRef) -> String {
+    if id.is_dependencies() {
+        return format!("{dest_path}/dependencies/{}", id.promise);
+    }
     format!(
         "{dest_path}/resources/{}/{}/{}",
         id.namespace, id.promise, id.name
@@ -189,6 +192,9 @@ pub fn open(ws: &crate::workspace::Workspace) -> anyhow::Result<Box<dyn Store>> 
 
 /// A binding's path relative to the store root.
 pub fn binding_rel(id: &InstanceRef) -> String {
+    if id.is_dependencies() {
+        return format!(".vow/bindings/{}/dependencies.yaml", id.promise);
+    }
     format!(
         ".vow/bindings/{}/{}/{}.yaml",
         id.promise, id.namespace, id.name
@@ -196,6 +202,9 @@ pub fn binding_rel(id: &InstanceRef) -> String {
 }
 
 pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
+    if id.is_dependencies() {
+        return root.join(binding_rel(id));
+    }
     bindings_dir(root)
         .join(&id.promise)
         .join(&id.namespace)
