@@ -59,10 +59,14 @@ pub struct Evaluated {
 
 impl Evaluated {
     fn new(r: &Request) -> Evaluated {
+        Evaluated::blank(r.id.clone(), r.labels.clone(), r.location.clone())
+    }
+
+    fn blank(id: InstanceRef, labels: Labels, location: Location) -> Evaluated {
         Evaluated {
-            id: r.id.clone(),
-            labels: r.labels.clone(),
-            location: r.location.clone(),
+            id,
+            labels,
+            location,
             version: String::new(),
             pinned: false,
             paused: false,
@@ -132,22 +136,8 @@ pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> O
     }
     let id = InstanceRef::dependencies(&promise.name);
     let applied = inputs.store.applied.get(&id);
-    let mut ev = Evaluated {
-        id,
-        labels: Labels::new(),
-        location: promise.location.clone(),
-        version: promise.version.clone(),
-        pinned: false,
-        paused: false,
-        blocked: false,
-        findings: Vec::new(),
-        files: Vec::new(),
-        destinations: Default::default(),
-        spec: Value::Null,
-        status: None,
-        external: Vec::new(),
-        trace: Vec::new(),
-    };
+    let mut ev = Evaluated::blank(id, Labels::new(), promise.location.clone());
+    ev.version = promise.version.clone();
     if !usable(inputs, promise, index, &mut ev) {
         return Some(ev);
     }

@@ -150,8 +150,9 @@ pub fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
     Decision::Pass
 }
 
-/// Runs a gate command with the wave's instances in `VOW_INSTANCES` and on stdin (one per
-/// line). Exit 0 passes, 75 (EX_TEMPFAIL) means not yet, anything else fails the wave.
+/// Runs a gate command with the wave's instances on stdin (one per line) and, when the list
+/// fits in an environment variable, in `VOW_INSTANCES`; `VOW_INSTANCE_COUNT` always. Exit 0
+/// passes, 75 (EX_TEMPFAIL) means not yet, anything else fails the wave.
 pub fn command(
     cmd: &str,
     plan: &str,
@@ -160,13 +161,20 @@ pub fn command(
     instances: &[String],
 ) -> anyhow::Result<Option<bool>> {
     use std::io::Write;
-    let mut child = std::process::Command::new("sh")
+    let mut command = std::process::Command::new("sh");
+    command
         .arg("-c")
         .arg(cmd)
         .env("VOW_PLAN", plan)
         .env("VOW_WAVE", wave.to_string())
         .env("VOW_WAVE_NAME", name)
-        .env("VOW_INSTANCES", instances.join(" "))
+        .env("VOW_INSTANCE_COUNT", instances.len().to_string());
+    // Large waves would overflow the kernel's limit on the environment: stdin has them all.
+    let list = instances.join(" ");
+    if list.len() < 32 * 1024 {
+        command.env("VOW_INSTANCES", list);
+    }
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::inherit())
         .spawn()
