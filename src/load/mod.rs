@@ -273,13 +273,10 @@ fn expand(location: Location, value: Value) -> Vec<Doc> {
                 value: v,
             })
             .collect(),
-        Value::Object(ref m)
+        Value::Object(mut m)
             if m.get("kind").and_then(Value::as_str) == Some("List")
                 && m.get("items").is_some_and(Value::is_array) =>
         {
-            let Value::Object(mut m) = value else {
-                unreachable!()
-            };
             let Some(Value::Array(items)) = m.remove("items") else {
                 return Vec::new();
             };
