@@ -206,13 +206,15 @@ fn evaluate_full(
         ev.paused = true;
         return ev;
     }
-    if !usable(inputs, promise, r.promise, &mut ev) {
-        return ev;
-    }
+    // Every reason at once: an unavailable Promise does not hide a request's schema errors.
+    let available = usable(inputs, promise, r.promise, &mut ev);
     let Some(value) = validate(inputs, promise, r, &mut ev) else {
         return ev;
     };
     ev.spec = value.get("spec").cloned().unwrap_or(Value::Null);
+    if !available {
+        return ev;
+    }
     let mut rendered = Vec::new();
     for pipeline in &promise.configure {
         let outputs = run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev);
@@ -336,6 +338,7 @@ fn validate(inputs: &Inputs, promise: &Promise, r: &Request, ev: &mut Evaluated)
     body.remove("status");
     let mut body = Value::Object(body);
     let violations = schema::default_and_validate(schema, &mut body, "");
+    let invalid = violations.iter().any(|v| v.error);
     for v in violations {
         let code = if v.error {
             diag::SCHEMA
@@ -358,7 +361,7 @@ fn validate(inputs: &Inputs, promise: &Promise, r: &Request, ev: &mut Evaluated)
                 .help(help),
         );
     }
-    if ev.blocked {
+    if invalid {
         return None;
     }
     if let Value::Object(b) = body {

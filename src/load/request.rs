@@ -149,7 +149,7 @@ fn no_promise(
     promises: &[Promise],
 ) -> Finding {
     let group = api_version.split('/').next().unwrap_or("");
-    if group.ends_with("kratix.io") || group.ends_with("vow.dev") {
+    if group == "platform.kratix.io" || group == "vow.dev" {
         return Finding::new(
             diag::UNKNOWN_KIND,
             format!("{what}: a {kind} is not read among requests; skipped"),
