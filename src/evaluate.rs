@@ -568,12 +568,17 @@ fn write_group(
     dir: &str,
     files: &[(String, &OutputDoc)],
 ) {
-    let base = format!(
-        "{}/{}/{}",
-        store::instance_dir(&dest.path, &ev.id),
-        pipeline.name,
-        store::id5(dir)
-    );
+    // `filepath.mode: none`: the files go to the destination's path as they are named.
+    let base = if dest.mode == crate::model::FilepathMode::None {
+        dest.path.clone()
+    } else {
+        format!(
+            "{}/{}/{}",
+            store::instance_dir(&dest.path, &ev.id),
+            pipeline.name,
+            store::id5(dir)
+        )
+    };
     for (rel, doc) in files {
         let content = render_file(doc);
         let digest = store::digest(content.as_bytes());

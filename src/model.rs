@@ -263,6 +263,8 @@ pub struct Request {
     pub location: Location,
     /// Which item of a `List` or array the request was, for messages.
     pub item: Option<String>,
+    /// The version a Kratix `ResourceBinding` beside the requests pins this instance to.
+    pub binding_version: Option<String>,
 }
 
 impl Request {
@@ -272,10 +274,13 @@ impl Request {
     }
 
     /// The version the request pins itself to (`vow.dev/version` label or annotation).
+    /// The version the request pins itself to: a `vow.dev/version` label or annotation, else a
+    /// Kratix `ResourceBinding` for it among the requests.
     pub fn pinned_version(&self) -> Option<&str> {
         self.labels
             .get("vow.dev/version")
             .or_else(|| self.annotations.get("vow.dev/version"))
+            .or(self.binding_version.as_ref())
             .map(String::as_str)
             .filter(|v| !v.is_empty() && *v != "latest")
     }

@@ -85,6 +85,18 @@ pub struct ConfigFile {
     /// Freeze periods: no wave of matching instances starts inside them.
     #[serde(default)]
     pub freezes: Vec<FreezeSpec>,
+    /// Kratix's `resourceBindingVersionStrategy`: `floating` (default: instances follow the
+    /// latest Promise version) or `pinned` (a new instance stays at the version it was created at).
+    #[serde(default, rename = "resourceBindingVersionStrategy")]
+    pub binding_strategy: Option<BindingStrategy>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BindingStrategy {
+    #[default]
+    Floating,
+    Pinned,
 }
 
 /// A resolved workspace: absolute paths for every input.
@@ -103,6 +115,7 @@ pub struct Workspace {
     pub labels: LabelKeys,
     pub default_rollout: Option<Rollout>,
     pub calendar: Calendar,
+    pub binding_strategy: BindingStrategy,
 }
 
 impl Workspace {
@@ -160,6 +173,7 @@ impl Workspace {
             .map_err(|e| anyhow::anyhow!("error[V010]: {shown}: {e}"))?;
         Ok(Workspace {
             calendar,
+            binding_strategy: file.binding_strategy.unwrap_or_default(),
             promises: at(file.promises, "promises"),
             rules: at(file.rules, "rules"),
             requests: at(file.requests, "requests"),

@@ -367,3 +367,163 @@ fn the_store_layout_matches_kratix() {
         .collect();
     assert!(files.contains(&"worker-1/resources/default/upgrade/upgrade-rr-three/resource-configure/5058f/configmap.yaml"), "{files:?}");
 }
+
+/// Applies the old version of the kratix-core `upgrade` Promise, then brings in the new one.
+fn applied_then_upgraded(
+    s: &Path,
+    extra_requests: &[&str],
+    config: &str,
+) -> (tempfile::TempDir, Value) {
+    let mut requests =
+        vec!["kratix-core/test_system_assets_promise-revision_resource-request-3.yaml"];
+    requests.extend_from_slice(extra_requests);
+    let ws = workspace(
+        s,
+        &["kratix-core/test_system_assets_promise-revision_promise.yaml"],
+        &requests,
+    );
+    write(ws.path(), "vow.yaml", config);
+    let plan_file = ws.path().join("p.json");
+    let (code, _, err) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "plan",
+        "--out",
+        plan_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "apply",
+        plan_file.to_str().unwrap(),
+        "--gate-cmd",
+        "true",
+        "--now",
+        "2026-12-01",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::copy(
+        s.join("kratix-core/test_system_assets_promise-revision_promise-new-version.yaml"),
+        ws.path().join("promises/p0.yaml"),
+    )
+    .unwrap();
+    let p = plan(ws.path());
+    (ws, p)
+}
+
+#[test]
+fn a_resource_binding_pins_its_request() {
+    let Some(s) = samples() else { return };
+    let (_ws, p) = applied_then_upgraded(
+        &s,
+        &["kratix-core/test_system_assets_promise-revision_resource-binding-3.yaml"],
+        "store: {folder: state}\n",
+    );
+    let pinned: Vec<&str> = p["pinned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(pinned, ["upgrade:default/upgrade-rr-three"], "{p:#}");
+    assert_eq!(p["pinned"][0]["version"], "v0.1.0-BETA");
+    assert!(
+        p["changes"].as_array().unwrap().is_empty(),
+        "pinned to what is applied: nothing changes"
+    );
+}
+
+#[test]
+fn the_pinned_version_strategy_keeps_new_instances_where_they_started() {
+    let Some(s) = samples() else { return };
+    let (ws, p) = applied_then_upgraded(
+        &s,
+        &[],
+        "store: {folder: state}\nresourceBindingVersionStrategy: pinned\n",
+    );
+    let binding = std::fs::read_to_string(
+        ws.path()
+            .join("state/.vow/bindings/upgrade/default/upgrade-rr-three.yaml"),
+    )
+    .unwrap();
+    assert!(binding.contains("version: v0.1.0-BETA"), "{binding}");
+    assert_eq!(p["summary"]["pinned"], 1);
+    assert!(p["changes"].as_array().unwrap().is_empty());
+    // Floating (the default): the same instance is upgraded.
+    let (_ws, p) = applied_then_upgraded(&s, &[], "store: {folder: state}\n");
+    assert_eq!(p["summary"]["update"], 1);
+}
+
+#[test]
+fn destinations_strict_labels_and_filepath_modes() {
+    let Some(s) = samples() else { return };
+    let ws = workspace(&s, &["marketplace/redis/promise.yaml"], &[]);
+    // The sample worker and the aggregatedYAML destination load; aggregatedYAML is reported.
+    let dests = format!(
+        "{}\n---\n{}",
+        std::fs::read_to_string(s.join("kratix-core/config_samples_platform_v1alpha1_worker.yaml"))
+            .unwrap(),
+        std::fs::read_to_string(
+            s.join("kratix-core/test_system_assets_destination_destination-aggregated-yaml.yaml")
+        )
+        .unwrap()
+    );
+    write(ws.path(), "destinations.yaml", &dests);
+    let p = plan(ws.path());
+    let fs = p["findings"].as_array().unwrap();
+    assert!(
+        fs.iter()
+            .any(|f| f["code"] == "V009"
+                && f["message"].as_str().unwrap().contains("aggregatedYAML")),
+        "{fs:#?}"
+    );
+    // filepath.mode none: the files at the destination's path as they are named.
+    let ws = workspace(
+        &s,
+        &["kratix-core/test_system_assets_promise-revision_promise.yaml"],
+        &["kratix-core/test_system_assets_promise-revision_resource-request-3.yaml"],
+    );
+    let promise = std::fs::read_to_string(ws.path().join("promises/p0.yaml")).unwrap().replacen(
+        "          spec:\n            containers:",
+        "          spec:\n            rhai:\n              - name: gen\n                script: |\n                  output(\"cm.yaml\", #{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: spec.configMapName } });\n            containers:",
+        1,
+    );
+    write(ws.path(), "promises/p0.yaml", &promise);
+    write(ws.path(), "destinations.yaml", "apiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: flat}\nspec:\n  path: flat\n  filepath: {mode: none}\n---\napiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: strict, labels: {}}\nspec:\n  path: strict\n  strictMatchLabels: true\n");
+    let p = plan(ws.path());
+    let files: Vec<&str> = p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            c["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().unwrap())
+        })
+        .collect();
+    // The Promise has no destinationSelectors: the strict destination takes nothing.
+    assert_eq!(files, ["flat/cm.yaml"]);
+}
+
+#[test]
+fn a_promise_release_is_read_as_a_record() {
+    let Some(s) = samples() else { return };
+    let ws = workspace(
+        &s,
+        &[
+            "marketplace/redis/promise.yaml",
+            "marketplace/redis/promise-release.yaml",
+        ],
+        &[],
+    );
+    let p = plan(ws.path());
+    assert!(blocking(&p).is_empty());
+    assert!(p["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["message"].as_str().unwrap().contains("PromiseRelease")));
+}

@@ -170,9 +170,17 @@ fn write_instance(
             });
         }
     }
-    let desired = prior
-        .map(|p| p.binding.spec.version.clone())
-        .unwrap_or_else(|| "latest".into());
+    // What the binding follows from now on: the request's pin; else what it followed; else, new,
+    // `latest` or (Kratix's `resourceBindingVersionStrategy: pinned`) the version it starts at.
+    let desired = if ev.pinned {
+        ev.version.clone()
+    } else if let Some(p) = prior {
+        p.binding.spec.version.clone()
+    } else if inputs.ws.binding_strategy == crate::workspace::BindingStrategy::Pinned {
+        ev.version.clone()
+    } else {
+        "latest".into()
+    };
     let binding = evaluate::applied_binding(ev, &desired);
     let text = serde_yaml::to_string(&binding)?;
     ops.push(Op::Write {

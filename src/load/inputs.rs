@@ -196,7 +196,19 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
                 )
                 .at(d.location),
             ),
-            Ok(d) => out.push(d),
+            Ok(d) => {
+                if d.mode == crate::model::FilepathMode::AggregatedYaml {
+                    findings.push(
+                        Finding::new(
+                            diag::INVALID_DESTINATION,
+                            format!("Destination {}: filepath.mode aggregatedYAML is not supported yet; vow writes its files nestedByMetadata", d.name),
+                        )
+                        .at(d.location.clone())
+                        .help("use nestedByMetadata or none for destinations vow writes to"),
+                    );
+                }
+                out.push(d)
+            }
             Err(f) => findings.push(f),
         }
     }

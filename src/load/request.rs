@@ -37,11 +37,27 @@ pub fn parse_all(
 ) -> (Vec<Request>, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut requests = Vec::with_capacity(docs.len());
+    let mut bindings = BTreeMap::new();
     for doc in docs {
+        if doc.kind() == "ResourceBinding" && doc.api_version().starts_with("platform.kratix.io/") {
+            match resource_binding(&doc) {
+                Some((id, version)) => {
+                    bindings.insert(id, version);
+                }
+                None => findings.push(
+                    Finding::new(diag::MISSING_FIELD, format!("{}: a ResourceBinding without spec.promiseRef.name or spec.resourceRef.name", doc.location.file))
+                        .at(doc.location.clone()),
+                ),
+            }
+            continue;
+        }
         match parse(doc, promises, index) {
             Ok(r) => requests.push(r),
             Err(f) => findings.push(f),
         }
+    }
+    for r in &mut requests {
+        r.binding_version = bindings.get(&r.id).cloned();
     }
     requests.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
     let mut kept: Vec<Request> = Vec::with_capacity(requests.len());
@@ -138,7 +154,22 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
         value: doc.value,
         location: doc.location,
         item: doc.item,
+        binding_version: None,
     })
+}
+
+/// A Kratix `ResourceBinding` (`platform.kratix.io`): the version an instance is bound to.
+fn resource_binding(doc: &Doc) -> Option<(InstanceRef, String)> {
+    let v = &doc.value;
+    let s = |p: &str| v.pointer(p).and_then(Value::as_str);
+    let id = InstanceRef {
+        promise: s("/spec/promiseRef/name")?.to_string(),
+        namespace: s("/spec/resourceRef/namespace")
+            .unwrap_or(DEFAULT_NAMESPACE)
+            .to_string(),
+        name: s("/spec/resourceRef/name")?.to_string(),
+    };
+    Some((id, s("/spec/version").unwrap_or("latest").to_string()))
 }
 
 fn no_promise(
