@@ -34,16 +34,7 @@ fn no_calendar(ws: &Path) {
 
 /// Runs vow in the workspace (so that relative plan files are the workspace's).
 fn run(ws: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
-        .args(args)
-        .current_dir(ws)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    vow_in(ws, args)
 }
 
 fn plan_out(ws: &Path, now: &str) -> serde_json::Value {

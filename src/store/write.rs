@@ -48,23 +48,6 @@ pub fn remove_file(root: &Path, rel: &str) -> Result<()> {
     Ok(())
 }
 
-/// Copies a Promise's folder (its file and scripts) into the store as a revision.
-pub fn write_revision(root: &Path, promise: &str, version: &str, promise_dir: &Path) -> Result<()> {
-    let dest = super::revision_dir(root, promise, version);
-    for entry in walkdir::WalkDir::new(promise_dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-    {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().strip_prefix(promise_dir)?;
-        let bytes = std::fs::read(entry.path())?;
-        atomic_write(&dest.join(rel), &bytes)?;
-    }
-    Ok(())
-}
-
 /// Writes an instance's files and then its binding (the binding last: a binding never names a
 /// file that is not there yet).
 pub fn write_instance(root: &Path, binding: &Binding, files: &[(&str, &str)]) -> Result<()> {

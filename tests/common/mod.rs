@@ -21,6 +21,20 @@ pub fn vow(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs `vow` with `dir` as the working directory (relative plan files are the workspace's).
+pub fn vow_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the vow binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `vow` in the repository's own workspace (the example fleet).
 pub fn vow_example(args: &[&str]) -> (i32, String, String) {
     let root = repo();
