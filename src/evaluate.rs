@@ -7,7 +7,7 @@
 use crate::diag::{self, Finding, Location};
 use crate::load::inputs::Inputs;
 use crate::load::promise::STEP_SCOPE;
-use crate::model::{Destination, InstanceRef, Labels, Pipeline, Promise, Request};
+use crate::model::{Destination, FilepathMode, InstanceRef, Labels, Pipeline, Promise, Request};
 use crate::schema;
 use crate::script::{self, OutputDoc};
 use crate::store::{self, Applied, FileRecord};
@@ -569,15 +569,19 @@ fn write_group(
     files: &[(String, &OutputDoc)],
 ) {
     // `filepath.mode: none`: the files go to the destination's path as they are named.
-    let base = if dest.mode == crate::model::FilepathMode::None {
-        dest.path.clone()
-    } else {
-        format!(
+    let root = match dest.mode {
+        FilepathMode::None => None,
+        FilepathMode::NestedByMetadata => Some(dest.path.clone()),
+        FilepathMode::AggregatedYaml => Some(store::aggregated_parts(&dest.path)),
+    };
+    let base = match root {
+        None => dest.path.clone(),
+        Some(root) => format!(
             "{}/{}/{}",
-            store::instance_dir(&dest.path, &ev.id),
+            store::instance_dir(&root, &ev.id),
             pipeline.name,
             store::id5(dir)
-        )
+        ),
     };
     for (rel, doc) in files {
         let content = render_file(doc);

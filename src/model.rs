@@ -98,6 +98,9 @@ pub struct Promise {
     pub configure: Vec<Pipeline>,
     pub delete: Vec<Pipeline>,
     pub promise_configure: Vec<Pipeline>,
+    /// `workflows.promise.delete`: read so the plan can list its container steps; vow has no
+    /// Promise deletion of its own.
+    pub promise_delete: Vec<Pipeline>,
     pub rollout: Option<Rollout>,
     pub paused: bool,
     /// A digest of the Promise document and its script files: what a revision is.
@@ -204,6 +207,8 @@ pub struct Destination {
     pub path: String,
     pub strict_match_labels: bool,
     pub mode: FilepathMode,
+    /// The single file an `aggregatedYAML` destination holds (Kratix's `spec.filepath.filename`).
+    pub filename: String,
     pub location: Location,
 }
 
@@ -335,6 +340,7 @@ mod tests {
             path: "a".into(),
             strict_match_labels: true,
             mode: FilepathMode::NestedByMetadata,
+            filename: crate::store::AGGREGATED_FILENAME.into(),
             location: Location::new("d.yaml".into(), 1),
         };
         assert!(!d.accepts(&Labels::new()));

@@ -89,6 +89,10 @@ pub struct ConfigFile {
     /// latest Promise version) or `pinned` (a new instance stays at the version it was created at).
     #[serde(default, rename = "resourceBindingVersionStrategy")]
     pub binding_strategy: Option<BindingStrategy>,
+    /// Kratix's own config, the `kratix` ConfigMap: its `resourceBindingVersionStrategy` is used
+    /// unless `vow.yaml` sets one.
+    #[serde(default, rename = "kratixConfig")]
+    pub kratix_config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -171,9 +175,14 @@ impl Workspace {
             .unwrap_or_default();
         let calendar = Calendar::compile(&file.windows, &file.freezes)
             .map_err(|e| anyhow::anyhow!("error[V010]: {shown}: {e}"))?;
+        let binding_strategy = match (file.binding_strategy, &file.kratix_config) {
+            (Some(s), _) => s,
+            (None, Some(k)) => kratix_config_strategy(&root.join(k))?,
+            (None, None) => BindingStrategy::default(),
+        };
         Ok(Workspace {
             calendar,
-            binding_strategy: file.binding_strategy.unwrap_or_default(),
+            binding_strategy,
             promises: at(file.promises, "promises"),
             rules: at(file.rules, "rules"),
             requests: at(file.requests, "requests"),
@@ -186,6 +195,37 @@ impl Workspace {
             config_file: config_path,
             root,
         })
+    }
+}
+
+/// The `resourceBindingVersionStrategy` of Kratix's config ConfigMap (`data.config` holds the
+/// config as YAML text). The rest of it configures Kratix's controller and is not vow's concern.
+fn kratix_config_strategy(path: &Path) -> Result<BindingStrategy> {
+    let fail = |why: String| {
+        anyhow::anyhow!(
+            "error[V010]: {}: {why}\n  help: kratixConfig names Kratix's `kratix` ConfigMap (kind: ConfigMap, data.config)",
+            path.display()
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let map: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    if map.get("kind").and_then(|k| k.as_str()) != Some("ConfigMap") {
+        return Err(fail("not a ConfigMap".into()));
+    }
+    let Some(config) = map.get("data").and_then(|d| d.get("config")) else {
+        return Ok(BindingStrategy::default());
+    };
+    let config: serde_yaml::Value = match config.as_str() {
+        Some(text) => serde_yaml::from_str(text).map_err(|e| fail(format!("data.config: {e}")))?,
+        None => config.clone(),
+    };
+    match config.get("resourceBindingVersionStrategy") {
+        None => Ok(BindingStrategy::default()),
+        Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| {
+            fail(format!(
+                "data.config.resourceBindingVersionStrategy: {e} (floating or pinned)"
+            ))
+        }),
     }
 }
 

@@ -6,6 +6,7 @@
 //! with the updated journal, bindings, revisions and backups (for rollback). When a gate is not
 //! yet decidable it returns `Waiting` (exit 0, come back later) or, with `--wait`, polls.
 
+mod aggregate;
 mod gate;
 pub mod journal;
 pub mod planfile;
@@ -219,6 +220,8 @@ fn step(
     } else {
         wave::ops(inputs, st, &mut state, &run, wave, &by_ref)?
     };
+    let rebuilt = aggregate::ops(&inputs.destinations, st, &ops);
+    ops.extend(rebuilt);
     j.waves.push(journal::WaveRecord {
         index: wave.index,
         name: wave.name.clone(),

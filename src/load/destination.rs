@@ -43,12 +43,24 @@ pub fn parse(doc: &Doc) -> Result<Destination, Finding> {
             )))
         }
     };
+    let filename = v
+        .pointer("/spec/filepath/filename")
+        .and_then(Value::as_str)
+        .map(|f| f.trim_matches('/').to_string())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| crate::store::AGGREGATED_FILENAME.into());
+    if filename.split('/').any(|s| s == "..") {
+        return Err(err(format!(
+            "Destination {name}: spec.filepath.filename `{filename}` must stay inside the destination"
+        )));
+    }
     Ok(Destination {
         name,
         labels,
         path,
         strict_match_labels,
         mode,
+        filename,
         location: doc.location.clone(),
     })
 }

@@ -37,6 +37,9 @@ pub struct Inputs {
     pub unavailable: Vec<Vec<String>>,
     pub destinations: Vec<Destination>,
     pub requests: Vec<Request>,
+    /// Where request documents failed to load (`file:line`). While any did, the planner
+    /// deletes nothing: a typo must never read as "this request was removed".
+    pub unread_requests: Vec<String>,
     pub store: StoreState,
     pub policy: Policy,
     /// The time waivers are judged at (`--now`, or the clock, read by the CLI).
@@ -72,12 +75,21 @@ pub fn load_with_request_files(
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
-    let (docs, f) = read_documents(&ws.root, request_files);
-    findings.extend(f);
+    let (docs, read_findings) = read_documents(&ws.root, request_files);
     let requests_digest = digest_docs(&docs);
     let index = request::PromiseIndex::new(&promises);
-    let (requests, f) = request::parse_all(docs, &promises, &index);
-    findings.extend(f);
+    let (requests, parse_findings) = request::parse_all(docs, &promises, &index);
+    let unread_requests = read_findings
+        .iter()
+        .chain(&parse_findings)
+        .filter(|f| f.blocking)
+        .map(|f| match &f.location {
+            Some(l) => format!("{}:{}", l.file, l.line),
+            None => f.message.clone(),
+        })
+        .collect();
+    findings.extend(read_findings);
+    findings.extend(parse_findings);
     let store = store::read(&ws.store, &ws.root);
     findings.extend(store.findings.iter().cloned());
     let revisions = load_revisions(&ws, &promises, &requests, &store, &mut findings);
@@ -110,6 +122,7 @@ pub fn load_with_request_files(
         unavailable,
         destinations,
         requests,
+        unread_requests,
         store,
         policy,
         now,
@@ -196,19 +209,7 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
                 )
                 .at(d.location),
             ),
-            Ok(d) => {
-                if d.mode == crate::model::FilepathMode::AggregatedYaml {
-                    findings.push(
-                        Finding::new(
-                            diag::INVALID_DESTINATION,
-                            format!("Destination {}: filepath.mode aggregatedYAML is not supported yet; vow writes its files nestedByMetadata", d.name),
-                        )
-                        .at(d.location.clone())
-                        .help("use nestedByMetadata or none for destinations vow writes to"),
-                    );
-                }
-                out.push(d)
-            }
+            Ok(d) => out.push(d),
             Err(f) => findings.push(f),
         }
     }

@@ -51,6 +51,7 @@ pub fn parse(root: &Path, doc: &Doc) -> Result<(Promise, Vec<Finding>), Finding>
     let configure = p.pipelines("spec.workflows.resource.configure");
     let delete = p.pipelines("spec.workflows.resource.delete");
     let promise_configure = p.pipelines("spec.workflows.promise.configure");
+    let promise_delete = p.pipelines("spec.workflows.promise.delete");
     let rollout = p.rollout();
     let paused = str_at(v, "/metadata/labels/kratix.io~1paused") == Some("true")
         || str_at(v, "/metadata/annotations/kratix.io~1paused") == Some("true");
@@ -70,6 +71,7 @@ pub fn parse(root: &Path, doc: &Doc) -> Result<(Promise, Vec<Finding>), Finding>
         configure,
         delete,
         promise_configure,
+        promise_delete,
         rollout,
         paused,
         digest,

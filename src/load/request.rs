@@ -113,7 +113,11 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
                     .join(", ")
             ),
         )
-        .at(at));
+        .at(at)
+        .help(format!(
+            "set the request's apiVersion to {group}/{} (and its spec to that version's schema)",
+            api.version
+        )));
     }
     let name = doc.name().map(str::to_string).ok_or_else(|| {
         Finding::new(

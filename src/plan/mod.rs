@@ -30,7 +30,7 @@ pub struct PlanOptions {
 pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
-    let changes = classify(inputs, &evaluated, &wanted);
+    let (changes, held) = hold_deletes(inputs, classify(inputs, &evaluated, &wanted));
     let mut findings: Vec<Finding> = inputs
         .findings
         .iter()
@@ -69,6 +69,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
         .collect();
     blocked.extend(placed.unplaced.iter().cloned());
+    blocked.extend(held);
     blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
 
     let counts = counts::count(
@@ -117,7 +118,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .filter(|e| e.paused)
             .map(|e| e.id.to_string())
             .collect(),
-        external_steps: external_steps(&evaluated),
+        external_steps: external_steps(inputs, &wanted),
         changes: changes
             .into_iter()
             .filter(|c| c.action != Action::Unchanged)
@@ -128,6 +129,33 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
     plan
 }
 
+/// While any request document failed to load, deletions are held back as blocked: the
+/// instance's request may be in the document that did not load, and a typo must never delete
+/// a running service. Every other change is still planned.
+fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
+    if inputs.unread_requests.is_empty() {
+        return (changes, Vec::new());
+    }
+    let mut where_ = inputs.unread_requests.clone();
+    where_.dedup();
+    let reason = format!(
+        "not deleted: request documents failed to load ({}), and its request may be among them; fix them and plan again",
+        where_.join(", ")
+    );
+    let (deletes, kept): (Vec<Change>, Vec<Change>) = changes
+        .into_iter()
+        .partition(|c| c.action == Action::Delete);
+    let held = deletes
+        .into_iter()
+        .map(|c| Blocked {
+            instance: c.instance,
+            location: c.location,
+            reasons: vec![reason.clone()],
+        })
+        .collect();
+    (kept, held)
+}
+
 fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
     changes
         .iter()
@@ -135,24 +163,40 @@ fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
         .count()
 }
 
-fn external_steps(evaluated: &[&Evaluated]) -> Vec<ExternalSteps> {
-    let mut by_promise: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        Default::default();
-    for e in evaluated {
-        for s in &e.external {
-            by_promise
-                .entry(e.id.promise.clone())
-                .or_default()
-                .insert(s.clone());
-        }
-    }
-    by_promise
-        .into_iter()
-        .map(|(promise, steps)| ExternalSteps {
-            promise,
-            steps: steps.into_iter().collect(),
+/// Container steps vow does not run, per Promise and in workflow order: every workflow of every
+/// Promise in the plan (resource configure and delete, Promise configure), so a reviewer sees
+/// what Kratix would still do outside this plan.
+fn external_steps(inputs: &Inputs, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
+    let mut out: Vec<ExternalSteps> = inputs
+        .promises
+        .iter()
+        .filter(|p| wanted(&p.name))
+        .map(|p| {
+            let workflows = [
+                ("promise.configure", &p.promise_configure),
+                ("promise.delete", &p.promise_delete),
+                ("resource.configure", &p.configure),
+                ("resource.delete", &p.delete),
+            ];
+            let steps = workflows
+                .iter()
+                .flat_map(|(w, pipelines)| {
+                    pipelines.iter().flat_map(move |pl| {
+                        pl.containers
+                            .iter()
+                            .map(move |c| format!("{w} {}/{c}", pl.name))
+                    })
+                })
+                .collect();
+            ExternalSteps {
+                promise: p.name.clone(),
+                steps,
+            }
         })
-        .collect()
+        .filter(|e| !e.steps.is_empty())
+        .collect();
+    out.sort_by(|a, b| a.promise.cmp(&b.promise));
+    out
 }
 
 /// The plan's id: a digest of everything else in it.

@@ -37,6 +37,17 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 /// The directory of an instance's outputs in a destination, relative to the store root.
+/// Kratix's default `spec.filepath.filename` for `aggregatedYAML` destinations.
+pub const AGGREGATED_FILENAME: &str = "aggregated.yaml";
+
+/// Where vow keeps the per-instance parts an `aggregatedYAML` destination's file is built from:
+/// laid out as nestedByMetadata under `.vow/aggregated/<destination path>/`, so each instance's
+/// files diff, apply, back up and roll back like any other, and the one file Kratix would write
+/// is rebuilt from them (see `apply::aggregate`).
+pub fn aggregated_parts(dest_path: &str) -> String {
+    format!(".vow/aggregated/{dest_path}")
+}
+
 pub fn instance_dir(dest_path: &str, id: &InstanceRef) -> String {
     if id.is_dependencies() {
         return format!("{dest_path}/dependencies/{}", id.promise);

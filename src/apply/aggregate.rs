@@ -1,0 +1,73 @@
+//! `aggregatedYAML` destinations: Kratix writes every document placed on such a destination into
+//! one file, `<path>/<filename>`. vow keeps each instance's files as parts under
+//! `.vow/aggregated/<path>/` (so they diff, back up and roll back per instance) and, in the same
+//! commit as any wave that touches a part, rebuilds the one file from all of them.
+
+use crate::model::{Destination, FilepathMode};
+use crate::store::{self, Op, Store};
+use std::collections::BTreeMap;
+
+/// The operations that rebuild the aggregated file of every destination whose parts `ops` touch.
+/// Parts are joined in path order with Kratix's separator (`\n---\n`); a destination left with
+/// no parts loses its file.
+pub fn ops(dests: &[Destination], st: &dyn Store, ops: &[Op]) -> Vec<Op> {
+    let mut out = Vec::new();
+    for d in dests
+        .iter()
+        .filter(|d| d.mode == FilepathMode::AggregatedYaml)
+    {
+        let prefix = format!("{}/", store::aggregated_parts(&d.path));
+        if !ops.iter().any(|op| op.path().starts_with(&prefix)) {
+            continue;
+        }
+        let parts = parts_after(st, &prefix, ops);
+        let path = format!("{}/{}", d.path, d.filename);
+        if parts.is_empty() {
+            if st.dir().join(&path).exists() {
+                out.push(Op::Remove { path });
+            }
+            continue;
+        }
+        let joined: Vec<&[u8]> = parts.values().map(Vec::as_slice).collect();
+        out.push(Op::Write {
+            path,
+            bytes: joined.join(&b"\n---\n"[..]),
+        });
+    }
+    out
+}
+
+/// The parts under `prefix` as the store will hold them once `ops` are applied.
+fn parts_after(st: &dyn Store, prefix: &str, ops: &[Op]) -> BTreeMap<String, Vec<u8>> {
+    let mut parts = BTreeMap::new();
+    let root = st.dir().join(prefix);
+    for entry in walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
+        let Ok(rel) = entry.path().strip_prefix(st.dir()) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        // A temporary file of an interrupted folder commit is not a part.
+        if rel.ends_with(".vow-tmp") {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(entry.path()) {
+            parts.insert(rel, bytes);
+        }
+    }
+    for op in ops {
+        match op {
+            Op::Write { path, bytes } if path.starts_with(prefix) => {
+                parts.insert(path.clone(), bytes.clone());
+            }
+            Op::Remove { path } if path.starts_with(prefix) => {
+                parts.remove(path);
+            }
+            _ => {}
+        }
+    }
+    parts
+}
