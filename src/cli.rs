@@ -121,6 +121,13 @@ pub struct PlanArgs {
     /// Show a unified diff of every changed file (human and markdown formats).
     #[arg(long)]
     pub diff: bool,
+    /// Evaluate only the K-th of N deterministic slices of the fleet (1-based, e.g. 2/8) and
+    /// write a partial plan (to --out, or stdout) for `--merge`.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["merge", "diff"])]
+    pub shard: Option<crate::plan::Shard>,
+    /// Combine the partial plans of every shard into the plan an unsharded run gives.
+    #[arg(long, value_name = "PART", num_args = 1.., conflicts_with = "diff")]
+    pub merge: Vec<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,7 +311,13 @@ fn run(cli: Cli) -> Result<i32> {
         if ws.store_kind != crate::workspace::StoreKind::Folder {
             crate::store::open(&ws)?.refresh()?;
         }
-        let inputs = inputs::load(ws, clock);
+        // `--merge` plans from the shards' evaluations: the requests are not read again.
+        let merging = matches!(&cli.command, Command::Plan(a) if !a.merge.is_empty());
+        let inputs = if merging {
+            inputs::load_with_request_files(ws, clock, &[])
+        } else {
+            inputs::load(ws, clock)
+        };
         tracing::info!(
             "loaded {} Promises, {} requests, {} destinations in {:?}",
             inputs.promises.len(),
@@ -313,6 +326,8 @@ fn run(cli: Cli) -> Result<i32> {
             started.elapsed()
         );
         match cli.command {
+            Command::Plan(a) if !a.merge.is_empty() => merge_cmd(inputs, a, now),
+            Command::Plan(a) if a.shard.is_some() => shard_cmd(&inputs, a, now),
             Command::Plan(a) => plan_cmd(&inputs, a, now),
             Command::Render(a) => render_cmd(&inputs, a),
             Command::Scan(a) => scan_cmd(&inputs, a),
@@ -331,15 +346,7 @@ fn plan_cmd(
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
-    if let Some(p) = &a.promise {
-        if inputs.promise_by_name(p).is_none() {
-            let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
-            bail!(
-                "there is no Promise `{p}`; the Promises are: {}",
-                names.join(", ")
-            );
-        }
-    }
+    check_promise(inputs, a.promise.as_deref())?;
     let started = std::time::Instant::now();
     // Diffs need the rendered contents; markdown shows them collapsed.
     let diff = a.diff || a.format == PlanFormat::Markdown;
@@ -354,9 +361,105 @@ fn plan_cmd(
         evaluated.len(),
         started.elapsed()
     );
+    emit_plan(inputs, &evaluated, a, now, true)
+}
+
+/// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
+fn shard_cmd(
+    inputs: &Inputs,
+    a: PlanArgs,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<i32> {
+    let shard = a.shard.context("--shard is required here")?;
+    check_promise(inputs, a.promise.as_deref())?;
+    let evaluated = evaluate::evaluate_shard(
+        inputs,
+        evaluate::Detail::Digests,
+        Some((shard.index - 1, shard.count)),
+    );
+    let count = evaluated.len();
+    let partial = plan::Partial::new(
+        inputs,
+        shard,
+        now.map(crate::duration::format_time),
+        a.promise.clone(),
+        evaluated,
+    );
+    let mut json = serde_json::to_string(&partial)?;
+    json.push('\n');
+    match &a.out {
+        Some(path) => crate::store::write::atomic_write(path, json.as_bytes())
+            .with_context(|| format!("cannot write the partial plan to {}", path.display()))?,
+        None => out(&json),
+    }
+    eprintln!(
+        "vow plan: shard {}/{}: {count} instances evaluated; combine every shard with `vow plan --merge PARTS...`",
+        shard.index, shard.count
+    );
+    Ok(EXIT_OK)
+}
+
+/// `vow plan --merge PARTS...`: the plan of the whole fleet from every shard's partial plan.
+fn merge_cmd(
+    mut inputs: Inputs,
+    a: PlanArgs,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<i32> {
+    let parts = a
+        .merge
+        .iter()
+        .map(|p| Ok((p.clone(), plan::Partial::read(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let merged = plan::merge(&mut inputs, parts)?;
+    let shard_now = match &merged.now {
+        Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if now.is_some() && now != shard_now {
+        bail!("--now differs from the shards': merge without --now, or plan the shards with the same --now");
+    }
+    if a.promise.is_some() && a.promise != merged.promise {
+        bail!("--promise differs from the shards': merge without --promise");
+    }
+    let a = PlanArgs {
+        promise: merged.promise.clone(),
+        ..a
+    };
+    // Partial plans keep digests, not contents: a merged plan has no file diffs to show.
+    emit_plan(
+        &inputs,
+        &merged.evaluated,
+        PlanArgs { diff: false, ..a },
+        shard_now,
+        false,
+    )
+}
+
+fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
+    if let Some(p) = promise {
+        if inputs.promise_by_name(p).is_none() {
+            let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "there is no Promise `{p}`; the Promises are: {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Builds the plan from evaluated requests, writes it and prints it.
+fn emit_plan(
+    inputs: &Inputs,
+    evaluated: &[evaluate::Evaluated],
+    a: PlanArgs,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    contents: bool,
+) -> Result<i32> {
+    let diff = contents && (a.diff || a.format == PlanFormat::Markdown);
     let plan = plan::build(
         inputs,
-        &evaluated,
+        evaluated,
         &PlanOptions {
             promise: a.promise.clone(),
             now,
@@ -368,7 +471,7 @@ fn plan_cmd(
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
     let diffs = if diff {
-        plan::unified_diffs(&inputs.ws.store, &evaluated, &plan.changes)
+        plan::unified_diffs(&inputs.ws.store, evaluated, &plan.changes)
     } else {
         Vec::new()
     };

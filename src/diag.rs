@@ -5,12 +5,12 @@
 //! and, where there is one, the instance it concerns. `Err` is kept for the few cases where the
 //! tool cannot go on at all (no workspace, an unreadable store): one bad file never stops the batch.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
 /// How bad a finding is. Ordered: `Info < Low < ... < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -44,7 +44,7 @@ impl Severity {
 }
 
 /// Where a finding points: a file relative to the workspace, a 1-based line, optionally a column.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Location {
     pub file: Arc<str>,
     pub line: u32,
@@ -93,8 +93,20 @@ impl Serialize for Code {
     }
 }
 
+/// Codes are read back by id (`vow plan --merge` reads findings from partial plans).
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let id = String::deserialize(d)?;
+        ALL_CODES
+            .iter()
+            .find(|c| c.id == id)
+            .copied()
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown finding code {id}")))
+    }
+}
+
 /// The waiver that waives a finding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waived {
     pub waiver: String,
     pub reason: String,
@@ -103,7 +115,7 @@ pub struct Waived {
 }
 
 /// One problem, observation or note about the inputs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: Code,
     /// The rule that found it (its stable id), for rule findings.

@@ -13,13 +13,16 @@ use crate::script::{self, OutputDoc};
 use crate::store::{self, Applied, FileRecord};
 use rayon::prelude::*;
 use rhai::{Dynamic, Map};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// One rendered file, at its full path in the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutFile {
     pub path: String,
+    /// Not kept in partial plans (`--shard`): planning needs paths and digests only.
+    #[serde(skip)]
     pub content: String,
     pub digest: String,
 }
@@ -34,8 +37,9 @@ pub struct StepTrace {
     pub messages: Vec<String>,
 }
 
-/// The result of evaluating one request.
-#[derive(Clone, Debug)]
+/// The result of evaluating one request. Serialized (without traces) in partial plans.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Evaluated {
     pub id: InstanceRef,
     pub labels: Labels,
@@ -54,6 +58,7 @@ pub struct Evaluated {
     pub status: Option<Value>,
     /// Container steps vow did not run, as `<pipeline>/<container>`.
     pub external: Vec<String>,
+    #[serde(skip)]
     pub trace: Vec<StepTrace>,
 }
 
@@ -116,12 +121,28 @@ pub enum Detail {
 
 /// Evaluates every request in parallel; results are in instance order.
 pub fn evaluate_all(inputs: &Inputs, detail: Detail) -> Vec<Evaluated> {
+    evaluate_shard(inputs, detail, None)
+}
+
+/// Evaluates the requests of one shard (`(index, count)`, 0-based; `None`: every request), sorted
+/// by id. The Promises' dependencies belong to the first shard.
+pub fn evaluate_shard(
+    inputs: &Inputs,
+    detail: Detail,
+    shard: Option<(u64, u64)>,
+) -> Vec<Evaluated> {
+    let mine = |id: &InstanceRef| shard.is_none_or(|(k, n)| crate::plan::shard_of(id, n) == k);
     let mut out: Vec<Evaluated> = inputs
         .requests
         .par_iter()
+        .filter(|r| mine(&r.id))
         .map(|r| evaluate(inputs, r, detail))
         .collect();
-    out.extend((0..inputs.promises.len()).filter_map(|i| evaluate_dependencies(inputs, i, detail)));
+    if shard.is_none_or(|(k, _)| k == 0) {
+        out.extend(
+            (0..inputs.promises.len()).filter_map(|i| evaluate_dependencies(inputs, i, detail)),
+        );
+    }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }

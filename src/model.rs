@@ -224,7 +224,7 @@ impl Destination {
 }
 
 /// The identity of an instance: `<promise>:<namespace>/<name>`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct InstanceRef {
     pub promise: String,
     pub namespace: String,

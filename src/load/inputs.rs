@@ -7,12 +7,12 @@ use crate::policy::{self, Policy};
 use crate::store::{self, StoreState};
 use crate::workspace::Workspace;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Digests of everything a plan was made from (DESIGN.md section 9).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputDigests {
     pub promises: BTreeMap<String, PromiseDigest>,
     pub rules: String,
@@ -21,7 +21,7 @@ pub struct InputDigests {
     pub store: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromiseDigest {
     pub version: String,
     pub digest: String,

@@ -74,10 +74,11 @@ pub fn classify(
         .filter(|e| !e.blocked && !e.paused)
         .map(|e| diff_one(e, inputs.store.applied.get(&e.id)))
         .collect();
-    let mut requested: std::collections::HashSet<&InstanceRef> =
-        inputs.requests.iter().map(|r| &r.id).collect();
-    // A Promise's dependencies stay while the Promise still has a Promise-level workflow.
-    requested.extend(evaluated.iter().map(|e| &e.id));
+    // Every request is evaluated (blocked and paused ones too), and so are the dependencies of
+    // every Promise that still has a Promise-level workflow: what was evaluated is what stays.
+    // (`--merge` has no requests loaded, only what the shards evaluated.)
+    let requested: std::collections::HashSet<&InstanceRef> =
+        evaluated.iter().map(|e| &e.id).collect();
     for (id, applied) in &inputs.store.applied {
         if requested.contains(id) || !wanted(&id.promise) {
             continue;

@@ -5,12 +5,14 @@
 mod counts;
 mod diff;
 mod file;
+mod shard;
 pub mod timing;
 pub mod waves;
 
 pub use counts::{ActionCounts, Counts};
 pub use diff::{classify, unified_diffs, Action, Change, FileChange, FileDiff};
 pub use file::*;
+pub use shard::{merge, shard_of, Partial, Shard};
 
 use crate::diag::{self, Finding};
 use crate::evaluate::Evaluated;
