@@ -9,6 +9,7 @@ use crate::evaluate;
 use crate::load::inputs::{self, Inputs};
 use crate::plan::{self, PlanOptions};
 use crate::report;
+use crate::timings::Stage;
 use crate::workspace::Workspace;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -61,6 +62,10 @@ pub struct Global {
     /// The time to plan and judge waivers at: RFC 3339 or a date (midnight UTC). Default: now.
     #[arg(long, global = true, value_name = "TIME")]
     pub now: Option<String>,
+    /// Print where the time went, by stage (load, schema, steps, render, rules, plan, output),
+    /// on stderr.
+    #[arg(long, global = true)]
+    pub timings: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,7 +260,15 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     };
     init_logging(&cli.global);
-    match run(cli) {
+    let started = std::time::Instant::now();
+    if cli.global.timings {
+        crate::timings::enable();
+    }
+    let result = run(cli);
+    if crate::timings::enabled() {
+        eprint!("{}", crate::timings::report(started.elapsed()));
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -313,11 +326,13 @@ fn run(cli: Cli) -> Result<i32> {
         }
         // `--merge` plans from the shards' evaluations: the requests are not read again.
         let merging = matches!(&cli.command, Command::Plan(a) if !a.merge.is_empty());
-        let inputs = if merging {
-            inputs::load_with_request_files(ws, clock, &[])
-        } else {
-            inputs::load(ws, clock)
-        };
+        let inputs = crate::timings::time(Stage::Load, || {
+            if merging {
+                inputs::load_with_request_files(ws, clock, &[])
+            } else {
+                inputs::load(ws, clock)
+            }
+        });
         tracing::info!(
             "loaded {} Promises, {} requests, {} destinations in {:?}",
             inputs.promises.len(),
@@ -355,7 +370,8 @@ fn plan_cmd(
     } else {
         evaluate::Detail::Digests
     };
-    let evaluated = evaluate::evaluate_all(inputs, detail);
+    let evaluated =
+        crate::timings::time(Stage::Evaluate, || evaluate::evaluate_all(inputs, detail));
     tracing::info!(
         "evaluated {} requests in {:?}",
         evaluated.len(),
@@ -372,11 +388,13 @@ fn shard_cmd(
 ) -> Result<i32> {
     let shard = a.shard.context("--shard is required here")?;
     check_promise(inputs, a.promise.as_deref())?;
-    let evaluated = evaluate::evaluate_shard(
-        inputs,
-        evaluate::Detail::Digests,
-        Some((shard.index - 1, shard.count)),
-    );
+    let evaluated = crate::timings::time(Stage::Evaluate, || {
+        evaluate::evaluate_shard(
+            inputs,
+            evaluate::Detail::Digests,
+            Some((shard.index - 1, shard.count)),
+        )
+    });
     let count = evaluated.len();
     let partial = plan::Partial::new(
         inputs,
@@ -457,14 +475,17 @@ fn emit_plan(
     contents: bool,
 ) -> Result<i32> {
     let diff = contents && (a.diff || a.format == PlanFormat::Markdown);
-    let plan = plan::build(
-        inputs,
-        evaluated,
-        &PlanOptions {
-            promise: a.promise.clone(),
-            now,
-        },
-    );
+    let plan = crate::timings::time(Stage::Plan, || {
+        plan::build(
+            inputs,
+            evaluated,
+            &PlanOptions {
+                promise: a.promise.clone(),
+                now,
+            },
+        )
+    });
+    let output_started = std::time::Instant::now();
     let json = report::plan_json(&plan);
     if let Some(out) = &a.out {
         crate::store::write::atomic_write(out, json.as_bytes())
@@ -481,6 +502,7 @@ fn emit_plan(
         PlanFormat::Markdown => report::plan_markdown::render(&plan, &diffs),
     };
     out(&text);
+    crate::timings::add(Stage::Output, output_started.elapsed());
     let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
     Ok(if a.detailed_exitcode && changes > 0 {
         EXIT_CHANGES
@@ -642,7 +664,7 @@ fn fails(findings: &[diag::Finding], fail_on: FailOn) -> bool {
 }
 
 fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
-    let result = crate::scan::scan(inputs);
+    let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs));
     let view = report::PolicyView {
         command: "scan",
         findings: &result.findings,
@@ -652,7 +674,9 @@ fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
         tests: &[],
         now: inputs.now,
     };
-    emit(&policy_report(&view, a.format), a.out.as_ref())?;
+    crate::timings::time(Stage::Output, || {
+        emit(&policy_report(&view, a.format), a.out.as_ref())
+    })?;
     Ok(if fails(&result.findings, a.fail_on) {
         EXIT_FINDINGS
     } else {
@@ -686,13 +710,9 @@ fn check_cmd(inputs: &Inputs, a: CheckArgs) -> Result<i32> {
         .iter()
         .filter(|r| in_scope(&r.location.file))
         .collect();
-    let evaluated: Vec<evaluate::Evaluated> = {
-        use rayon::prelude::*;
-        requests
-            .par_iter()
-            .map(|r| evaluate::evaluate(inputs, r, evaluate::Detail::Digests))
-            .collect()
-    };
+    let evaluated: Vec<evaluate::Evaluated> = crate::timings::time(Stage::Evaluate, || {
+        evaluate::evaluate_many(inputs, &requests, evaluate::Detail::Digests)
+    });
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());
     }

@@ -139,6 +139,10 @@ pub struct Finding {
     /// Set when an active waiver covers the finding: it is reported, and blocks nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
+    /// The location is the document's and `field`'s line is still to be found: done once per
+    /// file for a whole batch (`locate::locate_fields`), not by re-reading a file per finding.
+    #[serde(skip)]
+    pub unlocated: bool,
 }
 
 impl Finding {
@@ -154,6 +158,7 @@ impl Finding {
             field: None,
             help: None,
             waived: None,
+            unlocated: false,
         }
     }
 

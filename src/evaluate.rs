@@ -11,6 +11,7 @@ use crate::model::{Destination, FilepathMode, InstanceRef, Labels, Pipeline, Pro
 use crate::schema;
 use crate::script::{self, OutputDoc};
 use crate::store::{self, Applied, FileRecord};
+use crate::timings::{self, Stage};
 use rayon::prelude::*;
 use rhai::{Dynamic, Map};
 use serde::{Deserialize, Serialize};
@@ -132,12 +133,8 @@ pub fn evaluate_shard(
     shard: Option<(u64, u64)>,
 ) -> Vec<Evaluated> {
     let mine = |id: &InstanceRef| shard.is_none_or(|(k, n)| crate::plan::shard_of(id, n) == k);
-    let mut out: Vec<Evaluated> = inputs
-        .requests
-        .par_iter()
-        .filter(|r| mine(&r.id))
-        .map(|r| evaluate(inputs, r, detail))
-        .collect();
+    let requests: Vec<&Request> = inputs.requests.iter().filter(|r| mine(&r.id)).collect();
+    let mut out = evaluate_many(inputs, &requests, detail);
     if shard.is_none_or(|(k, _)| k == 0) {
         out.extend(
             (0..inputs.promises.len()).filter_map(|i| evaluate_dependencies(inputs, i, detail)),
@@ -186,6 +183,20 @@ pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> O
     Some(ev)
 }
 
+/// Evaluates requests in parallel, in the given order; field lines of findings are found
+/// once per file for the whole batch.
+pub fn evaluate_many(inputs: &Inputs, requests: &[&Request], detail: Detail) -> Vec<Evaluated> {
+    let mut out: Vec<Evaluated> = requests
+        .par_iter()
+        .map(|r| evaluate_unlocated(inputs, r, detail, inputs.now, true))
+        .collect();
+    crate::load::locate::locate_fields(
+        &inputs.ws.root,
+        out.iter_mut().flat_map(|e| e.findings.iter_mut()).collect(),
+    );
+    out
+}
+
 /// Evaluates one request, keeping as much as `detail` asks for.
 pub fn evaluate(inputs: &Inputs, r: &Request, detail: Detail) -> Evaluated {
     evaluate_with(inputs, r, detail, inputs.now, true)
@@ -194,6 +205,18 @@ pub fn evaluate(inputs: &Inputs, r: &Request, detail: Detail) -> Evaluated {
 /// Evaluates one request with waivers judged at `now`, and without the store's history when
 /// `with_store` is false (test cases).
 pub fn evaluate_with(
+    inputs: &Inputs,
+    r: &Request,
+    detail: Detail,
+    now: chrono::DateTime<chrono::Utc>,
+    with_store: bool,
+) -> Evaluated {
+    let mut ev = evaluate_unlocated(inputs, r, detail, now, with_store);
+    crate::load::locate::locate_fields(&inputs.ws.root, ev.findings.iter_mut().collect());
+    ev
+}
+
+fn evaluate_unlocated(
     inputs: &Inputs,
     r: &Request,
     detail: Detail,
@@ -229,7 +252,7 @@ fn evaluate_full(
     }
     // Every reason at once: an unavailable Promise does not hide a request's schema errors.
     let available = usable(inputs, promise, r.promise, &mut ev);
-    let Some(value) = validate(inputs, promise, r, &mut ev) else {
+    let Some(value) = timings::time(Stage::Schema, || validate(promise, r, &mut ev)) else {
         return ev;
     };
     ev.spec = value.get("spec").cloned().unwrap_or(Value::Null);
@@ -238,7 +261,9 @@ fn evaluate_full(
     }
     let mut rendered = Vec::new();
     for pipeline in &promise.configure {
-        let outputs = run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev);
+        let outputs = timings::time(Stage::Steps, || {
+            run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev)
+        });
         if ev.blocked {
             break;
         }
@@ -247,7 +272,9 @@ fn evaluate_full(
     // Request rules run even when a step rejected, so that every reason is reported at once;
     // output rules need outputs, which a rejected request does not have.
     let outputs = (!ev.blocked).then_some(&rendered[..]);
-    apply_rules(inputs, r, promise, &value, outputs, now, &mut ev);
+    timings::time(Stage::Rules, || {
+        apply_rules(inputs, r, promise, &value, outputs, now, &mut ev)
+    });
     if ev.blocked {
         ev.files.clear();
     }
@@ -274,7 +301,7 @@ fn apply_rules(
         promise_version: &promise.version,
         outputs: rendered,
     };
-    let (findings, _) = crate::policy::check(&inputs.policy, &subject, &inputs.ws.root, now);
+    let (findings, _) = crate::policy::check(&inputs.policy, &subject, now);
     for f in findings {
         ev.note(f);
     }
@@ -339,7 +366,7 @@ fn usable(inputs: &Inputs, promise: &Promise, index: usize, ev: &mut Evaluated) 
 }
 
 /// Applies defaults and validates against the schema. Returns the defaulted request.
-fn validate(inputs: &Inputs, promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value> {
+fn validate(promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value> {
     let mut value = r.value.clone();
     let Some(schema) = promise.api.as_ref().and_then(|a| a.schema.as_ref()) else {
         return Some(value);
@@ -366,21 +393,17 @@ fn validate(inputs: &Inputs, promise: &Promise, r: &Request, ev: &mut Evaluated)
         } else {
             diag::UNKNOWN_FIELD
         };
-        let loc = match &r.item {
-            None => crate::load::locate::field_location(&inputs.ws.root, &r.location, &v.path),
-            Some(_) => None,
-        };
         let help = if v.error {
             "fix the request so that it satisfies the Promise's API schema"
         } else {
             "remove the field or check its spelling"
         };
-        ev.note(
-            Finding::new(code, format!("{}: {} {}", r.id, v.path, v.message))
-                .at(loc.unwrap_or_else(|| r.location.clone()))
-                .field(v.path)
-                .help(help),
-        );
+        let mut f = Finding::new(code, format!("{}: {} {}", r.id, v.path, v.message))
+            .at(r.location.clone())
+            .field(v.path)
+            .help(help);
+        f.unlocated = r.item.is_none();
+        ev.note(f);
     }
     if invalid {
         return None;
@@ -411,13 +434,24 @@ fn run_pipeline(
     let mut outputs: Vec<(String, OutputDoc)> = Vec::new();
     let mut schedules: Vec<(String, Labels)> = Vec::new();
     for step in &pipeline.steps {
+        // Only what the step mentions is copied into its scope.
+        let uses = |name: &str| step.script.uses(name);
         let vars = vec![
-            ("request", request_d.clone()),
-            ("spec", field(&request_d, "spec")),
-            ("metadata", field(&request_d, "metadata")),
-            ("promise", Dynamic::from_map(promise_d.clone())),
-            ("previous", previous.clone()),
-            ("outputs", outputs_dynamic(&outputs)),
+            ("request", pass(uses("request"), || request_d.clone())),
+            ("spec", pass(uses("spec"), || field(&request_d, "spec"))),
+            (
+                "metadata",
+                pass(uses("metadata"), || field(&request_d, "metadata")),
+            ),
+            (
+                "promise",
+                pass(uses("promise"), || Dynamic::from_map(promise_d.clone())),
+            ),
+            ("previous", pass(uses("previous"), || previous.clone())),
+            (
+                "outputs",
+                pass(uses("outputs"), || outputs_dynamic(&outputs)),
+            ),
         ];
         debug_assert_eq!(vars.len(), STEP_SCOPE.len());
         let (effects, failure) = script::run(&step.script, vars);
@@ -458,8 +492,22 @@ fn run_pipeline(
             return outputs;
         }
     }
+    // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
+    let started = timings::enabled().then(std::time::Instant::now);
     place(inputs, promise, pipeline, &outputs, &schedules, applied, ev);
+    if let Some(s) = started {
+        timings::add(Stage::Render, s.elapsed());
+    }
     outputs
+}
+
+/// A scope variable's value, or `()` for a script that never mentions it.
+fn pass(used: bool, value: impl FnOnce() -> Dynamic) -> Dynamic {
+    if used {
+        value()
+    } else {
+        Dynamic::UNIT
+    }
 }
 
 fn step_trace(pipeline: &Pipeline, step: &crate::model::Step, e: &script::Effects) -> StepTrace {

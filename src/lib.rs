@@ -23,6 +23,7 @@ pub mod schema;
 pub mod script;
 pub mod store;
 pub mod testcase;
+pub mod timings;
 pub mod workspace;
 
 /// Runs vow with these arguments (the first is the program name) and returns the exit code.

@@ -85,6 +85,13 @@ pub fn scan(inputs: &Inputs) -> ScanResult {
         .map(|(id, a)| check_one(inputs, id, a, requests.get(id).copied()))
         .collect();
     checked.sort_by(|a, b| a.id.cmp(&b.id));
+    crate::load::locate::locate_fields(
+        &inputs.ws.root,
+        checked
+            .iter_mut()
+            .flat_map(|c| c.findings.iter_mut())
+            .collect(),
+    );
     let mut findings = inputs.findings.clone();
     for c in &checked {
         findings.extend(c.findings.iter().cloned());
@@ -139,7 +146,7 @@ fn check_one(
         promise_version: &version,
         outputs: Some(&outputs),
     };
-    let (findings, outcomes) = policy::check(&inputs.policy, &subject, &inputs.ws.root, inputs.now);
+    let (findings, outcomes) = policy::check(&inputs.policy, &subject, inputs.now);
     Checked {
         id: id.clone(),
         labels,

@@ -303,3 +303,15 @@ fn bad_config_exits_2_with_the_line() {
     assert_eq!(code, 2);
     assert!(err.contains("vow.yaml:2"), "{err}");
 }
+
+#[test]
+fn timings_name_every_stage_on_stderr() {
+    let (code, out, err) = vow_example(&["plan", "--format", "json", "--timings"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with('{'), "stdout holds the plan only");
+    for stage in [
+        "load", "evaluate", "schema", "steps", "render", "rules", "plan", "output", "total",
+    ] {
+        assert!(err.contains(stage), "no `{stage}` in\n{err}");
+    }
+}

@@ -4,8 +4,10 @@
 //! them, and only for the few findings that name a field is the document read again with an
 //! event parser that reports marks. The cost is paid per finding, never per request.
 
-use crate::diag::Location;
+use crate::diag::{Finding, Location};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -47,6 +49,41 @@ pub struct Found {
     pub block_content_line: Option<u32>,
 }
 
+/// Gives every `unlocated` finding its field's line: each file is read and split once, and only
+/// the documents with findings are parsed again, the files in parallel. A field that cannot be
+/// found keeps the document's line.
+pub fn locate_fields(root: &Path, findings: Vec<&mut Finding>) {
+    use rayon::prelude::*;
+    let mut by_file: BTreeMap<Arc<str>, Vec<&mut Finding>> = BTreeMap::new();
+    for f in findings.into_iter().filter(|f| f.unlocated) {
+        f.unlocated = false;
+        if let (Some(loc), Some(_)) = (&f.location, &f.field) {
+            by_file.entry(loc.file.clone()).or_default().push(f);
+        }
+    }
+    by_file.into_par_iter().for_each(|(file, fs)| {
+        let Ok(text) = std::fs::read_to_string(root.join(&*file)) else {
+            return;
+        };
+        let pieces: HashMap<u32, (u32, String)> = super::split_yaml(&text)
+            .into_iter()
+            .map(|(text_line, first, piece)| (first, (text_line, piece)))
+            .collect();
+        for f in fs {
+            let (Some(loc), Some(field)) = (&f.location, &f.field) else {
+                continue;
+            };
+            let Some((text_line, piece)) = pieces.get(&loc.line) else {
+                continue;
+            };
+            if let Some(found) = find_in_piece(piece, *text_line, field) {
+                f.location =
+                    Some(Location::new(file.clone(), found.line).with_column(found.column));
+            }
+        }
+    });
+}
+
 /// Finds `field` in the document that starts at `doc` (re-reading its file).
 pub fn field_location(root: &Path, doc: &Location, field: &str) -> Option<Location> {
     let found = find_in_file(root, doc, field)?;
@@ -64,13 +101,18 @@ pub fn find_in_text(text: &str, doc_line: u32, field: &str) -> Option<Found> {
     let (text_line, _, piece) = super::split_yaml(text)
         .into_iter()
         .find(|(_, first, _)| *first == doc_line)?;
+    find_in_piece(&piece, text_line, field)
+}
+
+/// Finds `field` in one document's text, which starts at line `text_line` of its file.
+fn find_in_piece(piece: &str, text_line: u32, field: &str) -> Option<Found> {
     let mut recv = Locator {
         target: parse_path(field),
         stack: Vec::new(),
         found: None,
         pending_key: None,
     };
-    let mut parser = Parser::new_from_str(&piece);
+    let mut parser = Parser::new_from_str(piece);
     // A parse error after the field was found does not matter; before it, there is no answer.
     let _ = parser.load(&mut recv, false);
     recv.found.map(|mut f| {

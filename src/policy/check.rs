@@ -7,7 +7,6 @@ use crate::script::{self, OutputDoc};
 use chrono::{DateTime, Utc};
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value;
-use std::path::Path;
 use std::sync::Arc;
 
 /// What the rules look at for one instance.
@@ -39,7 +38,6 @@ pub struct CheckOutcome {
 pub fn check(
     policy: &Policy,
     s: &Subject,
-    root: &Path,
     now: DateTime<Utc>,
 ) -> (Vec<Finding>, Vec<CheckOutcome>) {
     let mut findings = Vec::new();
@@ -59,7 +57,8 @@ pub fn check(
         let vars: Vec<(&'static str, Dynamic)> = vars
             .iter()
             .map(|(n, v)| {
-                let keep = needs_outputs || !matches!(*n, "outputs" | "documents");
+                let keep = (needs_outputs || !matches!(*n, "outputs" | "documents"))
+                    && rule.script.uses(n);
                 (*n, if keep { v.clone() } else { Dynamic::UNIT })
             })
             .collect();
@@ -69,12 +68,12 @@ pub fn check(
         let mut all_waived = true;
         for said in &effects.denials {
             denied = true;
-            let f = rule_finding(policy, rule, s, root, now, said, true);
+            let f = rule_finding(policy, rule, s, now, said, true);
             all_waived &= f.waived.is_some();
             findings.push(f);
         }
         for said in &effects.warnings {
-            findings.push(rule_finding(policy, rule, s, root, now, said, false));
+            findings.push(rule_finding(policy, rule, s, now, said, false));
         }
         if let Some(fail) = failure {
             denied = true;
@@ -144,18 +143,13 @@ fn rule_finding(
     policy: &Policy,
     rule: &Rule,
     s: &Subject,
-    root: &Path,
     now: DateTime<Utc>,
     said: &script::Said,
     deny: bool,
 ) -> Finding {
-    let location = said
-        .field
-        .as_deref()
-        .filter(|_| s.locatable)
-        .and_then(|field| crate::load::locate::field_location(root, s.location, field))
-        .unwrap_or_else(|| s.location.clone());
-    let mut f = Finding::new(diag::RULE, format!("{}: {}", s.id, said.message)).at(location);
+    let mut f =
+        Finding::new(diag::RULE, format!("{}: {}", s.id, said.message)).at(s.location.clone());
+    f.unlocated = s.locatable && said.field.is_some();
     f.rule = Some(rule.name.clone());
     f.severity = rule.severity;
     f.blocking = deny && rule.enforcement == Enforcement::Block;

@@ -34,9 +34,18 @@ pub struct Script {
     /// Lines before the script's first line in `file` (0 for a script file; for an inline script,
     /// the line of the Promise file its text starts on, minus one).
     pub line_offset: u32,
+    /// The scope variables the source mentions. The others are passed as `()`: converting and
+    /// cloning a request's maps for a script that never reads them was most of a rule's cost.
+    pub used: Vec<String>,
 }
 
 impl Script {
+    /// Whether the script may read the scope variable `name` (a conservative textual test: any
+    /// identifier-like mention counts).
+    pub fn uses(&self, name: &str) -> bool {
+        self.used.iter().any(|u| u == name)
+    }
+
     /// Where a message said at script line/column is, in the file the script came from.
     pub fn location_of(&self, said: &Said) -> Location {
         Location::new(self.file.clone(), said.line + self.line_offset).with_column(said.column)
@@ -99,6 +108,11 @@ pub fn compile(
         ast: Arc::new(AST::empty()),
         file,
         line_offset,
+        used: scope_names
+            .iter()
+            .filter(|n| mentions(source, n))
+            .map(|n| n.to_string())
+            .collect(),
     };
     match with_engine(|e| e.compile_with_scope(&scope, source)) {
         Ok(ast) => Ok(Script {
@@ -128,6 +142,16 @@ impl ScriptFailure {
     pub fn into_finding(self, what: &str) -> Finding {
         Finding::new(self.code, format!("{what}: {}", self.message)).at(self.location)
     }
+}
+
+/// Whether `name` occurs in `source` as a whole identifier.
+fn mentions(source: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    source.match_indices(name).any(|(i, _)| {
+        let before = source[..i].chars().next_back();
+        let after = source[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// Runs a compiled script with the given variables; returns what it asked for.

@@ -627,3 +627,24 @@ fn effects_do_not_leak_between_runs() {
     assert_eq!(f, None);
     assert!(third.rejects.is_empty());
 }
+
+#[test]
+fn a_script_is_given_only_the_variables_it_mentions() {
+    let s = compiled("let inspected = 1; if spec.size == \"x\" { warn(metadata[\"name\"]) }");
+    assert!(s.uses("spec") && s.uses("metadata"));
+    // `inspected` contains `spec`, but is another identifier.
+    assert!(!s.uses("request") && !s.uses("previous") && !s.uses("promise"));
+    let s = compiled("let r = request;\nlet p = previous_value(); fn f(x) { x }");
+    assert!(s.uses("request"));
+    assert!(!s.uses("previous"), "previous_value is another identifier");
+    // An unmentioned variable is passed as (): the script still runs.
+    let (effects, failure) = run(
+        &compiled("warn(spec.size)"),
+        vec![
+            ("request", Dynamic::UNIT),
+            ("spec", to_dynamic(&json!({"size": "small"}))),
+        ],
+    );
+    assert_eq!(failure, None);
+    assert_eq!(effects.warnings[0].message, "small");
+}
