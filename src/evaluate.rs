@@ -714,7 +714,10 @@ pub fn render_file(doc: &OutputDoc) -> String {
                 if i > 0 {
                     out.push_str("---\n");
                 }
-                out.push_str(&serde_yaml::to_string(d).unwrap_or_default());
+                match crate::yaml_writer::to_string(d) {
+                    Some(text) => out.push_str(&text),
+                    None => out.push_str(&serde_yaml::to_string(d).unwrap_or_default()),
+                }
             }
             out
         }

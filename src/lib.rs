@@ -25,6 +25,7 @@ pub mod store;
 pub mod testcase;
 pub mod timings;
 pub mod workspace;
+pub mod yaml_writer;
 
 /// Runs vow with these arguments (the first is the program name) and returns the exit code.
 pub fn run(args: Vec<String>) -> i32 {
