@@ -198,7 +198,7 @@ mod tests {
             .into_iter()
             .filter_map(Result::ok)
         {
-            if !e.path().extension().is_some_and(|x| x == "yaml") {
+            if e.path().extension().is_none_or(|x| x != "yaml") {
                 continue;
             }
             let text = std::fs::read_to_string(e.path()).unwrap();

@@ -1,15 +1,15 @@
 """opa-count: the OPA side of bench/compare.sh.
 
-    python opa_count.py [-j WORKERS] [--query vowbench.report] POLICY.rego DIR
+    python opa_count.py [-j WORKERS] [--query vowbench.violations] POLICY.rego DIR
 
 Reads every request file under DIR (recursively: .yaml/.yml multi-document YAML, .json an object,
 an array or a Kubernetes List, .ndjson/.jsonl one document a line: the files vow reads), parses
 every document (PyYAML's C loader when it is built, as a Python user of YAML would), and
 evaluates the policy once per document with that document as `input` (as conftest does), through
 the real OPA engine (opa-golib-python-bindings: OPA's Go `rego` package in a c-shared library,
-with a prepared query cached per engine). The query must give an object
-{"violations": <number>, "rejected": <bool>}. Prints one line:
-`documents=<n> violations=<n> rejected=<n>`.
+with a prepared query cached per engine). The query must give a set (or an array) of
+violations, or be undefined for none. Prints one line: `documents=<n> violations=<n>`, the total
+size of those sets.
 
 Python threads would share one interpreter lock for the parsing, so the work is spread over
 WORKERS processes (default: the number of cores), each with its own engine; files are handed
@@ -45,6 +45,7 @@ FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ndjson": "ndjson"
 
 _engine = None
 _query = None
+_undefined = None
 
 
 def list_files(root):
@@ -87,29 +88,31 @@ def read_documents(path):
 
 
 def init(policy_path, query):
-    global _engine, _query
-    from opa_bindings import OpaEngine  # loads the Go library: only after the fork
+    global _engine, _query, _undefined
+    from opa_bindings import OpaEngine, OpaUndefinedError  # the Go library: only after the fork
 
     with open(policy_path, encoding="utf-8") as f:
         source = f.read()
     _engine = OpaEngine()
     _engine.add_policy(os.path.basename(policy_path), source)
     _query = query
+    _undefined = OpaUndefinedError
 
 
 def count_file(path):
-    documents = violations = rejected = 0
+    documents = violations = 0
     for doc in read_documents(path):
-        r = _engine.eval_document(_query, doc)
         documents += 1
-        violations += r["violations"]
-        rejected += r["rejected"] is True
-    return documents, violations, rejected
+        try:
+            violations += len(_engine.eval_document(_query, doc))
+        except _undefined:
+            pass
+    return documents, violations
 
 
 def main(argv):
     workers = os.cpu_count() or 1
-    query = "vowbench.report"
+    query = "vowbench.violations"
     positional = []
     it = iter(argv)
     for a in it:
@@ -127,13 +130,13 @@ def main(argv):
     if workers == 1:
         init(policy, query)
         results = map(count_file, files)
-        totals = [sum(c) for c in zip(*results)] or [0, 0, 0]
+        totals = [sum(c) for c in zip(*results)] or [0, 0]
     else:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers, initializer=init, initargs=(policy, query)) as pool:
             results = pool.imap_unordered(count_file, files, chunksize=1)
-            totals = [sum(c) for c in zip(*results)] or [0, 0, 0]
-    print("documents={} violations={} rejected={}".format(*totals))
+            totals = [sum(c) for c in zip(*results)] or [0, 0]
+    print("documents={} violations={}".format(*totals))
 
 
 if __name__ == "__main__":

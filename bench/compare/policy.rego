@@ -10,10 +10,12 @@
 # rule reads a field that has a default, the rule here reads it with object.get and that
 # default, so a missing field behaves as vow's defaulted one.
 #
-# Each vow rule denies at most once per request, so `violations` (the set of rule names that
-# deny) has as many members as vow has findings for the request.
+# vow runs no rule on a request that fails its Promise's API schema (finding V100); nothing
+# here checks the schema, so compare.sh fails if vow reports any V100 (bench/fleet.rs generates
+# requests valid against the Promises).
 #
-# The query is data.vowbench.report: {"violations": <number>, "rejected": <bool>}.
+# The query is data.vowbench.violations: the set of the names of the rules that deny. Each vow
+# rule denies at most once per request, so its size is vow's number of findings for the request.
 package vowbench
 
 import rego.v1
@@ -35,28 +37,8 @@ promise := "bucket" if {
 	input.kind == "Bucket"
 }
 
-# vow validates a request against its Promise's API schema before any rule, and a request that
-# fails it (finding V100) is evaluated no further: no rule runs on it. The one schema error in
-# the generated fleet is a PostgreSQL spec.storageGb outside the schema's range (integer,
-# minimum 10, maximum 2000, default 50): bench/fleet.rs copies the example fixture's
-# deliberately invalid request (experiments-db-dev, storageGb 5). Only that check is mirrored
-# here; compare.sh fails if vow's count of schema-rejected requests differs from `rejected`.
-default rejected := false
-
-rejected if {
-	promise == "postgresql"
-	not storage_in_range(object.get(input, ["spec", "storageGb"], 50))
-}
-
-storage_in_range(gb) if {
-	is_number(gb)
-	gb >= 10
-	gb <= 2000
-}
-
 # encryption-at-rest, PostgreSQL: `spec.encryption == false`; the schema's default is true.
 violations contains "encryption-at-rest" if {
-	not rejected
 	promise == "postgresql"
 	object.get(input.spec, "encryption", true) == false
 }
@@ -64,7 +46,6 @@ violations contains "encryption-at-rest" if {
 # encryption-at-rest, Bucket: confidential or restricted data needs a KMS key; the schema's
 # default encryption is AES256 (and dataClassification is required, without a default).
 violations contains "encryption-at-rest" if {
-	not rejected
 	promise == "bucket"
 	input.spec.dataClassification in {"confidential", "restricted"}
 	object.get(input.spec, "encryption", "AES256") != "aws:kms"
@@ -77,7 +58,6 @@ violations contains "encryption-at-rest" if {
 cve_2026_4412_affected := {"15.0", "15.1", "15.2", "15.3", "15.4", "15.5", "15.6", "15.7"}
 
 violations contains "postgres-cve-2026-4412" if {
-	not rejected
 	promise == "postgresql"
 	input.spec.version in cve_2026_4412_affected
 }
@@ -95,16 +75,12 @@ region := object.get(input, ["metadata", "labels", "region"], null)
 team := object.get(input, ["metadata", "labels", "team"], null)
 
 violations contains "allowed-regions" if {
-	not rejected
 	promise
 	region == null
 }
 
 violations contains "allowed-regions" if {
-	not rejected
 	promise
 	region != null
 	not region in object.get(approved_regions, team, approved_regions.all)
 }
-
-report := {"violations": count(violations), "rejected": rejected}

@@ -1,13 +1,13 @@
 //! regorus-count: the regorus side of bench/compare.sh.
 //!
-//!     regorus-count [-j THREADS] [--query data.vowbench.report] POLICY.rego DIR
+//!     regorus-count [-j THREADS] [--query data.vowbench.violations] POLICY.rego DIR
 //!
 //! Reads every request file under DIR (recursively: `.yaml`/`.yml` multi-document YAML, `.json`
 //! an object, an array or a Kubernetes `List`, `.ndjson`/`.jsonl` one document a line: the files
 //! vow reads), parses every document, and evaluates the policy once per document with that
 //! document as `input` (as conftest does), with one compiled engine cloned into each worker
-//! thread. The query must give an object `{"violations": <number>, "rejected": <bool>}`. Prints
-//! one line: `documents=<n> violations=<n> rejected=<n>`.
+//! thread. The query must give a set (or an array) of violations, or be undefined for none.
+//! Prints one line: `documents=<n> violations=<n>`, the total size of those sets.
 
 use anyhow::{bail, Context, Result};
 use regorus::{Engine, Value};
@@ -19,14 +19,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 struct Counts {
     documents: u64,
     violations: u64,
-    rejected: u64,
 }
 
 impl Counts {
     fn add(&mut self, o: Counts) {
         self.documents += o.documents;
         self.violations += o.violations;
-        self.rejected += o.rejected;
     }
 }
 
@@ -111,23 +109,23 @@ fn work(mut engine: Engine, query: &str, files: &[PathBuf], next: &AtomicUsize) 
         };
         for doc in read_documents(path)? {
             engine.set_input(doc);
-            let r = engine
-                .eval_rule(query.to_string())
-                .with_context(|| format!("evaluating {query} on a document of {}", path.display()))?;
+            let r = engine.eval_rule(query.to_string()).with_context(|| {
+                format!("evaluating {query} on a document of {}", path.display())
+            })?;
             c.documents += 1;
-            c.violations += r["violations"]
-                .as_u64()
-                .with_context(|| format!("{query} gave no `violations` number: {r}"))?;
-            if r["rejected"] == Value::from(true) {
-                c.rejected += 1;
-            }
+            c.violations += match &r {
+                Value::Undefined => 0,
+                Value::Set(s) => s.len() as u64,
+                Value::Array(a) => a.len() as u64,
+                other => bail!("{query} is not a set: {other}"),
+            };
         }
     }
 }
 
 fn main() -> Result<()> {
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut query = "data.vowbench.report".to_string();
+    let mut query = "data.vowbench.violations".to_string();
     let mut positional = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -165,8 +163,8 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     println!(
-        "documents={} violations={} rejected={}",
-        total.documents, total.violations, total.rejected
+        "documents={} violations={}",
+        total.documents, total.violations
     );
     Ok(())
 }
