@@ -378,12 +378,16 @@ fn validate(promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value>
         return None;
     };
     // apiVersion, kind and metadata belong to Kubernetes, not to the Promise's schema.
-    let mut body: serde_json::Map<String, Value> = map
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
-        .map(|(k, v)| (k.clone(), v.clone()))
+    // The body is moved out of the copy and back after defaulting, not copied again.
+    let keys: Vec<String> = map
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"))
+        .cloned()
         .collect();
-    body.remove("status");
+    let body: serde_json::Map<String, Value> = keys
+        .into_iter()
+        .filter_map(|k| map.remove(&k).map(|v| (k, v)))
+        .collect();
     let mut body = Value::Object(body);
     let violations = schema::default_and_validate(schema, &mut body, "");
     let invalid = violations.iter().any(|v| v.error);

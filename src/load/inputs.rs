@@ -282,9 +282,10 @@ fn unmet_requirements(p: &Promise, all: &[Promise]) -> Vec<String> {
 
 fn digest_docs(docs: &[Doc]) -> String {
     let mut h = Sha256::new();
-    let mut keyed: Vec<String> = docs.iter().map(|d| d.value.to_string()).collect();
+    use rayon::prelude::*;
+    let mut keyed: Vec<String> = docs.par_iter().map(|d| d.value.to_string()).collect();
     // Order-independent: the same requests in other files or another order give the same digest.
-    keyed.sort_unstable();
+    keyed.par_sort_unstable();
     for k in keyed {
         h.update(k);
         h.update([0]);
