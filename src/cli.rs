@@ -841,8 +841,7 @@ fn rollback_cmd(ws: &Workspace, run: &str, dest: Option<&PathBuf>) -> Result<i32
     let journal = crate::apply::rollback::find_run(st.as_ref(), run)?;
     let state = crate::store::read(st.dir(), &ws.root);
     let plan = crate::apply::rollback::make_plan(st.as_ref(), &state, &journal)?;
-    let mut text = serde_json::to_string_pretty(&plan)?;
-    text.push('\n');
+    let text = crate::apply::rollback::to_text(&plan);
     emit(&text, dest)?;
     Ok(EXIT_OK)
 }

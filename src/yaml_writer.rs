@@ -53,6 +53,10 @@ fn map(out: &mut String, m: &Map<String, Value>, depth: usize) -> Option<()> {
                 indent(out, depth);
                 seq(out, items, depth)?;
             }
+            Value::String(text) if text.contains('\n') => {
+                out.push(' ');
+                literal(out, text, depth + 2)?;
+            }
             other => {
                 out.push(' ');
                 scalar(out, other)?;
@@ -73,11 +77,36 @@ fn seq(out: &mut String, items: &[Value], depth: usize) -> Option<()> {
         match item {
             Value::Object(sub) if !sub.is_empty() => map(out, sub, depth + 2)?,
             Value::Array(a) if !a.is_empty() => return None,
+            Value::String(text) if text.contains('\n') => literal(out, text, depth + 2)?,
             other => {
                 scalar(out, other)?;
                 out.push('\n');
             }
         }
+    }
+    Some(())
+}
+
+/// A multi-line string as the literal block scalar serde_yaml writes (`|`, or `|-` without a
+/// final line break), its lines `depth` spaces in and empty lines left empty. Strings libyaml
+/// would quote or give an indentation or `+` indicator (leading spaces or breaks, trailing
+/// spaces, several final breaks, anything but printable ASCII) are left to serde_yaml.
+fn literal(out: &mut String, s: &str, depth: usize) -> Option<()> {
+    let bytes = s.as_bytes();
+    let printable = bytes
+        .iter()
+        .all(|&b| b == b'\n' || (0x20..0x7f).contains(&b));
+    let leading = bytes.first().is_some_and(|&b| b == b' ' || b == b'\n');
+    if !printable || leading || s.ends_with(' ') || s.ends_with("\n\n") || s.contains(" \n") {
+        return None;
+    }
+    out.push_str(if s.ends_with('\n') { "|\n" } else { "|-\n" });
+    for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
+        if !line.is_empty() {
+            indent(out, depth);
+            out.push_str(line);
+        }
+        out.push('\n');
     }
     Some(())
 }
@@ -121,8 +150,14 @@ fn plain(s: &str) -> bool {
     // `--flag` and `-x` are plain; `-5` is a number and `- x` a sequence entry.
     let alpha_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_alphabetic);
     let dash_word = first == b'-' && (alpha_at(1) || (bytes.get(1) == Some(&b'-') && alpha_at(2)));
-    let starts_ok =
-        first.is_ascii_alphabetic() || b"/$".contains(&first) || dash_word || quantity(bytes);
+    // A digit first is fine when a letter follows as in a quantity, or when a space makes a
+    // number of it impossible (a cron schedule such as `0 3 * * *`).
+    let digit_words = first.is_ascii_digit() && s.contains(' ');
+    let starts_ok = first.is_ascii_alphabetic()
+        || b"/$".contains(&first)
+        || dash_word
+        || quantity(bytes)
+        || digit_words;
     if !starts_ok || (s.contains(' ') && s.len() > 60) {
         return false;
     }
@@ -185,6 +220,30 @@ mod tests {
         assert!(to_string(&json!({"k": [[1]]})).is_none());
     }
 
+    #[test]
+    fn multi_line_strings_are_literal_blocks_as_serde_yaml_writes_them() {
+        let docs = [
+            json!({"data": {"redis.conf": "bind 0.0.0.0\nport 6379\n\nsave \"\"\n"}}),
+            json!({"a": "no final break\n  indented line"}),
+            json!({"args": ["one\ntwo\n", "x"], "k": [{"script": "set -e\nrun\n"}]}),
+            json!({"schedule": "0 0 3 * * *", "at": "12 30"}),
+        ];
+        for doc in docs {
+            let mine = to_string(&doc).unwrap_or_else(|| panic!("direct: {doc}"));
+            assert_eq!(mine, serde_yaml::to_string(&doc).unwrap());
+        }
+        for left in [
+            "\nleading",
+            " leading",
+            "trailing \n",
+            "two\n\n",
+            "tab\t\n",
+            "é\n",
+        ] {
+            assert!(to_string(&json!({ "k": left })).is_none(), "{left:?}");
+        }
+    }
+
     /// The example store's files were written by serde_yaml: most of their documents must take
     /// the direct path, and give the same bytes.
     #[test]
@@ -229,6 +288,9 @@ mod tests {
             "[0-9]{1,20}".prop_map(Value::String),
             "[0-9]{1,4}[a-zA-Z.:_ -]{0,4}".prop_map(Value::String),
             "[a-z]{1,4}( [a-z]{1,30}){0,4}".prop_map(Value::String),
+            "[0-9][0-9 *./:#-]{0,10}".prop_map(Value::String),
+            "[a-z ]{0,3}(\n[ a-z:#]{0,6}){1,4}\n{0,3}".prop_map(Value::String),
+            "[ -~\n\t]{0,12}".prop_map(Value::String),
             Just(json!({})),
             Just(json!([])),
         ]

@@ -112,7 +112,7 @@ pub fn read(path: &Path) -> Result<PlanFile> {
             path.display()
         )
     })?;
-    let plan: PlanFile = serde_json::from_value(value.clone())
+    let plan: PlanFile = serde_json::from_value(value)
         .with_context(|| format!("{} is not a plan file vow can apply", path.display()))?;
     if plan.schema_version != crate::plan::SCHEMA_VERSION {
         bail!(
@@ -122,7 +122,7 @@ pub fn read(path: &Path) -> Result<PlanFile> {
             crate::plan::SCHEMA_VERSION
         );
     }
-    let expected = crate::plan::canonical_id(&value);
+    let expected = crate::plan::content_id(&text);
     if expected != plan.plan_id {
         bail!(
             "{}: the plan was changed after it was made (its content digest is {expected}, its planId says {}); refusing to apply it. Make a new plan with `vow plan --out`.",

@@ -75,8 +75,7 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
         "waves": waves,
         "changes": [],
     });
-    let id = crate::plan::canonical_id(&plan);
-    plan["planId"] = json!(id);
+    plan["planId"] = json!(crate::plan::content_id(&to_text(&plan)));
     Ok(plan)
 }
 
@@ -153,4 +152,11 @@ pub fn wave_ops(
         }
     }
     Ok(ops)
+}
+
+/// A rollback plan's file text, as `vow rollback` writes it (its id is the digest of this text).
+pub fn to_text(plan: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
 }

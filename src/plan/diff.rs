@@ -69,8 +69,10 @@ pub fn classify(
     evaluated: &[&Evaluated],
     wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Change> {
+    use rayon::prelude::*;
+    // Digests and file lists per instance are independent: diffed on every thread, in order.
     let mut out: Vec<Change> = evaluated
-        .iter()
+        .par_iter()
         .filter(|e| !e.blocked && !e.paused)
         .map(|e| diff_one(e, inputs.store.applied.get(&e.id)))
         .collect();

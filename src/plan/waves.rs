@@ -97,7 +97,7 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
     let mut findings = Vec::new();
     for (promise, mut list) in by_promise {
         let rollout = (strategy.rollout_of)(promise).unwrap_or(fallback);
-        list.sort_by_key(|c| (rank_key(c), c.id.clone()));
+        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
         let of = list.len();
         run_budget += rollout
             .failure_budget

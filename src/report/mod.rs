@@ -19,10 +19,7 @@ use serde::Serialize;
 
 /// The plan as the JSON plan file (DESIGN.md section 9), pretty-printed, ending in a newline.
 pub fn plan_json(plan: &Plan) -> String {
-    let mut s =
-        serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    crate::plan::to_json(plan)
 }
 
 /// What `vow scan` and `vow check` report, in every format.

@@ -163,8 +163,17 @@ pub fn run(
     for (name, value) in vars {
         scope.push_dynamic(name, value);
     }
+    run_in(script, &mut scope)
+}
+
+/// Runs a compiled script in `scope` and leaves the scope as it found it: what the script
+/// declares is dropped afterwards, so one scope serves a series of scripts. Variables the
+/// scripts must not change are pushed as constants (changing one is a script error).
+pub fn run_in(script: &Script, scope: &mut Scope<'static>) -> (Effects, Option<ScriptFailure>) {
+    let len = scope.len();
     effects::begin();
-    let result = with_engine(|e| e.run_ast_with_scope(&mut scope, &script.ast));
+    let result = with_engine(|e| e.run_ast_with_scope(scope, &script.ast));
+    scope.rewind(len);
     let effects = effects::take();
     let failure = result.err().map(|e| failure(script, &e));
     (effects, failure)
