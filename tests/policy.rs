@@ -503,3 +503,39 @@ fn check_is_fast_on_the_example() {
     assert_eq!(code, 1);
     assert!(t.elapsed().as_secs() < 10);
 }
+
+/// Every rule of an instance reads the same converted request: what one rule declares is gone
+/// before the next runs, and a rule that tries to change the request fails instead of changing
+/// what the others see.
+#[test]
+fn rules_cannot_change_what_the_next_rule_sees() {
+    let rule = |name: &str, script: &str| {
+        format!("apiVersion: vow.dev/v1alpha1\nkind: Rule\nmetadata:\n  name: {name}\nspec:\n  severity: low\n  enforcement: warn\n  script: |\n    {script}\n")
+    };
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("a", 1));
+    write(
+        ws.path(),
+        "rules/a.yaml",
+        &rule("a-changes", "let leaked = 1; spec.size = 500;"),
+    );
+    write(ws.path(), "rules/b.yaml", &rule("b-reads", "if spec.size == 500 { deny(\"saw a change\"); } if is_def_var(\"leaked\") { deny(\"saw a variable\"); } deny(`size ${spec.size}`);"));
+    let root = ws.path().to_str().unwrap();
+    let (_, out, _) = vow(&["-C", root, "check", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let messages = |rule: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let changes = messages("a-changes");
+    assert!(
+        changes.len() == 1 && changes[0].contains("constant"),
+        "{changes:?}"
+    );
+    assert_eq!(messages("b-reads"), vec!["db:team-a/a: size 1".to_string()]);
+}
