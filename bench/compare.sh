@@ -4,7 +4,8 @@
 # Environment: RUNS (default 3), OUT (default /tmp/vow-compare), JOBS (threads or processes of
 # every tool; default: each tool's own default, the number of cores), VENV (the Python virtual
 # environment for OPA; default target/ci-tools/opa-venv, created and reused), PYTHON (the
-# interpreter that creates it; default python3.14 if there is one, else python3).
+# interpreter that creates it; default python3.14 if there is one, else python3), VOW (the vow
+# binary; default target/release/vow, built here).
 #
 # The policy: three of the example rules, encryption-at-rest, postgres-cve-2026-4412 and
 # allowed-regions, as vow rules (copied from rules/) and in Rego v1 (bench/compare/policy.rego,
@@ -46,6 +47,7 @@ REPO=$PWD
 COUNT=${1:-100000}
 RUNS=${RUNS:-3}
 OUT=${OUT:-/tmp/vow-compare}
+VOW=${VOW:-target/release/vow}
 JOBS=${JOBS:-}
 VENV=${VENV:-$REPO/target/ci-tools/opa-venv}
 OPA_BINDINGS=opa-golib-python-bindings==0.4.4
@@ -122,7 +124,7 @@ jobs_flag() { if [ -n "$JOBS" ]; then echo "-j $JOBS"; fi; }
 # The three commands, over a workspace or a folder of requests; stdout to $1.
 run_vow() { local out=$1 ws=$2; shift 2
   # shellcheck disable=SC2046
-  "$@" target/release/vow -C "$ws" $(jobs_flag) check --format json > "$out"; }
+  "$@" "$VOW" -C "$ws" $(jobs_flag) check --format json > "$out"; }
 run_regorus() { local out=$1 requests=$2; shift 2
   # shellcheck disable=SC2046
   "$@" bench/compare/target/release/regorus-count $(jobs_flag) bench/compare/policy.rego "$requests" > "$out"; }

@@ -17,6 +17,8 @@
 #   COMPARE (1)           0 skips bench/compare.sh (when it exists); COMPARE_ARGS are its arguments
 #                         (default: the largest SIZE up to STORE_MAX, else the smallest)
 #   SEED, VIOLATIONS, RULES, OUT (/tmp/vow-bench), FRESH   as for bench/fleet.sh (workspaces are cached)
+#   VOW                   the vow binary to measure (default: target/release/vow, built here), e.g.
+#                         an older build for before/after figures on the same fleets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -29,7 +31,7 @@ export SEED=${SEED:-1} VIOLATIONS=${VIOLATIONS:-5} RULES=${RULES:-example} OUT S
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000)
 cargo build --release --quiet --bin vow --example fleet
-VOW=$PWD/target/release/vow
+VOW=${VOW:-$PWD/target/release/vow}
 mkdir -p "$OUT"
 TMP="$OUT/suite"
 mkdir -p "$TMP"
@@ -124,7 +126,7 @@ if [ "${COMPARE:-1}" = 1 ] && [ -f bench/compare.sh ]; then
   echo "bench/compare.sh $COMPARE_ARGS:"
   # Its own OUT and defaults, not the suite's.
   # shellcheck disable=SC2086
-  env -u OUT -u SKIP_BUILD -u FRESH bash bench/compare.sh $COMPARE_ARGS 2>&1 | tee "$TMP/compare.txt" | sed 's/^/  /' \
+  env -u OUT -u SKIP_BUILD -u FRESH VOW="$VOW" bash bench/compare.sh $COMPARE_ARGS 2>&1 | tee "$TMP/compare.txt" | sed 's/^/  /' \
     || echo "suite: bench/compare.sh failed"
   while IFS= read -r line; do LINES+=("compare $COMPARE_ARGS: $line"); done \
     < <(grep -E '^(vow|regorus|opa|ratio) ' "$TMP/compare.txt" || true)

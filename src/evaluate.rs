@@ -252,11 +252,19 @@ fn evaluate_full(
     }
     // Every reason at once: an unavailable Promise does not hide a request's schema errors.
     let available = usable(inputs, promise, r.promise, &mut ev);
-    let Some(value) = timings::time(Stage::Schema, || validate(promise, r, &mut ev)) else {
+    let Some(mut value) = timings::time(Stage::Schema, || validate(promise, r, &mut ev)) else {
         return ev;
     };
-    ev.spec = value.get("spec").cloned().unwrap_or(Value::Null);
+    // The defaulted spec is kept (apply records it); it is moved out once nothing reads the
+    // request any more, not copied.
+    let take_spec = |value: &mut Value| {
+        value
+            .get_mut("spec")
+            .map(Value::take)
+            .unwrap_or(Value::Null)
+    };
     if !available {
+        ev.spec = take_spec(&mut value);
         return ev;
     }
     let mut rendered = Vec::new();
@@ -275,6 +283,7 @@ fn evaluate_full(
     timings::time(Stage::Rules, || {
         apply_rules(inputs, r, promise, &value, outputs, now, &mut ev)
     });
+    ev.spec = take_spec(&mut value);
     if ev.blocked {
         ev.files.clear();
     }

@@ -520,7 +520,14 @@ fn rules_cannot_change_what_the_next_rule_sees() {
         &rule("a-changes", "let leaked = 1; spec.size = 500;"),
     );
     write(ws.path(), "rules/b.yaml", &rule("b-reads", "if spec.size == 500 { deny(\"saw a change\"); } if is_def_var(\"leaked\") { deny(\"saw a variable\"); } deny(`size ${spec.size}`);"));
-    write(ws.path(), "rules/c.yaml", &rule("c-copies", "let s = spec; s.size = 7; if s.size != 7 { deny(\"copy not changed\"); }"));
+    write(
+        ws.path(),
+        "rules/c.yaml",
+        &rule(
+            "c-copies",
+            "let s = spec; s.size = 7; if s.size != 7 { deny(\"copy not changed\"); }",
+        ),
+    );
     let root = ws.path().to_str().unwrap();
     let (_, out, _) = vow(&["-C", root, "check", "--format", "json"]);
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -539,5 +546,9 @@ fn rules_cannot_change_what_the_next_rule_sees() {
         "{changes:?}"
     );
     assert_eq!(messages("b-reads"), vec!["db:team-a/a: size 1".to_string()]);
-    assert!(messages("c-copies").is_empty(), "{:?}", messages("c-copies"));
+    assert!(
+        messages("c-copies").is_empty(),
+        "{:?}",
+        messages("c-copies")
+    );
 }
