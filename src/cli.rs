@@ -343,8 +343,8 @@ fn run(cli: Cli) -> Result<i32> {
         let mut inputs = inputs;
         let result = match cli.command {
             Command::Plan(a) if !a.merge.is_empty() => merge_cmd(&mut inputs, a, now),
-            Command::Plan(a) if a.shard.is_some() => shard_cmd(&inputs, a, now),
-            Command::Plan(a) => plan_cmd(&inputs, a, now),
+            Command::Plan(a) if a.shard.is_some() => shard_cmd(&mut inputs, a, now),
+            Command::Plan(a) => plan_cmd(&mut inputs, a, now),
             Command::Render(a) => render_cmd(&inputs, a),
             Command::Scan(a) => scan_cmd(&inputs, a),
             Command::Check(a) => check_cmd(&inputs, a),
@@ -361,7 +361,7 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn plan_cmd(
-    inputs: &Inputs,
+    inputs: &mut Inputs,
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
@@ -374,8 +374,9 @@ fn plan_cmd(
     } else {
         evaluate::Detail::Digests
     };
-    let evaluated =
-        crate::timings::time(Stage::Evaluate, || evaluate::evaluate_all(inputs, detail));
+    let evaluated = crate::timings::time(Stage::Evaluate, || {
+        evaluate::evaluate_shard(inputs, detail, None)
+    });
     tracing::info!(
         "evaluated {} requests in {:?}",
         evaluated.len(),
@@ -388,7 +389,7 @@ fn plan_cmd(
 
 /// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
 fn shard_cmd(
-    inputs: &Inputs,
+    inputs: &mut Inputs,
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
@@ -494,9 +495,9 @@ fn emit_plan(
         )
     });
     let output_started = std::time::Instant::now();
-    let json = report::plan_json(&plan);
+    // The JSON plan is streamed, never built as one string: at a million requests it is 1.7 GB.
     if let Some(out) = &a.out {
-        crate::store::write::atomic_write(out, json.as_bytes())
+        crate::store::write::atomic_write_with(out, |w| plan::write_json(&plan, w))
             .with_context(|| format!("cannot write the plan to {}", out.display()))?;
     }
     let diffs = if diff {
@@ -504,13 +505,13 @@ fn emit_plan(
     } else {
         Vec::new()
     };
-    let text = match a.format {
-        PlanFormat::Human => report::human::plan(&plan, &diffs),
-        PlanFormat::Json => json,
-        PlanFormat::Markdown => report::plan_markdown::render(&plan, &diffs),
-    };
-    out(&text);
+    match a.format {
+        PlanFormat::Human => out(&report::human::plan(&plan, &diffs)),
+        PlanFormat::Json => out_with(|w| plan::write_json(&plan, w)),
+        PlanFormat::Markdown => out(&report::plan_markdown::render(&plan, &diffs)),
+    }
     crate::timings::add(Stage::Output, output_started.elapsed());
+    crate::timings::note_memory(Stage::Output);
     let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
     std::mem::forget(plan); // see `run`
     Ok(if a.detailed_exitcode && changes > 0 {
@@ -624,12 +625,14 @@ fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
 /// Writes to stdout. A reader that went away (`vow plan | head`) ends the output quietly
 /// instead of panicking, as the conventions of command-line tools have it.
 fn out(text: &str) {
+    out_with(|w| w.write_all(text.as_bytes()));
+}
+
+/// Writes to stdout through a buffer with `write`; a closed pipe ends the run quietly.
+fn out_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
     use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    if let Err(e) = write(&mut stdout).and_then(|_| stdout.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(EXIT_OK);
         }

@@ -55,7 +55,14 @@ pub struct Evaluated {
     pub files: Vec<OutFile>,
     /// Workload group directory → destination name.
     pub destinations: std::collections::BTreeMap<String, String>,
+    /// The defaulted spec, which apply records. Dropped at [`Detail::Digests`]: planning needs
+    /// only `spec_changed`, and a fleet of a million cannot keep a second copy of every spec.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub spec: Value,
+    /// Whether the defaulted spec differs from the one the store last applied (false when the
+    /// store applied nothing for this instance): the plan's reason "the request changed".
+    #[serde(default)]
+    pub spec_changed: bool,
     pub status: Option<Value>,
     /// Container steps vow did not run, as `<pipeline>/<container>`.
     pub external: Vec<String>,
@@ -81,6 +88,7 @@ impl Evaluated {
             files: Vec::new(),
             destinations: Default::default(),
             spec: Value::Null,
+            spec_changed: false,
             status: None,
             external: Vec::new(),
             trace: Vec::new(),
@@ -122,20 +130,37 @@ pub enum Detail {
 
 /// Evaluates every request in parallel; results are in instance order.
 pub fn evaluate_all(inputs: &Inputs, detail: Detail) -> Vec<Evaluated> {
-    evaluate_shard(inputs, detail, None)
+    let requests: Vec<&Request> = inputs.requests.iter().collect();
+    let out = evaluate_many(inputs, &requests, detail);
+    with_dependencies(inputs, out, detail, true)
 }
 
 /// Evaluates the requests of one shard (`(index, count)`, 0-based; `None`: every request), sorted
-/// by id. The Promises' dependencies belong to the first shard.
+/// by id. The Promises' dependencies belong to the first shard. The requests are moved out of
+/// `inputs` and freed as they are evaluated (see [`evaluate_owned`]): nothing after planning
+/// reads them, and at a million requests they are gigabytes.
 pub fn evaluate_shard(
-    inputs: &Inputs,
+    inputs: &mut Inputs,
     detail: Detail,
     shard: Option<(u64, u64)>,
 ) -> Vec<Evaluated> {
     let mine = |id: &InstanceRef| shard.is_none_or(|(k, n)| crate::plan::shard_of(id, n) == k);
-    let requests: Vec<&Request> = inputs.requests.iter().filter(|r| mine(&r.id)).collect();
-    let mut out = evaluate_many(inputs, &requests, detail);
-    if shard.is_none_or(|(k, _)| k == 0) {
+    let requests: Vec<Request> = std::mem::take(&mut inputs.requests)
+        .into_iter()
+        .filter(|r| mine(&r.id))
+        .collect();
+    let out = evaluate_owned(inputs, requests, detail);
+    with_dependencies(inputs, out, detail, shard.is_none_or(|(k, _)| k == 0))
+}
+
+/// Adds the Promises' dependencies (when `first`) and sorts by instance.
+fn with_dependencies(
+    inputs: &Inputs,
+    mut out: Vec<Evaluated>,
+    detail: Detail,
+    first: bool,
+) -> Vec<Evaluated> {
+    if first {
         out.extend(
             (0..inputs.promises.len()).filter_map(|i| evaluate_dependencies(inputs, i, detail)),
         );
@@ -175,12 +200,20 @@ pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> O
         }
     }
     ev.files.sort_by(|a, b| a.path.cmp(&b.path));
+    keep(&mut ev, applied, detail);
+    Some(ev)
+}
+
+/// Notes what planning needs of the spec, then drops what `detail` does not keep.
+fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
+    ev.spec_changed =
+        applied.is_some_and(|a| a.binding.status.applied_spec.as_ref() != Some(&ev.spec));
     if detail == Detail::Digests {
+        ev.spec = Value::Null;
         for f in &mut ev.files {
             f.content = String::new();
         }
     }
-    Some(ev)
 }
 
 /// Evaluates requests in parallel, in the given order; field lines of findings are found
@@ -188,13 +221,33 @@ pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> O
 pub fn evaluate_many(inputs: &Inputs, requests: &[&Request], detail: Detail) -> Vec<Evaluated> {
     let mut out: Vec<Evaluated> = requests
         .par_iter()
-        .map(|r| evaluate_unlocated(inputs, r, detail, inputs.now, true))
+        .map(|r| evaluate_unlocated(inputs, r, r.value.clone(), detail, inputs.now, true))
         .collect();
+    locate_all(inputs, &mut out);
+    out
+}
+
+/// Evaluates requests the caller gives up, in parallel, in the given order. Each request's
+/// document is moved into its evaluation instead of copied, and the request is freed as soon as
+/// it is evaluated: a large fleet never holds every parsed request and every result at once.
+pub fn evaluate_owned(inputs: &Inputs, requests: Vec<Request>, detail: Detail) -> Vec<Evaluated> {
+    let mut out: Vec<Evaluated> = requests
+        .into_par_iter()
+        .map(|mut r| {
+            let value = std::mem::take(&mut r.value);
+            evaluate_unlocated(inputs, &r, value, detail, inputs.now, true)
+        })
+        .collect();
+    locate_all(inputs, &mut out);
+    out
+}
+
+/// Finds the field lines of every finding, once per file for the whole batch.
+fn locate_all(inputs: &Inputs, out: &mut [Evaluated]) {
     crate::load::locate::locate_fields(
         &inputs.ws.root,
         out.iter_mut().flat_map(|e| e.findings.iter_mut()).collect(),
     );
-    out
 }
 
 /// Evaluates one request, keeping as much as `detail` asks for.
@@ -211,31 +264,30 @@ pub fn evaluate_with(
     now: chrono::DateTime<chrono::Utc>,
     with_store: bool,
 ) -> Evaluated {
-    let mut ev = evaluate_unlocated(inputs, r, detail, now, with_store);
+    let mut ev = evaluate_unlocated(inputs, r, r.value.clone(), detail, now, with_store);
     crate::load::locate::locate_fields(&inputs.ws.root, ev.findings.iter_mut().collect());
     ev
 }
 
+/// Evaluates `r` whose document is `value` (`r.value` is not read: the caller may have moved it).
 fn evaluate_unlocated(
     inputs: &Inputs,
     r: &Request,
+    value: Value,
     detail: Detail,
     now: chrono::DateTime<chrono::Utc>,
     with_store: bool,
 ) -> Evaluated {
     let applied = inputs.store.applied.get(&r.id).filter(|_| with_store);
-    let mut ev = evaluate_full(inputs, r, applied, now, detail == Detail::Trace);
-    if detail == Detail::Digests {
-        for f in &mut ev.files {
-            f.content = String::new();
-        }
-    }
+    let mut ev = evaluate_full(inputs, r, value, applied, now, detail == Detail::Trace);
+    keep(&mut ev, applied, detail);
     ev
 }
 
 fn evaluate_full(
     inputs: &Inputs,
     r: &Request,
+    value: Value,
     applied: Option<&Applied>,
     now: chrono::DateTime<chrono::Utc>,
     trace: bool,
@@ -252,7 +304,8 @@ fn evaluate_full(
     }
     // Every reason at once: an unavailable Promise does not hide a request's schema errors.
     let available = usable(inputs, promise, r.promise, &mut ev);
-    let Some(mut value) = timings::time(Stage::Schema, || validate(promise, r, &mut ev)) else {
+    let Some(mut value) = timings::time(Stage::Schema, || validate(promise, r, value, &mut ev))
+    else {
         return ev;
     };
     // The defaulted spec is kept (apply records it); it is moved out once nothing reads the
@@ -375,8 +428,7 @@ fn usable(inputs: &Inputs, promise: &Promise, index: usize, ev: &mut Evaluated) 
 }
 
 /// Applies defaults and validates against the schema. Returns the defaulted request.
-fn validate(promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value> {
-    let mut value = r.value.clone();
+fn validate(promise: &Promise, r: &Request, mut value: Value, ev: &mut Evaluated) -> Option<Value> {
     let Some(schema) = promise.api.as_ref().and_then(|a| a.schema.as_ref()) else {
         return Some(value);
     };
@@ -387,7 +439,7 @@ fn validate(promise: &Promise, r: &Request, ev: &mut Evaluated) -> Option<Value>
         return None;
     };
     // apiVersion, kind and metadata belong to Kubernetes, not to the Promise's schema.
-    // The body is moved out of the copy and back after defaulting, not copied again.
+    // The body is moved out and back after defaulting, not copied.
     let keys: Vec<String> = map
         .keys()
         .filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"))

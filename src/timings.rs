@@ -1,6 +1,9 @@
 //! `--timings`: where a run's time goes, by stage. Parallel stages (schema, steps, render,
 //! rules) are summed over the worker threads, so they can add up to more than the wall time.
 //! Off by default: then recording is one relaxed load per stage and request.
+//! Wall stages also note the process's resident memory when they end, and the report ends with
+//! the peak (Linux `/proc/self/status`; elsewhere the column is blank): memory is the figure a
+//! 1M-request fleet runs out of first.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +28,16 @@ pub enum Stage {
     Output,
 }
 
+impl Stage {
+    /// Stages timed once per run on the main thread (the others are summed per request).
+    fn is_wall(self) -> bool {
+        matches!(
+            self,
+            Stage::Load | Stage::Evaluate | Stage::Plan | Stage::Output
+        )
+    }
+}
+
 const STAGES: [(Stage, &str); 8] = [
     (Stage::Load, "load (read, split, parse, link, store)"),
     (Stage::Evaluate, "evaluate (wall)"),
@@ -38,6 +51,8 @@ const STAGES: [(Stage, &str); 8] = [
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static NANOS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+/// Resident memory (KiB) when each wall stage ended; 0 when not recorded.
+static RSS_KIB: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
 pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
@@ -59,12 +74,38 @@ pub fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
     let started = Instant::now();
     let out = f();
     add(stage, started.elapsed());
+    if stage.is_wall() {
+        note_memory(stage);
+    }
     out
+}
+
+/// Notes the resident memory at the end of a wall stage timed with [`add`].
+pub fn note_memory(stage: Stage) {
+    if enabled() {
+        RSS_KIB[stage as usize].store(status_kib("VmRSS:").unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
+/// A `kB` field of `/proc/self/status` (`VmRSS:` now, `VmHWM:` the peak).
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:>8} MiB", kib / 1024)
 }
 
 /// The table `--timings` prints (to stderr), with the total wall time of the run.
 pub fn report(total: Duration) -> String {
-    let mut out = String::from("timings:\n");
+    let mut out = format!("timings:{:>45}{:>15}\n", "time", "memory after");
     let get = |s: Stage| NANOS[s as usize].load(Ordering::Relaxed);
     for (stage, name) in STAGES {
         let ns = match stage {
@@ -72,10 +113,13 @@ pub fn report(total: Duration) -> String {
             Stage::Steps => get(Stage::Steps).saturating_sub(get(Stage::Render)),
             s => get(s),
         };
-        out.push_str(&format!("  {name:<40} {:>10.3} s\n", ns as f64 / 1e9));
+        let rss = RSS_KIB[stage as usize].load(Ordering::Relaxed);
+        let rss = if rss > 0 { mib(rss) } else { String::new() };
+        out.push_str(&format!("  {name:<40} {:>10.3} s {rss}\n", ns as f64 / 1e9));
     }
+    let peak = status_kib("VmHWM:").map(mib).unwrap_or_default();
     out.push_str(&format!(
-        "  {:<40} {:>10.3} s\n",
+        "  {:<40} {:>10.3} s {peak} peak\n",
         "total (wall)",
         total.as_secs_f64()
     ));

@@ -112,3 +112,36 @@ fn merge_refuses_partials_that_do_not_belong_together() {
     assert_eq!(code, 2);
     assert!(err.contains("K/N"), "{err}");
 }
+
+/// Whether a request changed is judged during evaluation (the spec itself is not kept for
+/// planning): the reason must be the same whole and sharded, and a request that spells out its
+/// defaults is the same request.
+#[test]
+fn a_changed_request_is_named_whole_and_sharded() {
+    let ws = scratch_workspace();
+    write(ws.path(), "requests/a.yaml", &request("a", 3));
+    write(ws.path(), "requests/b.yaml", &request("b", 5));
+    let (code, _, err) = vow_in(ws.path(), &["plan", "--now", NOW, "--out", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = vow_in(ws.path(), &["apply", "plan.json", "--now", NOW]);
+    assert_eq!(code, 0, "{out}{err}");
+    // a: a new size (outputs change too); b: its default retention written out (no change).
+    write(ws.path(), "requests/a.yaml", &request("a", 4));
+    let b = request("b", 5) + "  backups: {retentionDays: 7}\n";
+    write(ws.path(), "requests/b.yaml", &b);
+
+    let (code, whole, err) = vow_in(ws.path(), &["plan", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&whole).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{whole}");
+    assert_eq!(changes[0]["ref"], "db:team-a/a");
+    assert_eq!(changes[0]["reason"], "the request changed");
+    assert_eq!(plan["summary"]["unchanged"], 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let parts = shards(ws.path(), dir.path(), 2);
+    let (code, merged, err) = merge(ws.path(), &parts, "json");
+    assert_eq!(code, 0, "{err}");
+    assert!(merged == whole, "the merged plan differs:\n{merged}");
+}

@@ -153,7 +153,7 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
     change.from = status.applied_version.clone();
     change.files = file_changes(e, &applied.actual);
     let version_changed = status.applied_version.as_deref() != Some(e.version.as_str());
-    let spec_changed = status.applied_spec.as_ref() != Some(&e.spec);
+    let spec_changed = e.spec_changed;
     let drifted = status
         .files
         .iter()

@@ -213,6 +213,12 @@ fn plan_id(plan: &Plan) -> String {
     format!("sha256:{:x}", hasher.finalize())
 }
 
+/// Writes the plan as JSON, as [`to_json`] does, straight to `w`.
+pub fn write_json(plan: &Plan, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, plan)?;
+    w.write_all(b"\n")
+}
+
 /// The plan as JSON, the form `--out` writes and `vow apply` reads.
 pub fn to_json(plan: &Plan) -> String {
     let mut s =

@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// The format version of partial plans.
-const PARTIAL_VERSION: u32 = 1;
+/// 2: evaluations carry `specChanged` instead of the defaulted spec.
+const PARTIAL_VERSION: u32 = 2;
 
 /// `K/N`: the K-th of N shards, 1-based (as CI matrices count; a Kubernetes Indexed Job passes
 /// `$((JOB_COMPLETION_INDEX + 1))/N`).

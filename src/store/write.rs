@@ -11,13 +11,25 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically, creating its directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic_write_with(path, |w| w.write_all(bytes))
+}
+
+/// Replaces `path` atomically with what `write` writes (buffered): a large plan goes to disk as
+/// it is serialized, without first being built as one string in memory.
+pub fn atomic_write_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .with_context(|| format!("{} has no parent directory", path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+    write(&mut buffered)?;
+    buffered.flush()?;
+    drop(buffered);
     tmp.as_file().sync_all()?;
     tmp.persist(path)
         .with_context(|| format!("cannot replace {}", path.display()))?;
