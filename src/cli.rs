@@ -347,7 +347,7 @@ fn run(cli: Cli) -> Result<i32> {
             Command::Plan(a) => plan_cmd(&mut inputs, a, now),
             Command::Render(a) => render_cmd(&inputs, a),
             Command::Scan(a) => scan_cmd(&inputs, a),
-            Command::Check(a) => check_cmd(&inputs, a),
+            Command::Check(a) => check_cmd(&mut inputs, a),
             Command::Test(a) => test_cmd(&inputs, a),
             Command::Explain { .. }
             | Command::Apply(_)
@@ -696,7 +696,7 @@ fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
     })
 }
 
-fn check_cmd(inputs: &Inputs, a: CheckArgs) -> Result<i32> {
+fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
     let changed: Vec<std::sync::Arc<str>> = a
         .changed
         .iter()
@@ -717,13 +717,13 @@ fn check_cmd(inputs: &Inputs, a: CheckArgs) -> Result<i32> {
         .filter(|f| f.instance.is_none() || f.location.as_ref().is_none_or(|l| in_scope(&l.file)))
         .cloned()
         .collect();
-    let requests: Vec<&crate::model::Request> = inputs
-        .requests
-        .iter()
+    // Moved out and freed as they are evaluated: test cases do not read the fleet's requests.
+    let requests: Vec<crate::model::Request> = std::mem::take(&mut inputs.requests)
+        .into_iter()
         .filter(|r| in_scope(&r.location.file))
         .collect();
     let evaluated: Vec<evaluate::Evaluated> = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_many(inputs, &requests, evaluate::Detail::Digests)
+        evaluate::evaluate_owned(inputs, requests, evaluate::Detail::Digests)
     });
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());

@@ -280,15 +280,24 @@ fn unmet_requirements(p: &Promise, all: &[Promise]) -> Vec<String> {
         .collect()
 }
 
+/// The digest of every request document: each document's compact JSON is hashed on its own (in
+/// parallel, streamed into the hasher: no text is kept), and the sorted document digests are
+/// hashed together, so the same requests in other files or another order give the same digest.
 fn digest_docs(docs: &[Doc]) -> String {
-    let mut h = Sha256::new();
     use rayon::prelude::*;
-    let mut keyed: Vec<String> = docs.par_iter().map(|d| d.value.to_string()).collect();
-    // Order-independent: the same requests in other files or another order give the same digest.
-    keyed.par_sort_unstable();
-    for k in keyed {
-        h.update(k);
-        h.update([0]);
+    let mut each: Vec<[u8; 32]> = docs
+        .par_iter()
+        .map(|d| {
+            let mut h = Sha256::new();
+            // Serializing a `Value` into a hasher cannot fail.
+            let _ = serde_json::to_writer(&mut h, &d.value);
+            h.finalize().into()
+        })
+        .collect();
+    each.par_sort_unstable();
+    let mut h = Sha256::new();
+    for d in each {
+        h.update(d);
     }
     format!("sha256:{:x}", h.finalize())
 }
