@@ -137,13 +137,7 @@ fn string(out: &mut String, s: &str, key: bool) -> Option<()> {
         return None;
     }
     let quoted = reads_as_other(s) || !block_plain_allowed(s);
-    let quotes = s.bytes().filter(|&b| b == b'\'').count();
-    let width = if quoted {
-        s.len() + quotes + 2
-    } else {
-        s.len()
-    };
-    if !key && s.contains(' ') && column(out) + width > BEST_WIDTH {
+    if !key && s.contains(' ') && may_fold(s, column(out), quoted) {
         return None;
     }
     if quoted {
@@ -154,6 +148,20 @@ fn string(out: &mut String, s: &str, key: bool) -> Option<()> {
         out.push_str(s);
     }
     Some(())
+}
+
+/// Whether libyaml could fold `s` written from column `start`: it breaks the line at a space
+/// reached past [`BEST_WIDTH`] (counting the opening quote, and a quote doubled, when `quoted`).
+/// Conservative: libyaml does not break at a space next to another or at either end.
+fn may_fold(s: &str, start: usize, quoted: bool) -> bool {
+    let mut col = start + usize::from(quoted);
+    for b in s.bytes() {
+        if b == b' ' && col > BEST_WIDTH {
+            return true;
+        }
+        col += if quoted && b == b'\'' { 2 } else { 1 };
+    }
+    false
 }
 
 /// The column the next character is written at.
@@ -343,9 +351,22 @@ mod tests {
             assert_eq!(mine, format!("k: {s}\n"));
             same_as_serde_yaml(&json!({ "k": s, "l": [s], s: 1 }));
         }
-        // libyaml folds a long line at a space past column 80: left to serde_yaml.
+        // libyaml folds a long line at a space past column 80: left to serde_yaml. A line that
+        // runs past 80 with no space there is not folded, and is written directly.
         let long = "word ".repeat(20);
         assert!(to_string(&json!({ "k": long.trim_end() })).is_none());
+        let probe = json!({"spec": {"template": {"spec": {"containers": [{"readinessProbe":
+            {"exec": {"command": ["sh", "-c",
+                "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG"]}}}]}}}});
+        let mine = to_string(&probe).expect("not folded: no space past column 80");
+        assert_eq!(mine, serde_yaml::to_string(&probe).unwrap());
+        for depth in 0..30 {
+            let mut doc = json!(format!("{} it's {}", "x".repeat(40), "y".repeat(30)));
+            for _ in 0..depth {
+                doc = json!({ "key": doc });
+            }
+            same_as_serde_yaml(&doc);
+        }
     }
 
     #[test]
@@ -416,6 +437,7 @@ mod tests {
             "[.]?(inf|Inf|nan|NaN|INF|NAN|infinity)".prop_map(Value::String),
             "[0-9a-f]{1,50}".prop_map(Value::String),
             "[a-z'\"#:-]{1,10}( [a-z'\"#:-]{1,10}){0,12}".prop_map(Value::String),
+            "[a-z']{0,70} [a-z' ]{0,30}".prop_map(Value::String),
             Just(json!({})),
             Just(json!([])),
         ]
