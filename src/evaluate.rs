@@ -221,7 +221,7 @@ fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
 pub fn evaluate_many(inputs: &Inputs, requests: &[&Request], detail: Detail) -> Vec<Evaluated> {
     let mut out: Vec<Evaluated> = requests
         .par_iter()
-        .map(|r| evaluate_unlocated(inputs, r, r.value.clone(), detail, inputs.now, true))
+        .map(|r| evaluate_unlocated(inputs, r, r.document(), detail, inputs.now, true))
         .collect();
     locate_all(inputs, &mut out);
     out
@@ -234,7 +234,7 @@ pub fn evaluate_owned(inputs: &Inputs, requests: Vec<Request>, detail: Detail) -
     let mut out: Vec<Evaluated> = requests
         .into_par_iter()
         .map(|mut r| {
-            let value = std::mem::take(&mut r.value);
+            let value = r.take_document();
             evaluate_unlocated(inputs, &r, value, detail, inputs.now, true)
         })
         .collect();
@@ -264,7 +264,7 @@ pub fn evaluate_with(
     now: chrono::DateTime<chrono::Utc>,
     with_store: bool,
 ) -> Evaluated {
-    let mut ev = evaluate_unlocated(inputs, r, r.value.clone(), detail, now, with_store);
+    let mut ev = evaluate_unlocated(inputs, r, r.document(), detail, now, with_store);
     crate::load::locate::locate_fields(&inputs.ws.root, ev.findings.iter_mut().collect());
     ev
 }

@@ -264,7 +264,11 @@ pub struct Request {
     pub promise: usize,
     pub labels: Labels,
     pub annotations: Labels,
+    /// The parsed document; `Null` while it is `packed` (read it with [`Request::document`]).
     pub value: Value,
+    /// The whole document as compact JSON, when loading kept it that way (see
+    /// `load::request::PackedDoc`).
+    pub packed: Option<Box<str>>,
     pub location: Location,
     /// Which item of a `List` or array the request was, for messages.
     pub item: Option<String>,
@@ -273,6 +277,22 @@ pub struct Request {
 }
 
 impl Request {
+    /// The whole document, parsed again from its packed text or copied.
+    pub fn document(&self) -> Value {
+        match &self.packed {
+            Some(p) => unpack(p),
+            None => self.value.clone(),
+        }
+    }
+
+    /// The whole document, moved out (the request keeps `Null`).
+    pub fn take_document(&mut self) -> Value {
+        match self.packed.take() {
+            Some(p) => unpack(&p),
+            None => std::mem::take(&mut self.value),
+        }
+    }
+
     pub fn paused(&self) -> bool {
         self.labels.get("kratix.io/paused").map(String::as_str) == Some("true")
             || self.annotations.get("kratix.io/paused").map(String::as_str) == Some("true")
@@ -289,6 +309,11 @@ impl Request {
             .map(String::as_str)
             .filter(|v| !v.is_empty() && *v != "latest")
     }
+}
+
+/// vow's own JSON text of a document it parsed: it always reads back, to the same value.
+fn unpack(text: &str) -> Value {
+    serde_json::from_str(text).expect("the packed JSON of a parsed document reads back")
 }
 
 #[cfg(test)]

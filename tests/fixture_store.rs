@@ -59,14 +59,16 @@ fn generate(out: &Path) {
     inputs.store = store::StoreState::default();
     // The store predates today's rules: what was applied then was not checked by them.
     inputs.policy = vow::policy::Policy::default();
-    let extra: Vec<load::Doc> = seed["extra"]
+    let extra: Vec<request::PackedDoc> = seed["extra"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| load::Doc {
-            location: vow::diag::Location::new("fixtures/example/seed.yaml".into(), 1),
-            item: None,
-            value: v.clone(),
+        .map(|v| {
+            request::PackedDoc::new(load::Doc {
+                location: vow::diag::Location::new("fixtures/example/seed.yaml".into(), 1),
+                item: None,
+                value: v.clone(),
+            })
         })
         .collect();
     let index = request::PromiseIndex::new(&inputs.promises);

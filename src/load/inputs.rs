@@ -75,7 +75,8 @@ pub fn load_with_request_files(
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
-    let (docs, read_findings) = read_documents(&ws.root, request_files);
+    let (docs, read_findings) =
+        super::read_documents_with(&ws.root, request_files, request::PackedDoc::new);
     let requests_digest = digest_docs(&docs);
     let index = request::PromiseIndex::new(&promises);
     let (requests, parse_findings) = request::parse_all(docs, &promises, &index);
@@ -280,17 +281,16 @@ fn unmet_requirements(p: &Promise, all: &[Promise]) -> Vec<String> {
         .collect()
 }
 
-/// The digest of every request document: each document's compact JSON is hashed on its own (in
-/// parallel, streamed into the hasher: no text is kept), and the sorted document digests are
-/// hashed together, so the same requests in other files or another order give the same digest.
-fn digest_docs(docs: &[Doc]) -> String {
+/// The digest of every request document: each document's compact JSON (the packed text) is
+/// hashed on its own, in parallel, and the sorted document digests are hashed together, so the
+/// same requests in other files or another order give the same digest.
+fn digest_docs(docs: &[request::PackedDoc]) -> String {
     use rayon::prelude::*;
     let mut each: Vec<[u8; 32]> = docs
         .par_iter()
         .map(|d| {
             let mut h = Sha256::new();
-            // Serializing a `Value` into a hasher cannot fail.
-            let _ = serde_json::to_writer(&mut h, &d.value);
+            h.update(d.json().as_bytes());
             h.finalize().into()
         })
         .collect();

@@ -103,6 +103,16 @@ pub fn display_path(root: &Path, path: &Path) -> Arc<str> {
 /// Reads and parses every document of the given files. Documents come back in file order, then
 /// in order within each file, whatever the thread count.
 pub fn read_documents(root: &Path, files: &[PathBuf]) -> (Vec<Doc>, Vec<Finding>) {
+    read_documents_with(root, files, |d| d)
+}
+
+/// Reads documents as [`read_documents`] does, passing each through `each` on the thread that
+/// parsed it, as soon as it is parsed: a fleet's documents are never all held in full at once.
+pub fn read_documents_with<T: Send>(
+    root: &Path,
+    files: &[PathBuf],
+    each: impl Fn(Doc) -> T + Sync,
+) -> (Vec<T>, Vec<Finding>) {
     let split: Vec<Result<Vec<Piece>, Finding>> = files
         .par_iter()
         .map(|path| split_file(root, path))
@@ -115,7 +125,10 @@ pub fn read_documents(root: &Path, files: &[PathBuf]) -> (Vec<Doc>, Vec<Finding>
             Err(f) => findings.push(f),
         }
     }
-    let parsed: Vec<Result<Vec<Doc>, Finding>> = pieces.par_iter().map(parse_piece).collect();
+    let parsed: Vec<Result<Vec<T>, Finding>> = pieces
+        .par_iter()
+        .map(|p| parse_piece(p).map(|docs| docs.into_iter().map(&each).collect()))
+        .collect();
     let mut docs = Vec::with_capacity(parsed.len());
     for r in parsed {
         match r {
