@@ -21,11 +21,12 @@ use sha2::{Digest, Sha256};
 /// One rendered file, at its full path in the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutFile {
-    pub path: String,
+    /// Shared with the plan's file changes rather than copied into them (see `SharedLabels`).
+    pub path: std::sync::Arc<str>,
     /// Not kept in partial plans (`--shard`): planning needs paths and digests only.
     #[serde(skip)]
     pub content: String,
-    pub digest: String,
+    pub digest: std::sync::Arc<str>,
 }
 
 /// What a step did, for `vow render`.
@@ -43,7 +44,7 @@ pub struct StepTrace {
 #[serde(rename_all = "camelCase")]
 pub struct Evaluated {
     pub id: InstanceRef,
-    pub labels: Labels,
+    pub labels: crate::model::SharedLabels,
     pub location: Location,
     /// The Promise version rendered.
     pub version: String,
@@ -78,7 +79,7 @@ impl Evaluated {
     fn blank(id: InstanceRef, labels: Labels, location: Location) -> Evaluated {
         Evaluated {
             id,
-            labels,
+            labels: labels.into(),
             location,
             version: String::new(),
             pinned: false,
@@ -721,9 +722,9 @@ fn write_group(
         let content = render_file(doc);
         let digest = store::digest(content.as_bytes());
         ev.files.push(OutFile {
-            path: format!("{base}/{rel}"),
+            path: format!("{base}/{rel}").into(),
             content,
-            digest,
+            digest: digest.into(),
         });
     }
 }
@@ -795,15 +796,15 @@ pub fn applied_binding(ev: &Evaluated, desired: &str) -> store::Binding {
     b.status = store::BindingStatus {
         applied_version: Some(ev.version.clone()),
         failed_version: None,
-        request_labels: ev.labels.clone(),
+        request_labels: Labels::clone(&ev.labels),
         applied_spec: Some(ev.spec.clone()),
         destinations: ev.destinations.clone(),
         files: ev
             .files
             .iter()
             .map(|f| FileRecord {
-                path: f.path.clone(),
-                digest: f.digest.clone(),
+                path: f.path.to_string(),
+                digest: f.digest.to_string(),
             })
             .collect(),
     };

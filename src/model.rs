@@ -10,6 +10,10 @@ use std::sync::Arc;
 
 pub type Labels = BTreeMap<String, String>;
 
+/// An instance's labels, shared by its evaluation, its change and its wave entry instead of
+/// copied into each (a B-tree of a few labels takes about a kilobyte).
+pub type SharedLabels = std::sync::Arc<Labels>;
+
 /// A Kubernetes label selector (`matchLabels` and `matchExpressions`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

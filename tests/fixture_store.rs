@@ -92,7 +92,7 @@ fn generate(out: &Path) {
         let files: Vec<(&str, &str)> = ev
             .files
             .iter()
-            .map(|f| (f.path.as_str(), f.content.as_str()))
+            .map(|f| (&*f.path, f.content.as_str()))
             .collect();
         store::write::write_instance(out, &evaluate::applied_binding(&ev, "latest"), &files)
             .unwrap();

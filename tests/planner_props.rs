@@ -37,7 +37,7 @@ fn change(i: &Inst) -> Change {
         reason: "test".into(),
         digest: None,
         files: Vec::new(),
-        labels,
+        labels: labels.into(),
         location: None,
     }
 }

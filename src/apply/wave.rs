@@ -144,17 +144,17 @@ fn write_instance(
     let mut actual = BTreeMap::new();
     for f in &ev.files {
         let unchanged = prior
-            .and_then(|p| p.actual.get(&f.path))
+            .and_then(|p| p.actual.get(&*f.path))
             .and_then(|d| d.as_deref())
-            == Some(f.digest.as_str());
+            == Some(&*f.digest);
         if !unchanged {
-            backup.before.insert(f.path.clone(), read(st, &f.path));
+            backup.before.insert(f.path.to_string(), read(st, &f.path));
             ops.push(Op::Write {
-                path: f.path.clone(),
+                path: f.path.to_string(),
                 bytes: f.content.clone().into_bytes(),
             });
         }
-        actual.insert(f.path.clone(), Some(f.digest.clone()));
+        actual.insert(f.path.to_string(), Some(f.digest.to_string()));
     }
     if let Some(p) = prior {
         for old in p

@@ -63,7 +63,7 @@ pub fn count(
     }
     let labels: BTreeMap<String, &Labels> = evaluated
         .iter()
-        .map(|e| (e.id.to_string(), &e.labels))
+        .map(|e| (e.id.to_string(), &*e.labels))
         .collect();
     for b in blocked {
         let promise = b.instance.split(':').next().unwrap_or("").to_string();

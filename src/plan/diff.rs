@@ -2,7 +2,7 @@
 
 use crate::evaluate::Evaluated;
 use crate::load::inputs::Inputs;
-use crate::model::{InstanceRef, Labels};
+use crate::model::InstanceRef;
 use crate::store::Applied;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,12 +30,12 @@ impl Action {
 /// One file an instance adds, changes or removes in the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileChange {
-    pub path: String,
+    pub path: std::sync::Arc<str>,
     pub change: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub to: Option<std::sync::Arc<str>>,
 }
 
 /// What happens to one instance.
@@ -56,7 +56,7 @@ pub struct Change {
     pub digest: Option<String>,
     pub files: Vec<FileChange>,
     #[serde(skip)]
-    pub labels: Labels,
+    pub labels: crate::model::SharedLabels,
     /// Where the instance is declared (its request, or its binding record for a deletion).
     #[serde(skip)]
     pub location: Option<crate::diag::Location>,
@@ -99,13 +99,13 @@ pub fn classify(
                 .files
                 .iter()
                 .map(|f| FileChange {
-                    path: f.path.clone(),
+                    path: f.path.as_str().into(),
                     change: "removed",
                     from: Some(f.digest.clone()),
                     to: None,
                 })
                 .collect(),
-            labels: applied.binding.status.request_labels.clone(),
+            labels: std::sync::Arc::new(applied.binding.status.request_labels.clone()),
             location: Some(crate::diag::Location::new(
                 crate::load::display_path(
                     &inputs.ws.root,
@@ -186,8 +186,8 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
 fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec<FileChange> {
     let mut out = Vec::new();
     for f in &e.files {
-        match actual.get(&f.path) {
-            Some(Some(d)) if *d == f.digest => {}
+        match actual.get(&*f.path) {
+            Some(Some(d)) if **d == *f.digest => {}
             Some(Some(d)) => out.push(FileChange {
                 path: f.path.clone(),
                 change: "changed",
@@ -202,13 +202,12 @@ fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec
             }),
         }
     }
-    let rendered: std::collections::HashSet<&str> =
-        e.files.iter().map(|f| f.path.as_str()).collect();
+    let rendered: std::collections::HashSet<&str> = e.files.iter().map(|f| &*f.path).collect();
     for (path, d) in actual {
         if !rendered.contains(path.as_str()) {
             if let Some(d) = d {
                 out.push(FileChange {
-                    path: path.clone(),
+                    path: path.as_str().into(),
                     change: "removed",
                     from: Some(d.clone()),
                     to: None,
@@ -243,7 +242,7 @@ pub fn unified_diffs(
         let ev = by_id.get(&c.id);
         for f in &c.files {
             let old = match f.from {
-                Some(_) => std::fs::read_to_string(store_root.join(&f.path)).unwrap_or_default(),
+                Some(_) => std::fs::read_to_string(store_root.join(&*f.path)).unwrap_or_default(),
                 None => String::new(),
             };
             let new = ev
@@ -258,7 +257,7 @@ pub fn unified_diffs(
                 .to_string();
             out.push(FileDiff {
                 instance: c.instance.clone(),
-                path: f.path.clone(),
+                path: f.path.to_string(),
                 change: f.change,
                 unified,
             });

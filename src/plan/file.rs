@@ -86,7 +86,7 @@ pub struct WaveInstance {
     /// Why the instance is in this wave: the selector that matched, its rank, its canary stratum.
     pub placement: String,
     #[serde(skip)]
-    pub labels: crate::model::Labels,
+    pub labels: crate::model::SharedLabels,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -406,7 +406,7 @@ fn make_wave(
 fn schedule(waves: &mut [Wave], calendar: &Calendar, now: Option<DateTime<Utc>>) {
     let Some(mut t) = now else { return };
     for w in waves {
-        let labels: Vec<&crate::model::Labels> = w.instances.iter().map(|i| &i.labels).collect();
+        let labels: Vec<&crate::model::Labels> = w.instances.iter().map(|i| &*i.labels).collect();
         let (start, why) = calendar.earliest(t, &labels);
         w.not_before = Some(format_time(start));
         w.waits_for = why;
