@@ -64,6 +64,9 @@ pub struct Evaluated {
     /// store applied nothing for this instance): the plan's reason "the request changed".
     #[serde(default)]
     pub spec_changed: bool,
+    /// What the steps set with `status()`; not kept at [`Detail::Digests`] (planning does not
+    /// read it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Value>,
     /// Container steps vow did not run, as `<pipeline>/<container>`.
     pub external: Vec<String>,
@@ -211,6 +214,7 @@ fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
         applied.is_some_and(|a| a.binding.status.applied_spec.as_ref() != Some(&ev.spec));
     if detail == Detail::Digests {
         ev.spec = Value::Null;
+        ev.status = None;
         for f in &mut ev.files {
             f.content = String::new();
         }
