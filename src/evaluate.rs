@@ -55,7 +55,9 @@ pub struct Evaluated {
     /// Sorted by path.
     pub files: Vec<OutFile>,
     /// Workload group directory → destination name.
-    pub destinations: std::collections::BTreeMap<String, String>,
+    /// Sorted by directory, one entry per directory: usually one entry, for which a B-tree map
+    /// took half a kilobyte per instance.
+    pub destinations: Vec<(String, String)>,
     /// The defaulted spec, which apply records. Dropped at [`Detail::Digests`]: planning needs
     /// only `spec_changed`, and a fleet of a million cannot keep a second copy of every spec.
     #[serde(default, skip_serializing_if = "Value::is_null")]
@@ -90,7 +92,7 @@ impl Evaluated {
             blocked: false,
             findings: Vec::new(),
             files: Vec::new(),
-            destinations: Default::default(),
+            destinations: Vec::new(),
             spec: Value::Null,
             spec_changed: false,
             status: None,
@@ -109,6 +111,17 @@ impl Evaluated {
             self.blocked = true;
         }
         self.findings.push(f.instance(self.id.to_string()));
+    }
+
+    /// Records where workload group `dir` goes (replacing an earlier placement of it).
+    fn place_group(&mut self, dir: &str, destinations: String) {
+        match self
+            .destinations
+            .binary_search_by(|(d, _)| d.as_str().cmp(dir))
+        {
+            Ok(i) => self.destinations[i].1 = destinations,
+            Err(i) => self.destinations.insert(i, (dir.to_string(), destinations)),
+        }
     }
 
     /// A digest of everything rendered: files and their placement.
@@ -691,7 +704,7 @@ fn place(
             continue;
         }
         let names: Vec<&str> = dests.iter().map(|d| d.name.as_str()).collect();
-        ev.destinations.insert(dir.clone(), names.join(","));
+        ev.place_group(&dir, names.join(","));
         for dest in dests {
             write_group(ev, dest, pipeline, &dir, &files);
         }
@@ -802,7 +815,7 @@ pub fn applied_binding(ev: &Evaluated, desired: &str) -> store::Binding {
         failed_version: None,
         request_labels: Labels::clone(&ev.labels),
         applied_spec: Some(ev.spec.clone()),
-        destinations: ev.destinations.clone(),
+        destinations: ev.destinations.iter().cloned().collect(),
         files: ev
             .files
             .iter()
