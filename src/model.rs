@@ -271,7 +271,7 @@ pub struct Request {
     /// The parsed document; `Null` while it is `packed` (read it with [`Request::document`]).
     pub value: Value,
     /// The whole document as compact JSON, when loading kept it that way (see
-    /// `load::request::PackedDoc`).
+    /// `load::request::LoadedDoc`).
     pub packed: Option<Box<str>>,
     pub location: Location,
     /// Which item of a `List` or array the request was, for messages.

@@ -172,11 +172,7 @@ fn run_case(
         value,
     };
     let index = request::PromiseIndex::new(&inputs.promises);
-    let (mut reqs, findings) = request::parse_all(
-        vec![request::PackedDoc { doc, packed: None }],
-        &inputs.promises,
-        &index,
-    );
+    let (mut reqs, findings) = request::parse_docs(vec![doc], &inputs.promises, &index);
     let Some(r) = reqs.pop() else {
         let why: Vec<String> = findings.iter().map(|f| f.message.clone()).collect();
         return Err(format!(

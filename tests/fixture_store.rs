@@ -59,20 +59,18 @@ fn generate(out: &Path) {
     inputs.store = store::StoreState::default();
     // The store predates today's rules: what was applied then was not checked by them.
     inputs.policy = vow::policy::Policy::default();
-    let extra: Vec<request::PackedDoc> = seed["extra"]
+    let extra: Vec<load::Doc> = seed["extra"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
-            request::PackedDoc::new(load::Doc {
-                location: vow::diag::Location::new("fixtures/example/seed.yaml".into(), 1),
-                item: None,
-                value: v.clone(),
-            })
+        .map(|v| load::Doc {
+            location: vow::diag::Location::new("fixtures/example/seed.yaml".into(), 1),
+            item: None,
+            value: v.clone(),
         })
         .collect();
     let index = request::PromiseIndex::new(&inputs.promises);
-    let (extra, f) = request::parse_all(extra, &inputs.promises, &index);
+    let (extra, f) = request::parse_docs(extra, &inputs.promises, &index);
     assert!(f.is_empty(), "{f:?}");
     inputs
         .requests

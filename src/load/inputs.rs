@@ -75,11 +75,12 @@ pub fn load_with_request_files(
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
-    let (docs, read_findings) =
-        super::read_documents_with(&ws.root, request_files, request::PackedDoc::new);
-    let requests_digest = digest_docs(&docs);
     let index = request::PromiseIndex::new(&promises);
-    let (requests, parse_findings) = request::parse_all(docs, &promises, &index);
+    let (docs, read_findings) = super::read_documents_with(&ws.root, request_files, |d| {
+        request::LoadedDoc::new(d, &promises, &index)
+    });
+    let requests_digest = digest_docs(&docs);
+    let (requests, parse_findings) = request::parse_all(docs);
     let unread_requests = read_findings
         .iter()
         .chain(&parse_findings)
@@ -281,19 +282,12 @@ fn unmet_requirements(p: &Promise, all: &[Promise]) -> Vec<String> {
         .collect()
 }
 
-/// The digest of every request document: each document's compact JSON (the packed text) is
-/// hashed on its own, in parallel, and the sorted document digests are hashed together, so the
-/// same requests in other files or another order give the same digest.
-fn digest_docs(docs: &[request::PackedDoc]) -> String {
+/// The digest of every request document: each document's compact JSON was hashed as it was
+/// loaded (in parallel), and the sorted document digests are hashed together, so the same
+/// requests in other files or another order give the same digest.
+fn digest_docs(docs: &[request::LoadedDoc]) -> String {
     use rayon::prelude::*;
-    let mut each: Vec<[u8; 32]> = docs
-        .par_iter()
-        .map(|d| {
-            let mut h = Sha256::new();
-            h.update(d.json().as_bytes());
-            h.finalize().into()
-        })
-        .collect();
+    let mut each: Vec<[u8; 32]> = docs.iter().map(|d| d.digest).collect();
     each.par_sort_unstable();
     let mut h = Sha256::new();
     for d in each {

@@ -125,9 +125,10 @@ pub fn read_documents_with<T: Send>(
             Err(f) => findings.push(f),
         }
     }
+    // Each piece's text is freed once it is parsed.
     let parsed: Vec<Result<Vec<T>, Finding>> = pieces
-        .par_iter()
-        .map(|p| parse_piece(p).map(|docs| docs.into_iter().map(&each).collect()))
+        .into_par_iter()
+        .map(|p| parse_piece(&p).map(|docs| docs.into_iter().map(&each).collect()))
         .collect();
     let mut docs = Vec::with_capacity(parsed.len());
     for r in parsed {

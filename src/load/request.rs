@@ -4,6 +4,7 @@ use super::Doc;
 use crate::diag::{self, Finding};
 use crate::model::{InstanceRef, Labels, Promise, Request};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 /// Looks up a request's Promise by API group and kind.
@@ -25,57 +26,89 @@ impl PromiseIndex {
     }
 }
 
-/// A request document as loading keeps it: the whole document as compact JSON text, and parsed
-/// only what loading reads (`apiVersion`, `kind`, `metadata`). A parsed document takes about ten
-/// times the memory of its text (every small map is a B-tree node), so a fleet of a million
-/// held parsed was 4 GiB before evaluation started; the text is parsed again, as JSON (several
-/// times faster than YAML), by the worker that evaluates the request.
-pub struct PackedDoc {
-    pub doc: Doc,
-    /// `None` for documents kept whole: Kratix `ResourceBinding`s, which loading reads in full.
-    pub packed: Option<Box<str>>,
+/// A request file's document as loading keeps it, made by [`LoadedDoc::new`] on the thread
+/// that parsed the document, as soon as it is parsed.
+pub enum Loaded {
+    /// A Kratix `ResourceBinding`, kept whole: loading reads its spec.
+    Binding(Doc),
+    /// A request, its document packed (see [`LoadedDoc::new`]).
+    Request(Request),
+    /// A document that is no request of any Promise.
+    Rejected(Finding),
 }
 
-impl PackedDoc {
-    pub fn new(mut doc: Doc) -> PackedDoc {
-        if doc.kind() == "ResourceBinding" || !doc.value.is_object() {
-            return PackedDoc { doc, packed: None };
-        }
-        let packed = serde_json::to_string(&doc.value)
-            .ok()
-            .map(String::into_boxed_str);
-        if packed.is_some() {
-            if let Value::Object(m) = &mut doc.value {
-                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata"));
-            }
-        }
-        PackedDoc { doc, packed }
-    }
+pub struct LoadedDoc {
+    pub loaded: Loaded,
+    /// sha256 of the document's compact JSON, for the digest of every request.
+    pub digest: [u8; 32],
+}
 
-    /// The document as compact JSON, without serializing it again when it is packed.
-    pub fn json(&self) -> std::borrow::Cow<'_, str> {
-        match &self.packed {
-            Some(p) => std::borrow::Cow::Borrowed(p),
-            None => std::borrow::Cow::Owned(self.doc.value.to_string()),
-        }
+impl LoadedDoc {
+    /// Ties a parsed document to its Promise and keeps the request as its compact JSON text
+    /// (`Request::packed`): a parsed document takes about ten times the memory of its text
+    /// (every small map is a B-tree node), so a fleet of a million held parsed was 4 GiB before
+    /// evaluation started. The worker that evaluates the request parses the text again, as
+    /// JSON, several times faster than YAML.
+    pub fn new(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> LoadedDoc {
+        // A `Value` always serializes.
+        let json = serde_json::to_string(&doc.value).unwrap_or_default();
+        let digest = Sha256::digest(json.as_bytes()).into();
+        let loaded = if is_binding(&doc) {
+            Loaded::Binding(doc)
+        } else {
+            match parse(doc, promises, index) {
+                Ok(mut r) => {
+                    r.value = Value::Null;
+                    r.packed = Some(json.into_boxed_str());
+                    Loaded::Request(r)
+                }
+                Err(f) => Loaded::Rejected(f),
+            }
+        };
+        LoadedDoc { loaded, digest }
     }
+}
+
+fn is_binding(doc: &Doc) -> bool {
+    doc.kind() == "ResourceBinding" && doc.api_version().starts_with("platform.kratix.io/")
+}
+
+/// [`parse_all`] of documents parsed elsewhere (test cases, fixtures).
+pub fn parse_docs(
+    docs: Vec<Doc>,
+    promises: &[Promise],
+    index: &PromiseIndex,
+) -> (Vec<Request>, Vec<Finding>) {
+    let loaded = docs
+        .into_iter()
+        .map(|d| LoadedDoc::new(d, promises, index))
+        .collect();
+    parse_all(loaded)
 }
 
 /// Namespace Kratix gives a request that names none.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// Ties every document to its Promise. Documents that are not requests of any Promise, and
-/// duplicates, become findings; the first of a duplicate pair (by file and line) is kept.
-pub fn parse_all(
-    docs: Vec<PackedDoc>,
-    promises: &[Promise],
-    index: &PromiseIndex,
-) -> (Vec<Request>, Vec<Finding>) {
+/// Links the loaded documents: Kratix `ResourceBinding`s pin their instances, documents that
+/// are not requests of any Promise and duplicates become findings; the first of a duplicate
+/// pair (by file and line) is kept.
+pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut requests = Vec::with_capacity(docs.len());
     let mut bindings = BTreeMap::new();
-    for PackedDoc { doc, packed } in docs {
-        if doc.kind() == "ResourceBinding" && doc.api_version().starts_with("platform.kratix.io/") {
+    for loaded in docs {
+        let doc = match loaded.loaded {
+            Loaded::Request(r) => {
+                requests.push(r);
+                continue;
+            }
+            Loaded::Rejected(f) => {
+                findings.push(f);
+                continue;
+            }
+            Loaded::Binding(doc) => doc,
+        };
+        {
             match resource_binding(&doc) {
                 Some((id, version)) => {
                     bindings.insert(id, version);
@@ -85,17 +118,6 @@ pub fn parse_all(
                         .at(doc.location.clone()),
                 ),
             }
-            continue;
-        }
-        match parse(doc, promises, index) {
-            Ok(mut r) => {
-                if packed.is_some() {
-                    r.value = Value::Null;
-                    r.packed = packed;
-                }
-                requests.push(r)
-            }
-            Err(f) => findings.push(f),
         }
     }
     for r in &mut requests {
