@@ -145,3 +145,31 @@ fn a_changed_request_is_named_whole_and_sharded() {
     assert_eq!(code, 0, "{err}");
     assert!(merged == whole, "the merged plan differs:\n{merged}");
 }
+
+/// Each shard keeps only its own requests from loading on, but still sees every document: a
+/// request declared twice is reported the same, whichever shard it falls in.
+#[test]
+fn duplicates_are_found_across_shards() {
+    let ws = scratch_workspace();
+    for (i, size) in (1..=12).enumerate() {
+        write(
+            ws.path(),
+            &format!("requests/r{i}.yaml"),
+            &request(&format!("db-{i}"), size),
+        );
+    }
+    write(ws.path(), "requests/again.yaml", &request("db-3", 9));
+    let (code, whole, err) = vow_in(ws.path(), &["plan", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(whole.contains("is declared twice"), "{whole}");
+    let dir = tempfile::tempdir().unwrap();
+    for n in [2, 5] {
+        let parts = shards(ws.path(), dir.path(), n);
+        let (code, merged, err) = merge(ws.path(), &parts, "json");
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            merged == whole,
+            "{n} shards: the merged plan differs:\n{merged}"
+        );
+    }
+}

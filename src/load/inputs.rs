@@ -2,7 +2,7 @@
 
 use super::{destination, list_files, promise, read_documents, read_file, request, Doc};
 use crate::diag::{self, Finding};
-use crate::model::{Destination, Promise, Request};
+use crate::model::{Destination, InstanceRef, Promise, Request};
 use crate::policy::{self, Policy};
 use crate::store::{self, StoreState};
 use crate::workspace::Workspace;
@@ -62,12 +62,30 @@ pub fn load(ws: Workspace, now: DateTime<Utc>) -> Inputs {
     load_with_request_files(ws, now, &files)
 }
 
+/// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
+/// `plan::shard_of`): every document is still read, hashed into the inputs' digest and checked
+/// for duplicates, but other shards' requests are dropped as they are parsed.
+pub fn load_shard(ws: Workspace, now: DateTime<Utc>, (index, count): (u64, u64)) -> Inputs {
+    let files = list_files(&ws.requests);
+    let mine = move |id: &InstanceRef| crate::plan::shard_of(id, count) == index;
+    load_filtered(ws, now, &files, &mine)
+}
+
 /// Loads the workspace with the request files given in this order (the result does not depend
 /// on it: tests use this to prove so).
 pub fn load_with_request_files(
     ws: Workspace,
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
+) -> Inputs {
+    load_filtered(ws, now, request_files, &|_| true)
+}
+
+fn load_filtered(
+    ws: Workspace,
+    now: DateTime<Utc>,
+    request_files: &[std::path::PathBuf],
+    mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
 ) -> Inputs {
     let mut findings = Vec::new();
     let promises = load_promises(&ws, &mut findings);
@@ -77,7 +95,7 @@ pub fn load_with_request_files(
     let destinations = load_destinations(&ws, &mut findings);
     let index = request::PromiseIndex::new(&promises);
     let (docs, read_findings) = super::read_documents_with(&ws.root, request_files, |d| {
-        request::LoadedDoc::new(d, &promises, &index)
+        request::LoadedDoc::new(d, &promises, &index).only(mine)
     });
     let requests_digest = digest_docs(&docs);
     let (requests, parse_findings) = request::parse_all(docs);

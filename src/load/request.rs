@@ -35,6 +35,8 @@ pub enum Loaded {
     Request(Request),
     /// A document that is no request of any Promise.
     Rejected(Finding),
+    /// A request of another shard (`vow plan --shard`): only what finding duplicates needs.
+    Elsewhere(InstanceRef, crate::diag::Location),
 }
 
 pub struct LoadedDoc {
@@ -66,6 +68,38 @@ impl LoadedDoc {
             }
         };
         LoadedDoc { loaded, digest }
+    }
+
+    /// Keeps only the requests `mine` says belong here; the others shrink to their id.
+    pub fn only(mut self, mine: impl Fn(&InstanceRef) -> bool) -> LoadedDoc {
+        if let Loaded::Request(r) = &self.loaded {
+            if !mine(&r.id) {
+                self.loaded = Loaded::Elsewhere(r.id.clone(), r.location.clone());
+            }
+        }
+        self
+    }
+}
+
+/// A request being linked: one of ours, or another shard's (see [`Loaded::Elsewhere`]).
+enum Entry {
+    Here(Request),
+    Elsewhere(InstanceRef, crate::diag::Location),
+}
+
+impl Entry {
+    fn id(&self) -> &InstanceRef {
+        match self {
+            Entry::Here(r) => &r.id,
+            Entry::Elsewhere(id, _) => id,
+        }
+    }
+
+    fn location(&self) -> &crate::diag::Location {
+        match self {
+            Entry::Here(r) => &r.location,
+            Entry::Elsewhere(_, l) => l,
+        }
     }
 }
 
@@ -99,7 +133,11 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
     for loaded in docs {
         let doc = match loaded.loaded {
             Loaded::Request(r) => {
-                requests.push(r);
+                requests.push(Entry::Here(r));
+                continue;
+            }
+            Loaded::Elsewhere(id, at) => {
+                requests.push(Entry::Elsewhere(id, at));
                 continue;
             }
             Loaded::Rejected(f) => {
@@ -121,25 +159,43 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
         }
     }
     for r in &mut requests {
-        r.binding_version = bindings.get(&r.id).cloned();
+        if let Entry::Here(r) = r {
+            r.binding_version = bindings.get(&r.id).cloned();
+        }
     }
-    requests.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
-    let mut kept: Vec<Request> = Vec::with_capacity(requests.len());
-    for r in requests {
-        if let Some(prev) = kept.last().filter(|p| p.id == r.id) {
-            findings.push(
-                Finding::new(
-                    diag::DUPLICATE,
-                    format!("{} is declared twice: first at {}", r.id, prev.location),
-                )
-                .at(r.location.clone())
-                .instance(r.id.to_string())
-                .help("rename or remove one of the two requests; the first is kept"),
-            );
+    // Duplicates are found among every shard's requests, so that each shard reports the same.
+    requests.sort_by(|a, b| {
+        a.id()
+            .cmp(b.id())
+            .then_with(|| a.location().cmp(b.location()))
+    });
+    let mut duplicate = vec![false; requests.len()];
+    let mut first = 0;
+    for i in 1..requests.len() {
+        let (prev, r) = (&requests[first], &requests[i]);
+        if prev.id() != r.id() {
+            first = i;
             continue;
         }
-        kept.push(r);
+        duplicate[i] = true;
+        findings.push(
+            Finding::new(
+                diag::DUPLICATE,
+                format!("{} is declared twice: first at {}", r.id(), prev.location()),
+            )
+            .at(r.location().clone())
+            .instance(r.id().to_string())
+            .help("rename or remove one of the two requests; the first is kept"),
+        );
     }
+    let kept = requests
+        .into_iter()
+        .zip(duplicate)
+        .filter_map(|(e, dup)| match e {
+            Entry::Here(r) if !dup => Some(r),
+            _ => None,
+        })
+        .collect();
     (kept, findings)
 }
 
