@@ -492,17 +492,7 @@ fn destinations_strict_labels_and_filepath_modes() {
         "{fs:#?}"
     );
     // filepath.mode none: the files at the destination's path as they are named.
-    let ws = workspace(
-        &s,
-        &["kratix-core/test_system_assets_promise-revision_promise.yaml"],
-        &["kratix-core/test_system_assets_promise-revision_resource-request-3.yaml"],
-    );
-    let promise = std::fs::read_to_string(ws.path().join("promises/p0.yaml")).unwrap().replacen(
-        "          spec:\n            containers:",
-        "          spec:\n            rhai:\n              - name: gen\n                script: |\n                  output(\"cm.yaml\", #{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: spec.configMapName } });\n            containers:",
-        1,
-    );
-    write(ws.path(), "promises/p0.yaml", &promise);
+    let ws = revision_workspace_with_a_rhai_step(&s);
     write(ws.path(), "destinations.yaml", "apiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: flat}\nspec:\n  path: flat\n  filepath: {mode: none}\n---\napiVersion: platform.kratix.io/v1alpha1\nkind: Destination\nmetadata: {name: strict, labels: {}}\nspec:\n  path: strict\n  strictMatchLabels: true\n");
     let p = plan(ws.path());
     let files: Vec<&str> = p["changes"]
@@ -564,17 +554,7 @@ fn plan_and_apply(ws: &Path) {
 #[test]
 fn an_aggregated_yaml_destination_holds_one_file_with_every_document() {
     let Some(s) = samples() else { return };
-    let ws = workspace(
-        &s,
-        &["kratix-core/test_system_assets_promise-revision_promise.yaml"],
-        &["kratix-core/test_system_assets_promise-revision_resource-request-3.yaml"],
-    );
-    let promise = std::fs::read_to_string(ws.path().join("promises/p0.yaml")).unwrap().replacen(
-        "          spec:\n            containers:",
-        "          spec:\n            rhai:\n              - name: gen\n                script: |\n                  output(\"cm.yaml\", #{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: spec.configMapName } });\n            containers:",
-        1,
-    );
-    write(ws.path(), "promises/p0.yaml", &promise);
+    let ws = revision_workspace_with_a_rhai_step(&s);
     let other = std::fs::read_to_string(ws.path().join("requests/r0.yaml"))
         .unwrap()
         .replace("upgrade-rr-three", "upgrade-rr-four")
@@ -839,4 +819,21 @@ fn the_kratix_config_map_sets_the_binding_strategy() {
             && err.contains("not a ConfigMap"),
         "{err}"
     );
+}
+
+/// kratix-core's promise-revision Promise and its third request, with a Rhai step before its
+/// container that renders a ConfigMap (container steps render nothing in vow).
+fn revision_workspace_with_a_rhai_step(s: &Path) -> tempfile::TempDir {
+    let ws = workspace(
+        s,
+        &["kratix-core/test_system_assets_promise-revision_promise.yaml"],
+        &["kratix-core/test_system_assets_promise-revision_resource-request-3.yaml"],
+    );
+    let promise = std::fs::read_to_string(ws.path().join("promises/p0.yaml")).unwrap().replacen(
+        "          spec:\n            containers:",
+        "          spec:\n            rhai:\n              - name: gen\n                script: |\n                  output(\"cm.yaml\", #{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: spec.configMapName } });\n            containers:",
+        1,
+    );
+    write(ws.path(), "promises/p0.yaml", &promise);
+    ws
 }
