@@ -340,6 +340,12 @@ codes! {
     MISSING_REVISION = "V401", "missing-revision", High, true,
         "An instance is pinned to a Promise version that is neither the current Promise nor a \
          revision kept in the store. Unpin it or restore the revision.";
+    INTERRUPTED_APPLY = "V402", "interrupted-apply", Medium, false,
+        "The folder store holds the redo log of an apply that stopped after its commit point \
+         (.vow/pending/committed): some files of that wave may not be written yet, so what was \
+         read is the store part-way through a wave. Run `vow apply` (it finishes the \
+         interrupted wave before anything else), then plan again. A plan made now is refused \
+         as stale once the wave is finished, if finishing it changes the store.";
     RULE = "V500", "rule-violation", Medium, true,
         "A platform rule (rules/*.yaml) denied the instance. The finding carries the rule's id, \
          severity and enforcement: `block` keeps the instance out of every wave, `warn` reports \

@@ -577,3 +577,38 @@ fn a_push_racing_another_writer_is_rejected_and_leaves_nothing() {
     b.commit(&w("two"), "second", &[]).unwrap();
     assert_eq!(git_tree(&bare, "main").len(), 2);
 }
+
+/// A folder store holding the redo log of an apply stopped after its commit point: planning
+/// says so (V402) and reads the store as it is; the next apply finishes the wave first.
+#[test]
+fn an_interrupted_wave_is_reported_then_finished_by_apply() {
+    let ws = scratch_workspace();
+    write(ws.path(), "vow.yaml", "store: {folder: state}\n");
+    write(ws.path(), "requests/a.yaml", &request("a", 3));
+    let log = r#"{"message": "wave 1", "ops": [{"path": "clusters/dev/left-over.yaml", "text": "a: 1\n"}]}"#;
+    write(ws.path(), "state/.vow/pending/committed", log);
+
+    let plan = plan_out(ws.path(), "2026-12-01T09:00:00Z");
+    let v402: Vec<&serde_json::Value> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "V402")
+        .collect();
+    assert_eq!(v402.len(), 1, "{plan:#}");
+    assert_eq!(v402[0]["file"], "state/.vow/pending/committed");
+    assert!(!ws.path().join("state/clusters/dev/left-over.yaml").exists());
+
+    let (code, out, err) = run(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(ws
+        .path()
+        .join("state/clusters/dev/left-over.yaml")
+        .is_file());
+    assert!(!ws.path().join("state/.vow/pending").exists());
+    let again = plan_out(ws.path(), "2026-12-01T10:00:00Z");
+    assert!(!again["findings"].to_string().contains("V402"), "{again:#}");
+}

@@ -260,7 +260,30 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
         }
     }
     state.digest = state.compute_digest();
+    if let Some(f) = interrupted_apply(root, workspace) {
+        state.findings.push(f);
+    }
     state
+}
+
+/// A folder store's redo log left by an apply that stopped after its commit point (see
+/// `folder`): the store is part-way through a wave until the next apply finishes it.
+fn interrupted_apply(root: &Path, workspace: &Path) -> Option<Finding> {
+    let log = root.join(".vow").join("pending").join("committed");
+    if !log.is_file() {
+        return None;
+    }
+    let shown = crate::load::display_path(workspace, &log);
+    Some(
+        Finding::new(
+            diag::INTERRUPTED_APPLY,
+            format!(
+                "{shown}: an apply stopped part-way through a wave; the store is read as it is"
+            ),
+        )
+        .at(Location::new(shown, 1))
+        .help("run `vow apply` to finish the interrupted wave, then plan again"),
+    )
 }
 
 impl StoreState {
