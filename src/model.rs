@@ -324,6 +324,17 @@ fn unpack(text: &str) -> Value {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A packed request reads back to the very document: floats included (serde_json's
+        /// `float_roundtrip`), to the last bit.
+        #[test]
+        fn packed_documents_read_back_exactly(f in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL, i in proptest::prelude::any::<i64>()) {
+            let doc = serde_json::json!({"spec": {"f": f, "i": i, "list": [f, -f]}});
+            let back = unpack(&serde_json::to_string(&doc).unwrap());
+            proptest::prop_assert_eq!(back, doc);
+        }
+    }
+
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
