@@ -398,7 +398,12 @@ fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
         .collect();
     names.truncate(10);
     if names.is_empty() {
-        String::new()
+        // The documents differ but no planned instance renders differently: a request outside
+        // the plan (blocked, unchanged, another Promise), or a plan made by a vow whose digest
+        // of the requests differs (the definition changed once, in 0.1).
+        ": no planned instance renders differently (a request the plan leaves alone changed, or \
+         the plan was made by another version of vow)"
+            .to_string()
     } else {
         format!(": {} now render(s) differently", names.join(", "))
     }
