@@ -326,15 +326,14 @@ fn run(cli: Cli) -> Result<i32> {
         }
         // `--merge` plans from the shards' evaluations: the requests are not read again.
         // `--shard` keeps only its own requests from the start.
-        let merging = matches!(&cli.command, Command::Plan(a) if !a.merge.is_empty());
-        let shard = match &cli.command {
-            Command::Plan(a) => a.shard.as_ref().map(|s| (s.index - 1, s.count)),
-            _ => None,
-        };
-        let inputs = crate::timings::time(Stage::Load, || match shard {
-            _ if merging => inputs::load_with_request_files(ws, clock, &[]),
-            Some(shard) => inputs::load_shard(ws, clock, shard),
-            None => inputs::load(ws, clock),
+        let inputs = crate::timings::time(Stage::Load, || match &cli.command {
+            Command::Plan(a) if !a.merge.is_empty() => {
+                inputs::load_with_request_files(ws, clock, &[])
+            }
+            Command::Plan(PlanArgs { shard: Some(s), .. }) => {
+                inputs::load_shard(ws, clock, (s.index - 1, s.count))
+            }
+            _ => inputs::load(ws, clock),
         });
         tracing::info!(
             "loaded {} Promises, {} requests, {} destinations in {:?}",

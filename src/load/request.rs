@@ -131,23 +131,11 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
     let mut requests = Vec::with_capacity(docs.len());
     let mut bindings = BTreeMap::new();
     for loaded in docs {
-        let doc = match loaded.loaded {
-            Loaded::Request(r) => {
-                requests.push(Entry::Here(r));
-                continue;
-            }
-            Loaded::Elsewhere(id, at) => {
-                requests.push(Entry::Elsewhere(id, at));
-                continue;
-            }
-            Loaded::Rejected(f) => {
-                findings.push(f);
-                continue;
-            }
-            Loaded::Binding(doc) => doc,
-        };
-        {
-            match resource_binding(&doc) {
+        match loaded.loaded {
+            Loaded::Request(r) => requests.push(Entry::Here(r)),
+            Loaded::Elsewhere(id, at) => requests.push(Entry::Elsewhere(id, at)),
+            Loaded::Rejected(f) => findings.push(f),
+            Loaded::Binding(doc) => match resource_binding(&doc) {
                 Some((id, version)) => {
                     bindings.insert(id, version);
                 }
@@ -155,7 +143,7 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
                     Finding::new(diag::MISSING_FIELD, format!("{}: a ResourceBinding without spec.promiseRef.name or spec.resourceRef.name", doc.location.file))
                         .at(doc.location.clone()),
                 ),
-            }
+            },
         }
     }
     for r in &mut requests {
