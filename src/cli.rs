@@ -123,6 +123,10 @@ pub struct PlanArgs {
     /// Exit 3 when changes are pending, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 1 when an unwaived finding reaches this level (`blocking`: one that holds an
+    /// instance back); the plan is made and written all the same.
+    #[arg(long, value_enum, default_value_t = FailOn::Blocking)]
+    pub fail_on: FailOn,
     /// Show a unified diff of every changed file (human and markdown formats).
     #[arg(long)]
     pub diff: bool,
@@ -162,6 +166,8 @@ pub enum FailOn {
     Medium,
     High,
     Critical,
+    /// Fail on any finding that holds an instance back, whatever its severity.
+    Blocking,
     /// Never fail on findings.
     Never,
 }
@@ -174,7 +180,7 @@ impl FailOn {
             FailOn::Medium => Severity::Medium,
             FailOn::High => Severity::High,
             FailOn::Critical => Severity::Critical,
-            FailOn::Never => return None,
+            FailOn::Blocking | FailOn::Never => return None,
         })
     }
 }
@@ -266,12 +272,13 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     let result = run(cli);
     if crate::timings::enabled() {
-        eprint!("{}", crate::timings::report(started.elapsed()));
+        say(&crate::timings::report(started.elapsed()));
     }
     match result {
         Ok(code) => code,
+        Err(e) if e.is::<ReaderGone>() => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say(&format!("error: {e:#}\n"));
             EXIT_ERROR
         }
     }
@@ -311,6 +318,13 @@ fn run(cli: Cli) -> Result<i32> {
         .build()
         .context("cannot start the worker threads")?;
     pool.install(|| {
+        // Built-in codes are explained anywhere, without a workspace.
+        if let Command::Explain { code } = &cli.command {
+            if let Some(text) = explain_builtin(code.as_deref()) {
+                out(&text)?;
+                return Ok(EXIT_OK);
+            }
+        }
         let ws = Workspace::open(&cli.global.dir, cli.global.config.as_deref())?;
         let started = std::time::Instant::now();
         match &cli.command {
@@ -417,12 +431,12 @@ fn shard_cmd(
     match &a.out {
         Some(path) => crate::store::write::atomic_write(path, json.as_bytes())
             .with_context(|| format!("cannot write the partial plan to {}", path.display()))?,
-        None => out(&json),
+        None => out(&json)?,
     }
-    eprintln!(
-        "vow plan: shard {}/{}: {count} instances evaluated; combine every shard with `vow plan --merge PARTS...`",
+    say(&format!(
+        "vow plan: shard {}/{}: {count} instances evaluated; combine every shard with `vow plan --merge PARTS...`\n",
         shard.index, shard.count
-    );
+    ));
     Ok(EXIT_OK)
 }
 
@@ -508,15 +522,18 @@ fn emit_plan(
         Vec::new()
     };
     match a.format {
-        PlanFormat::Human => out(&report::human::plan(&plan, &diffs)),
-        PlanFormat::Json => out_with(|w| plan::write_json(&plan, w)),
-        PlanFormat::Markdown => out(&report::plan_markdown::render(&plan, &diffs)),
+        PlanFormat::Human => out(&report::human::plan(&plan, &diffs))?,
+        PlanFormat::Json => out_with(|w| plan::write_json(&plan, w))?,
+        PlanFormat::Markdown => out(&report::plan_markdown::render(&plan, &diffs))?,
     }
     crate::timings::add(Stage::Output, output_started.elapsed());
     crate::timings::note_memory(Stage::Output);
     let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
+    let failed = fails(&plan.findings, a.fail_on);
     std::mem::forget(plan); // see `run`
-    Ok(if a.detailed_exitcode && changes > 0 {
+    Ok(if failed {
+        EXIT_FINDINGS
+    } else if a.detailed_exitcode && changes > 0 {
         EXIT_CHANGES
     } else {
         EXIT_OK
@@ -530,9 +547,9 @@ fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
         let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
         blocked |= ev.blocked;
         if i > 0 {
-            out("\n");
+            out("\n")?;
         }
-        out(&report::human::render(&ev));
+        out(&report::human::render(&ev))?;
     }
     Ok(if blocked { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -572,40 +589,39 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::
     }
 }
 
-fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
+/// The listing of every code (no code given) or a built-in code's explanation.
+fn explain_builtin(code: Option<&str>) -> Option<String> {
     let Some(code) = code else {
-        for c in diag::ALL_CODES {
-            out(&format!(
-                "{}  {:<24} {}\n",
-                c.id,
-                c.name,
-                c.severity.as_str()
-            ));
-        }
-        return Ok(EXIT_OK);
+        let list = diag::ALL_CODES
+            .iter()
+            .map(|c| format!("{}  {:<24} {}\n", c.id, c.name, c.severity.as_str()));
+        return Some(list.collect());
     };
-    if let Some(c) = diag::find_code(code) {
-        let blocks = if c.blocking {
-            ", blocks the instance"
-        } else {
-            ""
-        };
-        println!(
-            "{} {} ({}{blocks})\n\n{}",
-            c.id,
-            c.name,
-            c.severity.as_str(),
-            c.explain
-        );
-        return Ok(EXIT_OK);
-    }
+    let c = diag::find_code(code)?;
+    let blocks = if c.blocking {
+        ", blocks the instance"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{} {} ({}{blocks})\n\n{}\n",
+        c.id,
+        c.name,
+        c.severity.as_str(),
+        c.explain
+    ))
+}
+
+/// Explains a rule of the workspace (built-in codes are [`explain_builtin`]'s).
+fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
+    let code = code.unwrap_or_default();
     // Rule names are finding ids too.
     let (policy, _) = crate::policy::load(&ws.root, &ws.rules, &ws.promises);
     let Some(r) = policy.rule(code) else {
         bail!("`{code}` is neither a finding code nor a rule; `vow explain` lists the codes");
     };
-    println!(
-        "{} (rule, {}, enforcement {}, on {})\n  defined at {}\n\n{}",
+    out(&format!(
+        "{} (rule, {}, enforcement {}, on {})\n  defined at {}\n\n{}\n",
         r.name,
         r.severity.as_str(),
         r.enforcement.as_str(),
@@ -620,27 +636,45 @@ fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
         } else {
             &r.description
         }
-    );
+    ))?;
     Ok(EXIT_OK)
 }
 
 /// Writes to stdout. A reader that went away (`vow plan | head`) ends the output quietly
-/// instead of panicking, as the conventions of command-line tools have it.
-fn out(text: &str) {
-    out_with(|w| w.write_all(text.as_bytes()));
+/// instead of panicking, as the conventions of command-line tools have it: the error
+/// [`ReaderGone`] travels up to [`main`], which exits 0 without a word.
+fn out(text: &str) -> Result<()> {
+    out_with(|w| w.write_all(text.as_bytes()))
 }
 
-/// Writes to stdout through a buffer with `write`; a closed pipe ends the run quietly.
-fn out_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+/// Writes to stdout through a buffer with `write`.
+fn out_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    if let Err(e) = write(&mut stdout).and_then(|_| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(EXIT_OK);
-        }
-        eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(EXIT_ERROR);
+    match write(&mut stdout).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ReaderGone.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
     }
+}
+
+/// The reader of stdout went away (a closed pipe): not an error of vow's.
+#[derive(Debug)]
+struct ReaderGone;
+
+impl std::fmt::Display for ReaderGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the reader of stdout went away")
+    }
+}
+
+impl std::error::Error for ReaderGone {}
+
+/// Writes a line for people on stderr. The command line is the one place that talks to the
+/// terminal; a stderr that cannot be written has no one to tell.
+pub(crate) fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Writes a report to `--out` or stdout.
@@ -648,10 +682,7 @@ fn emit(text: &str, dest: Option<&PathBuf>) -> Result<()> {
     match dest {
         Some(p) => crate::store::write::atomic_write(p, text.as_bytes())
             .with_context(|| format!("cannot write {}", p.display())),
-        None => {
-            out(text);
-            Ok(())
-        }
+        None => out(text),
     }
 }
 
@@ -669,6 +700,9 @@ fn policy_report(v: &report::PolicyView, format: ReportFormat) -> String {
 
 /// Whether any unwaived finding reaches the threshold.
 fn fails(findings: &[diag::Finding], fail_on: FailOn) -> bool {
+    if fail_on == FailOn::Blocking {
+        return findings.iter().any(|f| f.waived.is_none() && f.blocking);
+    }
     let Some(t) = fail_on.threshold() else {
         return false;
     };
@@ -776,7 +810,7 @@ fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
             now: inputs.now,
         }),
     };
-    out(&text);
+    out(&text)?;
     let failed = results.iter().any(|t| !t.passed) || findings.iter().any(|f| f.blocking);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -804,7 +838,7 @@ fn apply_cmd(
             out(&format!(
                 "run {run}: done: every wave applied and its gate passed ({})\n",
                 st.describe()
-            ));
+            ))?;
             Ok(EXIT_OK)
         }
         Outcome::Waiting {
@@ -816,11 +850,11 @@ fn apply_cmd(
             let when = until
                 .map(|u| format!("after {}", crate::duration::format_time(u)))
                 .unwrap_or_else(|| "when they are in".into());
-            out(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"));
+            out(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"))?;
             Ok(EXIT_OK)
         }
         Outcome::Aborted { run, why } => {
-            out(&format!("run {run}: aborted: {why}\n"));
+            out(&format!("run {run}: aborted: {why}\n"))?;
             Ok(EXIT_FINDINGS)
         }
     }
@@ -834,9 +868,9 @@ fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
         None => crate::apply::journal::all(st.dir()),
     };
     if runs.is_empty() {
-        out(&format!("no runs in the store ({})\n", st.describe()));
+        out(&format!("no runs in the store ({})\n", st.describe()))?;
     }
-    out(&report::human::status(&runs));
+    out(&report::human::status(&runs))?;
     Ok(EXIT_OK)
 }
 

@@ -6,7 +6,7 @@ use common::*;
 #[test]
 fn plan_of_the_example_fleet() {
     let (code, out, err) = vow_example(&["plan"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "the example holds 14 requests back on purpose: {err}");
     assert!(out.starts_with("vow plan: 70 requests"), "{out}");
     assert!(out.contains("54 to update"), "{out}");
     assert!(out.contains("Wave 0 · dependencies"), "{out}");
@@ -18,6 +18,8 @@ fn plan_of_the_example_fleet() {
 #[test]
 fn detailed_exitcode_says_changes_are_pending() {
     let (code, _, _) = vow_example(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 1, "blocked instances come first");
+    let (code, _, _) = vow_example(&["plan", "--detailed-exitcode", "--fail-on", "never"]);
     assert_eq!(code, 3);
     let ws = scratch_workspace();
     let root = ws.path().to_str().unwrap();
@@ -28,7 +30,7 @@ fn detailed_exitcode_says_changes_are_pending() {
 #[test]
 fn json_plan_is_parseable_and_clean() {
     let (code, out, _) = vow_example(&["plan", "--format", "json"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1, "blocked instances exit 1");
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is only the plan");
     assert_eq!(v["schemaVersion"], 1);
     assert_eq!(v["summary"]["requests"], 70);
@@ -54,14 +56,14 @@ fn out_writes_the_plan_file() {
     let file = dir.path().join("plan.json");
     let (code, out, _) =
         vow_example(&["plan", "--out", file.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1, "written all the same when instances are blocked");
     assert_eq!(std::fs::read_to_string(file).unwrap(), out);
 }
 
 #[test]
 fn promise_filter_and_unknown_promise() {
     let (code, out, _) = vow_example(&["plan", "--promise", "redis", "--format", "json"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1, "a redis request is blocked");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for w in v["waves"].as_array().unwrap() {
         for i in w["instances"].as_array().unwrap() {
@@ -79,7 +81,7 @@ fn promise_filter_and_unknown_promise() {
 #[test]
 fn now_sets_earliest_starts() {
     let (code, out, _) = vow_example(&["plan", "--format", "json", "--now", "2026-12-01"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // The Promise's dependencies go at once; the canaries include prod instances: they wait for
     // the prod working-hours window (09:00 in Dublin, UTC+0 in December).
@@ -160,7 +162,7 @@ fn render_by_file_and_unknown_names() {
 
 fn findings(root: &std::path::Path) -> Vec<serde_json::Value> {
     let (code, out, err) = vow(&["-C", root.to_str().unwrap(), "plan", "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "a plan with blocking findings exits 1: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v["findings"].as_array().unwrap().clone()
 }
@@ -307,7 +309,7 @@ fn bad_config_exits_2_with_the_line() {
 #[test]
 fn timings_name_every_stage_on_stderr() {
     let (code, out, err) = vow_example(&["plan", "--format", "json", "--timings"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(out.starts_with('{'), "stdout holds the plan only");
     for stage in [
         "load", "evaluate", "schema", "steps", "render", "rules", "plan", "output", "total",

@@ -9,14 +9,14 @@ use vow::{evaluate, load, plan, report, workspace::Workspace};
 fn example_plan_json_snapshot() {
     let (code, out, err) =
         vow_example(&["plan", "--format", "json", "--now", "2026-12-01T09:00:00Z"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "the example blocks 14 requests on purpose: {err}");
     insta::assert_snapshot!("example_plan_json", out);
 }
 
 #[test]
 fn example_plan_human_snapshot() {
     let (code, out, err) = vow_example(&["plan", "--now", "2026-12-01T09:00:00Z"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "the example blocks 14 requests on purpose: {err}");
     insta::assert_snapshot!("example_plan_human", out);
 }
 
@@ -25,7 +25,7 @@ fn same_plan_with_one_or_two_threads() {
     let one = vow_example(&["-j", "1", "plan", "--format", "json"]);
     let two = vow_example(&["-j", "2", "plan", "--format", "json"]);
     let four = vow_example(&["-j", "4", "plan", "--format", "json"]);
-    assert_eq!(one.0, 0);
+    assert_eq!(one.0, 1);
     assert_eq!(one.1, two.1, "-j 1 and -j 2 differ");
     assert_eq!(one.1, four.1, "-j 1 and -j 4 differ");
 }
