@@ -733,6 +733,13 @@ fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
 }
 
 fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
+    // A path that names nothing would check nothing, and pass.
+    if let Some(missing) = a.changed.iter().find(|p| !p.exists()) {
+        anyhow::bail!(
+            "error[V005]: --changed {}: no such file\n  help: name files that exist in the workspace (a deleted file has no requests left to check)",
+            missing.display()
+        );
+    }
     let changed: Vec<std::sync::Arc<str>> = a
         .changed
         .iter()

@@ -290,6 +290,47 @@ codes! {
         "A Destination document is malformed and was skipped. The message names the field.";
     INVALID_CONFIG = "V010", "invalid-config", High, true,
         "vow.yaml could not be read. The message names the key.";
+    INVALID_NAME = "V011", "invalid-name", High, true,
+        "A name breaks the Kubernetes naming rules. Request, Promise, Destination, rule and \
+         waiver names are DNS-1123 subdomains (lowercase letters, digits, `-` and `.`, starting \
+         and ending with a letter or digit, at most 253 characters); pipeline and step names are \
+         DNS-1123 labels (no `.`, at most 63). Names become store paths, so `/`, `..` and \
+         capitals are refused. The document (a request, or every request of a Promise) is \
+         blocked; rename it as the message says.";
+    INVALID_NAMESPACE = "V012", "invalid-namespace", High, true,
+        "A request's metadata.namespace is not a DNS-1123 label (lowercase letters, digits and \
+         `-`, starting and ending with a letter or digit, at most 63 characters), or is not a \
+         string (`namespace: 42`: quote it, `\"42\"`, or use a name). The request is blocked; \
+         fix the namespace.";
+    INVALID_VERSION_LABEL = "V013", "invalid-version-label", High, true,
+        "A Promise's `kratix.io/promise-version` label is not a Kubernetes label value (at most \
+         63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit) or \
+         holds `..` or `/`. The version names a store folder, so every request of the Promise \
+         is blocked. Use a version such as `v1.2.0`.";
+    INVALID_DESTINATION_PATH = "V014", "invalid-destination-path", High, false,
+        "A Destination's spec.path is absolute, has `..`, `.` or empty components, or lies \
+         inside `.vow/`, where vow keeps its records. The Destination is skipped. Use a relative \
+         path inside the store, such as `clusters/dev`.";
+    OUTSIDE_WORKSPACE = "V015", "file-outside-workspace", High, true,
+        "A step's or rule's `file:` resolves outside the workspace (an absolute path, `..` that \
+         climbs out, a symbolic link pointing out). vow refuses to read it: scripts live in the \
+         platform repository. Move the script beside its Promise or rule and name it relatively.";
+    DUPLICATE_KEY = "V016", "duplicate-key", High, true,
+        "A YAML or JSON map has the same key twice. Parsers disagree on which one wins (most \
+         keep the last in silence), so vow refuses the document, as Kubernetes does. The \
+         location is the second key; remove or rename one of them.";
+    WRONG_TYPE = "V017", "wrong-type", High, true,
+        "A field has the wrong type: metadata.name, metadata.namespace, label and annotation \
+         values must be strings (`version: 1.10` is the number 1.1: quote it). vow never turns \
+         a number into text or drops it in silence. The document is blocked; quote the value.";
+    API_KIND_CLAIMED_TWICE = "V018", "api-kind-claimed-twice", High, true,
+        "Two Promises offer the same API group and kind, so a request of that kind could belong \
+         to either. Both are named. The requests of that kind are refused until one of the \
+         Promises changes its spec.api group or kind, or is removed.";
+    SKIPPED_FILE = "V019", "skipped-file", High, true,
+        "An entry among the input files is not a regular file (a FIFO, socket or device, which \
+         could block a read forever), a symbolic link loop, or a folder that cannot be read. It \
+         is skipped, and while it is, the plan deletes nothing. Remove or replace the entry.";
     SCHEMA = "V100", "schema-violation", High, true,
         "A request does not satisfy its Promise's API schema after defaults were applied. The \
          message names the field path, the rule broken and the value found. Fix the request.";
@@ -303,6 +344,16 @@ codes! {
     UNKNOWN_FIELD = "V103", "unknown-field", Low, false,
         "A request sets a field its Promise's schema does not declare. Like the Kubernetes API \
          server, vow prunes it before running the workflow. Check the spelling or remove it.";
+    SCHEMA_KEYWORD_MISFIT = "V104", "schema-keyword-misfit", Medium, false,
+        "A Promise's schema uses a keyword that does not fit the type it is on (`minimum` on a \
+         string, `maxLength` on an integer, `items` on an object) or `enum` values of another \
+         type than the field's. Such a keyword checks nothing. Move it to a field of the right \
+         type, or change the type.";
+    INVALID_ROLLOUT = "V105", "invalid-rollout", High, true,
+        "A rollout value cannot be read: a bake that is not a duration (`30m`, `4h`, `1d`), a \
+         budget or maxSize that is neither a count nor a percentage (`25%`), a percentage over \
+         100, a maxSize of 0. It is reported once, at its line; in a Promise every request of \
+         the Promise is blocked, in vow.yaml the run stops. Fix the value.";
     SCRIPT_COMPILE = "V200", "script-compile-error", High, true,
         "A Rhai step or rule does not compile. The location is the script's file and line (for \
          inline scripts, the line inside the Promise file). Every request that needs the script \

@@ -164,6 +164,45 @@ pub struct WaveSpec {
     pub failure_budget: Option<Quantity>,
 }
 
+impl Rollout {
+    /// Every value of the strategy that cannot be read, as (field below the rollout, the
+    /// problem): checked once where the strategy is loaded, not once per request planned.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bake = |field: String, b: &Option<String>| {
+            if let Some(b) = b {
+                if let Err(e) = crate::duration::parse_duration(b) {
+                    out.push((field, format!("bake: {e}")));
+                }
+            }
+        };
+        if let Some(c) = &self.canary {
+            bake("canary.bake".into(), &c.bake);
+        }
+        for (i, w) in self.waves.iter().enumerate() {
+            bake(format!("waves[{i}].bake"), &w.bake);
+        }
+        if let Some(p) = self.canary.as_ref().and_then(|c| c.percent) {
+            if p > 100 {
+                out.push(("canary.percent".into(), format!("{p} is over 100")));
+            }
+        }
+        let mut quantity = |field: String, q: &Option<Quantity>, zero_ok: bool| {
+            if let Some(q) = q {
+                if let Err(e) = q.check(zero_ok) {
+                    out.push((field, e));
+                }
+            }
+        };
+        quantity("failureBudget".into(), &self.failure_budget, true);
+        for (i, w) in self.waves.iter().enumerate() {
+            quantity(format!("waves[{i}].maxSize"), &w.max_size, false);
+            quantity(format!("waves[{i}].failureBudget"), &w.failure_budget, true);
+        }
+        out
+    }
+}
+
 /// A count (`25`) or a share (`"25%"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -173,6 +212,34 @@ pub enum Quantity {
 }
 
 impl Quantity {
+    /// Whether the value can be resolved at all: a count, or a percentage of at most 100;
+    /// `zero_ok` false refuses 0 and `0%` (a wave of at most 0 instances never ends).
+    pub fn check(&self, zero_ok: bool) -> Result<(), String> {
+        let n = match self {
+            Quantity::Count(n) => *n,
+            Quantity::Text(t) => {
+                let t = t.trim();
+                if let Some(p) = t.strip_suffix('%') {
+                    let p: u64 = p
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{t}` is not a percentage like `25%`"))?;
+                    if p > 100 {
+                        return Err(format!("`{t}` is over 100%"));
+                    }
+                    p
+                } else {
+                    t.parse()
+                        .map_err(|_| format!("`{t}` is neither a number nor a percentage"))?
+                }
+            }
+        };
+        if n == 0 && !zero_ok {
+            return Err("0 would never let an instance through; use at least 1".into());
+        }
+        Ok(())
+    }
+
     /// Resolves against a total: percentages round down, with at least 1 when the total is not 0.
     pub fn resolve(&self, total: u64) -> Result<u64, String> {
         match self {

@@ -11,11 +11,49 @@ use std::path::{Path, PathBuf};
 
 /// Where the state store is.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "RawStore")]
 pub enum StoreConfig {
     Path(PathBuf),
     Folder { folder: PathBuf },
     Git { git: GitConfig },
+}
+
+/// `store:` as written: a path, or a map naming exactly one of a folder and a git repository
+/// (an untagged enum of the two would take `{folder, git}` as whichever it tried first).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawStore {
+    Path(PathBuf),
+    Keys(StoreKeys),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreKeys {
+    folder: Option<PathBuf>,
+    git: Option<GitConfig>,
+}
+
+impl TryFrom<RawStore> for StoreConfig {
+    type Error = String;
+
+    fn try_from(raw: RawStore) -> Result<StoreConfig, String> {
+        match raw {
+            RawStore::Path(p) => Ok(StoreConfig::Path(p)),
+            RawStore::Keys(StoreKeys { folder: Some(folder), git: None }) => {
+                Ok(StoreConfig::Folder { folder })
+            }
+            RawStore::Keys(StoreKeys { folder: None, git: Some(git) }) => Ok(StoreConfig::Git { git }),
+            RawStore::Keys(StoreKeys { folder: Some(_), git: Some(_) }) => Err(
+                "store names both a folder and a git repository; keep one of `folder:` and `git:`"
+                    .into(),
+            ),
+            RawStore::Keys(StoreKeys { folder: None, git: None }) => Err(
+                "store names no store; write `store: {folder: state}` or `store: {git: {url: ...}}`"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// A git store: a repository URL (or path) and a branch.
@@ -159,7 +197,7 @@ impl Workspace {
                 let cache = root
                     .join(".vow")
                     .join("cache")
-                    .join(format!("git-{}", &key[7..19]));
+                    .join(format!("git-{}", key.get(7..19).unwrap_or(&key)));
                 (
                     cache,
                     StoreKind::Git {
@@ -173,8 +211,32 @@ impl Workspace {
             .as_deref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let calendar = Calendar::compile(&file.windows, &file.freezes)
-            .map_err(|e| anyhow::anyhow!("error[V010]: {shown}: {e}"))?;
+        let rel_config = config_path
+            .as_deref()
+            .map(|p| crate::load::display_path(&root, p));
+        let line_of = |field: &str| match &rel_config {
+            Some(file) => crate::load::locate::field_location(
+                &root,
+                &crate::diag::Location::new(file.clone(), 1),
+                field,
+            )
+            .map(|l| format!(":{}", l.line))
+            .unwrap_or_default(),
+            None => String::new(),
+        };
+        if let Some(r) = &file.rollout {
+            if let Some((field, msg)) = r.problems().into_iter().next() {
+                let field = format!("rollout.{field}");
+                bail!(
+                    "error[V105]: {shown}{}: {field}: {msg}\n  help: durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%",
+                    line_of(&field)
+                );
+            }
+        }
+        let calendar = Calendar::compile(&file.windows, &file.freezes).map_err(|e| {
+            let field = calendar_field(&file.windows, &file.freezes);
+            anyhow::anyhow!("error[V010]: {shown}{}: {e}", line_of(&field))
+        })?;
         let binding_strategy = match (file.binding_strategy, &file.kratix_config) {
             (Some(s), _) => s,
             (None, Some(k)) => kratix_config_strategy(&root.join(k))?,
@@ -229,13 +291,31 @@ fn kratix_config_strategy(path: &Path) -> Result<BindingStrategy> {
     }
 }
 
+/// The first window or freeze that does not compile, as a field of vow.yaml (for its line).
+fn calendar_field(windows: &[WindowSpec], freezes: &[FreezeSpec]) -> String {
+    if let Some(i) = windows
+        .iter()
+        .position(|w| crate::plan::timing::Window::compile(w).is_err())
+    {
+        return format!("windows[{i}]");
+    }
+    match freezes
+        .iter()
+        .position(|f| crate::plan::timing::Freeze::compile(f).is_err())
+    {
+        Some(i) => format!("freezes[{i}]"),
+        None => "windows".into(),
+    }
+}
+
 fn read_config(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Ok(ConfigFile::default());
     }
-    serde_yaml::from_str(&text).map_err(|e| {
+    serde_yaml::from_str(text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(":{}:{}", l.line(), l.column()))

@@ -1,34 +1,62 @@
 //! Destinations: Kratix's `Destination` documents.
 
-use super::Doc;
+use super::{names, Doc};
 use crate::diag::{self, Finding};
 use crate::model::{Destination, FilepathMode, Labels};
 use serde_json::Value;
 
 /// Builds a Destination from its document.
-pub fn parse(doc: &Doc) -> Result<Destination, Finding> {
+/// Builds a Destination from its document; `root` is the workspace root, for finding lines.
+pub fn parse(root: &std::path::Path, doc: &Doc) -> Result<Destination, Finding> {
     let v = &doc.value;
     let err = |msg: String| Finding::new(diag::INVALID_DESTINATION, msg).at(doc.location.clone());
-    let name = doc
-        .name()
-        .ok_or_else(|| err("a Destination without metadata.name".into()))?
-        .to_string();
+    let name = match v.pointer("/metadata/name") {
+        Some(Value::String(n)) => n.clone(),
+        None | Some(Value::Null) => return Err(err("a Destination without metadata.name".into())),
+        Some(other) => {
+            return Err(Finding::new(
+                diag::WRONG_TYPE,
+                format!(
+                    "a Destination's metadata.name must be a string, not {}",
+                    crate::schema::show(other)
+                ),
+            )
+            .at(doc.location.clone())
+            .help("quote the name"))
+        }
+    };
+    names::subdomain(&name).map_err(|rule| {
+        Finding::new(
+            diag::INVALID_NAME,
+            format!("Destination `{name}`: metadata.name: {rule}; skipped"),
+        )
+        .at(doc.field_location(root, "metadata.name"))
+        .help("rename the Destination, e.g. `dev-eu`")
+    })?;
     let labels: Labels = match v.pointer("/metadata/labels") {
         None | Some(Value::Null) => Labels::new(),
         Some(l) => serde_json::from_value(l.clone())
             .map_err(|e| err(format!("Destination {name}: metadata.labels: {e}")))?,
     };
-    let path = v
-        .pointer("/spec/path")
-        .and_then(Value::as_str)
-        .map(|p| p.trim_matches('/').to_string())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| name.clone());
-    if path.split('/').any(|s| s == "..") {
-        return Err(err(format!(
-            "Destination {name}: spec.path `{path}` must stay inside the store"
-        )));
-    }
+    let path = match v.pointer("/spec/path") {
+        None | Some(Value::Null) => name.clone(),
+        // A trailing `/` is a folder's usual spelling; the rest must already be clean.
+        Some(Value::String(p)) => p.strip_suffix('/').unwrap_or(p).to_string(),
+        Some(other) => {
+            return Err(err(format!(
+                "Destination {name}: spec.path must be a string, not {}",
+                crate::schema::show(other)
+            )))
+        }
+    };
+    names::store_path(&path).map_err(|rule| {
+        Finding::new(
+            diag::INVALID_DESTINATION_PATH,
+            format!("Destination {name}: spec.path `{path}`: {rule}; skipped"),
+        )
+        .at(doc.field_location(root, "spec.path"))
+        .help("use a relative path inside the store, such as `clusters/dev`")
+    })?;
     let strict_match_labels = v
         .pointer("/spec/strictMatchLabels")
         .and_then(Value::as_bool)

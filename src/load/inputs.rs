@@ -62,6 +62,12 @@ pub fn load(ws: Workspace, now: DateTime<Utc>) -> Inputs {
     load_with_request_files(ws, now, &files)
 }
 
+/// The request files, and a finding for each entry of the folder that is skipped (a FIFO, a
+/// link loop): a skipped entry counts as unread, so the plan deletes nothing.
+fn request_listing(ws: &Workspace) -> Vec<Finding> {
+    super::list_input_files(&ws.root, &ws.requests).1
+}
+
 /// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
 /// `plan::shard_of`): every document is still read, hashed into the inputs' digest and checked
 /// for duplicates, but other shards' requests are dropped as they are parsed.
@@ -89,6 +95,7 @@ fn load_filtered(
 ) -> Inputs {
     let mut findings = Vec::new();
     let promises = load_promises(&ws, &mut findings);
+    let listing = request_listing(&ws);
     let (policy, f) = policy::load(&ws.root, &ws.rules, &ws.promises);
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
@@ -98,9 +105,11 @@ fn load_filtered(
         request::LoadedDoc::new(d, &promises, &index).only(mine)
     });
     let requests_digest = digest_docs(&docs);
-    let (requests, parse_findings) = request::parse_all(docs);
-    let unread_requests = read_findings
+    let (requests, mut parse_findings) = request::parse_all(docs);
+    super::locate::locate_fields(&ws.root, parse_findings.iter_mut().collect());
+    let unread_requests = listing
         .iter()
+        .chain(&read_findings)
         .chain(&parse_findings)
         .filter(|f| f.blocking)
         .map(|f| match &f.location {
@@ -108,6 +117,7 @@ fn load_filtered(
             None => f.message.clone(),
         })
         .collect();
+    findings.extend(listing);
     findings.extend(read_findings);
     findings.extend(parse_findings);
     let store = store::read(&ws.store, &ws.root);
@@ -152,7 +162,9 @@ fn load_filtered(
 }
 
 fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
-    let (docs, f) = read_documents(&ws.root, &list_files(&ws.promises));
+    let (files, skipped) = super::list_input_files(&ws.root, &ws.promises);
+    findings.extend(skipped);
+    let (docs, f) = read_documents(&ws.root, &files);
     findings.extend(f);
     let mut promises: Vec<Promise> = Vec::new();
     for doc in docs.iter().filter(|d| d.kind() == "Promise") {
@@ -185,7 +197,42 @@ fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
         findings.push(unknown_kind(doc, "promises/ holds Promise documents"));
     }
     promises.sort_by(|a, b| a.name.cmp(&b.name));
+    claim_kinds_once(&mut promises, findings);
     promises
+}
+
+/// Two Promises offering one API group and kind: a request of that kind could be either's, so
+/// both are made unusable, each finding naming the other.
+fn claim_kinds_once(promises: &mut [Promise], findings: &mut Vec<Finding>) {
+    let mut by_kind: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, p) in promises.iter().enumerate() {
+        if let Some(api) = &p.api {
+            by_kind
+                .entry((api.group.clone(), api.kind.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    for ((group, kind), claimants) in by_kind.into_iter().filter(|(_, c)| c.len() > 1) {
+        let named: Vec<String> = claimants
+            .iter()
+            .filter_map(|i| promises.get(*i))
+            .map(|p| format!("{} ({})", p.name, p.location))
+            .collect();
+        for i in &claimants {
+            let Some(p) = promises.get_mut(*i) else {
+                continue;
+            };
+            let f = Finding::new(
+                diag::API_KIND_CLAIMED_TWICE,
+                format!("Promise {}: API {group} {kind} is offered by {} Promises: {}", p.name, named.len(), named.join(", ")),
+            )
+            .at(p.location.clone())
+            .help("give one of them another spec.api group or kind, or remove it; until then no request of this kind is planned");
+            p.broken.push(f.clone());
+            findings.push(f);
+        }
+    }
 }
 
 fn unknown_kind(doc: &Doc, help: &str) -> Finding {
@@ -206,7 +253,9 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
         return Vec::new();
     }
     let files = if ws.destinations.is_dir() {
-        list_files(&ws.destinations)
+        let (files, skipped) = super::list_input_files(&ws.root, &ws.destinations);
+        findings.extend(skipped);
+        files
     } else {
         vec![ws.destinations.clone()]
     };
@@ -221,7 +270,7 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
             ));
             continue;
         }
-        match destination::parse(doc) {
+        match destination::parse(&ws.root, doc) {
             Ok(d) if out.iter().any(|o| o.name == d.name) => findings.push(
                 Finding::new(
                     diag::DUPLICATE,
@@ -262,6 +311,10 @@ fn load_revisions(
     }
     let mut out = BTreeMap::new();
     for (name, version) in wanted {
+        // Both name a store folder; a bad one was reported where it was loaded.
+        if super::names::subdomain(&name).is_err() || super::names::label_value(&version).is_err() {
+            continue;
+        }
         let file = store::revision_dir(&ws.store, &name, &version).join("promise.yaml");
         if !file.is_file() {
             continue;

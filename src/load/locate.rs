@@ -18,25 +18,42 @@ pub enum Seg {
     Index(usize),
 }
 
-/// Parses `spec.items[2].name` into segments.
+/// Parses `spec.items[2].name` into segments. A key holding dots or slashes is written in
+/// quotes and brackets: `metadata.labels["kratix.io/promise-version"]`.
 pub fn parse_path(path: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
+    let mut key = String::new();
+    let mut chars = path.chars().peekable();
+    let flush = |key: &mut String, segs: &mut Vec<Seg>| {
         if !key.is_empty() {
-            segs.push(Seg::Key(key.to_string()));
+            segs.push(Seg::Key(std::mem::take(key)));
         }
-        while let Some(stripped) = rest.strip_prefix('[') {
-            let Some(end) = stripped.find(']') else { break };
-            if let Ok(i) = stripped[..end].parse() {
-                segs.push(Seg::Index(i));
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => flush(&mut key, &mut segs),
+            '[' => {
+                flush(&mut key, &mut segs);
+                let mut inner = String::new();
+                for c in chars.by_ref() {
+                    if c == ']' && !(inner.starts_with('"') && !inner.ends_with('"')) {
+                        break;
+                    }
+                    inner.push(c);
+                }
+                match inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                    Some(quoted) => segs.push(Seg::Key(quoted.to_string())),
+                    None => {
+                        if let Ok(i) = inner.parse() {
+                            segs.push(Seg::Index(i));
+                        }
+                    }
+                }
             }
-            rest = &stripped[end + 1..];
+            c => key.push(c),
         }
     }
+    flush(&mut key, &mut segs);
     segs
 }
 
@@ -282,5 +299,24 @@ kind: Other
         assert_eq!(find_in_text(DOC, 18, "kind").unwrap().line, 18);
         assert!(find_in_text(DOC, 3, "spec.nothing").is_none());
         assert!(find_in_text(DOC, 99, "kind").is_none());
+    }
+}
+#[cfg(test)]
+mod quoted_tests {
+    use super::*;
+
+    #[test]
+    fn quoted_keys_hold_dots_and_slashes() {
+        assert_eq!(
+            parse_path("metadata.labels[\"kratix.io/promise-version\"]"),
+            vec![
+                Seg::Key("metadata".into()),
+                Seg::Key("labels".into()),
+                Seg::Key("kratix.io/promise-version".into())
+            ]
+        );
+        let text = "a: 1\nmetadata:\n  labels:\n    kratix.io/promise-version: \"../v\"\n";
+        let found = find_in_text(text, 1, "metadata.labels[\"kratix.io/promise-version\"]");
+        assert_eq!(found.map(|f| f.line), Some(4));
     }
 }

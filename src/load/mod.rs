@@ -8,8 +8,10 @@
 pub mod destination;
 pub mod inputs;
 pub mod locate;
+pub mod names;
 pub mod promise;
 pub mod request;
+pub mod strict;
 
 use crate::diag::{self, Finding, Location};
 use rayon::prelude::*;
@@ -80,18 +82,59 @@ struct Piece {
     format: Format,
 }
 
-/// The input files under `dir` (recursively) that vow reads, in a stable order.
+/// The input files under `dir` (recursively) that vow reads, in a stable order. What cannot be
+/// walked is left out; [`list_input_files`] says what was.
 pub fn list_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| format_of(p).is_some())
-        .collect();
+    list_input_files(dir, dir).0
+}
+
+/// The input files under `dir`, and a finding for each entry that was skipped: a FIFO, socket
+/// or device with an input's extension (reading one could block forever), a symbolic link loop,
+/// a folder that cannot be read. Paths in findings are relative to `root`.
+pub fn list_input_files(root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<Finding>) {
+    let mut files = Vec::new();
+    let mut findings = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                if format_of(e.path()).is_some() {
+                    files.push(e.into_path());
+                }
+            }
+            Ok(e) if e.file_type().is_dir() || format_of(e.path()).is_none() => {}
+            Ok(e) => findings.push(skipped(
+                root,
+                e.path(),
+                "it is not a regular file (a FIFO, socket or device)",
+            )),
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.to_path_buf());
+                let why = if e.loop_ancestor().is_some() {
+                    "it is a symbolic link loop".to_string()
+                } else {
+                    format!(
+                        "it cannot be read: {}",
+                        e.io_error()
+                            .map_or_else(|| e.to_string(), ToString::to_string)
+                    )
+                };
+                findings.push(skipped(root, &path, &why));
+            }
+        }
+    }
     files.sort();
-    files
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    (files, findings)
+}
+
+fn skipped(root: &Path, path: &Path, why: &str) -> Finding {
+    let file = display_path(root, path);
+    Finding::new(diag::SKIPPED_FILE, format!("{file}: skipped: {why}"))
+        .at(Location::new(file, 1))
+        .help("inputs are regular files or links to them; remove or replace this entry")
 }
 
 /// The path of `path` relative to the workspace root, as findings show it.
@@ -147,10 +190,16 @@ pub fn read_file(root: &Path, path: &Path) -> (Vec<Doc>, Vec<Finding>) {
 
 fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
     let file = display_path(root, path);
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         Finding::new(diag::READ_ERROR, format!("cannot read {file}: {e}"))
             .at(Location::new(file.clone(), 1))
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&file, &e))?;
+    // Editors on Windows start files with a byte-order mark; it is no part of the document.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let format = format_of(path).unwrap_or(Format::Yaml);
     Ok(match format {
         Format::Yaml => split_yaml(&text)
@@ -183,6 +232,24 @@ fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
             format,
         }],
     })
+}
+
+/// The finding for a file that is not UTF-8, at the line of its first bad byte.
+fn not_utf8(file: &Arc<str>, e: &std::string::FromUtf8Error) -> Finding {
+    let good = e
+        .as_bytes()
+        .get(..e.utf8_error().valid_up_to())
+        .unwrap_or_default();
+    let line = good.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+    Finding::new(
+        diag::READ_ERROR,
+        format!(
+            "cannot read {file}: it is not UTF-8 text (byte {} is not)",
+            good.len()
+        ),
+    )
+    .at(Location::new(file.clone(), line))
+    .help("save the file as UTF-8")
 }
 
 /// Splits a multi-document YAML text at its document markers. Returns each non-empty document
@@ -242,6 +309,11 @@ fn parse_piece(piece: &Piece) -> Result<Vec<Doc>, Finding> {
         } else {
             piece.text_line + line.saturating_sub(1)
         };
+        if msg.contains("duplicate key `") || msg.contains("duplicate entry with key") {
+            return Finding::new(diag::DUPLICATE_KEY, format!("{}: {msg}", piece.file))
+                .at(Location::new(piece.file.clone(), line).with_column(col))
+                .help("remove or rename one of the two keys; the other documents of the file are still read");
+        }
         Finding::new(diag::YAML_SYNTAX, format!("{}: {msg}", piece.file))
             .at(Location::new(piece.file.clone(), line).with_column(col))
             .help("fix the syntax at this line; the other documents of the file are still read")
@@ -265,12 +337,16 @@ fn parse_yaml(text: &str) -> Result<Value, (u32, u32, String)> {
         v.apply_merge().map_err(err)?;
         serde_json::to_value(v).map_err(|e| (1, 1, e.to_string()))
     } else {
-        serde_yaml::from_str(text).map_err(err)
+        serde_yaml::from_str::<strict::Strict>(text)
+            .map(|s| s.0)
+            .map_err(err)
     }
 }
 
 fn parse_json(text: &str) -> Result<Value, (u32, u32, String)> {
-    serde_json::from_str(text).map_err(|e| (e.line() as u32, e.column() as u32, e.to_string()))
+    serde_json::from_str::<strict::Strict>(text)
+        .map(|s| s.0)
+        .map_err(|e| (e.line() as u32, e.column() as u32, e.to_string()))
 }
 
 /// Turns one parsed value into documents: a Kubernetes `List` or a JSON array gives its items,

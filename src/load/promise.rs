@@ -4,7 +4,7 @@
 //! loaded, with its problems in `broken`, so that its requests are reported as blocked with the
 //! reason rather than vanishing.
 
-use super::{locate, Doc};
+use super::{locate, names, Doc};
 use crate::diag::{self, Finding, Location};
 use crate::model::{Api, Pipeline, Promise, RequiredPromise, Rollout, Selector, Step};
 use crate::schema::Schema;
@@ -26,11 +26,27 @@ pub const VERSION_LABEL: &str = "kratix.io/promise-version";
 /// when they make the Promise unusable).
 pub fn parse(root: &Path, doc: &Doc) -> Result<(Promise, Vec<Finding>), Finding> {
     let v = &doc.value;
-    let name = doc.name().ok_or_else(|| {
-        Finding::new(diag::MISSING_FIELD, "a Promise without metadata.name")
-            .at(doc.location.clone())
-            .help("give the Promise a name")
-    })?;
+    let name = match v.pointer("/metadata/name") {
+        Some(Value::String(name)) => name.as_str(),
+        None | Some(Value::Null) => {
+            return Err(
+                Finding::new(diag::MISSING_FIELD, "a Promise without metadata.name")
+                    .at(doc.location.clone())
+                    .help("give the Promise a name"),
+            )
+        }
+        Some(other) => {
+            return Err(Finding::new(
+                diag::WRONG_TYPE,
+                format!(
+                    "a Promise's metadata.name must be a string, not {}",
+                    crate::schema::show(other)
+                ),
+            )
+            .at(doc.field_location(root, "metadata.name"))
+            .help("quote the name"))
+        }
+    };
     let file_path = root.join(&*doc.location.file);
     let dir = file_path.parent().unwrap_or(root).to_path_buf();
     let mut p = PromiseBuilder {
@@ -42,9 +58,8 @@ pub fn parse(root: &Path, doc: &Doc) -> Result<(Promise, Vec<Finding>), Finding>
         broken: Vec::new(),
         script_texts: Vec::new(),
     };
-    let version = str_at(v, "/metadata/labels/kratix.io~1promise-version")
-        .unwrap_or("unversioned")
-        .to_string();
+    p.check_name();
+    let version = p.version();
     let api = p.api();
     let destination_selectors = p.de_list::<Selector>("spec.destinationSelectors");
     let required_promises = p.de_list::<RequiredPromise>("spec.requiredPromises");
@@ -129,6 +144,68 @@ impl PromiseBuilder<'_> {
         self.problem(f);
     }
 
+    /// A Promise's name is a Kubernetes object name: a DNS-1123 subdomain.
+    fn check_name(&mut self) {
+        if let Err(rule) = names::subdomain(self.name) {
+            let f = Finding::new(
+                diag::INVALID_NAME,
+                format!("Promise `{}`: metadata.name: {rule}", self.name),
+            )
+            .at(self.at("metadata.name"))
+            .field("metadata.name")
+            .help("rename the Promise, e.g. `my-service`");
+            self.problem(f);
+        }
+    }
+
+    /// The `kratix.io/promise-version` label, which must be a label value: it names a store
+    /// folder of revisions.
+    fn version(&mut self) -> String {
+        let field = "metadata.labels[\"kratix.io/promise-version\"]";
+        let raw = self
+            .doc
+            .value
+            .pointer("/metadata/labels/kratix.io~1promise-version");
+        let problem = match raw {
+            None | Some(Value::Null) => return "unversioned".into(),
+            Some(Value::String(v)) => match names::label_value(v) {
+                Ok(()) => return v.clone(),
+                Err(rule) => (diag::INVALID_VERSION_LABEL, format!("`{v}`: {rule}")),
+            },
+            Some(other) => (
+                diag::WRONG_TYPE,
+                format!(
+                    "{} is not a string (a number such as 1.10 reads as 1.1)",
+                    crate::schema::show(other)
+                ),
+            ),
+        };
+        let f = Finding::new(
+            problem.0,
+            format!("Promise {}: {VERSION_LABEL}: {}", self.name, problem.1),
+        )
+        .at(self.at(field))
+        .field(field)
+        .help("use a version such as `v1.2.0`, quoted");
+        self.problem(f);
+        "invalid".into()
+    }
+
+    /// A pipeline's or step's name is a DNS-1123 label, as a Kubernetes container's is.
+    fn check_label_name(&mut self, what: &str, name: &str, field: &str) {
+        if let Err(rule) = names::label(name) {
+            let rule = rule.replace("a namespace", "a name");
+            let f = Finding::new(
+                diag::INVALID_NAME,
+                format!("Promise {}: {what} `{name}`: {rule}", self.name),
+            )
+            .at(self.at(field))
+            .field(field)
+            .help(format!("rename the {what}, e.g. `render`"));
+            self.problem(f);
+        }
+    }
+
     fn de_list<T: serde::de::DeserializeOwned>(&mut self, field: &str) -> Vec<T> {
         match self.doc.value.pointer(&pointer(field)) {
             None | Some(Value::Null) => Vec::new(),
@@ -145,7 +222,20 @@ impl PromiseBuilder<'_> {
     fn rollout(&mut self) -> Option<Rollout> {
         let v = self.doc.value.pointer("/spec/rollout")?;
         match serde_json::from_value::<Rollout>(v.clone()) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                for (field, msg) in r.problems() {
+                    let field = format!("spec.rollout.{field}");
+                    let f = Finding::new(
+                        diag::INVALID_ROLLOUT,
+                        format!("Promise {}: {field}: {msg}", self.name),
+                    )
+                    .at(self.at(&field))
+                    .field(field)
+                    .help("durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%");
+                    self.problem(f);
+                }
+                Some(r)
+            }
             Err(e) => {
                 self.invalid("spec.rollout", e.to_string());
                 None
@@ -207,6 +297,17 @@ impl PromiseBuilder<'_> {
     fn schema(&mut self, v: &Value, field: &str) -> Schema {
         let mut notes = Vec::new();
         let schema = Schema::compile(v, "", &mut notes);
+        for (path, msg) in crate::schema::misfits(v, "") {
+            let full = format!("{field}{path}");
+            let f = Finding::new(
+                diag::SCHEMA_KEYWORD_MISFIT,
+                format!("Promise {}: {full}: {msg}", self.name),
+            )
+            .at(self.at(&full))
+            .field(full)
+            .help("move the keyword to a field of the type it checks, or fix the field's type");
+            self.problem(f);
+        }
         for (path, msg, error) in notes {
             let full = format!("{field}{path}");
             let code = if error {
@@ -239,6 +340,7 @@ impl PromiseBuilder<'_> {
 
     fn pipeline(&mut self, v: &Value, field: &str) -> Pipeline {
         let name = str_at(v, "/metadata/name").unwrap_or("default").to_string();
+        self.check_label_name("pipeline", &name, &format!("{field}.metadata.name"));
         let containers: Vec<String> = v
             .pointer("/spec/containers")
             .and_then(Value::as_array)
@@ -278,8 +380,21 @@ impl PromiseBuilder<'_> {
 
     fn step(&mut self, v: &Value, field: &str) -> Option<Step> {
         let name = str_at(v, "/name").unwrap_or("step").to_string();
+        self.check_label_name("step", &name, &format!("{field}.name"));
         let (source, file, offset) = if let Some(rel) = str_at(v, "/file") {
-            let path = self.dir.join(rel);
+            let path = match names::workspace_file(self.root, self.dir, rel) {
+                Ok(path) => path,
+                Err(why) => {
+                    let f = Finding::new(
+                        diag::OUTSIDE_WORKSPACE,
+                        format!("Promise {}: step `{name}`: file: {why}; not read", self.name),
+                    )
+                    .at(self.at(&format!("{field}.file")))
+                    .help("keep the script inside the workspace, beside the Promise, and name it relatively");
+                    self.problem(f);
+                    return None;
+                }
+            };
             match std::fs::read_to_string(&path) {
                 Ok(text) => (text, super::display_path(self.root, &path), 0),
                 Err(e) => {

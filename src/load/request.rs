@@ -1,7 +1,7 @@
 //! Requests: documents of a Promise's API kind, tied to their Promise.
 
-use super::Doc;
-use crate::diag::{self, Finding};
+use super::{names, Doc};
+use crate::diag::{self, Finding, Location};
 use crate::model::{InstanceRef, Labels, Promise, Request};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -55,10 +55,15 @@ impl LoadedDoc {
         // A `Value` always serializes.
         let json = serde_json::to_string(&doc.value).unwrap_or_default();
         let digest = Sha256::digest(json.as_bytes()).into();
+        let whole = doc.item.is_none();
         let loaded = if is_binding(&doc) {
             Loaded::Binding(doc)
         } else {
-            match parse(doc, promises, index) {
+            match parse(doc, promises, index).map_err(|mut f| {
+                // The field's line is found later, once per file (`locate::locate_fields`).
+                f.unlocated = whole && f.field.is_some();
+                f
+            }) {
                 Ok(mut r) => {
                     r.value = Value::Null;
                     r.packed = Some(json.into_boxed_str());
@@ -171,8 +176,9 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
                 diag::DUPLICATE,
                 format!("{} is declared twice: first at {}", r.id(), prev.location()),
             )
+            // No instance: the one kept is planned, and a report lists a blocking finding of a
+            // planned instance only under that instance's block, where it would not show.
             .at(r.location().clone())
-            .instance(r.id().to_string())
             .help("rename or remove one of the two requests; the first is kept"),
         );
     }
@@ -227,40 +233,28 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
             api.version
         )));
     }
-    let name = doc.name().map(str::to_string).ok_or_else(|| {
-        Finding::new(
-            diag::MISSING_FIELD,
-            format!("{what}: a {kind} without metadata.name"),
-        )
-        .at(at.clone())
-        .help("give the request a name")
-    })?;
-    let namespace = doc
-        .value
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_NAMESPACE)
-        .to_string();
+    let (namespace, name) = request_names(&doc, &what, &at)?;
     let id = InstanceRef {
         promise: promise.name.clone(),
         namespace,
         name,
     };
-    if id.name.len() > 63 {
-        return Err(Finding::new(
-            diag::NAME_TOO_LONG,
-            format!(
-                "{what}: metadata.name `{}` has {} characters; at most 63 are allowed",
-                id.name,
-                id.name.len()
-            ),
-        )
-        .at(at)
-        .instance(id.to_string()));
+    let labels = string_map(&doc, "labels", &at, &id)?;
+    let annotations = string_map(&doc, "annotations", &at, &id)?;
+    if let Some(pin) = labels.get(PIN_LABEL).or_else(|| annotations.get(PIN_LABEL)) {
+        names::label_value(pin).map_err(|rule| {
+            Finding::new(
+                diag::INVALID_VERSION_LABEL,
+                format!("{what}: label {PIN_LABEL} `{pin}`: {rule}"),
+            )
+            .at(at.clone())
+            .field(format!("metadata.labels[\"{PIN_LABEL}\"]"))
+            .help("pin a version the Promise has had, such as `v1.2.0`")
+        })?;
     }
     Ok(Request {
-        labels: string_map(&doc.value, "/metadata/labels"),
-        annotations: string_map(&doc.value, "/metadata/annotations"),
+        labels,
+        annotations,
         id,
         promise: pi,
         value: doc.value,
@@ -325,18 +319,110 @@ fn no_promise(
     .help(format!("the Promises offer: {list}"))
 }
 
-fn string_map(v: &Value, pointer: &str) -> Labels {
-    match v.pointer(pointer).and_then(Value::as_object) {
-        Some(m) => m
-            .iter()
-            .map(|(k, v)| {
-                let s = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), s)
-            })
-            .collect(),
-        None => Labels::new(),
+/// The label that pins a request to a Promise version; it names a store folder.
+const PIN_LABEL: &str = "vow.dev/version";
+
+/// A request's namespace and name, checked as Kubernetes checks them: both strings, the name a
+/// DNS-1123 subdomain of at most 63 characters (Kratix puts it in labels), the namespace a
+/// DNS-1123 label.
+fn request_names(doc: &Doc, what: &str, at: &Location) -> Result<(String, String), Finding> {
+    let kind = doc.kind();
+    let name = match doc.value.pointer("/metadata/name") {
+        Some(Value::String(n)) => n.clone(),
+        None | Some(Value::Null) => {
+            return Err(Finding::new(
+                diag::MISSING_FIELD,
+                format!("{what}: a {kind} without metadata.name"),
+            )
+            .at(at.clone())
+            .help("give the request a name"))
+        }
+        Some(other) => return Err(wrong_type(what, "metadata.name", other, at)),
+    };
+    let namespace = match doc.value.pointer("/metadata/namespace") {
+        None | Some(Value::Null) => DEFAULT_NAMESPACE.to_string(),
+        Some(Value::String(n)) => n.clone(),
+        Some(other) => return Err(wrong_type(what, "metadata.namespace", other, at)),
+    };
+    if let Err(rule) = names::label(&namespace) {
+        return Err(Finding::new(
+            diag::INVALID_NAMESPACE,
+            format!("{what}: metadata.namespace `{namespace}`: {rule}"),
+        )
+        .at(at.clone())
+        .field("metadata.namespace")
+        .help("use a namespace such as `team-a`"));
     }
+    if let Err(rule) = names::subdomain(&name) {
+        return Err(Finding::new(
+            diag::INVALID_NAME,
+            format!("{what}: metadata.name `{name}`: {rule}"),
+        )
+        .at(at.clone())
+        .field("metadata.name")
+        .help("rename the request, e.g. `my-app`"));
+    }
+    if name.len() > names::LABEL_MAX {
+        return Err(Finding::new(
+            diag::NAME_TOO_LONG,
+            format!(
+                "{what}: metadata.name `{name}` has {} characters; at most 63 are allowed",
+                name.len()
+            ),
+        )
+        .at(at.clone())
+        .field("metadata.name")
+        .help("shorten the name to at most 63 characters: Kratix puts it in label values"));
+    }
+    Ok((namespace, name))
+}
+
+fn wrong_type(what: &str, field: &str, found: &Value, at: &Location) -> Finding {
+    Finding::new(
+        diag::WRONG_TYPE,
+        format!(
+            "{what}: {field} must be a string, not {}",
+            crate::schema::show(found)
+        ),
+    )
+    .at(at.clone())
+    .field(field)
+    .help(format!(
+        "quote the value of {field} (a number is never turned into a name)"
+    ))
+}
+
+/// `metadata.labels` or `metadata.annotations`: a map of strings, as Kubernetes requires (an
+/// unquoted `true` or `1.10` is an error, not text).
+fn string_map(doc: &Doc, which: &str, at: &Location, id: &InstanceRef) -> Result<Labels, Finding> {
+    let m = match doc.value.pointer(&format!("/metadata/{which}")) {
+        None | Some(Value::Null) => return Ok(Labels::new()),
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(Finding::new(
+                diag::WRONG_TYPE,
+                format!(
+                    "{id}: metadata.{which} must be a map of strings, not {}",
+                    crate::schema::show(other)
+                ),
+            )
+            .at(at.clone())
+            .field(format!("metadata.{which}")))
+        }
+    };
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            other => Err(Finding::new(
+                diag::WRONG_TYPE,
+                format!(
+                    "{id}: metadata.{which}.{k} must be a string, not {}",
+                    crate::schema::show(other)
+                ),
+            )
+            .at(at.clone())
+            .field(format!("metadata.{which}[{k:?}]"))
+            .help(format!("quote the value: {k}: \"{}\"", other))),
+        })
+        .collect()
 }

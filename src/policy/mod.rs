@@ -202,6 +202,20 @@ fn invalid(doc: &Doc, root: &Path, field: &str, msg: String) -> Finding {
         .field(field)
 }
 
+/// Rule and Waiver names are Kubernetes object names (DNS-1123 subdomains): findings and
+/// reports carry them as ids.
+fn check_name(root: &Path, doc: &Doc, kind: &str, name: &str) -> Result<(), Finding> {
+    load::names::subdomain(name).map_err(|rule| {
+        Finding::new(
+            diag::INVALID_NAME,
+            format!("{kind} `{name}`: metadata.name: {rule}"),
+        )
+        .at(doc.field_location(root, "metadata.name"))
+        .field("metadata.name")
+        .help(format!("rename the {kind}, e.g. `require-owner-label`"))
+    })
+}
+
 fn str_field<'a>(doc: &'a Doc, pointer: &str) -> Option<&'a str> {
     doc.value.pointer(pointer).and_then(Value::as_str)
 }
@@ -210,6 +224,7 @@ fn parse_rule(root: &Path, doc: &Doc) -> Result<Rule, Finding> {
     let name = doc
         .name()
         .ok_or_else(|| invalid(doc, root, "metadata", "a Rule without metadata.name".into()))?;
+    check_name(root, doc, "Rule", name)?;
     let what = |f: &str| format!("Rule {name}: {f}");
     let severity = str_field(doc, "/spec/severity").unwrap_or("medium");
     let severity = Severity::parse(severity).ok_or_else(|| {
@@ -269,7 +284,19 @@ fn parse_rule(root: &Path, doc: &Doc) -> Result<Rule, Finding> {
 fn rule_script(root: &Path, doc: &Doc, name: &str) -> Result<Script, Finding> {
     let (text, file, offset) = if let Some(rel) = str_field(doc, "/spec/file") {
         let dir = root.join(&*doc.location.file);
-        let path = dir.parent().unwrap_or(root).join(rel);
+        let path = load::names::workspace_file(root, dir.parent().unwrap_or(root), rel).map_err(
+            |why| {
+                Finding::new(
+                    diag::OUTSIDE_WORKSPACE,
+                    format!("Rule {name}: spec.file: {why}; not read"),
+                )
+                .at(doc.field_location(root, "spec.file"))
+                .field("spec.file")
+                .help(
+                    "keep the script inside the workspace, beside the rule, and name it relatively",
+                )
+            },
+        )?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             invalid(
                 doc,
@@ -308,6 +335,7 @@ fn parse_waiver(root: &Path, doc: &Doc) -> Result<Waiver, Finding> {
             "a Waiver without metadata.name".into(),
         )
     })?;
+    check_name(root, doc, "Waiver", name)?;
     let need = |field: &str| -> Result<String, Finding> {
         str_field(doc, &format!("/spec/{field}"))
             .filter(|s| !s.trim().is_empty())
