@@ -236,6 +236,15 @@ fn step(
     });
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
+    // The second wall: whatever built them, no operation leaves the store or passes a symlink;
+    // one refused path stops the whole wave before anything is written (any store kind).
+    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
+        bail!(
+            "wave {} {}: {e}; nothing of this wave was written",
+            wave.index,
+            wave.name
+        );
+    }
     let message = format!(
         "vow: plan {run} wave {}/{} {} ({} instances)",
         wave.index,
@@ -462,8 +471,9 @@ fn judge(
         );
     }
     let store_health = st.dir().join(".vow").join("health");
-    let records = gate::records(&[&inputs.ws.health, &store_health], &inputs.ws.root);
-    Ok(gate::judge(&g, &records))
+    let (records, invalid) =
+        gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
+    Ok(gate::judge_with(&g, &records, &invalid))
 }
 
 /// Over budget: the run stops; the failed instances' bindings record the version that failed.

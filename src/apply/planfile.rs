@@ -98,8 +98,9 @@ impl PlanFile {
 
 /// `sha256:abcd…` → the first twelve hex digits.
 pub fn run_id(plan_id: &str) -> String {
+    // Characters, not bytes: a journal's planId is untrusted text and may not be ASCII.
     let hex = plan_id.trim_start_matches("sha256:");
-    hex[..hex.len().min(12)].to_string()
+    hex.chars().take(12).collect()
 }
 
 /// Reads a plan file and checks that its id is the digest of its content.
