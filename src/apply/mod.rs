@@ -11,6 +11,7 @@ mod gate;
 pub mod journal;
 pub mod planfile;
 pub mod rollback;
+mod verify;
 mod wave;
 
 pub use gate::{records as health_records, Decision};
@@ -73,12 +74,12 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
     let inputs = inputs::load(ws.clone(), now);
-    let mut rendered: Option<Vec<Evaluated>> = None;
+    let mut memo = Memo::default();
     // What the store holds, kept up to date as waves are committed (re-reading a large store
     // after every wave would cost more than the wave).
     let mut current = inputs.store.clone();
     loop {
-        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut rendered)? else {
+        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut memo)? else {
             continue;
         };
         match step {
@@ -121,6 +122,69 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
     }
 }
 
+/// What one process of apply computes once: the rendered requests, and whether the plan was
+/// re-derived and found to be what planning gives.
+#[derive(Default)]
+struct Memo {
+    rendered: Option<Vec<Evaluated>>,
+    verified: bool,
+}
+
+impl Memo {
+    fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
+        self.rendered
+            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+    }
+}
+
+/// Before a run's first wave: the plan must be what planning its recorded inputs against the
+/// store gives now. Once a run has started, its journal must be this plan's.
+fn verify_plan(
+    st: &dyn Store,
+    plan: &PlanFile,
+    inputs: &Inputs,
+    current: &store::StoreState,
+    journal: Option<&Journal>,
+    memo: &mut Memo,
+) -> Result<()> {
+    if let Some(j) = journal {
+        let kind = plan.kind.as_deref().unwrap_or("apply");
+        if j.plan_id != plan.plan_id || j.kind != kind {
+            bail!(
+                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was applied",
+                journal::path(&plan.run_id()),
+                j.plan_id.escape_debug(),
+                j.kind.escape_debug(),
+                plan.plan_id
+            );
+        }
+        return Ok(());
+    }
+    if memo.verified {
+        return Ok(());
+    }
+    let derived = if plan.is_rollback() {
+        let Some(of) = plan.rollback_of.as_deref() else {
+            bail!("a rollback plan without rollbackOf; nothing was applied");
+        };
+        let Some(undone) = journal::read(st.dir(), of)? else {
+            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
+        };
+        let mut again = rollback::make_plan(st, current, &undone)?;
+        verify::reshape(
+            again
+                .get_mut("waves")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        )?
+    } else {
+        verify::derive(inputs, memo.rendered(inputs), plan)?
+    };
+    verify::check(plan, &derived)?;
+    memo.verified = true;
+    Ok(())
+}
+
 /// One pass: judge the pending gate, or apply the next wave.
 #[allow(clippy::too_many_arguments)]
 fn step(
@@ -130,11 +194,12 @@ fn step(
     now: DateTime<Utc>,
     inputs: &Inputs,
     current: &mut store::StoreState,
-    rendered: &mut Option<Vec<Evaluated>>,
+    memo: &mut Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
     check_fresh(inputs, current, plan, journal.as_ref())?;
+    verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(j) = &journal {
         match j.status {
             RunStatus::Done => return Ok(Some(Outcome::Done { run })),
@@ -207,14 +272,13 @@ fn step(
         }));
     }
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
-    if rendered.is_none() && !plan.is_rollback() {
-        *rendered = Some(evaluate::evaluate_all(inputs, Detail::Contents));
-    }
-    let by_ref: HashMap<String, &Evaluated> = rendered
-        .iter()
-        .flatten()
-        .map(|e| (e.id.to_string(), e))
-        .collect();
+    let rendered: &[Evaluated] = if plan.is_rollback() {
+        &[]
+    } else {
+        memo.rendered(inputs)
+    };
+    let by_ref: HashMap<String, &Evaluated> =
+        rendered.iter().map(|e| (e.id.to_string(), e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {

@@ -17,6 +17,12 @@ pub struct PlanFile {
     /// For rollback plans: the run they undo.
     #[serde(default)]
     pub rollback_of: Option<String>,
+    /// The `--now` the plan was made at (absent: the clock), re-used to re-derive it.
+    #[serde(default)]
+    pub now: Option<String>,
+    /// The `--promise` the plan was limited to, re-used to re-derive it.
+    #[serde(default)]
+    pub promise: Option<String>,
     pub inputs: Inputs,
     pub waves: Vec<Wave>,
     #[serde(default)]
@@ -42,7 +48,7 @@ pub struct PromiseDigest {
     pub digest: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Wave {
     pub index: usize,
@@ -55,6 +61,10 @@ pub struct Wave {
     pub failure_budget: u64,
     #[serde(default = "yes")]
     pub gate: bool,
+    #[serde(default)]
+    pub not_before: Option<String>,
+    #[serde(default)]
+    pub batch: Option<Value>,
     pub instances: Vec<WaveInstance>,
 }
 
@@ -62,7 +72,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WaveInstance {
     #[serde(rename = "ref")]
     pub instance: String,
