@@ -346,7 +346,7 @@ codes! {
          read is the store part-way through a wave. Run `vow apply` (it finishes the \
          interrupted wave before anything else), then plan again. A plan made now is refused \
          as stale once the wave is finished, if finishing it changes the store.";
-    UNSAFE_STORE_PATH = "V403", "unsafe-store-path", High, true,
+    UNSAFE_STORE_PATH = "V403", "unsafe-store-path", High, false,
         "A path in the state store would leave it: a record (a binding's file list, a backup's \
          `before`, the folder store's redo log) names an absolute path or one with `..`, or a \
          folder or file of the store (a destination folder, `.vow/`, an applied file) is a \

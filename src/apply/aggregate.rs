@@ -43,7 +43,7 @@ fn parts_after(st: &dyn Store, prefix: &str, ops: &[Op]) -> BTreeMap<String, Vec
     let mut parts = BTreeMap::new();
     let root = st.dir().join(prefix);
     // A parts folder that is (or passes) a symlink is not walked; the commit refuses it.
-    let confined = StorePath::new(prefix.trim_end_matches('/')).and_then(|p| p.under(st.dir()));
+    let confined = StorePath::new(prefix.trim_end_matches('/')).and_then(|p| p.dir_under(st.dir()));
     let walk = if confined.is_ok() { Some(root) } else { None };
     for entry in walk
         .iter()

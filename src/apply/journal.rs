@@ -80,7 +80,7 @@ pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
     let text = String::from_utf8_lossy(&bytes);
     let journal = serde_yaml::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
-            "error[V405]: the journal {rel} is damaged: {e}. Nothing was applied; restore it \
+            "the journal {rel} is damaged (V405): {e}. Nothing was applied; restore it \
              from the store's history, or remove it to start the run again"
         )
     })?;
@@ -104,7 +104,7 @@ pub struct Scan {
 pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
     let mut out = Scan::default();
     let dir = store_dir.join(".vow/journal");
-    if let Err(e) = StorePath::new(".vow/journal/x.yaml").and_then(|p| p.under(store_dir)) {
+    if let Err(e) = StorePath::new(".vow/journal").and_then(|p| p.dir_under(store_dir)) {
         out.findings
             .push(crate::store::unsafe_path(workspace, &dir, &e));
         return out;

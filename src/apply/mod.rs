@@ -68,6 +68,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
         lock::force_unlock(&st.lock_path(), id)?;
         eprintln!("broke lock {id}");
     }
+    confined_lock(st)?;
     let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
     st.recover()?;
     let mut now = opts.now;
@@ -103,6 +104,24 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
             other => return Ok(other),
         }
     }
+}
+
+/// The lock file is written too: a lock path through a symlinked `.vow/` is refused.
+fn confined_lock(st: &dyn Store) -> Result<()> {
+    let lock = st.lock_path();
+    let Ok(rel) = lock.strip_prefix(st.dir()) else {
+        return Ok(());
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    store::path::StorePath::new(&rel)
+        .and_then(|p| p.under(st.dir()))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot take the store's lock: {e}. Replace the symlink with a real folder or \
+                 file (vow never follows a symlink in the store); nothing was applied"
+            )
+        })?;
+    Ok(())
 }
 
 fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {

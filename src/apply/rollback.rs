@@ -88,13 +88,15 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
 /// Reads a backup, refusing one that is damaged or names a path outside the store (every
 /// `before` key is checked here, before any operation of the wave is built).
 fn read_backup(st: &dyn Store, rel: &str) -> Result<Backup> {
+    const FIX: &str = "nothing was applied; restore the backup from the store's history \
+                       (a rollback needs every backup of the run intact)";
     let bytes = StorePath::new(rel)?
         .read(st.dir())?
-        .with_context(|| format!("the backup {rel} is missing"))?;
-    let backup: Backup =
-        serde_json::from_slice(&bytes).with_context(|| format!("the backup {rel} is damaged"))?;
+        .with_context(|| format!("the backup {rel} is missing; {FIX}"))?;
+    let backup: Backup = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("the backup {rel} is damaged: {e}; {FIX}"))?;
     path::check_all(st.dir(), backup.before.keys().map(String::as_str))
-        .map_err(|e| anyhow::anyhow!("the backup {rel} names a path vow refuses: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the backup {rel} names a path vow refuses: {e}; {FIX}"))?;
     Ok(backup)
 }
 

@@ -39,7 +39,13 @@ fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
     let bytes = StorePath::new(rel)
         .map_err(anyhow::Error::from)
         .and_then(|p| p.read(st.dir()))
-        .map_err(|e| anyhow!("{record}: {e}; nothing of this wave was written"))?;
+        .map_err(|e| {
+            anyhow!(
+                "{record}: {e}; nothing of this wave was written. vow never writes through a \
+                 symlink or outside the store: replace the symlink with a real folder or file, \
+                 or fix the name or record the path comes from"
+            )
+        })?;
     Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
 }
 

@@ -137,8 +137,13 @@ impl Store for FolderStore {
         // `.vow/` or `.vow/pending` made a symlink is refused, not followed.
         StorePath::new(".vow/pending/committed")?.under(&self.root)?;
         if committed.is_file() {
-            let log: Log = serde_json::from_slice(&std::fs::read(&committed)?)
-                .with_context(|| format!("the redo log {} is damaged", committed.display()))?;
+            let log: Log = serde_json::from_slice(&std::fs::read(&committed)?).map_err(|e| {
+                anyhow::anyhow!(
+                    "the redo log .vow/pending/committed is damaged: {e}; nothing was applied. \
+                         vow writes it whole before its commit point, so it is not vow's: remove \
+                         .vow/pending/ and check the store against its history"
+                )
+            })?;
             tracing::warn!("finishing an interrupted commit: {}", log.message);
             self.replay(&log)?;
         } else if pending.exists() {

@@ -235,7 +235,7 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
     let dir = bindings_dir(root);
     let mut refused = Vec::new();
     // `.vow/` or `.vow/bindings` made a symlink: the records are not read through it.
-    if let Err(e) = path::StorePath::new(".vow/bindings/x.yaml").and_then(|p| p.under(root)) {
+    if let Err(e) = path::StorePath::new(".vow/bindings").and_then(|p| p.dir_under(root)) {
         refused.push(unsafe_path(workspace, &root.join(".vow"), &e));
     }
     let files: Vec<PathBuf> = if refused.is_empty() && dir.is_dir() {
@@ -334,6 +334,18 @@ fn read_binding(
             )
         })
         .collect();
+    // Point each finding at the line of the record that names the refused path.
+    for f in &mut findings {
+        let line = binding
+            .status
+            .files
+            .iter()
+            .find(|r| f.message.contains(&format!("`{}`", r.path.escape_debug())))
+            .and_then(|r| text.lines().position(|l| l.contains(r.path.as_str())));
+        if let (Some(n), Some(loc)) = (line, f.location.as_mut()) {
+            loc.line = u32::try_from(n + 1).unwrap_or(1);
+        }
+    }
     let text_digest = digest(text.as_bytes());
     Ok((
         Applied {

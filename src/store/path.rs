@@ -119,6 +119,30 @@ impl StorePath {
         Ok(at)
     }
 
+    /// The path under `root` of a folder: every component that exists is a real directory.
+    pub fn dir_under(&self, root: &Path) -> Result<PathBuf, PathError> {
+        let mut at = root.to_path_buf();
+        for (i, c) in self.rel.split('/').enumerate() {
+            at.push(c);
+            let Ok(meta) = std::fs::symlink_metadata(&at) else {
+                return Ok(root.join(&self.rel));
+            };
+            let shown = self
+                .rel
+                .split('/')
+                .take(i + 1)
+                .collect::<Vec<_>>()
+                .join("/");
+            if meta.file_type().is_symlink() {
+                return Err(refuse(&self.rel, format!("`{shown}` is a symlink")));
+            }
+            if !meta.is_dir() {
+                return Err(refuse(&self.rel, format!("`{shown}` is not a directory")));
+            }
+        }
+        Ok(at)
+    }
+
     /// Reads the file, `None` when it does not exist.
     pub fn read(&self, root: &Path) -> anyhow::Result<Option<Vec<u8>>> {
         let path = self.under(root)?;
