@@ -870,15 +870,23 @@ fn apply_cmd(
 fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
     let mut st = crate::store::open(ws)?;
     st.refresh()?;
+    let scan = crate::apply::journal::scan(st.dir(), &ws.root);
+    for f in &scan.findings {
+        say(&format!("{f}\n"));
+    }
     let runs = match run {
         Some(r) => vec![crate::apply::rollback::find_run(st.as_ref(), r)?],
-        None => crate::apply::journal::all(st.dir()),
+        None => scan.journals,
     };
-    if runs.is_empty() {
+    if runs.is_empty() && scan.findings.is_empty() {
         out(&format!("no runs in the store ({})\n", st.describe()))?;
     }
     out(&report::human::status(&runs))?;
-    Ok(EXIT_OK)
+    Ok(if scan.findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn rollback_cmd(ws: &Workspace, run: &str, dest: Option<&PathBuf>) -> Result<i32> {

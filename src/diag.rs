@@ -397,6 +397,27 @@ codes! {
          read is the store part-way through a wave. Run `vow apply` (it finishes the \
          interrupted wave before anything else), then plan again. A plan made now is refused \
          as stale once the wave is finished, if finishing it changes the store.";
+    UNSAFE_STORE_PATH = "V403", "unsafe-store-path", High, false,
+        "A path in the state store would leave it: a record (a binding's file list, a backup's \
+         `before`, the folder store's redo log) names an absolute path or one with `..`, or a \
+         folder or file of the store (a destination folder, `.vow/`, an applied file) is a \
+         symlink. vow never follows it: planning does not read through it and apply refuses \
+         the wave before anything of it is written. Replace the symlink with a real folder or \
+         file, or repair the record, then plan again.";
+    INVALID_HEALTH_RECORD = "V404", "invalid-health-record", Medium, false,
+        "A HealthRecord cannot be read: `data.state` is not one of ready, healthy, degraded, \
+         unhealthy, unknown (lower case), `data.lastRun` is not a number of unix seconds, or \
+         `data.promiseRef.name` / `data.resourceRef.name` is missing. It is ignored, so a gate \
+         waiting on its instance keeps waiting: fix the record where it is written.";
+    DAMAGED_JOURNAL = "V405", "damaged-journal", High, false,
+        "A run's journal in the store (.vow/journal/<run>.yaml) cannot be read: it is not YAML, \
+         or a field is missing or of the wrong type. `vow status` lists it as damaged and `vow \
+         apply` of its plan stops. Restore the journal from the store's history (git) or remove \
+         it, knowing the run's progress is then forgotten.";
+    UNREADABLE_STORE_FILE = "V406", "unreadable-store-file", High, false,
+        "A file of the state store could not be read (permissions, an I/O error, a directory \
+         where a file should be). What vow planned from the store may be incomplete: fix the \
+         file's permissions or remove it, then plan again.";
     RULE = "V500", "rule-violation", Medium, true,
         "A platform rule (rules/*.yaml) denied the instance. The finding carries the rule's id, \
          severity and enforcement: `block` keeps the instance out of every wave, `warn` reports \

@@ -4,6 +4,7 @@
 //! commit as any wave that touches a part, rebuilds the one file from all of them.
 
 use crate::model::{Destination, FilepathMode};
+use crate::store::path::StorePath;
 use crate::store::{self, Op, Store};
 use std::collections::BTreeMap;
 
@@ -41,8 +42,12 @@ pub fn ops(dests: &[Destination], st: &dyn Store, ops: &[Op]) -> Vec<Op> {
 fn parts_after(st: &dyn Store, prefix: &str, ops: &[Op]) -> BTreeMap<String, Vec<u8>> {
     let mut parts = BTreeMap::new();
     let root = st.dir().join(prefix);
-    for entry in walkdir::WalkDir::new(&root)
-        .into_iter()
+    // A parts folder that is (or passes) a symlink is not walked; the commit refuses it.
+    let confined = StorePath::new(prefix.trim_end_matches('/')).and_then(|p| p.dir_under(st.dir()));
+    let walk = if confined.is_ok() { Some(root) } else { None };
+    for entry in walk
+        .iter()
+        .flat_map(walkdir::WalkDir::new)
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
     {
@@ -54,7 +59,10 @@ fn parts_after(st: &dyn Store, prefix: &str, ops: &[Op]) -> BTreeMap<String, Vec
         if rel.ends_with(".vow-tmp") {
             continue;
         }
-        if let Ok(bytes) = std::fs::read(entry.path()) {
+        let bytes = StorePath::new(&rel)
+            .ok()
+            .and_then(|p| p.read(st.dir()).ok().flatten());
+        if let Some(bytes) = bytes {
             parts.insert(rel, bytes);
         }
     }

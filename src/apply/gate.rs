@@ -6,6 +6,7 @@
 //! applied. Several records of one instance fold to the worst state
 //! (`unhealthy` < `degraded` < `unknown` < `healthy` < `ready`).
 
+use crate::diag::{self, Finding};
 use crate::load::{self, Doc};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -22,49 +23,108 @@ pub enum Health {
 }
 
 impl Health {
-    fn parse(s: &str) -> Health {
-        match s {
+    /// Kratix's states, in lower case; anything else is not a state (`Healthy` included).
+    fn parse(s: &str) -> Option<Health> {
+        Some(match s {
             "ready" => Health::Ready,
             "healthy" => Health::Healthy,
             "degraded" => Health::Degraded,
             "unhealthy" => Health::Unhealthy,
-            _ => Health::Unknown,
-        }
+            "unknown" => Health::Unknown,
+            _ => return None,
+        })
     }
 }
 
 /// Health records by instance (`<promise>:<namespace>/<name>`): (state, lastRun).
 pub type Records = BTreeMap<String, Vec<(Health, i64)>>;
 
+/// Records that could not be read: by instance when the record names one, else unplaced.
+#[derive(Clone, Debug, Default)]
+pub struct Invalid {
+    pub by_instance: BTreeMap<String, Vec<Finding>>,
+    pub other: Vec<Finding>,
+}
+
 /// Reads HealthRecords from the workspace's health folder and the store's `.vow/health/`.
 pub fn records(dirs: &[&Path], root: &Path) -> Records {
+    records_checked(dirs, root).0
+}
+
+/// Reads HealthRecords, with a finding (naming the file and line) for each one that is invalid
+/// and for each health file that cannot be read.
+pub fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
     let mut out = Records::new();
+    let mut invalid = Invalid::default();
     for dir in dirs {
-        let (docs, _) = load::read_documents(root, &load::list_files(dir));
+        let (docs, findings) = load::read_documents(root, &load::list_files(dir));
+        invalid.other.extend(findings);
         for d in docs.iter().filter(|d| d.kind() == "HealthRecord") {
-            if let Some((r, h)) = record(d) {
-                out.entry(r).or_default().push(h);
+            match record(d) {
+                Ok((r, h)) => out.entry(r).or_default().push(h),
+                Err((Some(r), f)) => invalid.by_instance.entry(r).or_default().push(f),
+                Err((None, f)) => invalid.other.push(f),
             }
         }
     }
-    out
+    (out, invalid)
 }
 
-fn record(d: &Doc) -> Option<(String, (Health, i64))> {
-    let data = d.value.get("data")?;
+type Bad = (Option<String>, Finding);
+
+fn record(d: &Doc) -> Result<(String, (Health, i64)), Bad> {
+    let bad = |r: Option<String>, why: String| -> Bad {
+        let f = Finding::new(
+            diag::INVALID_HEALTH_RECORD,
+            format!("{}: HealthRecord: {why}", d.location),
+        )
+        .at(d.location.clone())
+        .help("fix the record where it is written: data.state is one of ready, healthy, degraded, unhealthy, unknown; data.lastRun is unix seconds (a number)");
+        (r, f)
+    };
+    let Some(data) = d.value.get("data") else {
+        return Err(bad(None, "it has no `data`".into()));
+    };
     let s = |p: &str| data.pointer(p).and_then(Value::as_str);
-    let promise = s("/promiseRef/name")?;
-    let name = s("/resourceRef/name")?;
+    let Some(promise) = s("/promiseRef/name") else {
+        return Err(bad(
+            None,
+            "`data.promiseRef.name` is missing or not a string".into(),
+        ));
+    };
+    let Some(name) = s("/resourceRef/name") else {
+        return Err(bad(
+            None,
+            "`data.resourceRef.name` is missing or not a string".into(),
+        ));
+    };
     let ns = s("/resourceRef/namespace").unwrap_or("default");
-    let state = Health::parse(s("/state").unwrap_or("unknown"));
-    let last = data
-        .get("lastRun")
-        .and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
-        })
-        .unwrap_or(0);
-    Some((format!("{promise}:{ns}/{name}"), (state, last)))
+    let id = format!("{promise}:{ns}/{name}");
+    let state = match data.get("state") {
+        None => return Err(bad(Some(id), "`data.state` is missing".into())),
+        Some(v) => match v.as_str().and_then(Health::parse) {
+            Some(h) => h,
+            None => {
+                return Err(bad(
+                    Some(id),
+                    format!("`data.state` is {v}, not one of ready, healthy, degraded, unhealthy, unknown (lower case)"),
+                ))
+            }
+        },
+    };
+    let last = match data.get("lastRun") {
+        None => return Err(bad(Some(id), "`data.lastRun` is missing".into())),
+        Some(v) => match v.as_i64() {
+            Some(t) => t,
+            None => {
+                return Err(bad(
+                    Some(id),
+                    format!("`data.lastRun` is {v}, not a number of unix seconds"),
+                ))
+            }
+        },
+    };
+    Ok((id, (state, last)))
 }
 
 /// What a gate decided.
@@ -92,7 +152,42 @@ pub struct GateInput<'a> {
 }
 
 /// Judges a wave from health records.
+#[cfg(test)]
 pub fn judge(g: &GateInput, records: &Records) -> Decision {
+    judge_with(g, records, &Invalid::default())
+}
+
+/// Judges a wave from health records; a wave that waits names, for each instance it waits
+/// for, whether its record is missing or invalid (and where), and any health file unread.
+pub fn judge_with(g: &GateInput, records: &Records, invalid: &Invalid) -> Decision {
+    let decision = judge_pending(g, records, &|i: &str| match invalid.by_instance.get(i) {
+        Some(fs) => {
+            let why: Vec<String> = fs.iter().map(|f| f.message.clone()).collect();
+            format!("{i} (invalid record: {})", why.join("; "))
+        }
+        None => i.to_string(),
+    });
+    match decision {
+        Decision::Wait { until: None, why } if !invalid.other.is_empty() => {
+            let other: Vec<String> = invalid
+                .other
+                .iter()
+                .take(5)
+                .map(|f| f.message.clone())
+                .collect();
+            Decision::Wait {
+                until: None,
+                why: format!(
+                    "{why}; health records that cannot be read: {}",
+                    other.join("; ")
+                ),
+            }
+        }
+        d => d,
+    }
+}
+
+fn judge_pending(g: &GateInput, records: &Records, shown: &dyn Fn(&str) -> String) -> Decision {
     let since = g.applied_at.timestamp();
     let mut failed = Vec::new();
     let mut pending = Vec::new();
@@ -107,7 +202,7 @@ pub fn judge(g: &GateInput, records: &Records) -> Decision {
         match worst {
             Some(Health::Healthy | Health::Ready) => {}
             Some(Health::Degraded | Health::Unhealthy) => failed.push(i.clone()),
-            Some(Health::Unknown) | None => pending.push(i.clone()),
+            Some(Health::Unknown) | None => pending.push(shown(i)),
         }
     }
     if failed.len() as u64 > g.budget {

@@ -1,6 +1,8 @@
 //! The journal of apply runs: `.vow/journal/<run>.yaml` in the store, written in the same
 //! commit as the wave it records, so that the journal and the store never disagree.
 
+use crate::diag::{self, Finding, Location};
+use crate::store::path::StorePath;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -71,30 +73,82 @@ pub fn path(run: &str) -> String {
 
 /// Reads a run's journal, if the run has started.
 pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
-    let p = store_dir.join(path(run));
-    match std::fs::read_to_string(&p) {
-        Ok(text) => Ok(Some(serde_yaml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("the journal {} is damaged: {e}", p.display())
-        })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    let rel = path(run);
+    let Some(bytes) = StorePath::new(&rel)?.read(store_dir)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let journal = serde_yaml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "the journal {rel} is damaged (V405): {e}. Nothing was applied; restore it \
+             from the store's history, or remove it to start the run again"
+        )
+    })?;
+    Ok(Some(journal))
 }
 
-/// Every journal in the store, newest first.
+/// Every journal in the store, newest first (damaged ones left out: see [`scan`]).
 pub fn all(store_dir: &Path) -> Vec<Journal> {
+    scan(store_dir, store_dir).journals
+}
+
+/// The journals of a store, and a finding for each one that cannot be read.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub journals: Vec<Journal>,
+    pub findings: Vec<Finding>,
+}
+
+/// Reads every journal in the store, newest first; a damaged or unreadable one (or a journal
+/// folder that is a symlink) is a finding naming the file, never silence.
+pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
+    let mut out = Scan::default();
     let dir = store_dir.join(".vow/journal");
-    let mut out: Vec<Journal> = std::fs::read_dir(dir)
+    if let Err(e) = StorePath::new(".vow/journal").and_then(|p| p.dir_under(store_dir)) {
+        out.findings
+            .push(crate::store::unsafe_path(workspace, &dir, &e));
+        return out;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|t| serde_yaml::from_str(&t).ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.ends_with(".yaml"))
         .collect();
-    out.sort_by(|a: &Journal, b: &Journal| {
+    names.sort();
+    for name in names {
+        let rel = format!(".vow/journal/{name}");
+        let shown = crate::load::display_path(workspace, &store_dir.join(&rel));
+        match read_one(store_dir, &rel) {
+            Ok(j) => out.journals.push(j),
+            Err((line, why)) => out.findings.push(
+                Finding::new(diag::DAMAGED_JOURNAL, format!("{shown}: the journal is damaged: {why}"))
+                    .at(Location::new(shown.clone(), line))
+                    .help("restore the journal from the store's history, or remove it (the run's progress is then forgotten)"),
+            ),
+        }
+    }
+    out.journals.sort_by(|a: &Journal, b: &Journal| {
         b.started
             .cmp(&a.started)
             .then_with(|| a.plan_id.cmp(&b.plan_id))
     });
     out
+}
+
+/// One journal, or the line and reason it cannot be read.
+fn read_one(store_dir: &Path, rel: &str) -> Result<Journal, (u32, String)> {
+    let bytes = StorePath::new(rel)
+        .map_err(anyhow::Error::from)
+        .and_then(|p| p.read(store_dir))
+        .map_err(|e| (1, e.to_string()))?
+        .ok_or((1, "it is gone".to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| (1, "it is not UTF-8".to_string()))?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        let line = e
+            .location()
+            .map_or(1, |l| u32::try_from(l.line()).unwrap_or(1));
+        (line, e.to_string())
+    })
 }

@@ -11,6 +11,7 @@ mod gate;
 pub mod journal;
 pub mod planfile;
 pub mod rollback;
+mod verify;
 mod wave;
 
 pub use gate::{records as health_records, Decision};
@@ -67,18 +68,19 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
         lock::force_unlock(&st.lock_path(), id)?;
         eprintln!("broke lock {id}");
     }
+    confined_lock(st)?;
     let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
     st.recover()?;
     let mut now = opts.now;
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
     let inputs = inputs::load(ws.clone(), now);
-    let mut rendered: Option<Vec<Evaluated>> = None;
+    let mut memo = Memo::default();
     // What the store holds, kept up to date as waves are committed (re-reading a large store
     // after every wave would cost more than the wave).
     let mut current = inputs.store.clone();
     loop {
-        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut rendered)? else {
+        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut memo)? else {
             continue;
         };
         match step {
@@ -104,6 +106,24 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     }
 }
 
+/// The lock file is written too: a lock path through a symlinked `.vow/` is refused.
+fn confined_lock(st: &dyn Store) -> Result<()> {
+    let lock = st.lock_path();
+    let Ok(rel) = lock.strip_prefix(st.dir()) else {
+        return Ok(());
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    store::path::StorePath::new(&rel)
+        .and_then(|p| p.under(st.dir()))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot take the store's lock: {e}. Replace the symlink with a real folder or \
+                 file (vow never follows a symlink in the store); nothing was applied"
+            )
+        })?;
+    Ok(())
+}
+
 fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
     let pid = std::process::id();
     let nanos = std::time::SystemTime::now()
@@ -121,6 +141,69 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
     }
 }
 
+/// What one process of apply computes once: the rendered requests, and whether the plan was
+/// re-derived and found to be what planning gives.
+#[derive(Default)]
+struct Memo {
+    rendered: Option<Vec<Evaluated>>,
+    verified: bool,
+}
+
+impl Memo {
+    fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
+        self.rendered
+            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+    }
+}
+
+/// Before a run's first wave: the plan must be what planning its recorded inputs against the
+/// store gives now. Once a run has started, its journal must be this plan's.
+fn verify_plan(
+    st: &dyn Store,
+    plan: &PlanFile,
+    inputs: &Inputs,
+    current: &store::StoreState,
+    journal: Option<&Journal>,
+    memo: &mut Memo,
+) -> Result<()> {
+    if let Some(j) = journal {
+        let kind = plan.kind.as_deref().unwrap_or("apply");
+        if j.plan_id != plan.plan_id || j.kind != kind {
+            bail!(
+                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was applied",
+                journal::path(&plan.run_id()),
+                j.plan_id.escape_debug(),
+                j.kind.escape_debug(),
+                plan.plan_id
+            );
+        }
+        return Ok(());
+    }
+    if memo.verified {
+        return Ok(());
+    }
+    let derived = if plan.is_rollback() {
+        let Some(of) = plan.rollback_of.as_deref() else {
+            bail!("a rollback plan without rollbackOf; nothing was applied");
+        };
+        let Some(undone) = journal::read(st.dir(), of)? else {
+            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
+        };
+        let mut again = rollback::make_plan(st, current, &undone)?;
+        verify::reshape(
+            again
+                .get_mut("waves")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        )?
+    } else {
+        verify::derive(inputs, memo.rendered(inputs), plan)?
+    };
+    verify::check(plan, &derived)?;
+    memo.verified = true;
+    Ok(())
+}
+
 /// One pass: judge the pending gate, or apply the next wave.
 #[allow(clippy::too_many_arguments)]
 fn step(
@@ -130,11 +213,12 @@ fn step(
     now: DateTime<Utc>,
     inputs: &Inputs,
     current: &mut store::StoreState,
-    rendered: &mut Option<Vec<Evaluated>>,
+    memo: &mut Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
     check_fresh(inputs, current, plan, journal.as_ref())?;
+    verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(j) = &journal {
         match j.status {
             RunStatus::Done => return Ok(Some(Outcome::Done { run })),
@@ -207,14 +291,13 @@ fn step(
         }));
     }
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
-    if rendered.is_none() && !plan.is_rollback() {
-        *rendered = Some(evaluate::evaluate_all(inputs, Detail::Contents));
-    }
-    let by_ref: HashMap<String, &Evaluated> = rendered
-        .iter()
-        .flatten()
-        .map(|e| (e.id.to_string(), e))
-        .collect();
+    let rendered: &[Evaluated] = if plan.is_rollback() {
+        &[]
+    } else {
+        memo.rendered(inputs)
+    };
+    let by_ref: HashMap<String, &Evaluated> =
+        rendered.iter().map(|e| (e.id.to_string(), e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
@@ -236,6 +319,15 @@ fn step(
     });
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
+    // The second wall: whatever built them, no operation leaves the store or passes a symlink;
+    // one refused path stops the whole wave before anything is written (any store kind).
+    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
+        bail!(
+            "wave {} {}: {e}; nothing of this wave was written",
+            wave.index,
+            wave.name
+        );
+    }
     let message = format!(
         "vow: plan {run} wave {}/{} {} ({} instances)",
         wave.index,
@@ -462,8 +554,9 @@ fn judge(
         );
     }
     let store_health = st.dir().join(".vow").join("health");
-    let records = gate::records(&[&inputs.ws.health, &store_health], &inputs.ws.root);
-    Ok(gate::judge(&g, &records))
+    let (records, invalid) =
+        gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
+    Ok(gate::judge_with(&g, &records, &invalid))
 }
 
 /// Over budget: the run stops; the failed instances' bindings record the version that failed.

@@ -17,6 +17,12 @@ pub struct PlanFile {
     /// For rollback plans: the run they undo.
     #[serde(default)]
     pub rollback_of: Option<String>,
+    /// The `--now` the plan was made at (absent: the clock), re-used to re-derive it.
+    #[serde(default)]
+    pub now: Option<String>,
+    /// The `--promise` the plan was limited to, re-used to re-derive it.
+    #[serde(default)]
+    pub promise: Option<String>,
     pub inputs: Inputs,
     pub waves: Vec<Wave>,
     #[serde(default)]
@@ -42,7 +48,7 @@ pub struct PromiseDigest {
     pub digest: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Wave {
     pub index: usize,
@@ -55,6 +61,10 @@ pub struct Wave {
     pub failure_budget: u64,
     #[serde(default = "yes")]
     pub gate: bool,
+    #[serde(default)]
+    pub not_before: Option<String>,
+    #[serde(default)]
+    pub batch: Option<Value>,
     pub instances: Vec<WaveInstance>,
 }
 
@@ -62,7 +72,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WaveInstance {
     #[serde(rename = "ref")]
     pub instance: String,
@@ -98,8 +108,9 @@ impl PlanFile {
 
 /// `sha256:abcd…` → the first twelve hex digits.
 pub fn run_id(plan_id: &str) -> String {
+    // Characters, not bytes: a journal's planId is untrusted text and may not be ASCII.
     let hex = plan_id.trim_start_matches("sha256:");
-    hex[..hex.len().min(12)].to_string()
+    hex.chars().take(12).collect()
 }
 
 /// Reads a plan file and checks that its id is the digest of its content.

@@ -4,6 +4,7 @@
 use super::journal::{self, Journal};
 use super::planfile::{PlanFile, Wave};
 use super::wave::{backup_path, parse_ref, Backup};
+use crate::store::path::{self, StorePath};
 use crate::store::{self, Applied, Op, Store, StoreState};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -12,13 +13,22 @@ use std::collections::BTreeMap;
 /// Finds a run by its id or a prefix of it (or of its plan id).
 pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
     let wanted = run.trim_start_matches("sha256:");
-    let all = journal::all(st.dir());
+    let scan = journal::scan(st.dir(), st.dir());
+    let all = scan.journals;
     let found: Vec<&Journal> = all
         .iter()
         .filter(|j| j.plan_id.trim_start_matches("sha256:").starts_with(wanted))
         .collect();
     match found.as_slice() {
         [one] => Ok((*one).clone()),
+        [] if !scan.findings.is_empty() => {
+            let damaged: Vec<String> = scan.findings.iter().map(|f| f.message.clone()).collect();
+            bail!(
+                "no run `{run}` among the readable journals; {} cannot be read: {}",
+                damaged.len(),
+                damaged.join("; ")
+            )
+        }
         [] => bail!("no run `{run}` in the store (`vow status` lists the runs)"),
         _ => bail!("`{run}` names several runs; give more of the id"),
     }
@@ -32,11 +42,7 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
         let mut instances = Vec::new();
         for r in &w.instances {
             let id = parse_ref(r).with_context(|| format!("the journal names `{r}`"))?;
-            let text = std::fs::read_to_string(st.dir().join(backup_path(&run_id, w.index, &id)))
-                .with_context(|| {
-                format!("the backup of {r} for wave {} is missing", w.index)
-            })?;
-            let backup: Backup = serde_json::from_str(&text)?;
+            let backup = read_backup(st, &backup_path(&run_id, w.index, &id))?;
             let before: Option<store::Binding> = backup
                 .binding
                 .as_deref()
@@ -79,6 +85,21 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
     Ok(plan)
 }
 
+/// Reads a backup, refusing one that is damaged or names a path outside the store (every
+/// `before` key is checked here, before any operation of the wave is built).
+fn read_backup(st: &dyn Store, rel: &str) -> Result<Backup> {
+    const FIX: &str = "nothing was applied; restore the backup from the store's history \
+                       (a rollback needs every backup of the run intact)";
+    let bytes = StorePath::new(rel)?
+        .read(st.dir())?
+        .with_context(|| format!("the backup {rel} is missing; {FIX}"))?;
+    let backup: Backup = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("the backup {rel} is damaged: {e}; {FIX}"))?;
+    path::check_all(st.dir(), backup.before.keys().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("the backup {rel} names a path vow refuses: {e}; {FIX}"))?;
+    Ok(backup)
+}
+
 /// The operations of one wave of a rollback plan.
 pub fn wave_ops(
     st: &dyn Store,
@@ -99,9 +120,7 @@ pub fn wave_ops(
             .and_then(|s| s.strip_prefix("wave-"))
             .and_then(|n| n.parse().ok())
             .with_context(|| format!("{}: no source wave", inst.instance))?;
-        let text = std::fs::read_to_string(st.dir().join(backup_path(of, source, &id)))
-            .with_context(|| format!("the backup of {} is missing", inst.instance))?;
-        let backup: Backup = serde_json::from_str(&text)?;
+        let backup = read_backup(st, &backup_path(of, source, &id))?;
         for (path, content) in &backup.before {
             match content {
                 Some(c) => ops.push(Op::Write {
@@ -123,8 +142,9 @@ pub fn wave_ops(
                         let d = match backup.before.get(&f.path) {
                             Some(Some(c)) => Some(store::digest(c.as_bytes())),
                             Some(None) => None,
-                            None => std::fs::read(st.dir().join(&f.path))
+                            None => StorePath::new(&f.path)
                                 .ok()
+                                .and_then(|p| p.read(st.dir()).ok().flatten())
                                 .map(|c| store::digest(&c)),
                         };
                         (f.path.clone(), d)

@@ -5,8 +5,9 @@ use super::planfile::Wave;
 use crate::evaluate::{self, Evaluated};
 use crate::load::inputs::Inputs;
 use crate::model::InstanceRef;
+use crate::store::path::StorePath;
 use crate::store::{self, Applied, Op, Store, StoreState};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -32,8 +33,20 @@ pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
     )
 }
 
-fn read(st: &dyn Store, rel: &str) -> Option<String> {
-    std::fs::read_to_string(st.dir().join(rel)).ok()
+/// A store file's text as it is now (`None` when absent or not text), read through a confined
+/// path: a path that leaves the store or passes a symlink is an error naming `record`.
+fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
+    let bytes = StorePath::new(rel)
+        .map_err(anyhow::Error::from)
+        .and_then(|p| p.read(st.dir()))
+        .map_err(|e| {
+            anyhow!(
+                "{record}: {e}; nothing of this wave was written. vow never writes through a \
+                 symlink or outside the store: replace the symlink with a real folder or file, \
+                 or fix the name or record the path comes from"
+            )
+        })?;
+    Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
 }
 
 pub fn parse_ref(r: &str) -> Option<InstanceRef> {
@@ -68,10 +81,12 @@ pub fn ops(
             );
         };
         let prior = state.applied.get(&id).cloned();
+        let record = store::binding_rel(&id);
         let mut backup = Backup {
-            binding: prior
-                .as_ref()
-                .and_then(|_| read(st, &store::binding_rel(&id))),
+            binding: match prior {
+                Some(_) => read(st, &record, &record)?,
+                None => None,
+            },
             ..Backup::default()
         };
         if inst.action == "delete" {
@@ -82,7 +97,8 @@ pub fn ops(
                 );
             };
             for f in &prior.binding.status.files {
-                backup.before.insert(f.path.clone(), read(st, &f.path));
+                let before = read(st, &f.path, &format!("{record} (status.files)"))?;
+                backup.before.insert(f.path.clone(), before);
                 ops.push(Op::Remove {
                     path: f.path.clone(),
                 });
@@ -148,7 +164,8 @@ fn write_instance(
             .and_then(|d| d.as_deref())
             == Some(&*f.digest);
         if !unchanged {
-            backup.before.insert(f.path.to_string(), read(st, &f.path));
+            let before = read(st, &f.path, &format!("the output {} of {}", f.path, ev.id))?;
+            backup.before.insert(f.path.to_string(), before);
             ops.push(Op::Write {
                 path: f.path.to_string(),
                 bytes: f.content.clone().into_bytes(),
@@ -164,7 +181,9 @@ fn write_instance(
             .iter()
             .filter(|f| !actual.contains_key(&f.path))
         {
-            backup.before.insert(old.path.clone(), read(st, &old.path));
+            let record = format!("{} (status.files)", store::binding_rel(&ev.id));
+            let before = read(st, &old.path, &record)?;
+            backup.before.insert(old.path.clone(), before);
             ops.push(Op::Remove {
                 path: old.path.clone(),
             });

@@ -8,8 +8,8 @@
 //! idempotent. One fsync of the log and one syncfs per wave, instead of one per file.
 
 use super::backend::{Op, Store};
-use super::write::remove_file;
-use anyhow::{Context, Result};
+use super::path::{self, StorePath};
+use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -79,12 +79,19 @@ impl FolderStore {
         self.root.join(".vow").join("pending")
     }
 
+    /// Applies the log's operations; every path is checked before the first is applied.
     fn replay(&self, log: &Log) -> Result<()> {
-        for op in &log.ops {
+        let paths = path::check_all(&self.root, log.ops.iter().map(|op| op.path.as_str()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the redo log .vow/pending/committed names a path outside the store: {e}; \
+                     nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
+                )
+            })?;
+        for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
-                Some(b) => replace(&self.root.join(&op.path), &b)
-                    .with_context(|| format!("cannot write {}", op.path))?,
-                None => remove_file(&self.root, &op.path)?,
+                Some(b) => sp.replace(&self.root, &b)?,
+                None => sp.remove(&self.root)?,
             }
         }
         sync_filesystem(&self.root)?;
@@ -93,23 +100,6 @@ impl FolderStore {
             .with_context(|| format!("cannot remove {}", pending.display()))?;
         Ok(())
     }
-}
-
-/// Replaces a file atomically, without syncing it (the commit syncs the filesystem once). The
-/// temporary file has a fixed name beside its target, so that a replay after a crash rewrites
-/// and renames the same one: no stray file survives recovery.
-fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("a path without a directory")?;
-    std::fs::create_dir_all(dir)?;
-    let mut name = path
-        .file_name()
-        .context("a path without a file name")?
-        .to_os_string();
-    name.push(".vow-tmp");
-    let tmp = dir.join(name);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// Makes everything written so far on the store's filesystem durable.
@@ -144,9 +134,16 @@ impl Store for FolderStore {
     fn recover(&mut self) -> Result<()> {
         let pending = self.pending();
         let committed = pending.join("committed");
+        // `.vow/` or `.vow/pending` made a symlink is refused, not followed.
+        StorePath::new(".vow/pending/committed")?.under(&self.root)?;
         if committed.is_file() {
-            let log: Log = serde_json::from_slice(&std::fs::read(&committed)?)
-                .with_context(|| format!("the redo log {} is damaged", committed.display()))?;
+            let log: Log = serde_json::from_slice(&std::fs::read(&committed)?).map_err(|e| {
+                anyhow::anyhow!(
+                    "the redo log .vow/pending/committed is damaged: {e}; nothing was applied. \
+                         vow writes it whole before its commit point, so it is not vow's: remove \
+                         .vow/pending/ and check the store against its history"
+                )
+            })?;
             tracing::warn!("finishing an interrupted commit: {}", log.message);
             self.replay(&log)?;
         } else if pending.exists() {
@@ -163,8 +160,15 @@ impl Store for FolderStore {
         _trailers: &[(&str, String)],
     ) -> Result<String> {
         self.recover()?;
-        let pending = self.pending();
-        std::fs::create_dir_all(&pending)?;
+        // A refused path stops the commit before anything of it is written, the log included.
+        if let Err(e) = path::check_all(&self.root, ops.iter().map(Op::path)) {
+            bail!("{e}; nothing of this wave was written");
+        }
+        let pending = StorePath::new(".vow/pending/log")?.create_parent(&self.root)?;
+        let pending = pending
+            .parent()
+            .context("the pending folder")?
+            .to_path_buf();
         let log = Log {
             message: message.to_string(),
             ops: ops.iter().map(Logged::new).collect(),

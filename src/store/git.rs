@@ -146,16 +146,12 @@ impl GitStore {
     }
 
     fn write_checkout(&self, ops: &[Op]) -> Result<()> {
-        for op in ops {
+        // Confined paths: every one checked before the first is written (see `store::path`).
+        let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
+        for (op, sp) in ops.iter().zip(&paths) {
             match op {
-                Op::Write { path, bytes } => {
-                    let p = self.dir.join(path);
-                    if let Some(d) = p.parent() {
-                        std::fs::create_dir_all(d)?;
-                    }
-                    std::fs::write(p, bytes)?;
-                }
-                Op::Remove { path } => super::write::remove_file(&self.dir, path)?,
+                Op::Write { bytes, .. } => sp.replace(&self.dir, bytes)?,
+                Op::Remove { .. } => sp.remove(&self.dir)?,
             }
         }
         Ok(())

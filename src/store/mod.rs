@@ -13,6 +13,7 @@ pub mod backend;
 pub mod folder;
 pub mod git;
 pub mod lock;
+pub mod path;
 pub mod write;
 
 pub use backend::{LockInfo, Op, Store};
@@ -232,7 +233,12 @@ pub fn revision_dir(root: &Path, promise: &str, version: &str) -> PathBuf {
 /// Reads the bindings and the digests of the files they record. A missing store is an empty one.
 pub fn read(root: &Path, workspace: &Path) -> StoreState {
     let dir = bindings_dir(root);
-    let files: Vec<PathBuf> = if dir.is_dir() {
+    let mut refused = Vec::new();
+    // `.vow/` or `.vow/bindings` made a symlink: the records are not read through it.
+    if let Err(e) = path::StorePath::new(".vow/bindings").and_then(|p| p.dir_under(root)) {
+        refused.push(unsafe_path(workspace, &root.join(".vow"), &e));
+    }
+    let files: Vec<PathBuf> = if refused.is_empty() && dir.is_dir() {
         walkdir::WalkDir::new(&dir)
             .into_iter()
             .filter_map(Result::ok)
@@ -243,17 +249,19 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
     } else {
         Vec::new()
     };
-    let read: Vec<Result<(Applied, String), Finding>> = files
+    let read: Vec<Result<(Applied, Vec<Finding>), Finding>> = files
         .par_iter()
         .map(|p| read_binding(root, workspace, p))
         .collect();
     let mut state = StoreState {
         root: root.to_path_buf(),
+        findings: refused,
         ..StoreState::default()
     };
     for r in read {
         match r {
-            Ok((applied, _)) => {
+            Ok((applied, mut findings)) => {
+                state.findings.append(&mut findings);
                 state.applied.insert(applied.binding.instance(), applied);
             }
             Err(f) => state.findings.push(f),
@@ -301,7 +309,11 @@ impl StoreState {
     }
 }
 
-fn read_binding(root: &Path, workspace: &Path, path: &Path) -> Result<(Applied, String), Finding> {
+fn read_binding(
+    root: &Path,
+    workspace: &Path,
+    path: &Path,
+) -> Result<(Applied, Vec<Finding>), Finding> {
     let shown = crate::load::display_path(workspace, path);
     let bad = |msg: String| {
         Finding::new(diag::STORE, format!("{shown}: {msg}"))
@@ -310,24 +322,87 @@ fn read_binding(root: &Path, workspace: &Path, path: &Path) -> Result<(Applied, 
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let binding: Binding = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let mut findings = Vec::new();
     let actual = binding
         .status
         .files
         .iter()
         .map(|f| {
-            let d = std::fs::read(root.join(&f.path)).ok().map(|b| digest(&b));
-            (f.path.clone(), d)
+            (
+                f.path.clone(),
+                file_digest(root, &f.path, &shown, &mut findings),
+            )
         })
         .collect();
+    // Point each finding at the line of the record that names the refused path.
+    for f in &mut findings {
+        let line = binding
+            .status
+            .files
+            .iter()
+            .find(|r| f.message.contains(&format!("`{}`", r.path.escape_debug())))
+            .and_then(|r| text.lines().position(|l| l.contains(r.path.as_str())));
+        if let (Some(n), Some(loc)) = (line, f.location.as_mut()) {
+            loc.line = u32::try_from(n + 1).unwrap_or(1);
+        }
+    }
     let text_digest = digest(text.as_bytes());
     Ok((
         Applied {
             binding,
-            text_digest: text_digest.clone(),
+            text_digest,
             actual,
         },
-        text_digest,
+        findings,
     ))
+}
+
+/// The digest of a file a binding names, as it is now; never read through a symlink nor outside
+/// the store (a refused path is a finding naming the binding, and reads as missing).
+fn file_digest(
+    root: &Path,
+    rel: &str,
+    record: &std::sync::Arc<str>,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let read = path::StorePath::new(rel)
+        .map_err(anyhow::Error::from)
+        .and_then(|p| p.read(root));
+    match read {
+        Ok(bytes) => bytes.map(|b| digest(&b)),
+        Err(e) => {
+            let refused = e.downcast_ref::<path::PathError>().is_some();
+            let (code, help) = if refused {
+                (
+                    diag::UNSAFE_STORE_PATH,
+                    "repair the record's status.files, or replace the symlink with the file; \
+                     apply refuses to touch this path",
+                )
+            } else {
+                (
+                    diag::UNREADABLE_STORE_FILE,
+                    "fix the file's permissions or remove it, then plan again",
+                )
+            };
+            findings.push(
+                Finding::new(
+                    code,
+                    format!("{record}: status.files names `{}`: {e}", rel.escape_debug()),
+                )
+                .at(Location::new(record.clone(), 1))
+                .help(help),
+            );
+            None
+        }
+    }
+}
+
+/// A finding for a store folder or file that is refused (a symlink, a path outside).
+pub fn unsafe_path(workspace: &Path, at: &Path, e: &path::PathError) -> Finding {
+    let shown = crate::load::display_path(workspace, at);
+    Finding::new(diag::UNSAFE_STORE_PATH, format!("{shown}: {e}"))
+        .at(Location::new(shown, 1))
+        .help("replace the symlink with a real folder (or remove it); vow never follows a symlink in the store")
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! its directory, synced and renamed over the old one, so a reader or a crash sees the old or
 //! the new content, never a mix.
 
-use super::{binding_path, Binding};
+use super::path::StorePath;
+use super::{binding_rel, Binding};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -39,32 +40,22 @@ pub fn atomic_write_with(
 /// Writes an instance's binding.
 pub fn write_binding(root: &Path, binding: &Binding) -> Result<()> {
     let text = serde_yaml::to_string(binding)?;
-    atomic_write(&binding_path(root, &binding.instance()), text.as_bytes())
+    let path = StorePath::new(&binding_rel(&binding.instance()))?.create_parent(root)?;
+    atomic_write(&path, text.as_bytes())
 }
 
-/// Removes a file and the directories it leaves empty, up to the store root.
+/// Removes a file and the directories it leaves empty, up to the store root; a path that would
+/// leave the store, or pass through a symlink, is refused.
 pub fn remove_file(root: &Path, rel: &str) -> Result<()> {
-    let path = root.join(rel);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
-    }
-    let mut dir = path.parent();
-    while let Some(d) = dir {
-        if d == root || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
+    StorePath::new(rel)?.remove(root)
 }
 
 /// Writes an instance's files and then its binding (the binding last: a binding never names a
 /// file that is not there yet).
 pub fn write_instance(root: &Path, binding: &Binding, files: &[(&str, &str)]) -> Result<()> {
     for (path, content) in files {
-        atomic_write(&root.join(path), content.as_bytes())?;
+        let path = StorePath::new(path)?.create_parent(root)?;
+        atomic_write(&path, content.as_bytes())?;
     }
     write_binding(root, binding)
 }

@@ -1,0 +1,154 @@
+//! A plan is a claim, not an authority: before a run's first wave, apply re-derives the plan
+//! from the inputs and the store as they are now (with the `--now` and `--promise` the plan
+//! records; a rollback plan from the journal and backups of the run it undoes) and refuses the
+//! plan file when any wave differs: its instances, actions, versions, budgets, gates or bakes.
+//! The plan id only proves that a file is self-consistent; this proves it is what vow plans.
+
+use super::planfile::{PlanFile, Wave, WaveInstance};
+use crate::evaluate::Evaluated;
+use crate::load::inputs::Inputs;
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+
+/// How many differences a refusal lists.
+const SHOWN: usize = 10;
+
+/// The waves planning gives now, in the plan file's shape.
+pub fn derive(inputs: &Inputs, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
+    let now = match &plan.now {
+        Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let opts = crate::plan::PlanOptions {
+        promise: plan.promise.clone(),
+        now,
+    };
+    let derived = crate::plan::build(inputs, evaluated, &opts);
+    reshape(serde_json::to_value(&derived.waves)?)
+}
+
+/// Waves as JSON (a plan's or a rollback plan's) in the plan file's shape.
+pub fn reshape(waves: serde_json::Value) -> Result<Vec<Wave>> {
+    Ok(serde_json::from_value(waves)?)
+}
+
+/// Refuses the plan when its waves are not `derived`, listing the first differences.
+pub fn check(plan: &PlanFile, derived: &[Wave]) -> Result<()> {
+    let diffs = differences(&plan.waves, derived);
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    let more = diffs.len().saturating_sub(SHOWN);
+    let shown: Vec<String> = diffs.into_iter().take(SHOWN).collect();
+    bail!(
+        "the plan {} is not what planning its inputs against the store gives now, so it was \
+         edited or made by another vow; nothing was applied. Differences (the plan file, then \
+         now):\n  - {}{}\n  Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+        plan.run_id(),
+        shown.join("\n  - "),
+        if more > 0 {
+            format!("\n  - ... and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Every difference between the plan's waves and the derived ones, in wave order.
+pub fn differences(planned: &[Wave], derived: &[Wave]) -> Vec<String> {
+    let mut out = Vec::new();
+    if planned.len() != derived.len() {
+        out.push(format!(
+            "{} wave(s), but planning gives {}",
+            planned.len(),
+            derived.len()
+        ));
+    }
+    for (i, p) in planned.iter().enumerate() {
+        match derived.get(i) {
+            Some(d) => wave_differences(p, d, &mut out),
+            None => out.push(format!(
+                "wave {} {} ({} instances) is not in the plan planning gives",
+                p.index,
+                p.name,
+                p.instances.len()
+            )),
+        }
+    }
+    for d in derived.iter().skip(planned.len()) {
+        out.push(format!(
+            "wave {} {} ({} instances) is missing from the plan",
+            d.index,
+            d.name,
+            d.instances.len()
+        ));
+    }
+    out
+}
+
+fn wave_differences(p: &Wave, d: &Wave, out: &mut Vec<String>) {
+    let at = format!("wave {} {}", d.index, d.name);
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{at}: {name} {a}, but {b}"));
+        }
+    };
+    field("index", p.index.to_string(), d.index.to_string());
+    field("name", p.name.clone(), d.name.clone());
+    field("canary", p.canary.to_string(), d.canary.to_string());
+    field("bake", shown(&p.bake), shown(&d.bake));
+    field(
+        "failureBudget",
+        p.failure_budget.to_string(),
+        d.failure_budget.to_string(),
+    );
+    field("gate", p.gate.to_string(), d.gate.to_string());
+    field("notBefore", shown(&p.not_before), shown(&d.not_before));
+    field(
+        "batch",
+        p.batch.as_ref().map_or("none".into(), |b| b.to_string()),
+        d.batch.as_ref().map_or("none".into(), |b| b.to_string()),
+    );
+    let planned: BTreeMap<&str, &WaveInstance> = p
+        .instances
+        .iter()
+        .map(|i| (i.instance.as_str(), i))
+        .collect();
+    let derived: BTreeMap<&str, &WaveInstance> = d
+        .instances
+        .iter()
+        .map(|i| (i.instance.as_str(), i))
+        .collect();
+    if planned.len() != p.instances.len() {
+        out.push(format!("{at}: an instance is listed twice"));
+    }
+    for (r, pi) in &planned {
+        match derived.get(r) {
+            None => out.push(format!("{at}: {r} ({}) is not in this wave now", pi.action)),
+            Some(di) if di != pi => out.push(format!(
+                "{at}: {r} is {}, but {}",
+                instance(pi),
+                instance(di)
+            )),
+            Some(_) => {}
+        }
+    }
+    for (r, di) in derived.iter().filter(|(r, _)| !planned.contains_key(*r)) {
+        out.push(format!(
+            "{at}: {r} ({}) is missing from the plan",
+            di.action
+        ));
+    }
+}
+
+fn instance(i: &WaveInstance) -> String {
+    let mut s = format!("{} {} → {}", i.action, shown(&i.from), shown(&i.to));
+    if let Some(src) = &i.source {
+        s.push_str(&format!(" from {src}"));
+    }
+    s
+}
+
+fn shown(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "none".into())
+}

@@ -1,0 +1,350 @@
+//! Confined store paths: the one way a path inside a state store is built.
+//!
+//! Every path the stores write, read, copy or remove comes from untrusted text: request outputs,
+//! destination paths and instance names, and the store's own records (bindings' file lists,
+//! backups, the folder store's redo log, journals), which anyone who can push to the store may
+//! edit. [`StorePath::new`] refuses what could leave the store (absolute paths, `..`, empty or
+//! NUL components, names over 255 bytes), and every method that touches the file system checks
+//! each component under the root with `symlink_metadata`, so no symlink in the store (a
+//! destination folder, `.vow/`, an applied file) is ever followed. Files are opened with
+//! `O_NOFOLLOW` as well, which closes the gap between the check and the open for the last
+//! component. std and libc are enough for this; no `openat` crate is needed.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The longest file name most file systems hold (ext4, xfs, btrfs, APFS: 255 bytes).
+pub const MAX_COMPONENT: usize = 255;
+
+/// A path relative to a store's root, checked to stay inside it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StorePath {
+    rel: String,
+}
+
+/// Why a store path was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathError {
+    pub path: String,
+    pub why: String,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the store path `{}` is refused: {}",
+            self.path.escape_debug(),
+            self.why
+        )
+    }
+}
+
+impl std::error::Error for PathError {}
+
+fn refuse(path: &str, why: impl Into<String>) -> PathError {
+    PathError {
+        path: path.to_string(),
+        why: why.into(),
+    }
+}
+
+impl StorePath {
+    /// Checks a `/`-separated relative path: no absolute path, no `..` or `.`, no empty or NUL
+    /// component, no backslash (a separator elsewhere), no component over 255 bytes.
+    pub fn new(rel: &str) -> Result<StorePath, PathError> {
+        if rel.is_empty() {
+            return Err(refuse(rel, "it is empty"));
+        }
+        if rel.starts_with('/') {
+            return Err(refuse(rel, "it is absolute"));
+        }
+        if rel.contains('\0') {
+            return Err(refuse(rel, "it holds a NUL byte"));
+        }
+        if rel.contains('\\') {
+            return Err(refuse(rel, "it holds a backslash"));
+        }
+        for c in rel.split('/') {
+            match c {
+                "" => {
+                    return Err(refuse(
+                        rel,
+                        "it has an empty component (`//` or a trailing `/`)",
+                    ))
+                }
+                "." | ".." => return Err(refuse(rel, format!("it has a `{c}` component"))),
+                _ if c.len() > MAX_COMPONENT => {
+                    return Err(refuse(
+                        rel,
+                        format!("a component is {} bytes, over {MAX_COMPONENT}", c.len()),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(StorePath {
+            rel: rel.to_string(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.rel
+    }
+
+    /// The path under `root`, after checking that no component that exists is a symlink, that
+    /// every directory component is a directory, and that the last one is not a directory.
+    pub fn under(&self, root: &Path) -> Result<PathBuf, PathError> {
+        let mut at = root.to_path_buf();
+        let parts: Vec<&str> = self.rel.split('/').collect();
+        let last = parts.len().saturating_sub(1);
+        for (i, c) in parts.iter().enumerate() {
+            at.push(c);
+            let Ok(meta) = std::fs::symlink_metadata(&at) else {
+                // Nothing there (or not readable): nothing further down exists to follow.
+                return Ok(root.join(&self.rel));
+            };
+            let shown = parts.get(..=i).map(|p| p.join("/")).unwrap_or_default();
+            if meta.file_type().is_symlink() {
+                return Err(refuse(&self.rel, format!("`{shown}` is a symlink")));
+            }
+            if i < last && !meta.is_dir() {
+                return Err(refuse(&self.rel, format!("`{shown}` is not a directory")));
+            }
+            if i == last && meta.is_dir() {
+                return Err(refuse(&self.rel, "it is a directory"));
+            }
+        }
+        Ok(at)
+    }
+
+    /// The path under `root` of a folder: every component that exists is a real directory.
+    pub fn dir_under(&self, root: &Path) -> Result<PathBuf, PathError> {
+        let mut at = root.to_path_buf();
+        for (i, c) in self.rel.split('/').enumerate() {
+            at.push(c);
+            let Ok(meta) = std::fs::symlink_metadata(&at) else {
+                return Ok(root.join(&self.rel));
+            };
+            let shown = self
+                .rel
+                .split('/')
+                .take(i + 1)
+                .collect::<Vec<_>>()
+                .join("/");
+            if meta.file_type().is_symlink() {
+                return Err(refuse(&self.rel, format!("`{shown}` is a symlink")));
+            }
+            if !meta.is_dir() {
+                return Err(refuse(&self.rel, format!("`{shown}` is not a directory")));
+            }
+        }
+        Ok(at)
+    }
+
+    /// Reads the file, `None` when it does not exist.
+    pub fn read(&self, root: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.under(root)?;
+        let file = match open_nofollow(&path, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e, "read")),
+        };
+        let mut bytes = Vec::new();
+        std::io::BufReader::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io(e, "read"))?;
+        Ok(Some(bytes))
+    }
+
+    /// Creates the directories above the file, one at a time, refusing a symlink among them.
+    pub fn create_parent(&self, root: &Path) -> anyhow::Result<PathBuf> {
+        let path = self.under(root)?;
+        let mut at = root.to_path_buf();
+        let mut parts = self.rel.split('/').peekable();
+        while let Some(c) = parts.next() {
+            if parts.peek().is_none() {
+                break;
+            }
+            at.push(c);
+            match std::fs::create_dir(&at) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(self.io(e, "create the directory of")),
+            }
+        }
+        // A directory made a symlink between the check and the creation is seen here.
+        self.under(root)?;
+        Ok(path)
+    }
+
+    /// Replaces the file atomically (a temporary file beside it, renamed over it; a rename
+    /// replaces a symlink rather than following it), without syncing: callers sync once.
+    pub fn replace(&self, root: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        let path = self.create_parent(root)?;
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".vow-tmp");
+        let tmp = PathBuf::from(tmp);
+        // A temporary file left by a crash is ours to replace; a symlink there is removed, not
+        // followed (remove_file removes the link itself).
+        if std::fs::symlink_metadata(&tmp).is_ok() {
+            std::fs::remove_file(&tmp).map_err(|e| self.io(e, "replace"))?;
+        }
+        let mut f = open_nofollow(&tmp, true).map_err(|e| self.io(e, "write"))?;
+        f.write_all(bytes).map_err(|e| self.io(e, "write"))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(|e| self.io(e, "write"))?;
+        Ok(())
+    }
+
+    /// Removes the file (nothing when it is absent) and the directories it leaves empty, up to
+    /// the root.
+    pub fn remove(&self, root: &Path) -> anyhow::Result<()> {
+        let path = self.under(root)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(self.io(e, "remove")),
+        }
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(())
+    }
+
+    fn io(&self, e: std::io::Error, what: &str) -> anyhow::Error {
+        anyhow::anyhow!("cannot {what} the store file {}: {e}", self.rel)
+    }
+}
+
+impl fmt::Display for StorePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rel)
+    }
+}
+
+/// Opens a file without following a symlink as its last component.
+fn open_nofollow(path: &Path, create: bool) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    if create {
+        o.write(true).create_new(true);
+    } else {
+        o.read(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW);
+    }
+    o.open(path)
+}
+
+/// Checks every operation's path before any is applied: a refused path stops the whole commit.
+pub fn check_all<'a>(
+    root: &Path,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<StorePath>, PathError> {
+    paths
+        .into_iter()
+        .map(|p| {
+            let sp = StorePath::new(p)?;
+            sp.under(root)?;
+            Ok(sp)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        let long = "x".repeat(256);
+        for bad in [
+            "",
+            "/etc/passwd",
+            "..",
+            "../outside",
+            "a/../../b",
+            "a/./b",
+            "./a",
+            "a//b",
+            "a/",
+            "a\0b",
+            "a\\..\\b",
+            long.as_str(),
+            "clusters/dev/resources/team-c/app/../../../../../../x",
+        ] {
+            assert!(StorePath::new(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(StorePath::new(&"x".repeat(255)).is_ok());
+        assert!(
+            StorePath::new("clusters/dev/resources/a/app/web/instance-configure/5058f/d.yaml")
+                .is_ok()
+        );
+        assert!(
+            StorePath::new("a/..b/c..").is_ok(),
+            "dots inside a name are fine"
+        );
+    }
+
+    #[test]
+    fn symlinks_in_the_store_are_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("dest")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), root.join("file")).unwrap();
+
+        let through_dir = StorePath::new("dest/secret").unwrap();
+        assert!(through_dir.under(&root).is_err());
+        assert!(through_dir.read(&root).is_err());
+        assert!(through_dir.replace(&root, b"x").is_err());
+        assert!(through_dir.remove(&root).is_err());
+        assert!(StorePath::new("dest/new/deep.yaml")
+            .unwrap()
+            .replace(&root, b"x")
+            .is_err());
+
+        let link = StorePath::new("file").unwrap();
+        assert!(link.read(&root).is_err());
+        assert!(link.remove(&root).is_err());
+        assert_eq!(
+            std::fs::read_to_string(outside.join("secret")).unwrap(),
+            "s"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn files_are_written_read_and_removed_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = StorePath::new("a/b/c.yaml").unwrap();
+        assert_eq!(p.read(tmp.path()).unwrap(), None);
+        p.replace(tmp.path(), b"hi").unwrap();
+        assert_eq!(p.read(tmp.path()).unwrap().as_deref(), Some(&b"hi"[..]));
+        p.remove(tmp.path()).unwrap();
+        assert!(
+            !tmp.path().join("a").exists(),
+            "empty directories are removed"
+        );
+        assert!(tmp.path().exists());
+        p.remove(tmp.path()).unwrap();
+    }
+
+    #[test]
+    fn check_all_refuses_the_whole_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(check_all(tmp.path(), ["a", "../b"]).is_err());
+        assert_eq!(check_all(tmp.path(), ["a", "b/c"]).unwrap().len(), 2);
+    }
+}
