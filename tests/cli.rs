@@ -23,6 +23,7 @@ fn detailed_exitcode_says_changes_are_pending() {
     assert_eq!(code, 3);
     let ws = scratch_workspace();
     let root = ws.path().to_str().unwrap();
+    std::fs::create_dir_all(ws.path().join("requests")).unwrap();
     let (code, out, _) = vow(&["-C", root, "plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "no requests, no changes: {out}");
 }

@@ -37,11 +37,11 @@ fn sharded_then_merged_plans_equal_the_unsharded_plan() {
     let parts_dir = tempfile::tempdir().unwrap();
     for format in ["json", "human"] {
         let (code, whole, err) = vow_in(ws.path(), &["plan", "--now", NOW, "--format", format]);
-        assert_eq!(code, 0, "{err}");
+        assert_eq!(code, 1, "the example blocks requests: {err}");
         for n in [1, 2, 3, 7] {
             let parts = shards(ws.path(), parts_dir.path(), n);
             let (code, merged, err) = merge(ws.path(), &parts, format);
-            assert_eq!(code, 0, "{err}");
+            assert_eq!(code, 1, "the merged plan exits as the whole one: {err}");
             assert!(
                 merged == whole,
                 "{n} shards, {format}: the merged plan differs"
@@ -160,7 +160,7 @@ fn duplicates_are_found_across_shards() {
     }
     write(ws.path(), "requests/again.yaml", &request("db-3", 9));
     let (code, whole, err) = vow_in(ws.path(), &["plan", "--now", NOW, "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "a duplicate is blocking: {err}");
     assert!(whole.contains("is declared twice"), "{whole}");
     let dir = tempfile::tempdir().unwrap();
     for n in [2, 5] {
