@@ -278,7 +278,7 @@ impl PromiseBuilder<'_> {
             );
             return None;
         };
-        let storage = &versions[si];
+        let storage = versions.get(si)?;
         let version = str_at(storage, "/name").unwrap_or("").to_string();
         let field = format!("spec.api.spec.versions[{si}].schema.openAPIV3Schema");
         let schema_value = storage
@@ -408,7 +408,7 @@ impl PromiseBuilder<'_> {
                     .at(self.at(&format!("{field}.file")))
                     .help(format!(
                         "create {} or fix the path (relative to the Promise file)",
-                        path.display()
+                        super::display_path(self.root, &path)
                     ));
                     self.problem(f);
                     return None;
