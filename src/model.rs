@@ -395,6 +395,31 @@ fn unpack(text: &str) -> Value {
 mod tests {
     use super::*;
 
+    #[test]
+    fn rollout_values_are_checked_once_at_load() {
+        let r: Rollout = serde_json::from_value(serde_json::json!({
+            "canary": {"percent": 150, "bake": "1h"},
+            "failureBudget": "150%",
+            "waves": [
+                {"name": "a", "bake": "banana", "maxSize": 0},
+                {"name": "b", "maxSize": "25%", "failureBudget": "x"}
+            ]
+        }))
+        .unwrap();
+        let fields: Vec<String> = r.problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(
+            fields,
+            [
+                "waves[0].bake",
+                "canary.percent",
+                "failureBudget",
+                "waves[0].maxSize",
+                "waves[1].failureBudget"
+            ]
+        );
+        assert!(Rollout::default().problems().is_empty());
+    }
+
     proptest::proptest! {
         /// A packed request reads back to the very document: floats included (serde_json's
         /// `float_roundtrip`), to the last bit.

@@ -256,8 +256,16 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
         let (files, skipped) = super::list_input_files(&ws.root, &ws.destinations);
         findings.extend(skipped);
         files
-    } else {
+    } else if ws.destinations.is_file() {
         vec![ws.destinations.clone()]
+    } else {
+        // A FIFO or device: reading it could block forever.
+        findings.push(super::skipped(
+            &ws.root,
+            &ws.destinations,
+            "it is not a regular file (a FIFO, socket or device)",
+        ));
+        return Vec::new();
     };
     let (docs, f) = read_documents(&ws.root, &files);
     findings.extend(f);

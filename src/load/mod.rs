@@ -130,7 +130,7 @@ pub fn list_input_files(root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<Finding>)
     (files, findings)
 }
 
-fn skipped(root: &Path, path: &Path, why: &str) -> Finding {
+pub(crate) fn skipped(root: &Path, path: &Path, why: &str) -> Finding {
     let file = display_path(root, path);
     Finding::new(diag::SKIPPED_FILE, format!("{file}: skipped: {why}"))
         .at(Location::new(file, 1))

@@ -322,7 +322,11 @@ fn no_promise(
         format!("{what}: no Promise offers {api_version} {kind}"),
     )
     .at(doc.location.clone())
-    .help(format!("the Promises offer: {list}"))
+    .help(if list.is_empty() {
+        "no Promise offers any API: check the findings on promises/ (a Promise that does not load offers nothing)".to_string()
+    } else {
+        format!("the Promises offer: {list}")
+    })
 }
 
 /// The label that pins a request to a Promise version; it names a store folder.
