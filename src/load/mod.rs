@@ -94,6 +94,10 @@ pub fn list_files(dir: &Path) -> Vec<PathBuf> {
 pub fn list_input_files(root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<Finding>) {
     let mut files = Vec::new();
     let mut findings = Vec::new();
+    // A folder that is not there holds no inputs (a workspace without rules/).
+    if !dir.exists() {
+        return (files, findings);
+    }
     for entry in walkdir::WalkDir::new(dir).follow_links(true) {
         match entry {
             Ok(e) if e.file_type().is_file() => {
