@@ -119,7 +119,11 @@ impl Evaluated {
             .destinations
             .binary_search_by(|(d, _)| d.as_str().cmp(dir))
         {
-            Ok(i) => self.destinations[i].1 = destinations,
+            Ok(i) => {
+                if let Some(slot) = self.destinations.get_mut(i) {
+                    slot.1 = destinations;
+                }
+            }
             Err(i) => self.destinations.insert(i, (dir.to_string(), destinations)),
         }
     }
@@ -190,7 +194,7 @@ fn with_dependencies(
 /// catalogs) are the Promise's dependencies, written under `dependencies/<promise>/` to every
 /// destination its `destinationSelectors` match, as Kratix does. None when it has no Rhai step.
 pub fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> Option<Evaluated> {
-    let promise = &inputs.promises[index];
+    let promise = inputs.promises.get(index)?;
     if promise.paused || promise.promise_configure.iter().all(|p| p.steps.is_empty()) {
         return None;
     }
@@ -311,7 +315,10 @@ fn evaluate_full(
     trace: bool,
 ) -> Evaluated {
     let mut ev = Evaluated::new(r);
-    let current = &inputs.promises[r.promise];
+    // Loading ties every request to a Promise it loaded.
+    let Some(current) = inputs.promises.get(r.promise) else {
+        return ev;
+    };
     let Some(promise) = target_promise(inputs, current, r, applied, &mut ev) else {
         return ev;
     };
@@ -432,7 +439,7 @@ fn usable(inputs: &Inputs, promise: &Promise, index: usize, ev: &mut Evaluated) 
         f.message = format!("Promise {} is unusable: {}", promise.name, f.message);
         ev.block(f);
     }
-    for why in &inputs.unavailable[index] {
+    for why in inputs.unavailable.get(index).into_iter().flatten() {
         ev.block(
             Finding::new(
                 diag::INVALID_PROMISE,
@@ -637,10 +644,10 @@ fn outputs_dynamic(outputs: &[(String, OutputDoc)]) -> Dynamic {
     for (path, doc) in outputs {
         let d = match doc {
             OutputDoc::Text(t) => t.clone().into(),
-            OutputDoc::Docs(docs) if docs.len() == 1 => script::to_dynamic(&docs[0]),
-            OutputDoc::Docs(docs) => {
-                Dynamic::from_array(docs.iter().map(script::to_dynamic).collect())
-            }
+            OutputDoc::Docs(docs) => match docs.as_slice() {
+                [one] => script::to_dynamic(one),
+                _ => Dynamic::from_array(docs.iter().map(script::to_dynamic).collect()),
+            },
         };
         m.insert(path.as_str().into(), d);
     }
@@ -669,7 +676,8 @@ fn place(
         let rel = if group == "." {
             path.clone()
         } else {
-            path[group.len() + 1..].to_string()
+            let prefix = format!("{group}/");
+            path.strip_prefix(&prefix).unwrap_or(path).to_string()
         };
         groups.entry(group).or_default().push((rel, doc));
     }
@@ -783,8 +791,11 @@ fn choose_destination<'a>(
         }
     }
     let h = Sha256::digest(format!("{}\0{dir}", ev.id));
-    let n = u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
-    Some(candidates[(n % candidates.len() as u64) as usize])
+    // The first 8 bytes, big-endian.
+    let n = h.iter().take(8).fold(0u64, |n, b| (n << 8) | u64::from(*b));
+    candidates
+        .get((n % candidates.len() as u64) as usize)
+        .copied()
 }
 
 /// A file's content: documents as multi-document YAML, or the text as given.

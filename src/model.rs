@@ -383,6 +383,10 @@ impl Request {
 }
 
 /// vow's own JSON text of a document it parsed: it always reads back, to the same value.
+#[allow(
+    clippy::expect_used,
+    reason = "the text is serde_json's own output for a value it parsed, within the same nesting limit"
+)]
 fn unpack(text: &str) -> Value {
     serde_json::from_str(text).expect("the packed JSON of a parsed document reads back")
 }
@@ -390,6 +394,31 @@ fn unpack(text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rollout_values_are_checked_once_at_load() {
+        let r: Rollout = serde_json::from_value(serde_json::json!({
+            "canary": {"percent": 150, "bake": "1h"},
+            "failureBudget": "150%",
+            "waves": [
+                {"name": "a", "bake": "banana", "maxSize": 0},
+                {"name": "b", "maxSize": "25%", "failureBudget": "x"}
+            ]
+        }))
+        .unwrap();
+        let fields: Vec<String> = r.problems().into_iter().map(|p| p.0).collect();
+        assert_eq!(
+            fields,
+            [
+                "waves[0].bake",
+                "canary.percent",
+                "failureBudget",
+                "waves[0].maxSize",
+                "waves[1].failureBudget"
+            ]
+        );
+        assert!(Rollout::default().problems().is_empty());
+    }
 
     proptest::proptest! {
         /// A packed request reads back to the very document: floats included (serde_json's

@@ -267,7 +267,7 @@ fn misfits_into(v: &Value, path: &str, depth: usize, out: &mut Vec<(String, Stri
         };
         let nullable = obj.get("nullable") == Some(&Value::Bool(true));
         for (i, e) in values.iter().enumerate() {
-            if !type_ok(&probe, e) && !(e.is_null() && nullable) {
+            if !(type_ok(&probe, e) || (e.is_null() && nullable)) {
                 out.push((
                     format!("{path}.enum[{i}]"),
                     format!(
@@ -604,10 +604,7 @@ pub fn show(v: &Value) -> String {
         other => other.to_string(),
     };
     if s.chars().count() > 60 {
-        format!(
-            "{}…",
-            &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
-        )
+        format!("{}…", s.chars().take(57).collect::<String>())
     } else {
         s
     }

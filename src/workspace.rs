@@ -214,10 +214,16 @@ impl Workspace {
         let rel_config = config_path
             .as_deref()
             .map(|p| crate::load::display_path(&root, p));
+        // Fields are found in the document, which starts at its first content line.
+        let first_line = config_path
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| crate::load::split_yaml(&t).first().map(|d| d.1))
+            .unwrap_or(1);
         let line_of = |field: &str| match &rel_config {
             Some(file) => crate::load::locate::field_location(
                 &root,
-                &crate::diag::Location::new(file.clone(), 1),
+                &crate::diag::Location::new(file.clone(), first_line),
                 field,
             )
             .map(|l| format!(":{}", l.line))

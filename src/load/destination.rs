@@ -77,10 +77,13 @@ pub fn parse(root: &std::path::Path, doc: &Doc) -> Result<Destination, Finding> 
         .map(|f| f.trim_matches('/').to_string())
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| crate::store::AGGREGATED_FILENAME.into());
-    if filename.split('/').any(|s| s == "..") {
-        return Err(err(format!(
-            "Destination {name}: spec.filepath.filename `{filename}` must stay inside the destination"
-        )));
+    if let Err(rule) = names::store_path(&filename) {
+        return Err(Finding::new(
+            diag::INVALID_DESTINATION_PATH,
+            format!("Destination {name}: spec.filepath.filename `{filename}`: {rule}; skipped"),
+        )
+        .at(doc.field_location(root, "spec.filepath.filename"))
+        .help("name a file inside the destination, such as `aggregated.yaml`"));
     }
     Ok(Destination {
         name,

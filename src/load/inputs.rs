@@ -197,13 +197,13 @@ fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
         findings.push(unknown_kind(doc, "promises/ holds Promise documents"));
     }
     promises.sort_by(|a, b| a.name.cmp(&b.name));
-    claim_kinds_once(&mut promises, findings);
+    claim_kinds_once(&ws.root, &mut promises, findings);
     promises
 }
 
 /// Two Promises offering one API group and kind: a request of that kind could be either's, so
 /// both are made unusable, each finding naming the other.
-fn claim_kinds_once(promises: &mut [Promise], findings: &mut Vec<Finding>) {
+fn claim_kinds_once(root: &std::path::Path, promises: &mut [Promise], findings: &mut Vec<Finding>) {
     let mut by_kind: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, p) in promises.iter().enumerate() {
         if let Some(api) = &p.api {
@@ -227,7 +227,10 @@ fn claim_kinds_once(promises: &mut [Promise], findings: &mut Vec<Finding>) {
                 diag::API_KIND_CLAIMED_TWICE,
                 format!("Promise {}: API {group} {kind} is offered by {} Promises: {}", p.name, named.len(), named.join(", ")),
             )
-            .at(p.location.clone())
+            .at(
+                super::locate::field_location(root, &p.location, "spec.api.spec.names.kind")
+                    .unwrap_or_else(|| p.location.clone()),
+            )
             .help("give one of them another spec.api group or kind, or remove it; until then no request of this kind is planned");
             p.broken.push(f.clone());
             findings.push(f);
@@ -256,8 +259,16 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
         let (files, skipped) = super::list_input_files(&ws.root, &ws.destinations);
         findings.extend(skipped);
         files
-    } else {
+    } else if ws.destinations.is_file() {
         vec![ws.destinations.clone()]
+    } else {
+        // A FIFO or device: reading it could block forever.
+        findings.push(super::skipped(
+            &ws.root,
+            &ws.destinations,
+            "it is not a regular file (a FIFO, socket or device)",
+        ));
+        return Vec::new();
     };
     let (docs, f) = read_documents(&ws.root, &files);
     findings.extend(f);

@@ -36,7 +36,9 @@ pub fn parse_path(path: &str) -> Vec<Seg> {
                 flush(&mut key, &mut segs);
                 let mut inner = String::new();
                 for c in chars.by_ref() {
-                    if c == ']' && !(inner.starts_with('"') && !inner.ends_with('"')) {
+                    // A `]` inside a quoted key is part of the key.
+                    let in_quotes = inner.starts_with('"') && !inner.ends_with('"');
+                    if c == ']' && !in_quotes {
                         break;
                     }
                     inner.push(c);

@@ -94,6 +94,10 @@ pub fn list_files(dir: &Path) -> Vec<PathBuf> {
 pub fn list_input_files(root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<Finding>) {
     let mut files = Vec::new();
     let mut findings = Vec::new();
+    // A folder that is not there holds no inputs (a workspace without rules/).
+    if !dir.exists() {
+        return (files, findings);
+    }
     for entry in walkdir::WalkDir::new(dir).follow_links(true) {
         match entry {
             Ok(e) if e.file_type().is_file() => {
@@ -130,7 +134,7 @@ pub fn list_input_files(root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<Finding>)
     (files, findings)
 }
 
-fn skipped(root: &Path, path: &Path, why: &str) -> Finding {
+pub(crate) fn skipped(root: &Path, path: &Path, why: &str) -> Finding {
     let file = display_path(root, path);
     Finding::new(diag::SKIPPED_FILE, format!("{file}: skipped: {why}"))
         .at(Location::new(file, 1))
@@ -234,6 +238,27 @@ fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
     })
 }
 
+/// Adds `offset` to every `line N` of a parser's message.
+fn shift_lines(msg: &str, offset: u32) -> String {
+    if offset == 0 {
+        return msg.to_string();
+    }
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("line ") {
+        let (head, tail) = rest.split_at(i + "line ".len());
+        out.push_str(head);
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse::<u32>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+        rest = tail.get(digits.len()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The finding for a file that is not UTF-8, at the line of its first bad byte.
 fn not_utf8(file: &Arc<str>, e: &std::string::FromUtf8Error) -> Finding {
     let good = e
@@ -309,6 +334,8 @@ fn parse_piece(piece: &Piece) -> Result<Vec<Doc>, Finding> {
         } else {
             piece.text_line + line.saturating_sub(1)
         };
+        // The parser counts lines from the piece's start; the message should count the file's.
+        let msg = shift_lines(&msg, piece.text_line.saturating_sub(1));
         if msg.contains("duplicate key `") || msg.contains("duplicate entry with key") {
             return Finding::new(diag::DUPLICATE_KEY, format!("{}: {msg}", piece.file))
                 .at(Location::new(piece.file.clone(), line).with_column(col))
@@ -413,6 +440,18 @@ mod tests {
             (3..=4).contains(&file_line),
             "line {file_line} should be in the second document"
         );
+    }
+
+    #[test]
+    fn messages_count_file_lines() {
+        assert_eq!(
+            shift_lines(
+                "bad at line 2 column 1, while parsing at line 1 column 3",
+                5
+            ),
+            "bad at line 7 column 1, while parsing at line 6 column 3"
+        );
+        assert_eq!(shift_lines("no lines here", 3), "no lines here");
     }
 
     #[test]

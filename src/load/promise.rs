@@ -59,6 +59,7 @@ pub fn parse(root: &Path, doc: &Doc) -> Result<(Promise, Vec<Finding>), Finding>
         script_texts: Vec::new(),
     };
     p.check_name();
+    p.check_string_maps();
     let version = p.version();
     let api = p.api();
     let destination_selectors = p.de_list::<Selector>("spec.destinationSelectors");
@@ -155,6 +156,39 @@ impl PromiseBuilder<'_> {
             .field("metadata.name")
             .help("rename the Promise, e.g. `my-service`");
             self.problem(f);
+        }
+    }
+
+    /// Label and annotation values are strings: an unquoted `kratix.io/paused: true` is a
+    /// boolean, which would otherwise read as "not paused".
+    fn check_string_maps(&mut self) {
+        for which in ["labels", "annotations"] {
+            let Some(Value::Object(m)) = self.doc.value.pointer(&format!("/metadata/{which}"))
+            else {
+                continue;
+            };
+            let wrong: Vec<(String, String)> = m
+                .iter()
+                .filter(|(_, v)| !v.is_string())
+                .map(|(k, v)| (k.clone(), crate::schema::show(v)))
+                .collect();
+            for (k, shown) in wrong {
+                if k == VERSION_LABEL {
+                    continue; // reported by `version`, with its own advice
+                }
+                let field = format!("metadata.{which}[{k:?}]");
+                let f = Finding::new(
+                    diag::WRONG_TYPE,
+                    format!(
+                        "Promise {}: metadata.{which}.{k} must be a string, not {shown}",
+                        self.name
+                    ),
+                )
+                .at(self.at(&field))
+                .field(field)
+                .help(format!("quote the value: {k}: \"{shown}\""));
+                self.problem(f);
+            }
         }
     }
 
@@ -278,7 +312,7 @@ impl PromiseBuilder<'_> {
             );
             return None;
         };
-        let storage = &versions[si];
+        let storage = versions.get(si)?;
         let version = str_at(storage, "/name").unwrap_or("").to_string();
         let field = format!("spec.api.spec.versions[{si}].schema.openAPIV3Schema");
         let schema_value = storage
@@ -408,7 +442,7 @@ impl PromiseBuilder<'_> {
                     .at(self.at(&format!("{field}.file")))
                     .help(format!(
                         "create {} or fix the path (relative to the Promise file)",
-                        path.display()
+                        super::display_path(self.root, &path)
                     ));
                     self.problem(f);
                     return None;

@@ -165,12 +165,16 @@ pub fn parse_all(docs: Vec<LoadedDoc>) -> (Vec<Request>, Vec<Finding>) {
     let mut duplicate = vec![false; requests.len()];
     let mut first = 0;
     for i in 1..requests.len() {
-        let (prev, r) = (&requests[first], &requests[i]);
+        let (Some(prev), Some(r)) = (requests.get(first), requests.get(i)) else {
+            continue;
+        };
         if prev.id() != r.id() {
             first = i;
             continue;
         }
-        duplicate[i] = true;
+        if let Some(d) = duplicate.get_mut(i) {
+            *d = true;
+        }
         findings.push(
             Finding::new(
                 diag::DUPLICATE,
@@ -210,7 +214,9 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
     let Some(&pi) = index.by_kind.get(&(group.to_string(), kind.clone())) else {
         return Err(no_promise(&doc, &what, &api_version, &kind, promises));
     };
-    let promise = &promises[pi];
+    let Some(promise) = promises.get(pi) else {
+        return Err(no_promise(&doc, &what, &api_version, &kind, promises));
+    };
     let Some(api) = promise.api.as_ref() else {
         return Err(no_promise(&doc, &what, &api_version, &kind, promises));
     };
@@ -316,7 +322,11 @@ fn no_promise(
         format!("{what}: no Promise offers {api_version} {kind}"),
     )
     .at(doc.location.clone())
-    .help(format!("the Promises offer: {list}"))
+    .help(if list.is_empty() {
+        "no Promise offers any API: check the findings on promises/ (a Promise that does not load offers nothing)".to_string()
+    } else {
+        format!("the Promises offer: {list}")
+    })
 }
 
 /// The label that pins a request to a Promise version; it names a store folder.

@@ -6,6 +6,7 @@
 //! second key.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -75,14 +76,19 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key `{key}`: a key may appear once in a map (remove or rename \
-                     one of them)"
-                )));
-            }
             let Strict(v) = map.next_value()?;
-            out.insert(key, v);
+            match out.entry(key) {
+                Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                Entry::Occupied(e) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate key `{}`: a key may appear once in a map (remove or rename \
+                         one of them)",
+                        e.key()
+                    )))
+                }
+            }
         }
         Ok(Value::Object(out))
     }
@@ -108,9 +114,24 @@ mod tests {
 
     #[test]
     fn values_are_those_of_serde_json() {
-        let text = "a: [1, -2, 2.5, true, null, x]\nb: {c: d}\n";
+        let text = "a: [1, -2, 2.5, true, null, x]\nb: {c: d}\nc: 18446744073709551615\n";
         let strict = serde_yaml::from_str::<Strict>(text).unwrap().0;
         let plain: Value = serde_yaml::from_str(text).unwrap();
+        assert_eq!(strict, plain);
+        for odd in [
+            "big: 99999999999999999999999\n",
+            "n: .nan\n",
+            "i: -.inf\n",
+            "? [a]\n: 1\n",
+            "1: a\n",
+        ] {
+            let strict = serde_yaml::from_str::<Strict>(odd).map(|s| s.0).ok();
+            let plain = serde_yaml::from_str::<Value>(odd).ok();
+            assert_eq!(strict, plain, "{odd}");
+        }
+        let json = r#"{"f": 0.1, "big": 18446744073709551616, "e": 1e400}"#;
+        let strict = serde_json::from_str::<Strict>(json).map(|s| s.0).ok();
+        let plain = serde_json::from_str::<Value>(json).ok();
         assert_eq!(strict, plain);
     }
 }

@@ -106,7 +106,9 @@ impl Window {
         for d in &spec.days {
             let w = weekday(d)
                 .ok_or_else(|| format!("window {name}: `{d}` is not a day (Mon..Sun)"))?;
-            days[w.num_days_from_monday() as usize] = true;
+            if let Some(day) = days.get_mut(w.num_days_from_monday() as usize) {
+                *day = true;
+            }
         }
         let (a, b) = spec.hours.split_once('-').ok_or_else(|| {
             format!(
@@ -144,7 +146,10 @@ impl Window {
     }
 
     fn day_open(&self, d: Weekday) -> bool {
-        self.days[d.num_days_from_monday() as usize]
+        self.days
+            .get(d.num_days_from_monday() as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Whether the window is open at `t`.

@@ -133,7 +133,9 @@ impl Policy {
 
 /// Reads Rules, Waivers and Tests from `rules_dir`, and Tests from `promises_dir`.
 pub fn load(root: &Path, rules_dir: &Path, promises_dir: &Path) -> (Policy, Vec<Finding>) {
-    let (docs, mut findings) = load::read_documents(root, &load::list_files(rules_dir));
+    let (files, skipped) = load::list_input_files(root, rules_dir);
+    let (docs, mut findings) = load::read_documents(root, &files);
+    findings.extend(skipped);
     let mut policy = Policy::default();
     let mut h = sha2::Sha256::default();
     for doc in &docs {

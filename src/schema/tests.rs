@@ -975,3 +975,29 @@ fn badly_typed_keyword_values_are_error_notes() {
         [".exclusiveMinimum", ".maxLength", ".minLength", ".nullable"]
     );
 }
+
+#[test]
+fn keywords_that_do_not_fit_their_type_are_misfits() {
+    let v = json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minimum": 3, "enum": ["a", 5]},
+            "size": {"type": "integer", "maxLength": 2, "minimum": 1},
+            "port": {"x-kubernetes-int-or-string": true, "pattern": "^[0-9]+$", "maximum": 9},
+            "tags": {"type": "array", "items": {"type": "boolean", "minLength": 1}}
+        }
+    });
+    let paths: Vec<String> = crate::schema::misfits(&v, "")
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ".properties.name.minimum",
+            ".properties.name.enum[1]",
+            ".properties.size.maxLength",
+            ".properties.tags.items.minLength",
+        ]
+    );
+}
