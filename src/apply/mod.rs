@@ -131,7 +131,11 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     LockInfo {
-        id: store::digest(format!("{pid}-{nanos}").as_bytes())[7..15].to_string(),
+        id: store::digest(format!("{pid}-{nanos}").as_bytes())
+            .trim_start_matches("sha256:")
+            .chars()
+            .take(8)
+            .collect(),
         pid,
         host: std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())

@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 
 /// The `<id5>` directory name of a workload group directory (`.` for the root).
 pub fn id5(group_dir: &str) -> String {
-    format!("{:x}", Md5::digest(group_dir))[..5].to_string()
+    format!("{:x}", Md5::digest(group_dir))
+        .chars()
+        .take(5)
+        .collect()
 }
 
 /// `sha256:<hex>` of some bytes.
