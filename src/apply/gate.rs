@@ -341,4 +341,59 @@ mod tests {
             }
         );
     }
+
+    fn doc(yaml: &str) -> Doc {
+        Doc {
+            location: crate::diag::Location::new("health/x.yaml".into(), 3),
+            item: None,
+            value: serde_yaml::from_str(yaml).unwrap(),
+        }
+    }
+
+    #[test]
+    fn invalid_records_are_findings_naming_the_instance() {
+        let base = "data: {promiseRef: {name: p}, resourceRef: {name: a, namespace: n}";
+        let ok = record(&doc(&format!("{base}, state: healthy, lastRun: 5}}"))).unwrap();
+        assert_eq!(ok, ("p:n/a".to_string(), (Health::Healthy, 5)));
+        for bad in [
+            format!("{base}, state: Healthy, lastRun: 5}}"),
+            format!("{base}, state: healthy, lastRun: '5'}}"),
+            format!("{base}, lastRun: 5}}"),
+            format!("{base}, state: healthy}}"),
+        ] {
+            let (id, f) = record(&doc(&bad)).unwrap_err();
+            assert_eq!(id.as_deref(), Some("p:n/a"), "{bad}");
+            assert_eq!(f.code.id, "V404");
+            assert!(f.message.starts_with("health/x.yaml:3: "), "{}", f.message);
+        }
+        let (id, _) = record(&doc("data: {promiseRef: {name: p}, state: healthy}")).unwrap_err();
+        assert_eq!(id, None);
+    }
+
+    #[test]
+    fn a_waiting_gate_names_invalid_records() {
+        let inst = vec!["p:n/a".to_string()];
+        let g = GateInput {
+            instances: &inst,
+            applied_at: t("2026-12-01T10:00:00Z"),
+            bake_seconds: 0,
+            budget: 0,
+            now: t("2026-12-01T12:00:00Z"),
+        };
+        let mut invalid = Invalid::default();
+        invalid.by_instance.insert(
+            "p:n/a".into(),
+            vec![Finding::new(
+                diag::INVALID_HEALTH_RECORD,
+                "health/x.yaml:3: bad state",
+            )],
+        );
+        match judge_with(&g, &Records::new(), &invalid) {
+            Decision::Wait { why, .. } => assert!(
+                why.contains("p:n/a (invalid record: health/x.yaml:3: bad state)"),
+                "{why}"
+            ),
+            d => panic!("{d:?}"),
+        }
+    }
 }

@@ -152,3 +152,57 @@ fn instance(i: &WaveInstance) -> String {
 fn shown(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "none".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wave(instances: serde_json::Value) -> Wave {
+        serde_json::from_value(serde_json::json!({
+            "index": 0, "name": "all", "canary": false, "failureBudget": 0,
+            "instances": instances,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn identical_waves_have_no_differences() {
+        let w = wave(serde_json::json!([{"ref": "p:n/a", "action": "create", "to": "v1"}]));
+        assert!(differences(&[w.clone()], &[w]).is_empty());
+    }
+
+    #[test]
+    fn every_kind_of_edit_is_named() {
+        let derived = wave(serde_json::json!([
+            {"ref": "p:n/a", "action": "update", "from": "v1", "to": "v2"},
+            {"ref": "p:n/b", "action": "create", "to": "v2"},
+        ]));
+        let mut edited = wave(serde_json::json!([
+            {"ref": "p:n/a", "action": "delete", "from": "v1"},
+            {"ref": "p:n/z", "action": "create", "to": "v2"},
+        ]));
+        edited.failure_budget = 9;
+        edited.gate = false;
+        edited.bake = Some("0s".into());
+        let d = differences(&[edited], &[derived]);
+        let text = d.join("\n");
+        for needle in [
+            "bake 0s, but none",
+            "failureBudget 9, but 0",
+            "gate false, but true",
+            "p:n/a is delete v1 → none, but update v1 → v2",
+            "p:n/z (create) is not in this wave now",
+            "p:n/b (create) is missing from the plan",
+        ] {
+            assert!(text.contains(needle), "{needle} not in:\n{text}");
+        }
+        assert_eq!(d.len(), 6);
+    }
+
+    #[test]
+    fn a_missing_or_extra_wave_is_named() {
+        let w = wave(serde_json::json!([]));
+        assert_eq!(differences(&[], &[w.clone()]).len(), 2);
+        assert_eq!(differences(&[w.clone(), w], &[]).len(), 3);
+    }
+}
