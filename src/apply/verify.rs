@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn identical_waves_have_no_differences() {
         let w = wave(serde_json::json!([{"ref": "p:n/a", "action": "create", "to": "v1"}]));
-        assert!(differences(&[w.clone()], &[w]).is_empty());
+        assert!(differences(std::slice::from_ref(&w), std::slice::from_ref(&w)).is_empty());
     }
 
     #[test]
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn a_missing_or_extra_wave_is_named() {
         let w = wave(serde_json::json!([]));
-        assert_eq!(differences(&[], &[w.clone()]).len(), 2);
+        assert_eq!(differences(&[], std::slice::from_ref(&w)).len(), 2);
         assert_eq!(differences(&[w.clone(), w], &[]).len(), 3);
     }
 }
