@@ -279,7 +279,8 @@ fn step(
         let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
         j.status = RunStatus::Done;
         j.store_digest = state.compute_digest();
-        st.commit(
+        commit(
+            st,
             &[journal_op(&run, &j)],
             &format!("vow: plan {run} done"),
             &trailers(plan, "done"),
@@ -323,15 +324,6 @@ fn step(
     });
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
-    // The second wall: whatever built them, no operation leaves the store or passes a symlink;
-    // one refused path stops the whole wave before anything is written (any store kind).
-    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
-        bail!(
-            "wave {} {}: {e}; nothing of this wave was written",
-            wave.index,
-            wave.name
-        );
-    }
     let message = format!(
         "vow: plan {run} wave {}/{} {} ({} instances)",
         wave.index,
@@ -339,7 +331,8 @@ fn step(
         wave.name,
         wave.instances.len()
     );
-    st.commit(
+    commit(
+        st,
         &ops,
         &message,
         &trailers(plan, &format!("{} {}", wave.index, wave.name)),
@@ -355,6 +348,21 @@ fn step(
     *current = state;
     // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
     Ok(None)
+}
+
+/// Commits through the second wall: whatever built them, no operation may leave the store or
+/// pass a symlink; one refused path stops the whole commit before anything is written, for any
+/// store kind (a git store would otherwise push before writing its checkout).
+fn commit(
+    st: &mut dyn Store,
+    ops: &[Op],
+    message: &str,
+    trailers: &[(&str, String)],
+) -> Result<String> {
+    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
+        bail!("{e}; nothing of this commit ({message}) was written");
+    }
+    st.commit(ops, message, trailers)
 }
 
 /// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
@@ -598,7 +606,8 @@ fn abort(
     j.store_digest = state.compute_digest();
     let run = plan.run_id();
     ops.push(journal_op(&run, j));
-    st.commit(
+    commit(
+        st,
         &ops,
         &format!(
             "vow: plan {run} aborted at wave {} {}",
