@@ -174,7 +174,8 @@ fn verify_plan(
         let kind = plan.kind.as_deref().unwrap_or("apply");
         if j.plan_id != plan.plan_id || j.kind != kind {
             bail!(
-                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was applied",
+                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was \
+                 applied. Restore the journal from the store's history, or apply the plan it names",
                 journal::path(&plan.run_id()),
                 j.plan_id.escape_debug(),
                 j.kind.escape_debug(),

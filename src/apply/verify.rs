@@ -43,13 +43,18 @@ pub fn check(plan: &PlanFile, derived: &[Wave]) -> Result<()> {
     bail!(
         "the plan {} is not what planning its inputs against the store gives now, so it was \
          edited or made by another vow; nothing was applied. Differences (the plan file, then \
-         now):\n  - {}{}\n  Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+         now):\n  - {}{}\n  {}",
         plan.run_id(),
         shown.join("\n  - "),
         if more > 0 {
             format!("\n  - ... and {more} more")
         } else {
             String::new()
+        },
+        if plan.is_rollback() {
+            "Write the rollback plan again (`vow rollback RUN --out plan.json`), review it, and apply that."
+        } else {
+            "Make a new plan (`vow plan --out plan.json`), review it, and apply that."
         }
     )
 }

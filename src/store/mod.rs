@@ -378,8 +378,8 @@ fn file_digest(
             let (code, help) = if refused {
                 (
                     diag::UNSAFE_STORE_PATH,
-                    "repair the record's status.files, or replace the symlink with the file; \
-                     apply refuses to touch this path",
+                    "repair the record's status.files (paths inside the store) or replace the \
+                     symlink with a real file; apply refuses to touch this path",
                 )
             } else {
                 (
