@@ -75,7 +75,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
     let inputs = inputs::load(ws.clone(), now);
-    let mut memo = Memo::default();
+    let mut memo = verify::Memo::default();
     // What the store holds, kept up to date as waves are committed (re-reading a large store
     // after every wave would cost more than the wave).
     let mut current = inputs.store.clone();
@@ -145,70 +145,6 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
     }
 }
 
-/// What one process of apply computes once: the rendered requests, and whether the plan was
-/// re-derived and found to be what planning gives.
-#[derive(Default)]
-struct Memo {
-    rendered: Option<Vec<Evaluated>>,
-    verified: bool,
-}
-
-impl Memo {
-    fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
-        self.rendered
-            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
-    }
-}
-
-/// Before a run's first wave: the plan must be what planning its recorded inputs against the
-/// store gives now. Once a run has started, its journal must be this plan's.
-fn verify_plan(
-    st: &dyn Store,
-    plan: &PlanFile,
-    inputs: &Inputs,
-    current: &store::StoreState,
-    journal: Option<&Journal>,
-    memo: &mut Memo,
-) -> Result<()> {
-    if let Some(j) = journal {
-        let kind = plan.kind.as_deref().unwrap_or("apply");
-        if j.plan_id != plan.plan_id || j.kind != kind {
-            bail!(
-                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was \
-                 applied. Restore the journal from the store's history, or apply the plan it names",
-                journal::path(&plan.run_id()),
-                j.plan_id.escape_debug(),
-                j.kind.escape_debug(),
-                plan.plan_id
-            );
-        }
-        return Ok(());
-    }
-    if memo.verified {
-        return Ok(());
-    }
-    let derived = if plan.is_rollback() {
-        let Some(of) = plan.rollback_of.as_deref() else {
-            bail!("a rollback plan without rollbackOf; nothing was applied");
-        };
-        let Some(undone) = journal::read(st.dir(), of)? else {
-            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
-        };
-        let mut again = rollback::make_plan(st, current, &undone)?;
-        verify::reshape(
-            again
-                .get_mut("waves")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-        )?
-    } else {
-        verify::derive(inputs, memo.rendered(inputs), plan)?
-    };
-    verify::check(plan, &derived)?;
-    memo.verified = true;
-    Ok(())
-}
-
 /// One pass: judge the pending gate, or apply the next wave.
 #[allow(clippy::too_many_arguments)]
 fn step(
@@ -218,12 +154,12 @@ fn step(
     now: DateTime<Utc>,
     inputs: &Inputs,
     current: &mut store::StoreState,
-    memo: &mut Memo,
+    memo: &mut verify::Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
     check_fresh(inputs, current, plan, journal.as_ref())?;
-    verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
+    verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(j) = &journal {
         match j.status {
             RunStatus::Done => return Ok(Some(Outcome::Done { run })),

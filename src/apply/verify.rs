@@ -4,14 +4,81 @@
 //! plan file when any wave differs: its instances, actions, versions, budgets, gates or bakes.
 //! The plan id only proves that a file is self-consistent; this proves it is what vow plans.
 
+use super::journal::{self, Journal};
 use super::planfile::{PlanFile, Wave, WaveInstance};
-use crate::evaluate::Evaluated;
+use super::rollback;
+use crate::evaluate::{self, Detail, Evaluated};
 use crate::load::inputs::Inputs;
+use crate::store::{self, Store};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 
 /// How many differences a refusal lists.
 const SHOWN: usize = 10;
+
+/// What one process of apply computes once: the rendered requests, and whether the plan was
+/// re-derived and found to be what planning gives.
+#[derive(Default)]
+pub struct Memo {
+    rendered: Option<Vec<Evaluated>>,
+    verified: bool,
+}
+
+impl Memo {
+    pub fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
+        self.rendered
+            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+    }
+}
+
+/// Before a run's first wave: the plan must be what planning its recorded inputs against the
+/// store gives now. Once a run has started, its journal must be this plan's.
+pub fn verify_plan(
+    st: &dyn Store,
+    plan: &PlanFile,
+    inputs: &Inputs,
+    current: &store::StoreState,
+    journal: Option<&Journal>,
+    memo: &mut Memo,
+) -> Result<()> {
+    if let Some(j) = journal {
+        let kind = plan.kind.as_deref().unwrap_or("apply");
+        if j.plan_id != plan.plan_id || j.kind != kind {
+            bail!(
+                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was \
+                 applied. Restore the journal from the store's history, or apply the plan it names",
+                journal::path(&plan.run_id()),
+                j.plan_id.escape_debug(),
+                j.kind.escape_debug(),
+                plan.plan_id
+            );
+        }
+        return Ok(());
+    }
+    if memo.verified {
+        return Ok(());
+    }
+    let derived = if plan.is_rollback() {
+        let Some(of) = plan.rollback_of.as_deref() else {
+            bail!("a rollback plan without rollbackOf; nothing was applied");
+        };
+        let Some(undone) = journal::read(st.dir(), of)? else {
+            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
+        };
+        let mut again = rollback::make_plan(st, current, &undone)?;
+        reshape(
+            again
+                .get_mut("waves")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        )?
+    } else {
+        derive(inputs, memo.rendered(inputs), plan)?
+    };
+    check(plan, &derived)?;
+    memo.verified = true;
+    Ok(())
+}
 
 /// The waves planning gives now, in the plan file's shape.
 pub fn derive(inputs: &Inputs, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
