@@ -168,17 +168,23 @@ fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String
     let marker = format!("/resources/{}/{}/{}/", id.namespace, id.promise, id.name);
     let mut out = Vec::new();
     for f in &a.binding.status.files {
-        let Ok(text) = std::fs::read_to_string(inputs.ws.store.join(&f.path)) else {
+        // Through the store's wall: a record naming a path outside, or a symlink, is not read.
+        let bytes = crate::store::path::StorePath::new(&f.path)
+            .ok()
+            .and_then(|p| p.read(&inputs.ws.store).ok().flatten());
+        let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
         let rel = f
             .path
             .split_once(&marker)
             .map(|(_, rest)| rest.splitn(3, '/').collect::<Vec<_>>())
-            .filter(|parts| parts.len() == 3)
-            .map(|parts| match groups.get(parts[1]).filter(|d| *d != ".") {
-                Some(dir) => format!("{dir}/{}", parts[2]),
-                None => parts[2].to_string(),
+            .and_then(|parts| match parts.as_slice() {
+                [_, group, file] => Some(match groups.get(*group).filter(|d| *d != ".") {
+                    Some(dir) => format!("{dir}/{file}"),
+                    None => file.to_string(),
+                }),
+                _ => None,
             })
             .unwrap_or_else(|| f.path.clone());
         let docs: Vec<Value> = crate::load::split_yaml(&text)

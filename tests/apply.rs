@@ -614,3 +614,46 @@ fn an_interrupted_wave_is_reported_then_finished_by_apply() {
     let again = plan_out(ws.path(), "2026-12-01T10:00:00Z");
     assert!(!again["findings"].to_string().contains("V402"), "{again:#}");
 }
+
+/// Someone pushes a commit whose `.vow` is a symlink to a folder outside the checkout: apply
+/// refuses the wave before it commits (nothing is pushed) and nothing is written through it.
+#[test]
+fn a_git_store_with_a_symlinked_vow_folder_is_refused() {
+    let ws = example_copy();
+    let bare = ws.path().join("remote/state.git");
+    git2::Repository::init_bare(&bare).unwrap();
+    let url = format!("file://{}", bare.display());
+    use_git(ws.path(), &url);
+    let outside = ws.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let other = ws.path().join("other");
+    let repo = git2::Repository::init(&other).unwrap();
+    std::os::unix::fs::symlink(&outside, other.join(".vow")).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new(".vow")).unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("someone", "someone@example.com").unwrap();
+    repo.commit(Some("refs/heads/main"), &sig, &sig, "a symlink", &tree, &[])
+        .unwrap();
+    repo.remote_anonymous(&url)
+        .unwrap()
+        .push(&["+refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+
+    plan_out(ws.path(), "2026-12-01T09:00:00Z");
+    let (code, out, err) = run(
+        ws.path(),
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("`.vow` is a symlink"), "{err}");
+    assert_eq!(git_log(&bare, "main"), vec!["a symlink".to_string()]);
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+}

@@ -81,10 +81,7 @@ fn the_catalogue_is_large_enough() {
         .filter_map(Result::ok)
         .filter(|e| e.path().join("case.yaml").is_file())
         .count();
-    assert!(
-        cases >= 80,
-        "the catalogue has {cases} cases; it promises at least 80"
-    );
+    assert!(cases >= 80, "the catalogue has {cases} cases; it promises at least 80");
 }
 
 /// Runs one case in a fresh scratch folder and returns its transcript and the promises it broke.

@@ -60,7 +60,7 @@ pub fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
         let (docs, findings) = load::read_documents(root, &load::list_files(dir));
         invalid.other.extend(findings);
         for d in docs.iter().filter(|d| d.kind() == "HealthRecord") {
-            match record(d) {
+            match record(root, d) {
                 Ok((r, h)) => out.entry(r).or_default().push(h),
                 Err((Some(r), f)) => invalid.by_instance.entry(r).or_default().push(f),
                 Err((None, f)) => invalid.other.push(f),
@@ -72,54 +72,62 @@ pub fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
 
 type Bad = (Option<String>, Finding);
 
-fn record(d: &Doc) -> Result<(String, (Health, i64)), Bad> {
-    let bad = |r: Option<String>, why: String| -> Bad {
+fn record(root: &Path, d: &Doc) -> Result<(String, (Health, i64)), Bad> {
+    // The field's own line when it is there (found only for invalid records: rare), else the
+    // document's.
+    let bad = |r: Option<String>, why: String, field: &str| -> Bad {
+        let at = load::locate::field_location(root, &d.location, field)
+            .unwrap_or_else(|| d.location.clone());
         let f = Finding::new(
             diag::INVALID_HEALTH_RECORD,
-            format!("{}: HealthRecord: {why}", d.location),
+            format!("{at}: HealthRecord: {why}"),
         )
-        .at(d.location.clone())
+        .at(at)
         .help("fix the record where it is written: data.state is one of ready, healthy, degraded, unhealthy, unknown; data.lastRun is unix seconds (a number)");
         (r, f)
     };
     let Some(data) = d.value.get("data") else {
-        return Err(bad(None, "it has no `data`".into()));
+        return Err(bad(None, "it has no `data`".into(), "data"));
     };
     let s = |p: &str| data.pointer(p).and_then(Value::as_str);
     let Some(promise) = s("/promiseRef/name") else {
         return Err(bad(
             None,
             "`data.promiseRef.name` is missing or not a string".into(),
+            "data",
         ));
     };
     let Some(name) = s("/resourceRef/name") else {
         return Err(bad(
             None,
             "`data.resourceRef.name` is missing or not a string".into(),
+            "data",
         ));
     };
     let ns = s("/resourceRef/namespace").unwrap_or("default");
     let id = format!("{promise}:{ns}/{name}");
     let state = match data.get("state") {
-        None => return Err(bad(Some(id), "`data.state` is missing".into())),
+        None => return Err(bad(Some(id), "`data.state` is missing".into(), "data")),
         Some(v) => match v.as_str().and_then(Health::parse) {
             Some(h) => h,
             None => {
                 return Err(bad(
                     Some(id),
                     format!("`data.state` is {v}, not one of ready, healthy, degraded, unhealthy, unknown (lower case)"),
+                    "data.state",
                 ))
             }
         },
     };
     let last = match data.get("lastRun") {
-        None => return Err(bad(Some(id), "`data.lastRun` is missing".into())),
+        None => return Err(bad(Some(id), "`data.lastRun` is missing".into(), "data")),
         Some(v) => match v.as_i64() {
             Some(t) => t,
             None => {
                 return Err(bad(
                     Some(id),
                     format!("`data.lastRun` is {v}, not a number of unix seconds"),
+                    "data.lastRun",
                 ))
             }
         },
@@ -340,5 +348,68 @@ mod tests {
                 why: "the bake time, until 2026-12-01T11:00:00Z".into()
             }
         );
+    }
+
+    fn doc(yaml: &str) -> Doc {
+        Doc {
+            location: crate::diag::Location::new("health/x.yaml".into(), 3),
+            item: None,
+            value: serde_yaml::from_str(yaml).unwrap(),
+        }
+    }
+
+    #[test]
+    fn invalid_records_are_findings_naming_the_instance() {
+        let base = "data: {promiseRef: {name: p}, resourceRef: {name: a, namespace: n}";
+        let ok = record(
+            Path::new("/nonexistent"),
+            &doc(&format!("{base}, state: healthy, lastRun: 5}}")),
+        )
+        .unwrap();
+        assert_eq!(ok, ("p:n/a".to_string(), (Health::Healthy, 5)));
+        for bad in [
+            format!("{base}, state: Healthy, lastRun: 5}}"),
+            format!("{base}, state: healthy, lastRun: '5'}}"),
+            format!("{base}, lastRun: 5}}"),
+            format!("{base}, state: healthy}}"),
+        ] {
+            let (id, f) = record(Path::new("/nonexistent"), &doc(&bad)).unwrap_err();
+            assert_eq!(id.as_deref(), Some("p:n/a"), "{bad}");
+            assert_eq!(f.code.id, "V404");
+            assert!(f.message.starts_with("health/x.yaml:3: "), "{}", f.message);
+        }
+        let (id, _) = record(
+            Path::new("/nonexistent"),
+            &doc("data: {promiseRef: {name: p}, state: healthy}"),
+        )
+        .unwrap_err();
+        assert_eq!(id, None);
+    }
+
+    #[test]
+    fn a_waiting_gate_names_invalid_records() {
+        let inst = vec!["p:n/a".to_string()];
+        let g = GateInput {
+            instances: &inst,
+            applied_at: t("2026-12-01T10:00:00Z"),
+            bake_seconds: 0,
+            budget: 0,
+            now: t("2026-12-01T12:00:00Z"),
+        };
+        let mut invalid = Invalid::default();
+        invalid.by_instance.insert(
+            "p:n/a".into(),
+            vec![Finding::new(
+                diag::INVALID_HEALTH_RECORD,
+                "health/x.yaml:3: bad state",
+            )],
+        );
+        match judge_with(&g, &Records::new(), &invalid) {
+            Decision::Wait { why, .. } => assert!(
+                why.contains("p:n/a (invalid record: health/x.yaml:3: bad state)"),
+                "{why}"
+            ),
+            d => panic!("{d:?}"),
+        }
     }
 }

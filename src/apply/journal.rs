@@ -152,3 +152,34 @@ fn read_one(store_dir: &Path, rel: &str) -> Result<Journal, (u32, String)> {
         (line, e.to_string())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_journal_is_a_finding_with_its_file_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".vow/journal");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "planId: x\nkind: apply\nstatus: [\n").unwrap();
+        let s = scan(tmp.path(), tmp.path());
+        assert!(s.journals.is_empty());
+        let f = s.findings.first().unwrap();
+        assert_eq!(f.code.id, "V405");
+        assert!(
+            f.message.starts_with(".vow/journal/a.yaml: "),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_plan_id_gives_a_run_id_without_panicking() {
+        assert_eq!(
+            super::super::planfile::run_id("sha256:éééééééééééééé"),
+            "éééééééééééé"
+        );
+        assert_eq!(super::super::planfile::run_id("sha256:ab"), "ab");
+    }
+}

@@ -75,7 +75,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
     let inputs = inputs::load(ws.clone(), now);
-    let mut memo = Memo::default();
+    let mut memo = verify::Memo::default();
     // What the store holds, kept up to date as waves are committed (re-reading a large store
     // after every wave would cost more than the wave).
     let mut current = inputs.store.clone();
@@ -131,7 +131,11 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     LockInfo {
-        id: store::digest(format!("{pid}-{nanos}").as_bytes())[7..15].to_string(),
+        id: store::digest(format!("{pid}-{nanos}").as_bytes())
+            .trim_start_matches("sha256:")
+            .chars()
+            .take(8)
+            .collect(),
         pid,
         host: std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
@@ -139,69 +143,6 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
         since: crate::duration::format_time(now),
         plan: run.to_string(),
     }
-}
-
-/// What one process of apply computes once: the rendered requests, and whether the plan was
-/// re-derived and found to be what planning gives.
-#[derive(Default)]
-struct Memo {
-    rendered: Option<Vec<Evaluated>>,
-    verified: bool,
-}
-
-impl Memo {
-    fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
-        self.rendered
-            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
-    }
-}
-
-/// Before a run's first wave: the plan must be what planning its recorded inputs against the
-/// store gives now. Once a run has started, its journal must be this plan's.
-fn verify_plan(
-    st: &dyn Store,
-    plan: &PlanFile,
-    inputs: &Inputs,
-    current: &store::StoreState,
-    journal: Option<&Journal>,
-    memo: &mut Memo,
-) -> Result<()> {
-    if let Some(j) = journal {
-        let kind = plan.kind.as_deref().unwrap_or("apply");
-        if j.plan_id != plan.plan_id || j.kind != kind {
-            bail!(
-                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was applied",
-                journal::path(&plan.run_id()),
-                j.plan_id.escape_debug(),
-                j.kind.escape_debug(),
-                plan.plan_id
-            );
-        }
-        return Ok(());
-    }
-    if memo.verified {
-        return Ok(());
-    }
-    let derived = if plan.is_rollback() {
-        let Some(of) = plan.rollback_of.as_deref() else {
-            bail!("a rollback plan without rollbackOf; nothing was applied");
-        };
-        let Some(undone) = journal::read(st.dir(), of)? else {
-            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
-        };
-        let mut again = rollback::make_plan(st, current, &undone)?;
-        verify::reshape(
-            again
-                .get_mut("waves")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-        )?
-    } else {
-        verify::derive(inputs, memo.rendered(inputs), plan)?
-    };
-    verify::check(plan, &derived)?;
-    memo.verified = true;
-    Ok(())
 }
 
 /// One pass: judge the pending gate, or apply the next wave.
@@ -213,12 +154,12 @@ fn step(
     now: DateTime<Utc>,
     inputs: &Inputs,
     current: &mut store::StoreState,
-    memo: &mut Memo,
+    memo: &mut verify::Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
     check_fresh(inputs, current, plan, journal.as_ref())?;
-    verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
+    verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(j) = &journal {
         match j.status {
             RunStatus::Done => return Ok(Some(Outcome::Done { run })),
@@ -275,7 +216,8 @@ fn step(
         let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
         j.status = RunStatus::Done;
         j.store_digest = state.compute_digest();
-        st.commit(
+        commit(
+            st,
             &[journal_op(&run, &j)],
             &format!("vow: plan {run} done"),
             &trailers(plan, "done"),
@@ -319,15 +261,6 @@ fn step(
     });
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
-    // The second wall: whatever built them, no operation leaves the store or passes a symlink;
-    // one refused path stops the whole wave before anything is written (any store kind).
-    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
-        bail!(
-            "wave {} {}: {e}; nothing of this wave was written",
-            wave.index,
-            wave.name
-        );
-    }
     let message = format!(
         "vow: plan {run} wave {}/{} {} ({} instances)",
         wave.index,
@@ -335,7 +268,8 @@ fn step(
         wave.name,
         wave.instances.len()
     );
-    st.commit(
+    commit(
+        st,
         &ops,
         &message,
         &trailers(plan, &format!("{} {}", wave.index, wave.name)),
@@ -351,6 +285,21 @@ fn step(
     *current = state;
     // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
     Ok(None)
+}
+
+/// Commits through the second wall: whatever built them, no operation may leave the store or
+/// pass a symlink; one refused path stops the whole commit before anything is written, for any
+/// store kind (a git store would otherwise push before writing its checkout).
+fn commit(
+    st: &mut dyn Store,
+    ops: &[Op],
+    message: &str,
+    trailers: &[(&str, String)],
+) -> Result<String> {
+    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
+        bail!("{e}; nothing of this commit ({message}) was written");
+    }
+    st.commit(ops, message, trailers)
 }
 
 /// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
@@ -594,7 +543,8 @@ fn abort(
     j.store_digest = state.compute_digest();
     let run = plan.run_id();
     ops.push(journal_op(&run, j));
-    st.commit(
+    commit(
+        st,
         &ops,
         &format!(
             "vow: plan {run} aborted at wave {} {}",

@@ -81,7 +81,10 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
         "waves": waves,
         "changes": [],
     });
-    plan["planId"] = json!(crate::plan::content_id(&to_text(&plan)));
+    let id = crate::plan::content_id(&to_text(&plan));
+    if let Some(fields) = plan.as_object_mut() {
+        fields.insert("planId".into(), json!(id));
+    }
     Ok(plan)
 }
 

@@ -4,14 +4,81 @@
 //! plan file when any wave differs: its instances, actions, versions, budgets, gates or bakes.
 //! The plan id only proves that a file is self-consistent; this proves it is what vow plans.
 
+use super::journal::{self, Journal};
 use super::planfile::{PlanFile, Wave, WaveInstance};
-use crate::evaluate::Evaluated;
+use super::rollback;
+use crate::evaluate::{self, Detail, Evaluated};
 use crate::load::inputs::Inputs;
+use crate::store::{self, Store};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 
 /// How many differences a refusal lists.
 const SHOWN: usize = 10;
+
+/// What one process of apply computes once: the rendered requests, and whether the plan was
+/// re-derived and found to be what planning gives.
+#[derive(Default)]
+pub struct Memo {
+    rendered: Option<Vec<Evaluated>>,
+    verified: bool,
+}
+
+impl Memo {
+    pub fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
+        self.rendered
+            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+    }
+}
+
+/// Before a run's first wave: the plan must be what planning its recorded inputs against the
+/// store gives now. Once a run has started, its journal must be this plan's.
+pub fn verify_plan(
+    st: &dyn Store,
+    plan: &PlanFile,
+    inputs: &Inputs,
+    current: &store::StoreState,
+    journal: Option<&Journal>,
+    memo: &mut Memo,
+) -> Result<()> {
+    if let Some(j) = journal {
+        let kind = plan.kind.as_deref().unwrap_or("apply");
+        if j.plan_id != plan.plan_id || j.kind != kind {
+            bail!(
+                "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was \
+                 applied. Restore the journal from the store's history, or apply the plan it names",
+                journal::path(&plan.run_id()),
+                j.plan_id.escape_debug(),
+                j.kind.escape_debug(),
+                plan.plan_id
+            );
+        }
+        return Ok(());
+    }
+    if memo.verified {
+        return Ok(());
+    }
+    let derived = if plan.is_rollback() {
+        let Some(of) = plan.rollback_of.as_deref() else {
+            bail!("a rollback plan without rollbackOf; nothing was applied");
+        };
+        let Some(undone) = journal::read(st.dir(), of)? else {
+            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
+        };
+        let mut again = rollback::make_plan(st, current, &undone)?;
+        reshape(
+            again
+                .get_mut("waves")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        )?
+    } else {
+        derive(inputs, memo.rendered(inputs), plan)?
+    };
+    check(plan, &derived)?;
+    memo.verified = true;
+    Ok(())
+}
 
 /// The waves planning gives now, in the plan file's shape.
 pub fn derive(inputs: &Inputs, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
@@ -43,13 +110,18 @@ pub fn check(plan: &PlanFile, derived: &[Wave]) -> Result<()> {
     bail!(
         "the plan {} is not what planning its inputs against the store gives now, so it was \
          edited or made by another vow; nothing was applied. Differences (the plan file, then \
-         now):\n  - {}{}\n  Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+         now):\n  - {}{}\n  {}",
         plan.run_id(),
         shown.join("\n  - "),
         if more > 0 {
             format!("\n  - ... and {more} more")
         } else {
             String::new()
+        },
+        if plan.is_rollback() {
+            "Write the rollback plan again (`vow rollback RUN --out plan.json`), review it, and apply that."
+        } else {
+            "Make a new plan (`vow plan --out plan.json`), review it, and apply that."
         }
     )
 }
@@ -151,4 +223,58 @@ fn instance(i: &WaveInstance) -> String {
 
 fn shown(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "none".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wave(instances: serde_json::Value) -> Wave {
+        serde_json::from_value(serde_json::json!({
+            "index": 0, "name": "all", "canary": false, "failureBudget": 0,
+            "instances": instances,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn identical_waves_have_no_differences() {
+        let w = wave(serde_json::json!([{"ref": "p:n/a", "action": "create", "to": "v1"}]));
+        assert!(differences(std::slice::from_ref(&w), std::slice::from_ref(&w)).is_empty());
+    }
+
+    #[test]
+    fn every_kind_of_edit_is_named() {
+        let derived = wave(serde_json::json!([
+            {"ref": "p:n/a", "action": "update", "from": "v1", "to": "v2"},
+            {"ref": "p:n/b", "action": "create", "to": "v2"},
+        ]));
+        let mut edited = wave(serde_json::json!([
+            {"ref": "p:n/a", "action": "delete", "from": "v1"},
+            {"ref": "p:n/z", "action": "create", "to": "v2"},
+        ]));
+        edited.failure_budget = 9;
+        edited.gate = false;
+        edited.bake = Some("0s".into());
+        let d = differences(&[edited], &[derived]);
+        let text = d.join("\n");
+        for needle in [
+            "bake 0s, but none",
+            "failureBudget 9, but 0",
+            "gate false, but true",
+            "p:n/a is delete v1 → none, but update v1 → v2",
+            "p:n/z (create) is not in this wave now",
+            "p:n/b (create) is missing from the plan",
+        ] {
+            assert!(text.contains(needle), "{needle} not in:\n{text}");
+        }
+        assert_eq!(d.len(), 6);
+    }
+
+    #[test]
+    fn a_missing_or_extra_wave_is_named() {
+        let w = wave(serde_json::json!([]));
+        assert_eq!(differences(&[], std::slice::from_ref(&w)).len(), 2);
+        assert_eq!(differences(&[w.clone(), w], &[]).len(), 3);
+    }
 }

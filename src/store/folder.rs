@@ -190,3 +190,70 @@ impl Store for FolderStore {
         self.root.join(".vow").join("lock")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_with_one_refused_path_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        std::fs::create_dir_all(&root).unwrap();
+        let mut st = FolderStore::open(&root);
+        for bad in ["../outside", "/abs", "a/../../b", "a//b", ""] {
+            let ops = [
+                Op::Write {
+                    path: "good.yaml".into(),
+                    bytes: b"g".to_vec(),
+                },
+                Op::Write {
+                    path: bad.into(),
+                    bytes: b"x".to_vec(),
+                },
+            ];
+            assert!(st.commit(&ops, "m", &[]).is_err(), "{bad:?}");
+            assert!(
+                !root.join("good.yaml").exists(),
+                "{bad:?}: the good op was applied"
+            );
+            assert!(!root.join(".vow/pending").exists());
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_redo_log_naming_a_path_outside_is_not_replayed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        let pending = root.join(".vow/pending");
+        std::fs::create_dir_all(&pending).unwrap();
+        std::fs::write(
+            pending.join("committed"),
+            r#"{"message":"m","ops":[{"path":"a.yaml","text":"a"},{"path":"../x","text":"x"}]}"#,
+        )
+        .unwrap();
+        let mut st = FolderStore::open(&root);
+        let e = st.recover().unwrap_err().to_string();
+        assert!(e.contains("redo log") && e.contains("../x"), "{e}");
+        assert!(!root.join("a.yaml").exists());
+        assert!(!tmp.path().join("x").exists());
+    }
+
+    #[test]
+    fn a_destination_symlink_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("clusters")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("clusters/dev")).unwrap();
+        let mut st = FolderStore::open(&root);
+        let ops = [Op::Write {
+            path: "clusters/dev/resources/a.yaml".into(),
+            bytes: b"x".to_vec(),
+        }];
+        assert!(st.commit(&ops, "m", &[]).is_err());
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    }
+}

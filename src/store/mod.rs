@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 
 /// The `<id5>` directory name of a workload group directory (`.` for the root).
 pub fn id5(group_dir: &str) -> String {
-    format!("{:x}", Md5::digest(group_dir))[..5].to_string()
+    format!("{:x}", Md5::digest(group_dir))
+        .chars()
+        .take(5)
+        .collect()
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -239,13 +242,29 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
         refused.push(unsafe_path(workspace, &root.join(".vow"), &e));
     }
     let files: Vec<PathBuf> = if refused.is_empty() && dir.is_dir() {
-        walkdir::WalkDir::new(&dir)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.into_path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect()
+        let mut found = Vec::new();
+        for entry in walkdir::WalkDir::new(&dir) {
+            match entry {
+                Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
+                // A symlink among the records is not followed: it is named.
+                Ok(e) if e.file_type().is_symlink() => {
+                    let rel = e
+                        .path()
+                        .strip_prefix(root)
+                        .map(|r| r.to_string_lossy().replace('\\', "/"))
+                        .unwrap_or_default();
+                    let err = path::PathError {
+                        path: rel.clone(),
+                        why: format!("`{rel}` is a symlink"),
+                    };
+                    refused.push(unsafe_path(workspace, e.path(), &err));
+                }
+                Ok(_) => {}
+                Err(e) => refused.push(unreadable(workspace, e.path().unwrap_or(&dir), &e)),
+            }
+        }
+        found.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
+        found
     } else {
         Vec::new()
     };
@@ -375,8 +394,8 @@ fn file_digest(
             let (code, help) = if refused {
                 (
                     diag::UNSAFE_STORE_PATH,
-                    "repair the record's status.files, or replace the symlink with the file; \
-                     apply refuses to touch this path",
+                    "repair the record's status.files (paths inside the store) or replace the \
+                     symlink with a real file; apply refuses to touch this path",
                 )
             } else {
                 (
@@ -397,12 +416,23 @@ fn file_digest(
     }
 }
 
+/// A finding for a store folder or file that cannot be read.
+fn unreadable(workspace: &Path, at: &Path, e: &dyn std::fmt::Display) -> Finding {
+    let shown = crate::load::display_path(workspace, at);
+    Finding::new(
+        diag::UNREADABLE_STORE_FILE,
+        format!("{shown}: cannot be read: {e}"),
+    )
+    .at(Location::new(shown, 1))
+    .help("fix the file's permissions or remove it, then plan again")
+}
+
 /// A finding for a store folder or file that is refused (a symlink, a path outside).
 pub fn unsafe_path(workspace: &Path, at: &Path, e: &path::PathError) -> Finding {
     let shown = crate::load::display_path(workspace, at);
     Finding::new(diag::UNSAFE_STORE_PATH, format!("{shown}: {e}"))
         .at(Location::new(shown, 1))
-        .help("replace the symlink with a real folder (or remove it); vow never follows a symlink in the store")
+        .help("replace the symlink with a real folder or file (or remove it); vow never follows a symlink in the store")
 }
 
 #[cfg(test)]
