@@ -323,6 +323,18 @@ codes! {
         "A step called output(), schedule() or status() with something vow cannot write: a path \
          that is absolute or leaves the instance's directory (`..`), an empty path, or a document \
          that is not a map, an array of maps or text.";
+    SCRIPT_TOO_LARGE = "V206", "script-too-large", High, true,
+        "A Rhai step or rule is larger than 256 KiB and was not compiled (compile time grows \
+         faster than the size). Every request that needs the script is blocked. Move data into \
+         the request or the Promise, or split the step.";
+    SCRIPT_TIME = "V207", "script-time-budget", High, true,
+        "A Rhai step or rule ran for longer than its time budget (1 s per run) for this request \
+         and was stopped: an expensive built-in (sorting, scanning or hashing large values) in a \
+         loop, usually. Real steps take microseconds; look for the loop.";
+    OUTPUT_CLASH = "V208", "output-clash", High, true,
+        "Two outputs of one instance cannot both be files of the store: a file and a directory \
+         of the same name (`a` and `a/b`), or two paths that name the same file once normalised \
+         (`a//b` and `a/b`, `./a` and `a`). Rename one of them in the step.";
     NO_DESTINATION = "V300", "no-destination", High, true,
         "No Destination matches the selectors of a workload group (the Promise's \
          destinationSelectors and the schedule() labels). Add a Destination with those labels or \

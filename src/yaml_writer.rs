@@ -9,6 +9,10 @@
 //! wrote it. Property tests compare the two; and on the 100k-request benchmark fleet every
 //! rendered file's digest stayed the same when quoted strings moved to this path (before, 12,601
 //! documents per 10k requests went through serde_yaml because of one quoted string).
+//!
+//! Its recursion is bounded (`MAX_INDENT`); what it gives up on goes to serde_yaml, which the
+//! callers only give documents within `script::MAX_DATA_DEPTH` (outputs are checked when a
+//! script gives them) or parsed by the loaders, which have their own depth limit.
 
 use serde_json::{Map, Value};
 
@@ -33,8 +37,16 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
+/// Indentation past which a document is left to serde_yaml (whose callers bound their depth), so
+/// this writer never recurses without bound: every nested map indents by two, and a sequence
+/// is either in a map or refused, so the recursion is at most twice this deep.
+const MAX_INDENT: usize = 2 * crate::script::MAX_DATA_DEPTH;
+
 /// A block mapping at `depth` spaces; the first key is written where the cursor is.
 fn map(out: &mut String, m: &Map<String, Value>, depth: usize) -> Option<()> {
+    if depth > MAX_INDENT {
+        return None;
+    }
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 {
             indent(out, depth);
