@@ -578,6 +578,7 @@ fn run_pipeline(
     if let Some(f) = script::check_output_set(
         &format!("{}: {} pipeline `{}`", ev.id, promise.name, pipeline.name),
         &outputs,
+        &promise.location,
     ) {
         ev.block(f);
         return outputs;

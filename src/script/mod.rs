@@ -127,10 +127,34 @@ pub fn compile(
             let loc = script.location(e.position());
             Err(Finding::new(
                 diag::SCRIPT_COMPILE,
-                format!("{}: {}", loc.file, e.err_type()),
+                format!(
+                    "{}: {}{}",
+                    loc.file,
+                    e.err_type(),
+                    hint(source, e.err_type())
+                ),
             )
             .at(loc))
         }
+    }
+}
+
+/// What a compile error means where vow's engine differs from Rhai's defaults.
+fn hint(source: &str, err: &rhai::ParseErrorType) -> String {
+    use rhai::ParseErrorType as E;
+    match err {
+        E::VariableUndefined(name) if source.contains(&format!("let {name}")) => {
+            format!(" (closures cannot capture variables in vow: pass `{name}` as an argument)")
+        }
+        E::PropertyExpected if mentions(source, "curry") => {
+            " (`curry` is not available in vow scripts)".into()
+        }
+        E::ExprTooDeep => format!(
+            " (expressions nest at most {} deep, {} inside functions)",
+            limits::MAX_EXPR_DEPTH,
+            limits::MAX_FN_EXPR_DEPTH
+        ),
+        _ => String::new(),
     }
 }
 
@@ -207,7 +231,8 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == limits::OVER_TIME => (
             diag::SCRIPT_TIME,
             format!(
-                "stopped after {} s, its time budget (an expensive built-in in a loop?)",
+                "stopped after {} s, the time budget of a run (a loop over an expensive \
+                 built-in, or a value rebuilt ever larger?)",
                 limits::TIME_BUDGET.as_secs()
             ),
         ),

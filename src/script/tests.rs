@@ -729,6 +729,11 @@ fn closures_cannot_nest_values() {
     let captured = "let f = || 1;\nfor i in 0..20000 { let g = f; f = || g.call() + 1; }";
     let e = compile(captured, FILE.into(), 0, SCOPE).unwrap_err();
     assert_eq!(e.code, diag::SCRIPT_COMPILE);
+    assert!(
+        e.message.contains("closures cannot capture"),
+        "{}",
+        e.message
+    );
     let curried = "let f = Fn(\"x\");\nfor i in 0..40 { f = f.curry(f); }";
     assert_eq!(
         compile(curried, FILE.into(), 0, SCOPE).unwrap_err().code,
@@ -737,6 +742,7 @@ fn closures_cannot_nest_values() {
     let nested = format!("let f = {}1;", "|| ".repeat(20_000));
     let e = compile(&nested, FILE.into(), 0, SCOPE).unwrap_err();
     assert_eq!(e.code, diag::SCRIPT_COMPILE);
+    assert!(e.message.contains("at most 64 deep"), "{}", e.message);
     // Anonymous functions without captures still work.
     assert_eq!(value("[1, 2, 3].filter(|x| x > 1).len()"), json!(2));
 }
@@ -821,10 +827,12 @@ fn a_file_and_a_directory_of_one_name_clash() {
             .map(|p| (p.to_string(), OutputDoc::Text(String::new())))
             .collect()
     };
-    let f = check_output_set("app:a/b", &set(&["a-b", "a.yaml", "a", "a/b/c"])).unwrap();
+    let at = Location::new("promises/app/promise.yaml".into(), 1);
+    let f = check_output_set("app:a/b", &set(&["a-b", "a.yaml", "a", "a/b/c"]), &at).unwrap();
+    assert_eq!(f.location, Some(at.clone()));
     assert_eq!(f.code, diag::OUTPUT_CLASH);
     assert!(f.message.contains("`a` and `a/b/c`"), "{}", f.message);
     assert!(f.message.starts_with("app:a/b: "), "{}", f.message);
     // Case-only differences and shared prefixes are distinct files.
-    assert!(check_output_set("x", &set(&["a", "A/b", "a-b/c", "a0/c", "ab"])).is_none());
+    assert!(check_output_set("x", &set(&["a", "A/b", "a-b/c", "a0/c", "ab"]), &at).is_none());
 }
