@@ -194,7 +194,8 @@ fn reads_as_other(s: &str) -> bool {
 /// `0123`, `-007`: digits with a leading zero, which YAML 1.2 reads as a string.
 fn leading_zero_digits(s: &str) -> bool {
     let t = s.strip_prefix(['-', '+']).unwrap_or(s);
-    t.len() > 1 && t.starts_with('0') && t[1..].bytes().all(|b| b.is_ascii_digit())
+    t.strip_prefix('0')
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An integer to serde_yaml: decimal with an optional sign, or `0x`, `0o`, `0b` digits with an
@@ -235,18 +236,22 @@ fn float(s: &str) -> bool {
 fn block_plain_allowed(s: &str) -> bool {
     let b = s.as_bytes();
     let blank_or_end = |i: usize| b.get(i).is_none_or(|&c| c == b' ');
-    if b.is_empty() || b[0] == b' ' || b[b.len() - 1] == b' ' {
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' {
         return false;
     }
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    if b"#,[]{}&*!|>'\"%@`".contains(&b[0]) || (b"?:-".contains(&b[0]) && blank_or_end(1)) {
+    if b"#,[]{}&*!|>'\"%@`".contains(&first) || (b"?:-".contains(&first) && blank_or_end(1)) {
         return false;
     }
-    (1..b.len()).all(|i| match b[i] {
-        b':' => !blank_or_end(i + 1),
-        b'#' => b[i - 1] != b' ',
+    // Each byte after the first, with the one before it.
+    b.windows(2).enumerate().all(|(i, pair)| match pair {
+        [_, b':'] => !blank_or_end(i + 2),
+        [before, b'#'] => *before != b' ',
         _ => true,
     })
 }

@@ -82,7 +82,8 @@ pub(super) fn progress(ops: u64) -> Option<Dynamic> {
     if ops.saturating_add(budget.charged) > MAX_OPERATIONS {
         return Some(OVER_OPERATIONS.into());
     }
-    let late = ops % CLOCK_EVERY == 0 && budget.deadline.is_some_and(|d| Instant::now() >= d);
+    let late =
+        ops.is_multiple_of(CLOCK_EVERY) && budget.deadline.is_some_and(|d| Instant::now() >= d);
     late.then(|| OVER_TIME.into())
 }
 

@@ -1,6 +1,6 @@
 //! The Rhai engine: a sandbox, a small standard library, compile once and run many.
 //!
-//! Each rayon thread has its own `Engine` (DESIGN.md section 11: one shared engine scales
+//! Each rayon thread has its own `Engine` (one shared engine scales
 //! negatively because of its string interner); compiled `AST`s are shared. Scripts have no file,
 //! network, clock or environment access, `print` and `debug` never reach stdout, and every run is
 //! bounded by operation, call-depth, size, depth and time limits (see [`limits`]), so a hostile
