@@ -100,8 +100,12 @@ pub(super) fn register(engine: &mut Engine) {
 }
 
 fn said(pos: Position, m: Dynamic) -> Said {
+    let message = m.to_string();
+    // What a run records is charged like a built-in's work, so a loop recording large values
+    // cannot fill memory before the operation limit stops it.
+    super::limits::charge(message.len());
     Said {
-        message: m.to_string(),
+        message,
         line: pos.line().unwrap_or(1) as u32,
         column: pos.position().unwrap_or(1) as u32,
         field: None,
@@ -113,10 +117,13 @@ fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
     let path = check_path(&raw).map_err(|m| format!("output(): {m}"))?;
     spelled_once(&path, &raw)?;
     let doc = if doc.is_string() {
-        OutputDoc::Text(doc.to_string())
+        let text = doc.to_string();
+        super::limits::charge(text.len());
+        OutputDoc::Text(text)
     } else {
         let v = super::from_dynamic(&doc).map_err(|m| format!("output(): {m}"))?;
         check_sizes(&v)?;
+        super::limits::charge(weight(&v));
         match v {
             Value::Object(_) => OutputDoc::Docs(vec![v]),
             Value::Array(items) if items.iter().all(Value::is_object) => OutputDoc::Docs(items),
@@ -172,7 +179,9 @@ fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
         if !(v.is_string() || v.is_int() || v.is_bool()) {
             return Err(format!("schedule(): the label `{k}` must be a string").into());
         }
-        out.insert(k.to_string(), v.to_string());
+        let v = v.to_string();
+        super::limits::charge(k.len() + v.len());
+        out.insert(k.to_string(), v);
     }
     record(|e| e.schedules.push((dir, out)));
     Ok(())
@@ -181,11 +190,23 @@ fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
 fn status(map: Map) -> Fallible {
     let v = super::from_dynamic(&Dynamic::from_map(map)).map_err(|m| format!("status(): {m}"))?;
     check_sizes(&v)?;
+    super::limits::charge(weight(&v));
     record(|e| match (&mut e.status, v) {
         (Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
         (slot, v) => *slot = Some(v),
     });
     Ok(())
+}
+
+/// About how many bytes a value holds: its text and 16 per node (a value from a script, so at
+/// most `MAX_DATA_DEPTH` deep).
+fn weight(v: &Value) -> usize {
+    16 + match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(weight).sum(),
+        Value::Object(m) => m.iter().map(|(k, v)| k.len() + weight(v)).sum(),
+        _ => 0,
+    }
 }
 
 /// Rhai checks a map's size only on some operations (`m[k] = v` is not one), so what leaves a

@@ -220,8 +220,26 @@ pub fn run_in(script: &Script, scope: &mut Scope<'static>) -> (Effects, Option<S
     let result = with_engine(|e| e.run_ast_with_scope(scope, &script.ast));
     scope.rewind(len);
     let effects = effects::take();
-    let failure = result.err().map(|e| failure(script, &e));
-    (effects, failure)
+    match result.err().map(|e| failure(script, &e)) {
+        Some(f) if f.code == diag::SCRIPT_TIME => {
+            (Effects::default(), Some(out_of_time(script, f)))
+        }
+        failure => (effects, failure),
+    }
+}
+
+/// How far a run got before its time was up depends on the machine: what it asked for so far
+/// and the statement it was at are dropped, so the plan is the same on every machine. The
+/// failure points at the script's first line.
+fn out_of_time(script: &Script, f: ScriptFailure) -> ScriptFailure {
+    ScriptFailure {
+        location: Location::new(script.file.clone(), script.line_offset + 1),
+        message: format!(
+            "{} (somewhere in the script: how far it got varies)",
+            f.message
+        ),
+        ..f
+    }
 }
 
 fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {

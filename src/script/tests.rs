@@ -757,6 +757,18 @@ fn hostile_sha256_loop_is_charged_for_its_input() {
     assert!(f.message.contains("operations"), "{}", f.message);
 }
 
+/// A run stopped by the time budget keeps nothing it asked for and points at the script's first
+/// line: how far it got depends on the machine, and plans must not.
+#[test]
+fn a_run_out_of_time_keeps_no_effects() {
+    let (e, f) =
+        exec("let s = \"x\";\ns.pad(524288, \"y\");\nloop { warn(\"w\"); s.contains(\"zz\"); }");
+    let f = f.unwrap();
+    assert_eq!(f.code, diag::SCRIPT_TIME);
+    assert_eq!(e, Effects::default());
+    assert_eq!((f.location.line, f.location.column), (1, None));
+}
+
 /// Rhai's own built-ins are not charged; the time budget stops them.
 #[test]
 fn hostile_sort_and_scan_loops_are_stopped_by_the_time_budget() {
@@ -835,4 +847,26 @@ fn a_file_and_a_directory_of_one_name_clash() {
     assert!(f.message.starts_with("app:a/b: "), "{}", f.message);
     // Case-only differences and shared prefixes are distinct files.
     assert!(check_output_set("x", &set(&["a", "A/b", "a-b/c", "a0/c", "ab"]), &at).is_none());
+}
+
+/// What a run records is charged for its size: a loop recording a large value stops at the
+/// operation limit long before it fills memory.
+#[test]
+fn hostile_loops_recording_large_values_are_charged() {
+    for call in [
+        "warn(s);",
+        "reject(s);",
+        "output(\"x.txt\", s);",
+        "output(\"x.yaml\", #{ s: s });",
+        "status(#{ s: s });",
+    ] {
+        let (e, f) = exec(&format!(
+            "let s = \"x\";\ns.pad(524288, \"y\");\nloop {{ {call} }}"
+        ));
+        let f = f.unwrap();
+        assert_eq!(f.code, diag::SCRIPT_LIMIT, "{call}: {f:?}");
+        assert!(f.message.contains("operations"), "{}", f.message);
+        let recorded = e.warnings.len() + e.rejects.len() + e.outputs.len();
+        assert!(recorded <= 62, "{call}: {recorded} records");
+    }
 }
