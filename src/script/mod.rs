@@ -234,10 +234,6 @@ pub fn run_in(script: &Script, scope: &mut Scope<'static>) -> (Effects, Option<S
 fn out_of_time(script: &Script, f: ScriptFailure) -> ScriptFailure {
     ScriptFailure {
         location: Location::new(script.file.clone(), script.line_offset + 1),
-        message: format!(
-            "{} (somewhere in the script: how far it got varies)",
-            f.message
-        ),
         ..f
     }
 }
@@ -249,8 +245,8 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == limits::OVER_TIME => (
             diag::SCRIPT_TIME,
             format!(
-                "stopped after {} s, the time budget of a run (a loop over an expensive \
-                 built-in, or a value rebuilt ever larger?)",
+                "stopped after {} s, the time budget of a run, at a point that varies from run to run \
+                 (a loop over an expensive built-in, or a value rebuilt ever larger?)",
                 limits::TIME_BUDGET.as_secs()
             ),
         ),
