@@ -305,6 +305,21 @@ fn init_logging(g: &Global) {
         .try_init();
 }
 
+/// The most worker threads `-j` starts: more only cost memory and start-up time (`-j 100000`
+/// hung starting threads).
+const MAX_JOBS: usize = 256;
+
+/// `-j N`, capped at [`MAX_JOBS`] with a note (0 or none: one per core).
+fn capped_jobs(jobs: Option<usize>) -> usize {
+    match jobs {
+        Some(n) if n > MAX_JOBS => {
+            eprintln!("vow: -j {n} is more than {MAX_JOBS}; using {MAX_JOBS} worker threads");
+            MAX_JOBS
+        }
+        n => n.unwrap_or(0),
+    }
+}
+
 fn run(cli: Cli) -> Result<i32> {
     let now = match cli.global.now.as_deref() {
         Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
@@ -312,9 +327,10 @@ fn run(cli: Cli) -> Result<i32> {
     };
     // The one place vow reads the clock: the core gets the time as an input.
     let clock = now.unwrap_or_else(chrono::Utc::now);
-    let threads = cli.global.jobs.unwrap_or(0);
+    let threads = capped_jobs(cli.global.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .stack_size(crate::script::STACK_BYTES)
         .build()
         .context("cannot start the worker threads")?;
     pool.install(|| {

@@ -362,9 +362,10 @@ codes! {
         "A Rhai step failed while running for this request (a type error, a missing function, \
          an index out of bounds). The location is the script's line and column.";
     SCRIPT_LIMIT = "V202", "script-limit", High, true,
-        "A Rhai step exceeded a limit (operations, call depth, string, array or map size) for \
-         this request and was stopped. Scripts must finish quickly and stay small: look for an \
-         endless loop, unbounded recursion or a value that keeps growing.";
+        "A Rhai step exceeded a limit (operations, with built-ins charged for the size of their \
+         input; call depth; string, array or map size; maps and arrays nested more than 100 \
+         deep) for this request and was stopped. Scripts must finish quickly and stay small: \
+         look for an endless loop, unbounded recursion or a value that keeps growing.";
     REJECTED = "V203", "rejected", High, true,
         "A Promise's validation step called reject(): the request is invalid. The message is the \
          script's; fix the request as it says.";
@@ -372,8 +373,22 @@ codes! {
         "A Promise's step called warn(): the request is accepted, with a remark.";
     INVALID_OUTPUT = "V205", "invalid-output", High, true,
         "A step called output(), schedule() or status() with something vow cannot write: a path \
-         that is absolute or leaves the instance's directory (`..`), an empty path, or a document \
-         that is not a map, an array of maps or text.";
+         that is absolute or leaves the instance's directory (`..`), an empty path, a name the \
+         store cannot hold (a NUL or control character, a name over 255 bytes, a path over \
+         4096, anything under `.vow/`), two spellings of one file in a step (`a//b` and \
+         `a/b`), or a document that is not a map, an array of maps or text.";
+    SCRIPT_TOO_LARGE = "V206", "script-too-large", High, true,
+        "A Rhai step or rule is larger than 256 KiB and was not compiled (compile time grows \
+         faster than the size). Every request that needs the script is blocked. Move data into \
+         the request or the Promise, or split the step.";
+    SCRIPT_TIME = "V207", "script-time-budget", High, true,
+        "A Rhai step or rule ran for longer than its time budget (1 s per run) for this request \
+         and was stopped: an expensive built-in (sorting, scanning or hashing large values) in a \
+         loop, usually. Real steps take microseconds; look for the loop.";
+    OUTPUT_CLASH = "V208", "output-clash", High, true,
+        "Two outputs of one instance cannot both be files of the store: a file and a directory \
+         of the same name (`a` and `a/b`), or two paths that name the same file once normalised \
+         (`a//b` and `a/b`, `./a` and `a`). Rename one of them in the step.";
     NO_DESTINATION = "V300", "no-destination", High, true,
         "No Destination matches the selectors of a workload group (the Promise's \
          destinationSelectors and the schedule() labels). Add a Destination with those labels or \

@@ -582,6 +582,14 @@ fn run_pipeline(
             return outputs;
         }
     }
+    if let Some(f) = script::check_output_set(
+        &format!("{}: {} pipeline `{}`", ev.id, promise.name, pipeline.name),
+        &outputs,
+        &promise.location,
+    ) {
+        ev.block(f);
+        return outputs;
+    }
     // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
     let started = timings::enabled().then(std::time::Instant::now);
     place(inputs, promise, pipeline, &outputs, &schedules, applied, ev);

@@ -9,6 +9,10 @@
 //! wrote it. Property tests compare the two; and on the 100k-request benchmark fleet every
 //! rendered file's digest stayed the same when quoted strings moved to this path (before, 12,601
 //! documents per 10k requests went through serde_yaml because of one quoted string).
+//!
+//! Its recursion is bounded (`MAX_INDENT`); what it gives up on goes to serde_yaml, which the
+//! callers only give documents within `script::MAX_DATA_DEPTH` (outputs are checked when a
+//! script gives them) or parsed by the loaders, which have their own depth limit.
 
 use serde_json::{Map, Value};
 
@@ -33,8 +37,16 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
+/// Indentation past which a document is left to serde_yaml (whose callers bound their depth), so
+/// this writer never recurses without bound: every nested map indents by two, and a sequence
+/// is either in a map or refused, so the recursion is at most twice this deep.
+const MAX_INDENT: usize = 2 * crate::script::MAX_DATA_DEPTH;
+
 /// A block mapping at `depth` spaces; the first key is written where the cursor is.
 fn map(out: &mut String, m: &Map<String, Value>, depth: usize) -> Option<()> {
+    if depth > MAX_INDENT {
+        return None;
+    }
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 {
             indent(out, depth);
@@ -182,7 +194,8 @@ fn reads_as_other(s: &str) -> bool {
 /// `0123`, `-007`: digits with a leading zero, which YAML 1.2 reads as a string.
 fn leading_zero_digits(s: &str) -> bool {
     let t = s.strip_prefix(['-', '+']).unwrap_or(s);
-    t.len() > 1 && t.starts_with('0') && t[1..].bytes().all(|b| b.is_ascii_digit())
+    t.strip_prefix('0')
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An integer to serde_yaml: decimal with an optional sign, or `0x`, `0o`, `0b` digits with an
@@ -223,18 +236,22 @@ fn float(s: &str) -> bool {
 fn block_plain_allowed(s: &str) -> bool {
     let b = s.as_bytes();
     let blank_or_end = |i: usize| b.get(i).is_none_or(|&c| c == b' ');
-    if b.is_empty() || b[0] == b' ' || b[b.len() - 1] == b' ' {
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' {
         return false;
     }
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    if b"#,[]{}&*!|>'\"%@`".contains(&b[0]) || (b"?:-".contains(&b[0]) && blank_or_end(1)) {
+    if b"#,[]{}&*!|>'\"%@`".contains(&first) || (b"?:-".contains(&first) && blank_or_end(1)) {
         return false;
     }
-    (1..b.len()).all(|i| match b[i] {
-        b':' => !blank_or_end(i + 1),
-        b'#' => b[i - 1] != b' ',
+    // Each byte after the first, with the one before it.
+    b.windows(2).enumerate().all(|(i, pair)| match pair {
+        [_, b':'] => !blank_or_end(i + 2),
+        [before, b'#'] => *before != b' ',
         _ => true,
     })
 }

@@ -287,13 +287,13 @@ fn a_held_lock_fails_fast_and_can_be_broken_by_id() {
         "fixtures/example/state/.vow/lock",
         r#"{"id": "ab12cd34", "pid": 4242, "host": "ci-7", "since": "2026-12-01T08:00:00Z", "plan": "0123"}"#,
     );
-    let started = std::time::Instant::now();
+    // Refused at once, not waited for: the outcome is the exit and the message (the harness's
+    // own timeout catches a wait), never a wall-clock bound.
     let (code, _, err) = run(
         ws.path(),
         &["apply", "plan.json", "--now", "2026-12-01T09:00:00Z"],
     );
     assert_eq!(code, 2);
-    assert!(started.elapsed().as_secs() < 5, "fails fast");
     assert!(
         err.contains("locked by another apply: lock ab12cd34 held by pid 4242 on ci-7"),
         "{err}"

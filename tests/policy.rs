@@ -496,12 +496,10 @@ fn explain_rules_by_name() {
 }
 
 #[test]
-fn check_is_fast_on_the_example() {
-    // Not a benchmark (see BENCHMARKS.md): a guard that check stays interactive.
-    let t = std::time::Instant::now();
+fn check_with_fail_on_never_still_exits_1_on_the_example() {
+    // Speed is measured in the benchmarks (BENCHMARKS.md), not asserted here.
     let (code, _, _) = vow_example(&["check", "--fail-on", "never"]);
     assert_eq!(code, 1);
-    assert!(t.elapsed().as_secs() < 10);
 }
 
 /// Every rule of an instance reads the same converted request: what one rule declares is gone

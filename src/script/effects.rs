@@ -7,6 +7,7 @@ use crate::model::Labels;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Position};
 use serde_json::Value;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 /// One output file: documents (a map, or an array of maps for a multi-document file) or text.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,10 +40,13 @@ pub struct Effects {
 
 thread_local! {
     static CURRENT: RefCell<Effects> = RefCell::new(Effects::default());
+    /// This run's output paths, normalised, and how the script spelled them.
+    static SPELLED: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 pub(super) fn begin() {
     CURRENT.with(|c| *c.borrow_mut() = Effects::default());
+    SPELLED.with(|s| s.borrow_mut().clear());
 }
 
 pub(super) fn take() -> Effects {
@@ -96,8 +100,12 @@ pub(super) fn register(engine: &mut Engine) {
 }
 
 fn said(pos: Position, m: Dynamic) -> Said {
+    let message = m.to_string();
+    // What a run records is charged like a built-in's work, so a loop recording large values
+    // cannot fill memory before the operation limit stops it.
+    super::limits::charge(message.len());
     Said {
-        message: m.to_string(),
+        message,
         line: pos.line().unwrap_or(1) as u32,
         column: pos.position().unwrap_or(1) as u32,
         field: None,
@@ -105,12 +113,17 @@ fn said(pos: Position, m: Dynamic) -> Said {
 }
 
 fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
-    let path = check_path(&path).map_err(|m| format!("output(): {m}"))?;
+    let raw = path;
+    let path = check_path(&raw).map_err(|m| format!("output(): {m}"))?;
+    spelled_once(&path, &raw)?;
     let doc = if doc.is_string() {
-        OutputDoc::Text(doc.to_string())
+        let text = doc.to_string();
+        super::limits::charge(text.len());
+        OutputDoc::Text(text)
     } else {
         let v = super::from_dynamic(&doc).map_err(|m| format!("output(): {m}"))?;
         check_sizes(&v)?;
+        super::limits::charge(weight(&v));
         match v {
             Value::Object(_) => OutputDoc::Docs(vec![v]),
             Value::Array(items) if items.iter().all(Value::is_object) => OutputDoc::Docs(items),
@@ -125,6 +138,29 @@ fn output(path: ImmutableString, doc: Dynamic) -> Fallible {
     };
     record(|e| e.outputs.push((path, doc)));
     Ok(())
+}
+
+/// Two spellings of one file in one run (`a//b` and `a/b`) are a mistake; the same spelling
+/// twice replaces, as a later step's output does.
+fn spelled_once(path: &str, raw: &str) -> Fallible {
+    let earlier = SPELLED.with(|s| {
+        let mut s = s.borrow_mut();
+        match s.get(path) {
+            Some(first) if first != raw => Some(first.clone()),
+            Some(_) => None,
+            None => {
+                s.insert(path.to_string(), raw.to_string());
+                None
+            }
+        }
+    });
+    match earlier {
+        Some(first) => Err(format!(
+            "output(): `{raw}` and `{first}` both name the file `{path}`; write one of them"
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
@@ -143,7 +179,9 @@ fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
         if !(v.is_string() || v.is_int() || v.is_bool()) {
             return Err(format!("schedule(): the label `{k}` must be a string").into());
         }
-        out.insert(k.to_string(), v.to_string());
+        let v = v.to_string();
+        super::limits::charge(k.len() + v.len());
+        out.insert(k.to_string(), v);
     }
     record(|e| e.schedules.push((dir, out)));
     Ok(())
@@ -152,11 +190,23 @@ fn schedule(dir: ImmutableString, labels: Map) -> Fallible {
 fn status(map: Map) -> Fallible {
     let v = super::from_dynamic(&Dynamic::from_map(map)).map_err(|m| format!("status(): {m}"))?;
     check_sizes(&v)?;
+    super::limits::charge(weight(&v));
     record(|e| match (&mut e.status, v) {
         (Some(Value::Object(old)), Value::Object(new)) => old.extend(new),
         (slot, v) => *slot = Some(v),
     });
     Ok(())
+}
+
+/// About how many bytes a value holds: its text and 16 per node (a value from a script, so at
+/// most `MAX_DATA_DEPTH` deep).
+fn weight(v: &Value) -> usize {
+    16 + match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(weight).sum(),
+        Value::Object(m) => m.iter().map(|(k, v)| k.len() + weight(v)).sum(),
+        _ => 0,
+    }
 }
 
 /// Rhai checks a map's size only on some operations (`m[k] = v` is not one), so what leaves a
@@ -174,28 +224,69 @@ fn check_sizes(v: &Value) -> Fallible {
     }
 }
 
-/// Output paths stay inside the instance's directory: relative, no `..`, no empty segments.
+/// The longest file or directory name the store's file systems hold, in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+/// The longest output path, in bytes (Linux's `PATH_MAX`).
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Output paths stay inside the instance's directory and are names the store can hold:
+/// relative, no `..`, no NUL or control characters, no name over 255 bytes nor a path over
+/// 4096, nothing under `.vow/` (the store's own records). Empty and `.` segments are dropped:
+/// the path is returned normalised.
 pub fn check_path(path: &str) -> Result<String, String> {
     let p = path.trim();
     if p.is_empty() {
         return Err("the path is empty".into());
+    }
+    if let Some(c) = p.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "{} contains the control character {c:?}; file names cannot hold it",
+            quoted(p)
+        ));
+    }
+    if p.len() > MAX_PATH_BYTES {
+        return Err(format!(
+            "the path is {} bytes long, over the limit of {MAX_PATH_BYTES}",
+            p.len()
+        ));
     }
     if p.starts_with('/') || p.starts_with('\\') || p.contains(':') {
         return Err(format!(
             "`{p}` is absolute; paths are relative to the instance's directory"
         ));
     }
+    let parts = segments(p)?;
+    match parts.first() {
+        None => Err(format!("`{p}` names no file")),
+        Some(&".vow") => Err(format!(
+            "`{p}` is under `.vow/`, where the store keeps its own records"
+        )),
+        Some(_) => Ok(parts.join("/")),
+    }
+}
+
+/// The segments of a relative path, without empty and `.` ones.
+fn segments(p: &str) -> Result<Vec<&str>, String> {
     let mut parts = Vec::new();
     for seg in p.split('/') {
         match seg {
             "" | "." => {}
             ".." => return Err(format!("`{p}` leaves the instance's directory (`..`)")),
             s if s.contains('\\') => return Err(format!("`{p}` contains a backslash")),
+            s if s.len() > MAX_NAME_BYTES => {
+                return Err(format!(
+                    "`{}…` is a name of {} bytes, over the limit of {MAX_NAME_BYTES}",
+                    s.chars().take(40).collect::<String>(),
+                    s.len()
+                ))
+            }
             s => parts.push(s),
         }
     }
-    if parts.is_empty() {
-        return Err(format!("`{p}` names no file"));
-    }
-    Ok(parts.join("/"))
+    Ok(parts)
+}
+
+/// A path for a message, its control characters escaped.
+fn quoted(p: &str) -> String {
+    format!("{p:?}")
 }

@@ -1,30 +1,27 @@
 //! The Rhai engine: a sandbox, a small standard library, compile once and run many.
 //!
-//! Each rayon thread has its own `Engine` (DESIGN.md section 11: one shared engine scales
+//! Each rayon thread has its own `Engine` (one shared engine scales
 //! negatively because of its string interner); compiled `AST`s are shared. Scripts have no file,
 //! network, clock or environment access, `print` and `debug` never reach stdout, and every run is
-//! bounded by operation, call-depth and size limits, so a hostile script is a finding for one
-//! request, never a hang. What a script asks for (`reject`, `output`, ...) is collected in
+//! bounded by operation, call-depth, size, depth and time limits (see [`limits`]), so a hostile
+//! script is a finding for one request, never a hang or a crash. What a script asks for (`reject`, `output`, ...) is collected in
 //! [`Effects`] through a thread-local, since a run is synchronous on its thread.
 
 mod effects;
+pub mod limits;
+mod outputs;
 pub mod stdlib;
 
 pub use effects::{check_path, Effects, OutputDoc, Said};
+pub use limits::{
+    MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_DATA_DEPTH, MAX_MAP_SIZE, MAX_OPERATIONS,
+    MAX_SCRIPT_BYTES, MAX_STRING_SIZE, STACK_BYTES, TIME_BUDGET,
+};
+pub use outputs::check_output_set;
 
 use crate::diag::{self, Code, Finding, Location};
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 use std::sync::Arc;
-
-/// Bounds on every script run. Generous for real platform scripts (a render step takes a few
-/// thousand operations), small enough that an endless loop stops in well under a second.
-pub const MAX_OPERATIONS: u64 = 2_000_000;
-pub const MAX_CALL_LEVELS: usize = 32;
-pub const MAX_STRING_SIZE: usize = 1 << 20;
-// Rhai re-measures an array after each push, so growing one to n costs n²/2: 10,000 keeps a
-// runaway `push` loop well under a second (100,000 took 2.4 s).
-pub const MAX_ARRAY_SIZE: usize = 10_000;
-pub const MAX_MAP_SIZE: usize = 10_000;
 
 /// A compiled script and where its text came from.
 #[derive(Clone, Debug)]
@@ -66,18 +63,22 @@ fn build_engine() -> Engine {
     engine
         .set_max_operations(MAX_OPERATIONS)
         .set_max_call_levels(MAX_CALL_LEVELS)
-        .set_max_expr_depths(64, 32)
+        .set_max_expr_depths(limits::MAX_EXPR_DEPTH, limits::MAX_FN_EXPR_DEPTH)
         .set_max_string_size(MAX_STRING_SIZE)
         .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(MAX_MAP_SIZE)
-        .set_max_functions(256)
+        .set_max_functions(limits::MAX_FUNCTIONS)
         .set_max_variables(1024)
-        .set_strict_variables(true);
+        .set_strict_variables(true)
+        .on_progress(limits::progress);
     // print/debug would write to stdout and corrupt a plan written there.
     engine.on_print(|s| tracing::debug!(target: "vow::script", "{s}"));
     engine.on_debug(|s, _, _| tracing::debug!(target: "vow::script", "{s}"));
     // `eval` would compile text at run time, outside the compile-once contract.
     engine.disable_symbol("eval");
+    // A curried function pointer holds values Rhai's size limits do not see: `f = f.curry(f)`
+    // doubles in size each time. (Closures cannot capture, see Cargo.toml, for the same reason.)
+    engine.disable_symbol("curry");
     effects::register(&mut engine);
     stdlib::register(&mut engine);
     engine
@@ -100,6 +101,9 @@ pub fn compile(
     line_offset: u32,
     scope_names: &[&str],
 ) -> Result<Script, Finding> {
+    if source.len() > MAX_SCRIPT_BYTES {
+        return Err(too_large(source, file, line_offset));
+    }
     let mut scope = Scope::new();
     for n in scope_names {
         scope.push_dynamic(*n, Dynamic::UNIT);
@@ -123,11 +127,51 @@ pub fn compile(
             let loc = script.location(e.position());
             Err(Finding::new(
                 diag::SCRIPT_COMPILE,
-                format!("{}: {}", loc.file, e.err_type()),
+                format!(
+                    "{}: {}{}",
+                    loc.file,
+                    e.err_type(),
+                    hint(source, e.err_type())
+                ),
             )
             .at(loc))
         }
     }
+}
+
+/// What a compile error means where vow's engine differs from Rhai's defaults.
+fn hint(source: &str, err: &rhai::ParseErrorType) -> String {
+    use rhai::ParseErrorType as E;
+    match err {
+        E::VariableUndefined(name) if source.contains(&format!("let {name}")) => {
+            format!(" (closures cannot capture variables in vow: pass `{name}` as an argument)")
+        }
+        E::PropertyExpected if mentions(source, "curry") => {
+            " (`curry` is not available in vow scripts)".into()
+        }
+        E::ExprTooDeep => format!(
+            " (expressions nest at most {} deep, {} inside functions)",
+            limits::MAX_EXPR_DEPTH,
+            limits::MAX_FN_EXPR_DEPTH
+        ),
+        _ => String::new(),
+    }
+}
+
+/// A script over [`MAX_SCRIPT_BYTES`]: refused before compiling, since compile time grows
+/// faster than the size.
+fn too_large(source: &str, file: Arc<str>, line_offset: u32) -> Finding {
+    let loc = Location::new(file, line_offset + 1);
+    Finding::new(
+        diag::SCRIPT_TOO_LARGE,
+        format!(
+            "{}: the script is {} bytes, over the limit of {MAX_SCRIPT_BYTES}; move data into the \
+             request or the Promise, or split the step",
+            loc.file,
+            source.len()
+        ),
+    )
+    .at(loc)
 }
 
 /// A script that stopped: why and where.
@@ -148,8 +192,8 @@ impl ScriptFailure {
 fn mentions(source: &str, name: &str) -> bool {
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     source.match_indices(name).any(|(i, _)| {
-        let before = source[..i].chars().next_back();
-        let after = source[i + name.len()..].chars().next();
+        let before = source.get(..i).and_then(|s| s.chars().next_back());
+        let after = source.get(i + name.len()..).and_then(|s| s.chars().next());
         !before.is_some_and(ident) && !after.is_some_and(ident)
     })
 }
@@ -172,20 +216,41 @@ pub fn run(
 pub fn run_in(script: &Script, scope: &mut Scope<'static>) -> (Effects, Option<ScriptFailure>) {
     let len = scope.len();
     effects::begin();
+    limits::start();
     let result = with_engine(|e| e.run_ast_with_scope(scope, &script.ast));
     scope.rewind(len);
     let effects = effects::take();
-    let failure = result.err().map(|e| failure(script, &e));
-    (effects, failure)
+    match result.err().map(|e| failure(script, &e)) {
+        Some(f) if f.code == diag::SCRIPT_TIME => {
+            (Effects::default(), Some(out_of_time(script, f)))
+        }
+        failure => (effects, failure),
+    }
+}
+
+/// How far a run got before its time was up depends on the machine: what it asked for so far
+/// and the statement it was at are dropped, so the plan is the same on every machine. The
+/// failure points at the script's first line.
+fn out_of_time(script: &Script, f: ScriptFailure) -> ScriptFailure {
+    ScriptFailure {
+        location: Location::new(script.file.clone(), script.line_offset + 1),
+        ..f
+    }
 }
 
 fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
     let location = script.location(innermost_position(err));
     let (code, message) = match err.unwrap_inner() {
-        EvalAltResult::ErrorTooManyOperations(_) => (
-            diag::SCRIPT_LIMIT,
-            format!("stopped after {MAX_OPERATIONS} operations (an endless loop?)"),
+        EvalAltResult::ErrorTooManyOperations(_) => (diag::SCRIPT_LIMIT, over_operations()),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == limits::OVER_TIME => (
+            diag::SCRIPT_TIME,
+            format!(
+                "stopped after {} s, the time budget of a run, at a point that varies from run to run \
+                 (a loop over an expensive built-in, or a value rebuilt ever larger?)",
+                limits::TIME_BUDGET.as_secs()
+            ),
         ),
+        EvalAltResult::ErrorTerminated(..) => (diag::SCRIPT_LIMIT, over_operations()),
         EvalAltResult::ErrorStackOverflow(_) => (
             diag::SCRIPT_LIMIT,
             format!("call depth over {MAX_CALL_LEVELS} (unbounded recursion?)"),
@@ -199,7 +264,9 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
         }
         EvalAltResult::ErrorRuntime(v, _) => {
             let text = v.to_string();
-            if text.starts_with("output()") || text.starts_with("schedule()") || text.starts_with("status()") {
+            if text.contains(limits::TOO_DEEP) {
+                (diag::SCRIPT_LIMIT, text)
+            } else if ["output()", "schedule()", "status()"].iter().any(|p| text.starts_with(p)) {
                 (diag::INVALID_OUTPUT, text)
             } else {
                 (diag::SCRIPT_RUNTIME, text)
@@ -212,6 +279,14 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
         message,
         location,
     }
+}
+
+fn over_operations() -> String {
+    format!(
+        "stopped after {MAX_OPERATIONS} operations, built-ins counting one per {} bytes of their \
+         input (an endless loop?)",
+        limits::BYTES_PER_OPERATION
+    )
 }
 
 /// The position of the innermost error: inside a function, where the failing statement is.
@@ -228,19 +303,27 @@ fn innermost_position(err: &EvalAltResult) -> Position {
 
 /// Rhai appends ` (line 3, position 7)` to messages; the location carries that already.
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" (line ") {
-        Some(i) if msg.ends_with(')') => msg[..i].to_string(),
+    match msg.rfind(" (line ").and_then(|i| msg.get(..i)) {
+        Some(head) if msg.ends_with(')') => head.to_string(),
         _ => msg.to_string(),
     }
 }
 
-/// Converts a JSON value for a script.
+/// Converts a JSON value for a script. A value nested deeper than [`MAX_DATA_DEPTH`] (which the
+/// loaders do not let through) is passed as `()` rather than converted recursively.
 pub fn to_dynamic(v: &serde_json::Value) -> Dynamic {
+    if limits::json_too_deep(v) {
+        return Dynamic::UNIT;
+    }
     rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
 }
 
-/// Converts a script's value back to JSON; non-finite floats have no JSON form.
+/// Converts a script's value back to JSON; non-finite floats have no JSON form, and a value
+/// nested deeper than [`MAX_DATA_DEPTH`] is refused before converting.
 pub fn from_dynamic(d: &Dynamic) -> Result<serde_json::Value, String> {
+    if limits::dynamic_too_deep(d) {
+        return Err(limits::too_deep_message());
+    }
     serde_json::to_value(d).map_err(|e| e.to_string())
 }
 

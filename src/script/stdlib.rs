@@ -2,6 +2,7 @@
 //! durations and dates (no clock: only arithmetic on given times), CIDR membership, hashing,
 //! encoding and a few string helpers. Every function is pure.
 
+use super::limits::charge;
 use base64::Engine as _;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
 use sha2::Digest;
@@ -34,27 +35,52 @@ pub(super) fn register(engine: &mut Engine) {
     });
     engine.register_fn("cidr_contains", cidr_contains);
     engine.register_fn("cidr_overlaps", cidr_overlaps);
-    engine.register_fn("sha256", |s: &str| format!("{:x}", sha2::Sha256::digest(s)));
-    engine.register_fn("md5", |s: &str| format!("{:x}", md5::Md5::digest(s)));
-    engine.register_fn("slug", slug);
+    // What does work in proportion to its input is charged for it (see `limits`).
+    engine.register_fn("sha256", |s: &str| {
+        charge(s.len());
+        format!("{:x}", sha2::Sha256::digest(s))
+    });
+    engine.register_fn("md5", |s: &str| {
+        charge(s.len());
+        format!("{:x}", md5::Md5::digest(s))
+    });
+    engine.register_fn("slug", |s: &str| {
+        charge(s.len());
+        slug(s)
+    });
     engine.register_fn("base64_encode", |s: &str| {
+        charge(s.len());
         base64::engine::general_purpose::STANDARD.encode(s)
     });
     engine.register_fn("base64_decode", |s: &str| -> R<String> {
+        charge(s.len());
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
             .map_err(|e| format!("base64_decode(): {e}"))?;
         Ok(String::from_utf8(bytes).map_err(|_| "base64_decode(): the result is not text")?)
     });
     engine.register_fn("matches", matches);
-    engine.register_fn("to_json", |d: Dynamic| -> R<String> {
-        let v = super::from_dynamic(&d).map_err(|e| format!("to_json(): {e}"))?;
-        Ok(v.to_string())
-    });
-    engine.register_fn("to_yaml", |d: Dynamic| -> R<String> {
-        let v = super::from_dynamic(&d).map_err(|e| format!("to_yaml(): {e}"))?;
-        Ok(serde_yaml::to_string(&v).map_err(|e| format!("to_yaml(): {e}"))?)
-    });
+    // Exact-type forms too: Rhai's own `to_json` for maps would otherwise win, unbounded.
+    engine.register_fn("to_json", to_json);
+    engine.register_fn("to_json", |m: rhai::Map| to_json(Dynamic::from_map(m)));
+    engine.register_fn("to_json", |a: rhai::Array| to_json(Dynamic::from_array(a)));
+    engine.register_fn("to_yaml", to_yaml);
+    engine.register_fn("to_yaml", |m: rhai::Map| to_yaml(Dynamic::from_map(m)));
+    engine.register_fn("to_yaml", |a: rhai::Array| to_yaml(Dynamic::from_array(a)));
+}
+
+fn to_json(d: Dynamic) -> R<String> {
+    let v = super::from_dynamic(&d).map_err(|e| format!("to_json(): {e}"))?;
+    let text = v.to_string();
+    charge(text.len());
+    Ok(text)
+}
+
+fn to_yaml(d: Dynamic) -> R<String> {
+    let v = super::from_dynamic(&d).map_err(|e| format!("to_yaml(): {e}"))?;
+    let text = serde_yaml::to_string(&v).map_err(|e| format!("to_yaml(): {e}"))?;
+    charge(text.len());
+    Ok(text)
 }
 
 fn ord(o: Ordering) -> i64 {
@@ -141,8 +167,9 @@ pub fn slug(s: &str) -> String {
             out.push('-');
         }
     }
-    let t = out.trim_matches('-');
-    t[..t.len().min(63)].trim_end_matches('-').to_string()
+    // `out` is ASCII, so every byte is a character.
+    let t: String = out.trim_matches('-').chars().take(63).collect();
+    t.trim_end_matches('-').to_string()
 }
 
 thread_local! {
@@ -151,6 +178,7 @@ thread_local! {
 
 /// Regex match with a per-thread cache: scripts call it with a handful of literal patterns.
 fn matches(s: &str, pattern: ImmutableString) -> R<bool> {
+    charge(s.len() + pattern.len());
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(re) = cache.get(pattern.as_str()) {

@@ -1,0 +1,132 @@
+//! The bounds on a script run beyond Rhai's own operation count: built-ins are charged for the
+//! work they do, every run has a time budget checked as it goes, data crossing between scripts
+//! and JSON has a depth limit, and a script's source has a size limit checked before compiling.
+//!
+//! Rhai counts operations, not work: one `sha256` of 512 KiB or one `sort` of 10,000 items is a
+//! single operation, so an endless loop around one ran for minutes. vow's own built-ins are
+//! charged by input size (deterministic); Rhai's built-ins are caught by the time budget.
+
+use rhai::Dynamic;
+use serde_json::Value;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// Operations per run, counting the work charged by built-ins. A render step takes a few
+/// thousand.
+pub const MAX_OPERATIONS: u64 = 2_000_000;
+pub const MAX_CALL_LEVELS: usize = 32;
+pub const MAX_STRING_SIZE: usize = 1 << 20;
+// Rhai re-measures an array after each push, so growing one to n costs n²/2: 10,000 keeps a
+// runaway `push` loop well under a second (100,000 took 2.4 s).
+pub const MAX_ARRAY_SIZE: usize = 10_000;
+pub const MAX_MAP_SIZE: usize = 10_000;
+/// Maps and arrays inside one another, in what a script gives `output`, `status`, `to_json` or
+/// `to_yaml`, and in what it is given. Kubernetes objects nest a dozen levels.
+pub const MAX_DATA_DEPTH: usize = 100;
+/// A script's source, checked before compiling (a 2.4 MB script did not compile in 30 s).
+pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
+/// Functions a script may define (closures included).
+pub const MAX_FUNCTIONS: usize = 256;
+pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_FN_EXPR_DEPTH: usize = 32;
+/// Wall-clock time one run may take. Only a hostile script comes near it: real steps take
+/// microseconds.
+pub const TIME_BUDGET: Duration = Duration::from_secs(1);
+/// The stack script runs need: Rhai measures, clones and drops nested arrays and maps
+/// recursively, and its size limits let them nest up to 20,000 deep (every level is one map or
+/// array of the totals). Worker threads are started with this much (see `cli.rs`).
+pub const STACK_BYTES: usize = 64 << 20;
+/// Built-ins are charged one operation per this many bytes of input.
+pub const BYTES_PER_OPERATION: usize = 16;
+/// How often (in operations) the clock is read.
+const CLOCK_EVERY: u64 = 16;
+
+/// What `on_progress` answers to stop a run; [`super::failure`] reads it back.
+pub(super) const OVER_OPERATIONS: &str = "vow: operations";
+pub(super) const OVER_TIME: &str = "vow: time";
+
+#[derive(Clone, Copy)]
+struct Budget {
+    deadline: Option<Instant>,
+    charged: u64,
+}
+
+thread_local! {
+    static BUDGET: Cell<Budget> = const { Cell::new(Budget { deadline: None, charged: 0 }) };
+}
+
+/// Starts the budget of one run.
+pub(super) fn start() {
+    BUDGET.with(|b| {
+        b.set(Budget {
+            deadline: Instant::now().checked_add(TIME_BUDGET),
+            charged: 0,
+        })
+    });
+}
+
+/// Charges the work of a built-in over `bytes` of input.
+pub(super) fn charge(bytes: usize) {
+    let ops = u64::try_from(bytes / BYTES_PER_OPERATION).unwrap_or(u64::MAX);
+    BUDGET.with(|b| {
+        let mut budget = b.get();
+        budget.charged = budget.charged.saturating_add(ops);
+        b.set(budget);
+    });
+}
+
+/// Rhai's progress callback: stops the run when its operations and charges are over the
+/// budget, or its time is up.
+pub(super) fn progress(ops: u64) -> Option<Dynamic> {
+    let budget = BUDGET.with(Cell::get);
+    if ops.saturating_add(budget.charged) > MAX_OPERATIONS {
+        return Some(OVER_OPERATIONS.into());
+    }
+    let late =
+        ops.is_multiple_of(CLOCK_EVERY) && budget.deadline.is_some_and(|d| Instant::now() >= d);
+    late.then(|| OVER_TIME.into())
+}
+
+/// Whether a script value nests maps and arrays deeper than [`MAX_DATA_DEPTH`]. The walk stops
+/// at the limit, so it never recurses deeper than that.
+pub fn dynamic_too_deep(d: &Dynamic) -> bool {
+    dynamic_over(d, 0)
+}
+
+fn dynamic_over(d: &Dynamic, depth: usize) -> bool {
+    if !(d.is_array() || d.is_map()) {
+        return false;
+    }
+    if depth >= MAX_DATA_DEPTH {
+        return true;
+    }
+    if let Ok(a) = d.as_array_ref() {
+        return a.iter().any(|v| dynamic_over(v, depth + 1));
+    }
+    if let Ok(m) = d.as_map_ref() {
+        return m.values().any(|v| dynamic_over(v, depth + 1));
+    }
+    false
+}
+
+/// Whether a JSON value nests deeper than [`MAX_DATA_DEPTH`], walked as [`dynamic_too_deep`].
+pub fn json_too_deep(v: &Value) -> bool {
+    json_over(v, 0)
+}
+
+fn json_over(v: &Value, depth: usize) -> bool {
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::Array(a) => Box::new(a.iter()),
+        Value::Object(m) => Box::new(m.values()),
+        _ => return false,
+    };
+    depth >= MAX_DATA_DEPTH || children.into_iter().any(|c| json_over(c, depth + 1))
+}
+
+/// What the message for a value nested too deep says (how a failure is told from others).
+pub(super) const TOO_DEEP: &str = "nests maps and arrays more than";
+
+/// The message for a value nested too deep.
+pub fn too_deep_message() -> String {
+    format!("the value {TOO_DEEP} {MAX_DATA_DEPTH} deep")
+}
