@@ -32,6 +32,10 @@ const KNOWN: &str = "known";
 /// lone CR or U+2028 hides the rest of the document, which is then silently skipped.
 const KNOWN_LINE_BREAKS: &str = "known (line breaks other than LF)";
 
+/// `planfile::run_id` cuts the id at byte 12 (src/apply/planfile.rs): a journal whose planId
+/// has a multi-byte character there panics `vow status` and `vow rollback`.
+const KNOWN_RUN_ID: &str = "known (run id of a non-ASCII planId panics)";
+
 /// Cases a target runs in the normal test suite.
 const SHORT: u32 = 400;
 /// Failing inputs a long run keeps (the first ones; the count is always reported).
@@ -47,6 +51,17 @@ fn long_run(target: &str) -> Option<u32> {
     let own = format!("VOW_FUZZ_CASES_{}", target.to_uppercase());
     std::env::var(own)
         .or_else(|_| std::env::var("VOW_FUZZ_CASES"))
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A long run's time limit a target (`VOW_FUZZ_SECONDS`): past it, the remaining cases are
+/// skipped, and only the cases run are counted.
+fn seconds(target: &str) -> Option<u64> {
+    let own = format!("VOW_FUZZ_SECONDS_{}", target.to_uppercase());
+    std::env::var(own)
+        .or_else(|_| std::env::var("VOW_FUZZ_SECONDS"))
         .ok()?
         .parse()
         .ok()
@@ -84,8 +99,12 @@ where
     let known = AtomicU64::new(0);
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let started = Instant::now();
+    let budget = seconds(target);
     let mut runner = TestRunner::new_with_rng(config, rng(target));
     let result = runner.run(&strategy, |value| {
+        if budget.is_some_and(|b| started.elapsed().as_secs() >= b) {
+            return Ok(());
+        }
         executions.fetch_add(1, Ordering::Relaxed);
         let outcome = catch_unwind(AssertUnwindSafe(|| body(&value)))
             .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(&p))));
@@ -262,7 +281,12 @@ fn invalid(ext: &str, bytes: &[u8]) -> Option<String> {
             let markers = text.lines().any(|l| {
                 l.starts_with("---") || l.starts_with("...") || l.trim_start().starts_with('%')
             });
-            if markers || text.contains("<<") {
+            // A file of comments has no document: the loader rightly reads nothing from it,
+            // even when the parser would refuse a control character in a comment.
+            let content = text
+                .lines()
+                .any(|l| !l.trim().is_empty() && !l.trim().starts_with('#'));
+            if markers || !content || text.contains("<<") {
                 return None;
             }
             let err = serde_yaml::from_str::<Value>(text).err()?;
@@ -622,6 +646,10 @@ fn journals() {
         }
         // `vow status` and `vow rollback` name each run by the short form of its plan id.
         for j in journal::all(store.path()) {
+            let hex = j.plan_id.trim_start_matches("sha256:");
+            if !hex.is_char_boundary(hex.len().min(12)) {
+                return Err(format!("{KNOWN_RUN_ID}: planId {:?}", j.plan_id));
+            }
             let _ = planfile::run_id(&j.plan_id);
         }
         Ok(())
