@@ -111,7 +111,11 @@ fn mib(kib: u64) -> String {
 /// The table `--timings` prints (to stderr), with the total wall time of the run.
 pub fn report(total: Duration) -> String {
     let mut out = format!("timings:{:>45}{:>15}\n", "time", "memory after");
-    let get = |s: Stage| NANOS.get(s as usize).map_or(0, |n| n.load(Ordering::Relaxed));
+    let get = |s: Stage| {
+        NANOS
+            .get(s as usize)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
+    };
     for (stage, name) in STAGES {
         let ns = match stage {
             // Steps are timed around whole pipelines, which include rendering.

@@ -118,7 +118,10 @@ fn fingerprint(f: &Finding) -> String {
         f.field.as_deref().unwrap_or(""),
         f.message
     );
-    format!("{:x}", Sha256::digest(key)).chars().take(32).collect()
+    format!("{:x}", Sha256::digest(key))
+        .chars()
+        .take(32)
+        .collect()
 }
 
 fn result(f: &Finding, index: usize) -> Value {
