@@ -192,7 +192,14 @@ fn run_case(
 
 fn short_name(case: &str) -> String {
     let slug = crate::script::stdlib::slug(case);
-    let cut = &slug[..slug.len().min(40)];
+    // At most 40 bytes, cut at a character boundary.
+    let end = slug
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|&end| end <= 40)
+        .last()
+        .unwrap_or(0);
+    let cut = slug.get(..end).unwrap_or_default();
     let name = cut.trim_end_matches('-');
     if name.is_empty() {
         "test".to_string()

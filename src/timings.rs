@@ -63,7 +63,9 @@ pub fn enabled() -> bool {
 }
 
 pub fn add(stage: Stage, d: Duration) {
-    NANOS[stage as usize].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    if let Some(n) = NANOS.get(stage as usize) {
+        n.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
 }
 
 /// Times `f` as `stage` when timings are on.
@@ -83,15 +85,18 @@ pub fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
 /// Notes the resident memory at the end of a wall stage timed with [`add`].
 pub fn note_memory(stage: Stage) {
     if enabled() {
-        RSS_KIB[stage as usize].store(status_kib("VmRSS:").unwrap_or(0), Ordering::Relaxed);
+        if let Some(r) = RSS_KIB.get(stage as usize) {
+            r.store(status_kib("VmRSS:").unwrap_or(0), Ordering::Relaxed);
+        }
     }
 }
 
 /// A `kB` field of `/proc/self/status` (`VmRSS:` now, `VmHWM:` the peak).
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..]
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -106,14 +111,20 @@ fn mib(kib: u64) -> String {
 /// The table `--timings` prints (to stderr), with the total wall time of the run.
 pub fn report(total: Duration) -> String {
     let mut out = format!("timings:{:>45}{:>15}\n", "time", "memory after");
-    let get = |s: Stage| NANOS[s as usize].load(Ordering::Relaxed);
+    let get = |s: Stage| {
+        NANOS
+            .get(s as usize)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
+    };
     for (stage, name) in STAGES {
         let ns = match stage {
             // Steps are timed around whole pipelines, which include rendering.
             Stage::Steps => get(Stage::Steps).saturating_sub(get(Stage::Render)),
             s => get(s),
         };
-        let rss = RSS_KIB[stage as usize].load(Ordering::Relaxed);
+        let rss = RSS_KIB
+            .get(stage as usize)
+            .map_or(0, |r| r.load(Ordering::Relaxed));
         let rss = if rss > 0 { mib(rss) } else { String::new() };
         out.push_str(&format!("  {name:<40} {:>10.3} s {rss}\n", ns as f64 / 1e9));
     }

@@ -235,14 +235,13 @@ pub fn to_json(plan: &Plan) -> String {
 pub fn content_id(text: &str) -> String {
     const KEY: &str = "\"planId\": \"";
     let mut hasher = Sha256::new();
-    match text.find(KEY) {
-        Some(at) => {
-            let value_start = at + KEY.len();
-            let value_end = text[value_start..]
-                .find('"')
-                .map_or(text.len(), |n| value_start + n);
-            hasher.update(&text.as_bytes()[..value_start]);
-            hasher.update(&text.as_bytes()[value_end..]);
+    match text.split_once(KEY) {
+        Some((before, rest)) => {
+            // An id never closed runs to the end of the text.
+            let after = rest.find('"').and_then(|n| rest.get(n..)).unwrap_or("");
+            hasher.update(before.as_bytes());
+            hasher.update(KEY.as_bytes());
+            hasher.update(after.as_bytes());
         }
         None => hasher.update(text.as_bytes()),
     }

@@ -51,7 +51,7 @@ pub fn shard_of(id: &InstanceRef, count: u64) -> u64 {
     h.update([0]);
     h.update(id.name.as_bytes());
     let d = h.finalize();
-    u64::from_be_bytes(d[..8].try_into().unwrap_or_default()) % count.max(1)
+    u64::from_be_bytes(d.first_chunk().copied().unwrap_or_default()) % count.max(1)
 }
 
 /// What one shard writes: its evaluations, plus (first shard only) what the whole load found.
@@ -139,13 +139,14 @@ pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merg
         bail!("the first shard (1/N) is missing; pass every partial plan to --merge");
     };
     let of = first.of;
-    let mut seen = vec![false; of as usize];
+    // A set, not a vector of `of` flags: `of` comes from a file and may be any number.
+    let mut seen = std::collections::BTreeSet::new();
     for (path, p) in &parts {
         let at = path.display();
         if p.of != of || p.shard == 0 || p.shard > of {
             bail!("{at} is shard {}/{}, not one of {of} shards", p.shard, p.of);
         }
-        if std::mem::replace(&mut seen[(p.shard - 1) as usize], true) {
+        if !seen.insert(p.shard) {
             bail!("{at}: shard {}/{of} is given twice", p.shard);
         }
         if p.inputs != first.inputs {
@@ -155,8 +156,8 @@ pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merg
             bail!("{at} was planned with another --now or --promise than shard 1/{of}");
         }
     }
-    if let Some(missing) = seen.iter().position(|s| !s) {
-        bail!("shard {}/{of} is missing", missing + 1);
+    if let Some(missing) = (1..=of).find(|s| !seen.contains(s)) {
+        bail!("shard {missing}/{of} is missing");
     }
     check_workspace(inputs, &first.inputs)?;
     inputs.findings = first.findings.clone();

@@ -41,7 +41,7 @@ pub fn rank_key(c: &Change) -> u64 {
         "{}\0{version}\0{}/{}",
         c.id.promise, c.id.namespace, c.id.name
     ));
-    u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+    u64::from_be_bytes(h.first_chunk().copied().unwrap_or_default())
 }
 
 /// An instance on its way into a wave.
@@ -294,7 +294,9 @@ fn merge_names<'a>(named: &mut Vec<(String, Vec<Portion<'a>>)>, portions: Vec<Po
                 i
             }
         };
-        named[at].1.push(p);
+        if let Some((_, wave)) = named.get_mut(at) {
+            wave.push(p);
+        }
         after = Some(at);
     }
 }

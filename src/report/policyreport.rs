@@ -74,7 +74,10 @@ pub fn render(v: &PolicyView) -> String {
             "properties": {}
         });
         if let Some(l) = &f.location {
-            r["properties"] = json!({"file": l.file.to_string(), "line": l.line.to_string()});
+            if let Some(o) = r.as_object_mut() {
+                let p = json!({"file": l.file.to_string(), "line": l.line.to_string()});
+                o.insert("properties".into(), p);
+            }
         }
         results.push(r);
     }

@@ -118,7 +118,10 @@ fn fingerprint(f: &Finding) -> String {
         f.field.as_deref().unwrap_or(""),
         f.message
     );
-    format!("{:x}", Sha256::digest(key))[..32].to_string()
+    format!("{:x}", Sha256::digest(key))
+        .chars()
+        .take(32)
+        .collect()
 }
 
 fn result(f: &Finding, index: usize) -> Value {
@@ -146,14 +149,17 @@ fn result(f: &Finding, index: usize) -> Value {
         "properties": {"severity": f.severity.as_str(), "blocking": f.blocking}
     });
     if let Some(i) = &f.instance {
-        r["properties"]["instance"] = json!(i);
+        if let Some(p) = r.get_mut("properties").and_then(Value::as_object_mut) {
+            p.insert("instance".into(), json!(i));
+        }
     }
-    if let Some(w) = &f.waived {
-        r["suppressions"] = json!([{
+    if let (Some(w), Some(o)) = (&f.waived, r.as_object_mut()) {
+        let suppressions = json!([{
             "kind": "external",
             "status": "accepted",
             "justification": format!("waived by {} until {} ({}; owner {})", w.waiver, w.expires, w.reason, w.owner)
         }]);
+        o.insert("suppressions".into(), suppressions);
     }
     r
 }
@@ -171,8 +177,11 @@ pub fn render(v: &PolicyView) -> String {
             let mut props =
                 json!({"tags": ["kubernetes", "platform-policy"], "precision": "very-high"});
             if let Some(s) = security_severity(m.severity) {
-                props["security-severity"] = json!(s);
-                props["tags"] = json!(["kubernetes", "platform-policy", "security"]);
+                if let Some(p) = props.as_object_mut() {
+                    p.insert("security-severity".into(), json!(s));
+                    let tags = json!(["kubernetes", "platform-policy", "security"]);
+                    p.insert("tags".into(), tags);
+                }
             }
             json!({
                 "id": m.id,
