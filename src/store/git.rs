@@ -69,12 +69,47 @@ impl GitStore {
     }
 
     fn fetch(&self) -> Result<Option<Oid>> {
+        self.check_remote()?;
         let mut remote = self.repo.find_remote("origin")?;
         let spec = format!("+{}:{}", self.local_ref(), self.remote_ref());
         remote
             .fetch(&[&spec], Some(&mut FetchOptions::new()), None)
             .with_context(|| format!("cannot fetch {} from {}", self.branch, self.url))?;
         Ok(self.repo.refname_to_id(&self.remote_ref()).ok())
+    }
+
+    /// The remote's path, when it is on this machine (a path or a `file://` URL).
+    fn local_remote(&self) -> Option<&Path> {
+        match self.url.strip_prefix("file://") {
+            Some(p) => Some(Path::new(p)),
+            None if !self.url.contains("://") => Some(Path::new(&self.url)),
+            None => None,
+        }
+    }
+
+    /// A local remote that is missing or is not a repository says so, rather than libgit2's
+    /// "unsupported URL protocol".
+    fn check_remote(&self) -> Result<()> {
+        let Some(path) = self.local_remote() else {
+            return Ok(());
+        };
+        let fix = format!(
+            "create it with `git init --bare {}`, or fix the `url` of the store in vow.yaml",
+            path.display()
+        );
+        if std::fs::symlink_metadata(path).is_err() {
+            bail!(
+                "the git store's remote {} does not exist: {fix}",
+                path.display()
+            );
+        }
+        if Repository::open(path).is_err() {
+            bail!(
+                "the git store's remote {} is not a git repository: {fix}",
+                path.display()
+            );
+        }
+        Ok(())
     }
 
     fn head(&self) -> Option<Oid> {
@@ -263,8 +298,7 @@ impl GitStore {
 
     /// The first hook of the (local) remote that could refuse a push.
     fn remote_hook(&self) -> Option<&'static str> {
-        let path = self.url.strip_prefix("file://").unwrap_or(&self.url);
-        let repo = Repository::open(path).ok()?;
+        let repo = Repository::open(self.local_remote()?).ok()?;
         let hooks = match repo.config().ok()?.get_path("core.hooksPath") {
             Ok(p) => p,
             Err(_) => repo.path().join("hooks"),
@@ -493,6 +527,8 @@ fn shown_message(bytes: &[u8]) -> String {
                 .filter(|c| !c.is_control() || *c == '\t')
                 .take(MESSAGE_LINE_CHARS)
                 .collect::<String>()
+                .trim_end()
+                .to_string()
         })
         .filter(|l| !l.trim().is_empty())
         .take(MESSAGE_LINES)
