@@ -120,7 +120,9 @@ fn apply_with_crashes(ws: &Path) -> usize {
         }
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
+        if err.contains("--force-unlock unreadable") {
+            unlock = Some("unreadable".into());
+        } else if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
             unlock = rest.split_whitespace().next().map(String::from);
         }
     }
@@ -136,11 +138,14 @@ fn break_stale_lock(ws: &Path) {
         return;
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    let id = err
-        .split("locked by another apply: lock ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("a finished run's apply failed: {err}"));
+    let id = if err.contains("--force-unlock unreadable") {
+        "unreadable"
+    } else {
+        err.split("locked by another apply: lock ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("a finished run's apply failed: {err}"))
+    };
     let mut args: Vec<&str> = apply_args();
     args.extend(["--force-unlock", id]);
     let out = vow_in(ws, &args);
