@@ -1,7 +1,8 @@
 //! Crash test: apply a plan of a few thousand instances, kill the process with SIGKILL at
 //! pseudo-random moments over many runs, resume each time; the final store must be identical to
 //! an uninterrupted apply, and no wave may be applied twice. For the folder store and for a git
-//! store over file://.
+//! store over file://. For the git store, also a kill at every named crash point of its apply
+//! (`VOW_TEST_CRASH_AT`, see `vow::store::crash`), and a push the remote's hook refuses.
 
 mod common;
 use common::*;
@@ -14,6 +15,11 @@ const NOW: &str = "2026-12-01T09:00:00Z";
 
 /// A workspace with the `db` Promise rolled out in many batches, and INSTANCES requests.
 fn workspace(store: &str) -> tempfile::TempDir {
+    workspace_of(store, INSTANCES)
+}
+
+/// The same with `instances` requests.
+fn workspace_of(store: &str, instances: usize) -> tempfile::TempDir {
     let ws = scratch_workspace();
     let rollout = "  rollout:\n    canary: {count: 5}\n    waves:\n      - {name: dev, selector: {matchLabels: {env: dev}}, maxSize: 20%}\n      - {name: prod, maxSize: 20%}\n";
     write(
@@ -22,7 +28,7 @@ fn workspace(store: &str) -> tempfile::TempDir {
         &format!("{PROMISE}{rollout}"),
     );
     let mut fleet = String::new();
-    for i in 0..INSTANCES {
+    for i in 0..instances {
         let env = if i % 3 == 0 { "dev" } else { "prod" };
         fleet.push_str(&format!(
             "---\napiVersion: example.com/v1\nkind: DB\nmetadata:\n  name: db-{i:05}\n  namespace: team-{}\n  labels: {{env: {env}}}\nspec:\n  size: {}\n",
@@ -48,6 +54,10 @@ fn apply_args() -> Vec<&'static str> {
 }
 
 fn plan(ws: &Path) -> usize {
+    plan_of(ws, INSTANCES)
+}
+
+fn plan_of(ws: &Path, instances: usize) -> usize {
     let out = vow_in(
         ws,
         &[
@@ -66,7 +76,7 @@ fn plan(ws: &Path) -> usize {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["summary"]["create"], INSTANCES as u64);
+    assert_eq!(v["summary"]["create"], instances as u64);
     v["waves"].as_array().unwrap().len()
 }
 
@@ -110,7 +120,9 @@ fn apply_with_crashes(ws: &Path) -> usize {
         }
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
+        if err.contains("--force-unlock unreadable") {
+            unlock = Some("unreadable".into());
+        } else if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
             unlock = rest.split_whitespace().next().map(String::from);
         }
     }
@@ -126,11 +138,14 @@ fn break_stale_lock(ws: &Path) {
         return;
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    let id = err
-        .split("locked by another apply: lock ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("a finished run's apply failed: {err}"));
+    let id = if err.contains("--force-unlock unreadable") {
+        "unreadable"
+    } else {
+        err.split("locked by another apply: lock ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("a finished run's apply failed: {err}"))
+    };
     let mut args: Vec<&str> = apply_args();
     args.extend(["--force-unlock", id]);
     let out = vow_in(ws, &args);
@@ -240,4 +255,275 @@ fn git_store_survives_sigkill() {
         assert_eq!(n, 1, "wave {i} committed {n} times");
     }
     assert_eq!(log.len(), waves + 1);
+}
+
+/// A fleet small enough to apply dozens of times, in several waves.
+const SMALL: usize = 40;
+
+fn git_config(bare: &Path) -> String {
+    format!(
+        "store: {{git: {{url: \"file://{}\", branch: main}}}}\n",
+        bare.display()
+    )
+}
+
+fn bare_remote(dir: &Path, name: &str) -> std::path::PathBuf {
+    let bare = dir.join(name);
+    git2::Repository::init_bare(&bare).unwrap();
+    bare
+}
+
+/// Runs apply with extra arguments and environment.
+fn apply_env(ws: &Path, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut args = apply_args();
+    args.extend(extra);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vow"));
+    cmd.args(&args).current_dir(ws);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn killed(out: &std::process::Output) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    out.status.signal() == Some(9)
+}
+
+/// Applies once, breaking the lock a killed apply left first (the way its message says).
+fn apply_past_lock(ws: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let out = apply_env(ws, &[], env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("--force-unlock unreadable") {
+        return apply_env(ws, &["--force-unlock", "unreadable"], env);
+    }
+    match err.split("locked by another apply: lock ").nth(1) {
+        Some(rest) => {
+            let id = rest.split_whitespace().next().unwrap().to_string();
+            apply_env(ws, &["--force-unlock", &id], env)
+        }
+        None => out,
+    }
+}
+
+/// Applies until the run is done, breaking the lock a killed apply left (the way its message
+/// says). Panics on any other failure.
+fn finish(ws: &Path) {
+    let mut extra: Vec<String> = Vec::new();
+    for _ in 0..6 {
+        let args: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let out = apply_env(ws, &args, &[]);
+        extra.clear();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            if done(ws) {
+                return;
+            }
+            continue;
+        }
+        if err.contains("--force-unlock unreadable") {
+            extra = vec!["--force-unlock".into(), "unreadable".into()];
+        } else if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
+            let id = rest.split_whitespace().next().unwrap();
+            extra = vec!["--force-unlock".into(), id.into()];
+        } else {
+            panic!("a resumed apply failed: {err}");
+        }
+    }
+    panic!("the run did not finish in 6 applies");
+}
+
+/// The remote's branch has the reference's tree and every wave exactly once.
+fn assert_same_remote(reference: &Path, bare: &Path, waves: usize, case: &str) {
+    assert!(
+        git_tree(reference, "main") == git_tree(bare, "main"),
+        "{case}: the final trees differ"
+    );
+    let log = git_log(bare, "main");
+    for i in 0..waves {
+        let n = log
+            .iter()
+            .filter(|m| m.lines().any(|l| l.starts_with(&format!("Vow-Wave: {i} "))))
+            .count();
+        assert_eq!(n, 1, "{case}: wave {i} committed {n} times");
+    }
+    assert_eq!(
+        log.len(),
+        waves + 1,
+        "{case}: one commit per wave, and done"
+    );
+}
+
+/// Every point of the git apply a crash can stop at, as `VOW_TEST_CRASH_TRACE` lists them.
+const POINTS: [&str; 13] = [
+    "cache-init",
+    "cache-remote",
+    "cache-rename",
+    "lock-created",
+    "sync-head",
+    "sync-checkout",
+    "blob",
+    "tree",
+    "commit",
+    "push",
+    "checkout",
+    "index",
+    "index-written",
+];
+
+/// Points only a resumed apply reaches (a cache made again, a branch moved to the remote's).
+const RESUME_POINTS: [&str; 4] = ["sync-head", "ref", "sync-checkout", "cache-set-aside"];
+
+#[test]
+fn git_store_resumes_from_every_kill_point() {
+    let remotes = tempfile::tempdir().unwrap();
+    let bare_ref = bare_remote(remotes.path(), "reference.git");
+    let reference = workspace_of(&git_config(&bare_ref), SMALL);
+    let waves = plan_of(reference.path(), SMALL);
+    assert!(waves >= 4, "a rollout in several waves: {waves}");
+    // `vow plan` made the cache; the apply starts without one, to reach the cache's making.
+    std::fs::remove_dir_all(reference.path().join(".vow/cache")).unwrap();
+    let trace = remotes.path().join("trace");
+    let out = apply_env(
+        reference.path(),
+        &[],
+        &[("VOW_TEST_CRASH_TRACE", trace.to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut hits: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in std::fs::read_to_string(&trace).unwrap().lines() {
+        *hits.entry(line.to_string()).or_default() += 1;
+    }
+    for p in POINTS {
+        assert!(hits.contains_key(p), "an apply reaches {p}: {hits:?}");
+    }
+    // Each point at its first and its last hit.
+    let mut cases: Vec<(String, usize)> = Vec::new();
+    for (p, &n) in &hits {
+        for k in [1, n] {
+            if !cases.contains(&(p.clone(), k)) {
+                cases.push((p.clone(), k));
+            }
+        }
+    }
+    let mut resumed_at: std::collections::BTreeSet<&str> = Default::default();
+    for (i, (point, n)) in cases.iter().enumerate() {
+        let case = format!("{point}:{n}");
+        let bare = bare_remote(remotes.path(), &format!("case-{i}.git"));
+        let ws = workspace_of(&git_config(&bare), SMALL);
+        plan_of(ws.path(), SMALL);
+        std::fs::remove_dir_all(ws.path().join(".vow/cache")).unwrap();
+        let out = apply_env(ws.path(), &[], &[("VOW_TEST_CRASH_AT", &case)]);
+        assert!(
+            killed(&out),
+            "{case}: not reached: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The resume is killed too, at a point only a resume reaches (when it does reach it).
+        let second = RESUME_POINTS[i % RESUME_POINTS.len()];
+        let at = format!("{second}:1");
+        let out = apply_past_lock(ws.path(), &[("VOW_TEST_CRASH_AT", &at)]);
+        if killed(&out) {
+            resumed_at.insert(second);
+        }
+        finish(ws.path());
+        assert_same_remote(&bare_ref, &bare, waves, &case);
+    }
+    assert!(
+        resumed_at.contains("sync-head") && resumed_at.contains("sync-checkout"),
+        "resumes were killed too: {resumed_at:?}"
+    );
+}
+
+#[test]
+fn a_damaged_cache_is_made_again_from_the_remote() {
+    let remotes = tempfile::tempdir().unwrap();
+    let bare_ref = bare_remote(remotes.path(), "reference.git");
+    let reference = workspace_of(&git_config(&bare_ref), SMALL);
+    let waves = plan_of(reference.path(), SMALL);
+    assert!(apply_env(reference.path(), &[], &[]).status.success());
+    let bare = bare_remote(remotes.path(), "damaged.git");
+    let ws = workspace_of(&git_config(&bare), SMALL);
+    plan_of(ws.path(), SMALL);
+    // Killed with a commit made and not pushed; then the cache's HEAD and objects are damaged.
+    assert!(killed(&apply_env(
+        ws.path(),
+        &[],
+        &[("VOW_TEST_CRASH_AT", "commit:3")]
+    )));
+    let cache = std::fs::read_dir(ws.path().join(".vow/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    std::fs::write(cache.join(".git/HEAD"), "").unwrap();
+    finish(ws.path());
+    assert_same_remote(&bare_ref, &bare, waves, "damaged cache");
+}
+
+/// A pre-receive hook that refuses every push while `<remote>/refuse` exists.
+fn refusing_hook(bare: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nif [ -e \"$GIT_DIR/refuse\" ]; then echo 'policy: no pushes today' >&2; exit 1; fi\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_push_the_remote_refuses_is_an_error_and_a_later_apply_recovers() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("git is not installed: the remote's hooks cannot run");
+        return;
+    }
+    let remotes = tempfile::tempdir().unwrap();
+    let bare_ref = bare_remote(remotes.path(), "reference.git");
+    let reference = workspace_of(&git_config(&bare_ref), SMALL);
+    let waves = plan_of(reference.path(), SMALL);
+    assert!(apply_env(reference.path(), &[], &[]).status.success());
+
+    let bare = bare_remote(remotes.path(), "hooked.git");
+    refusing_hook(&bare);
+    let ws = workspace_of(&git_config(&bare), SMALL);
+    plan_of(ws.path(), SMALL);
+    let refuse = bare.join("refuse");
+    // Refused from the first wave: exit 2, the remote's words, nothing in the remote.
+    std::fs::write(&refuse, "").unwrap();
+    let out = apply_env(ws.path(), &[], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("policy: no pushes today"), "{err}");
+    assert!(err.contains("pre-receive hook declined"), "{err}");
+    assert!(err.contains("Nothing was written"), "{err}");
+    assert!(git2::Repository::open(&bare)
+        .unwrap()
+        .find_reference("refs/heads/main")
+        .is_err());
+    // Allowed for two waves, killed with the third committed and not pushed, then refused: the
+    // leftover commit is dropped, and the error says so.
+    std::fs::remove_file(&refuse).unwrap();
+    assert!(killed(&apply_env(
+        ws.path(),
+        &[],
+        &[("VOW_TEST_CRASH_AT", "commit:3")]
+    )));
+    std::fs::write(&refuse, "").unwrap();
+    let out = apply_past_lock(ws.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("policy: no pushes today"), "{err}");
+    assert!(err.contains("is dropped"), "{err}");
+    assert!(!done(ws.path()));
+    assert_eq!(git_log(&bare, "main").len(), 2, "two waves pushed, no more");
+    // The hook is lifted: a later apply finishes to the same remote as an uninterrupted one.
+    std::fs::remove_file(&refuse).unwrap();
+    finish(ws.path());
+    assert_same_remote(&bare_ref, &bare, waves, "refused push");
 }

@@ -1,11 +1,20 @@
 //! The store lock: one apply at a time. A lock file created exclusively; a second apply fails
 //! fast and names the holder. A lock left by a dead process is broken with
-//! `--force-unlock ID`, which checks the id so that a live lock is not broken by mistake.
+//! `--force-unlock ID`, which checks the id so that a live lock is not broken by mistake. A lock
+//! that cannot be read (a kill between creating the file and writing it leaves it empty) has no
+//! id: it is broken with `--force-unlock unreadable`, which breaks only a lock that cannot be read.
 
 use super::backend::LockInfo;
+use super::crash;
 use anyhow::{bail, Context, Result};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// The id `--force-unlock` takes to break a lock that cannot be read.
+pub const UNREADABLE: &str = "unreadable";
+
+/// A lock file is a few hundred bytes; anything much larger is not one of vow's.
+const MAX_LOCK_BYTES: u64 = 64 * 1024;
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -20,9 +29,37 @@ impl Drop for Lock {
     }
 }
 
+/// What is at a lock's path.
+enum Found {
+    Nothing,
+    Unreadable(String),
+    Held(LockInfo),
+}
+
+fn find(path: &Path) -> Found {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Found::Nothing;
+    }
+    let mut text = String::new();
+    let read =
+        std::fs::File::open(path).and_then(|f| f.take(MAX_LOCK_BYTES).read_to_string(&mut text));
+    if let Err(e) = read {
+        return Found::Unreadable(e.to_string());
+    }
+    if text.trim().is_empty() {
+        return Found::Unreadable("it is empty".into());
+    }
+    match serde_json::from_str(&text) {
+        Ok(info) => Found::Held(info),
+        Err(e) => Found::Unreadable(format!("it is not a lock record: {e}")),
+    }
+}
+
 pub fn read(path: &Path) -> Option<LockInfo> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
+    match find(path) {
+        Found::Held(info) => Some(info),
+        _ => None,
+    }
 }
 
 /// Takes the lock or says who holds it.
@@ -32,6 +69,7 @@ pub fn acquire(path: &Path, info: LockInfo) -> Result<Lock> {
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(mut f) => {
+            crash::point("lock-created");
             f.write_all(serde_json::to_string_pretty(&info)?.as_bytes())?;
             f.sync_all()?;
             Ok(Lock {
@@ -39,28 +77,47 @@ pub fn acquire(path: &Path, info: LockInfo) -> Result<Lock> {
                 info,
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read(path) {
-            Some(h) => bail!(
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match find(path) {
+            Found::Held(h) => bail!(
                 "the store is locked by another apply: lock {} held by pid {} on {} since {} (plan {}).\n  If that process is gone, break the lock with `vow apply PLAN --force-unlock {}`.",
                 h.id, h.pid, h.host, h.since, h.plan, h.id
             ),
-            None => bail!("the store is locked ({} exists but cannot be read); remove it if no apply is running", path.display()),
+            Found::Unreadable(why) => bail!(
+                "the store is locked, but the lock {} cannot be read ({why}): an apply killed while taking the lock leaves it so.\n  If no apply is running, break the lock with `vow apply PLAN --force-unlock {UNREADABLE}`.",
+                path.display()
+            ),
+            // Released between the two looks: the next apply takes it.
+            Found::Nothing => bail!(
+                "the store's lock {} was released while this apply tried to take it; run `vow apply` again",
+                path.display()
+            ),
         },
         Err(e) => Err(e).with_context(|| format!("cannot create the lock {}", path.display())),
     }
 }
 
-/// Breaks a lock, only if it has this id.
+/// Breaks a lock, only if it has this id (or, with `unreadable`, only if it cannot be read).
 pub fn force_unlock(path: &Path, id: &str) -> Result<()> {
-    match read(path) {
-        None => bail!("there is no lock to break at {}", path.display()),
-        Some(h) if h.id == id => {
-            std::fs::remove_file(path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
-            Ok(())
-        }
-        Some(h) => bail!("the lock is {}, not {id}: not broken", h.id),
+    match find(path) {
+        Found::Nothing => bail!("there is no lock to break at {}", path.display()),
+        Found::Held(h) if h.id == id => remove(path),
+        Found::Unreadable(_) if id == UNREADABLE => remove(path),
+        Found::Held(h) => bail!(
+            "the lock is {} (pid {} on {} since {}), not {id}: not broken",
+            h.id,
+            h.pid,
+            h.host,
+            h.since
+        ),
+        Found::Unreadable(why) => bail!(
+            "the lock {} cannot be read ({why}), so it has no id to match {id}: not broken; break it with `--force-unlock {UNREADABLE}`",
+            path.display()
+        ),
     }
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
 }
 
 #[cfg(test)]
@@ -88,5 +145,23 @@ mod tests {
         std::mem::forget(held);
         force_unlock(&p, "a1").unwrap();
         let _again = acquire(&p, info("c3")).unwrap();
+    }
+
+    #[test]
+    fn an_empty_or_damaged_lock_is_broken_only_with_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        for text in ["", "{\"id\": tru"] {
+            std::fs::write(&p, text).unwrap();
+            let err = acquire(&p, info("a1")).unwrap_err().to_string();
+            assert!(err.contains("--force-unlock unreadable"), "{err}");
+            let err = force_unlock(&p, "a1").unwrap_err().to_string();
+            assert!(err.contains("--force-unlock unreadable"), "{err}");
+            force_unlock(&p, UNREADABLE).unwrap();
+            let held = acquire(&p, info("a1")).unwrap();
+            // A readable lock is not broken by `unreadable`.
+            assert!(force_unlock(&p, UNREADABLE).is_err());
+            drop(held);
+        }
     }
 }

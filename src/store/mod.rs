@@ -10,6 +10,7 @@
 //! Planning only reads the store; only apply writes it ([`write`]).
 
 pub mod backend;
+pub mod crash;
 pub mod folder;
 pub mod git;
 pub mod lock;
