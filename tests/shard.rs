@@ -166,7 +166,7 @@ fn duplicates_are_found_across_shards() {
     for n in [2, 5] {
         let parts = shards(ws.path(), dir.path(), n);
         let (code, merged, err) = merge(ws.path(), &parts, "json");
-        assert_eq!(code, 0, "{err}");
+        assert_eq!(code, 1, "as the whole plan: {err}");
         assert!(
             merged == whole,
             "{n} shards: the merged plan differs:\n{merged}"

@@ -77,13 +77,14 @@ pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
     let Some(bytes) = StorePath::new(&rel)?.read(store_dir)? else {
         return Ok(None);
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let journal = serde_yaml::from_str(&text).map_err(|e| {
+    let damaged = |why: String| {
         anyhow::anyhow!(
-            "the journal {rel} is damaged (V405): {e}. Nothing was applied; restore it \
+            "the journal {rel} is damaged (V405): {why}. Nothing was applied; restore it \
              from the store's history, or remove it to start the run again"
         )
-    })?;
+    };
+    let text = String::from_utf8(bytes).map_err(|_| damaged("it is not UTF-8".into()))?;
+    let journal = serde_yaml::from_str(&text).map_err(|e| damaged(e.to_string()))?;
     Ok(Some(journal))
 }
 
