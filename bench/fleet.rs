@@ -43,6 +43,18 @@
 //!
 //! The requests and `vow.yaml` are the same, byte for byte, for the same arguments.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};

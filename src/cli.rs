@@ -313,7 +313,9 @@ const MAX_JOBS: usize = 256;
 fn capped_jobs(jobs: Option<usize>) -> usize {
     match jobs {
         Some(n) if n > MAX_JOBS => {
-            eprintln!("vow: -j {n} is more than {MAX_JOBS}; using {MAX_JOBS} worker threads");
+            say(&format!(
+                "vow: -j {n} is more than {MAX_JOBS}; using {MAX_JOBS} worker threads\n"
+            ));
             MAX_JOBS
         }
         n => n.unwrap_or(0),
@@ -854,6 +856,7 @@ fn apply_cmd(
         gate_cmd: a.gate_cmd.clone(),
         force_unlock: a.force_unlock.clone(),
         clock,
+        say: |line| say(&format!("{line}\n")),
     };
     use crate::apply::Outcome;
     match crate::apply::apply(ws, st.as_mut(), &opts)? {

@@ -2,6 +2,18 @@
 //! through file://). Gates, stale plans, the lock, abort and rollback, rejected pushes, and a
 //! crash test that kills apply with SIGKILL at random moments and resumes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 use std::path::Path;

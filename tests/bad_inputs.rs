@@ -14,6 +14,18 @@
 //! sits five folders deep in a scratch folder whose whole content is compared before and after,
 //! so a `../../..` that escapes is seen. Adding a case is adding a folder, not code.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -81,7 +93,10 @@ fn the_catalogue_is_large_enough() {
         .filter_map(Result::ok)
         .filter(|e| e.path().join("case.yaml").is_file())
         .count();
-    assert!(cases >= 80, "the catalogue has {cases} cases; it promises at least 80");
+    assert!(
+        cases >= 80,
+        "the catalogue has {cases} cases; it promises at least 80"
+    );
 }
 
 /// Runs one case in a fresh scratch folder and returns its transcript and the promises it broke.

@@ -1,12 +1,27 @@
 //! The command line as users run it: exit codes, formats, loading errors with file and line.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 
 #[test]
 fn plan_of_the_example_fleet() {
     let (code, out, err) = vow_example(&["plan"]);
-    assert_eq!(code, 1, "the example holds 14 requests back on purpose: {err}");
+    assert_eq!(
+        code, 1,
+        "the example holds 14 requests back on purpose: {err}"
+    );
     assert!(out.starts_with("vow plan: 70 requests"), "{out}");
     assert!(out.contains("54 to update"), "{out}");
     assert!(out.contains("Wave 0 · dependencies"), "{out}");

@@ -4,6 +4,18 @@
 //! store over file://. For the git store, also a kill at every named crash point of its apply
 //! (`VOW_TEST_CRASH_AT`, see `vow::store::crash`), and a push the remote's hook refuses.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 use std::path::Path;

@@ -4,6 +4,18 @@
 //! that the committed store is exactly that, so the fixture can never drift from what vow
 //! renders. `VOW_BLESS=1 cargo test --test fixture_store` rewrites the committed store.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vow::evaluate;

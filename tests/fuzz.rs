@@ -9,6 +9,18 @@
 //!
 //! `VOW_FUZZ_CASES=2000000 cargo test --release --test fuzz -- --nocapture`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 #[path = "fuzz/mutate.rs"]
 mod mutate;
 

@@ -2,6 +2,18 @@
 //! (`../shared/kratix-samples`, Apache-2.0; not copied into the project) load, validate and
 //! plan. Where the samples cannot be found the tests say so, and fail under CI=true.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 use serde_json::Value;

@@ -1,6 +1,18 @@
 //! The example fleet's plan: snapshots (the spec), and determinism across thread counts and
 //! input order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 use vow::{evaluate, load, plan, report, workspace::Workspace};

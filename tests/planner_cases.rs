@@ -2,6 +2,18 @@
 //! Promises, twelve requests across environments and regions) with one strategy, planned at a
 //! fixed `--now`. The snapshots are the specification of the planner's output.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 

@@ -1,5 +1,17 @@
 //! Property tests of the wave planner over random fleets and strategies (DESIGN.md section 6).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use vow::model::{Canary, InstanceRef, Labels, Quantity, Rollout, Selector, WaveSpec};

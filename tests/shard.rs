@@ -1,6 +1,18 @@
 //! `vow plan --shard K/N` and `--merge`: sharded-then-merged plans are the unsharded plan, byte
 //! for byte, and merging refuses partials that do not belong together.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 use std::path::Path;

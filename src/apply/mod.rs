@@ -38,6 +38,9 @@ pub struct ApplyOptions {
     pub force_unlock: Option<String>,
     /// Whether `now` is the clock (advances while waiting) or fixed by `--now`.
     pub clock: bool,
+    /// Tells people what apply did (a wave applied, a lock broken, a gate polled): the command
+    /// line writes it to stderr; apply itself never prints.
+    pub say: fn(&str),
 }
 
 /// How a run of apply ended.
@@ -66,7 +69,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     let run = plan.run_id();
     if let Some(id) = &opts.force_unlock {
         lock::force_unlock(&st.lock_path(), id)?;
-        eprintln!("broke lock {id}");
+        (opts.say)(&format!("broke lock {id}"));
     }
     confined_lock(st)?;
     let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
@@ -91,7 +94,9 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                     .min(opts.poll)
                     .max(std::time::Duration::from_millis(10));
                 if let Outcome::Waiting { wave, why, .. } = &step {
-                    eprintln!("wave {wave} waits for {why}; polling again in {:?}", pause);
+                    (opts.say)(&format!(
+                        "wave {wave} waits for {why}; polling again in {pause:?}"
+                    ));
                 }
                 // With a fixed --now, time is simulated: it advances without sleeping.
                 if opts.clock {
@@ -274,13 +279,13 @@ fn step(
         &message,
         &trailers(plan, &format!("{} {}", wave.index, wave.name)),
     )?;
-    eprintln!(
+    (opts.say)(&format!(
         "applied wave {} {} ({} instances, {} file operations)",
         wave.index,
         wave.name,
         wave.instances.len(),
         ops.len()
-    );
+    ));
     state.digest = state.compute_digest();
     *current = state;
     // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
