@@ -40,8 +40,8 @@ use vow::schema::{self, Schema};
 /// A failure whose message starts with this is a known one, reported to its owner: it is
 /// counted and its first input kept, but it does not fail the run (docs/fuzzing.md).
 const KNOWN: &str = "known";
-/// The loader splits YAML documents at `\n` only (src/load/mod.rs): a comment line ended by a
-/// lone CR or U+2028 hides the rest of the document, which is then silently skipped.
+/// The loader splits YAML documents at `\n` and a lone CR (src/load/mod.rs): a comment line ended
+/// by NEL, U+2028 or U+2029 (line breaks to YAML 1.1's parser) hides the rest of the document.
 const KNOWN_LINE_BREAKS: &str = "known (line breaks other than LF)";
 
 /// `planfile::run_id` cuts the id at byte 12 (src/apply/planfile.rs): a journal whose planId
@@ -305,8 +305,7 @@ fn invalid(ext: &str, bytes: &[u8]) -> Option<String> {
             // The YAML parser also breaks lines at a lone CR, NEL, U+2028 and U+2029, which the
             // loader's document splitter does not: text after a `#` on such a line is dropped.
             let breaks = ['\u{85}', '\u{2028}', '\u{2029}'];
-            let lone_cr = text.replace("\r\n", "").contains('\r');
-            if lone_cr || text.contains(breaks) {
+            if text.contains(breaks) {
                 return Some(format!("{KNOWN_LINE_BREAKS}: {err}"));
             }
             Some(err.to_string())

@@ -192,11 +192,36 @@ pub fn read_file(root: &Path, path: &Path) -> (Vec<Doc>, Vec<Finding>) {
     read_documents(root, &[path.to_path_buf()])
 }
 
+/// The largest input file vow reads (docs/limits.md): a fleet bigger than this comes in several
+/// files, and memory stays bounded whatever a file claims to be.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads a whole file, refusing one over [`MAX_FILE_BYTES`] (read through a bound, so a file
+/// that grows while it is read is refused too).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is over {} MiB, the limit of an input file",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
 fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
     let file = display_path(root, path);
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_bounded(path).map_err(|e| {
         Finding::new(diag::READ_ERROR, format!("cannot read {file}: {e}"))
             .at(Location::new(file.clone(), 1))
+            .help(format!(
+                "input files are at most {} MiB: split a larger fleet into several files",
+                MAX_FILE_BYTES >> 20
+            ))
     })?;
     let text = String::from_utf8(bytes).map_err(|e| not_utf8(&file, &e))?;
     // Editors on Windows start files with a byte-order mark; it is no part of the document.
@@ -205,6 +230,13 @@ fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
         None => text,
     };
     let format = format_of(path).unwrap_or(Format::Yaml);
+    // YAML counts a lone carriage return (old Mac line ends) as a line break; the splitter
+    // would see one long line, and a first comment line would hide the whole document.
+    let text = if format == Format::Yaml && text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    };
     Ok(match format {
         Format::Yaml => split_yaml(&text)
             .into_iter()
