@@ -326,10 +326,16 @@ fn load_revisions(
         if super::names::subdomain(&name).is_err() || super::names::label_value(&version).is_err() {
             continue;
         }
-        let file = store::revision_dir(&ws.store, &name, &version).join("promise.yaml");
-        if !file.is_file() {
-            continue;
-        }
+        // Read through the store's wall: a revision that is a symlink is not followed out.
+        let rel = format!(".vow/revisions/{name}/{version}/promise.yaml");
+        let file = match store::path::StorePath::new(&rel).and_then(|p| p.under(&ws.store)) {
+            Ok(file) if file.is_file() => file,
+            Ok(_) => continue,
+            Err(e) => {
+                findings.push(store::unsafe_path(&ws.root, &ws.store.join(&rel), &e));
+                continue;
+            }
+        };
         let (docs, f) = read_file(&ws.root, &file);
         findings.extend(f);
         if let Some(doc) = docs.iter().find(|d| d.kind() == "Promise") {

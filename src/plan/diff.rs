@@ -242,7 +242,12 @@ pub fn unified_diffs(
         let ev = by_id.get(&c.id);
         for f in &c.files {
             let old = match f.from {
-                Some(_) => std::fs::read_to_string(store_root.join(&*f.path)).unwrap_or_default(),
+                // Through the store's wall: a file replaced by a symlink is not followed out.
+                Some(_) => crate::store::path::StorePath::new(&f.path)
+                    .ok()
+                    .and_then(|p| p.read(store_root).ok().flatten())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default(),
                 None => String::new(),
             };
             let new = ev
