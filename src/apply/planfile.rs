@@ -115,8 +115,10 @@ pub fn run_id(plan_id: &str) -> String {
 
 /// Reads a plan file and checks that its id is the digest of its content.
 pub fn read(path: &Path) -> Result<PlanFile> {
-    let text = std::fs::read_to_string(path)
+    let bytes = crate::load::read_bounded(path)
         .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("the plan {} is not UTF-8 text", path.display()))?;
     let value: Value = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a plan file (vow plan --format json --out FILE writes one)",

@@ -196,14 +196,22 @@ pub fn read_file(root: &Path, path: &Path) -> (Vec<Doc>, Vec<Finding>) {
 /// files, and memory stays bounded whatever a file claims to be.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
-/// Reads a whole file, refusing one over [`MAX_FILE_BYTES`] (read through a bound, so a file
-/// that grows while it is read is refused too).
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads a whole regular file, refusing one over [`MAX_FILE_BYTES`] (read through a bound, so a
+/// file that grows while it is read is refused too) and anything that is not a regular file (a
+/// FIFO would block, `/dev/zero` never ends).
+pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    read_all_bounded(file)
+}
+
+/// Reads everything `r` holds, up to [`MAX_FILE_BYTES`].
+pub fn read_all_bounded(r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)?;
+    r.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::other(format!(
             "it is over {} MiB, the limit of an input file",

@@ -11,7 +11,7 @@
 //! component. std and libc are enough for this; no `openat` crate is needed.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The longest file name most file systems hold (ext4, xfs, btrfs, APFS: 255 bytes).
@@ -151,9 +151,7 @@ impl StorePath {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(e, "read")),
         };
-        let mut bytes = Vec::new();
-        std::io::BufReader::new(file)
-            .read_to_end(&mut bytes)
+        let bytes = crate::load::read_all_bounded(std::io::BufReader::new(file))
             .map_err(|e| self.io(e, "read"))?;
         Ok(Some(bytes))
     }
