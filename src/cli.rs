@@ -307,7 +307,7 @@ fn init_logging(g: &Global) {
 
 /// The most worker threads `-j` starts: more only cost memory and start-up time (`-j 100000`
 /// hung starting threads).
-const MAX_JOBS: usize = 256;
+pub const MAX_JOBS: usize = 256;
 
 /// `-j N`, capped at [`MAX_JOBS`] with a note (0 or none: one per core).
 fn capped_jobs(jobs: Option<usize>) -> usize {

@@ -460,6 +460,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_device_is_not_read_and_a_file_is_read_through_the_bound() {
+        // /dev/zero never ends: reading it whole would exhaust memory.
+        let e = read_bounded(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let over = std::io::Read::take(std::io::repeat(b'a'), 4096);
+        assert_eq!(read_all_bounded(over).unwrap().len(), 4096);
+    }
+
+    #[test]
     fn splits_documents_and_keeps_lines() {
         let text = "# header\n---\na: 1\n---\n\n# c\nb: 2\n---\n";
         let pieces = split_yaml(text);
