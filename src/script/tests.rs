@@ -670,24 +670,21 @@ fn a_script_is_given_only_the_variables_it_mentions() {
 
 // ---- data depth, closures, built-ins' work, script size ----
 
-/// A map nested 10,000 deep used to overflow the stack (exit 134); Rhai re-measures the whole
-/// value after every step, so building it runs into the time budget.
+/// A map nested 10,000 deep used to overflow the stack (exit 134). Rhai re-measures the whole
+/// value after every step, so building it runs into the time budget here; a machine fast
+/// enough to finish would have `output` refuse it as too deep. Either way, a limit, no crash.
 #[test]
 fn hostile_deep_map_is_stopped_not_a_crash() {
-    let f = stopped_by(
+    stopped_by_a_limit(
         "let m = #{};\nfor i in 0..10000 { m = #{ a: m }; }\noutput(\"x.yaml\", m);",
-        diag::SCRIPT_TIME,
     );
-    assert!(f.message.contains("time budget"), "{}", f.message);
 }
 
 #[test]
 fn hostile_deep_array_is_stopped_not_a_crash() {
-    let f = stopped_by(
+    stopped_by_a_limit(
         "let a = [];\nfor i in 0..100000 { a = [a]; }\noutput(\"x.yaml\", #{ a: a });",
-        diag::SCRIPT_TIME,
     );
-    assert!(f.message.contains("time budget"), "{}", f.message);
 }
 
 /// What leaves a script nested deeper than `MAX_DATA_DEPTH` is refused before it is converted.
