@@ -386,9 +386,10 @@ codes! {
          and was stopped: an expensive built-in (sorting, scanning or hashing large values) in a \
          loop, usually. Real steps take microseconds; look for the loop.";
     OUTPUT_CLASH = "V208", "output-clash", High, true,
-        "Two outputs of one instance cannot both be files of the store: a file and a directory \
-         of the same name (`a` and `a/b`), or two paths that name the same file once normalised \
-         (`a//b` and `a/b`, `./a` and `a`). Rename one of them in the step.";
+        "Two outputs of one instance, from any of its steps, cannot both be written: they make \
+         one name both a file and a directory (`config` and `config/app.yaml`), and every apply \
+         would fail on them. Rename one of them in the step. (Two spellings of one file in a \
+         step, `a//b` and `a/b`, are V205.)";
     NO_DESTINATION = "V300", "no-destination", High, true,
         "No Destination matches the selectors of a workload group (the Promise's \
          destinationSelectors and the schedule() labels). Add a Destination with those labels or \

@@ -23,6 +23,9 @@ pub const MAX_MAP_SIZE: usize = 10_000;
 /// Maps and arrays inside one another, in what a script gives `output`, `status`, `to_json` or
 /// `to_yaml`, and in what it is given. Kubernetes objects nest a dozen levels.
 pub const MAX_DATA_DEPTH: usize = 100;
+/// What a script is given from JSON: above the loaders' own limit (serde's 128), so no loaded
+/// document is ever cut, while the conversion still cannot recurse without bound.
+pub const MAX_INPUT_DEPTH: usize = 256;
 /// A script's source, checked before compiling (a 2.4 MB script did not compile in 30 s).
 pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
 /// Functions a script may define (closures included).
@@ -109,18 +112,18 @@ fn dynamic_over(d: &Dynamic, depth: usize) -> bool {
     false
 }
 
-/// Whether a JSON value nests deeper than [`MAX_DATA_DEPTH`], walked as [`dynamic_too_deep`].
-pub fn json_too_deep(v: &Value) -> bool {
-    json_over(v, 0)
+/// Whether a JSON value nests deeper than `limit`, walked as [`dynamic_too_deep`].
+pub fn json_too_deep(v: &Value, limit: usize) -> bool {
+    json_over(v, 0, limit)
 }
 
-fn json_over(v: &Value, depth: usize) -> bool {
+fn json_over(v: &Value, depth: usize, limit: usize) -> bool {
     let children: Box<dyn Iterator<Item = &Value>> = match v {
         Value::Array(a) => Box::new(a.iter()),
         Value::Object(m) => Box::new(m.values()),
         _ => return false,
     };
-    depth >= MAX_DATA_DEPTH || children.into_iter().any(|c| json_over(c, depth + 1))
+    depth >= limit || children.into_iter().any(|c| json_over(c, depth + 1, limit))
 }
 
 /// What the message for a value nested too deep says (how a failure is told from others).

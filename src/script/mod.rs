@@ -309,10 +309,10 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Converts a JSON value for a script. A value nested deeper than [`MAX_DATA_DEPTH`] (which the
-/// loaders do not let through) is passed as `()` rather than converted recursively.
+/// Converts a JSON value for a script. A value nested deeper than `limits::MAX_INPUT_DEPTH`
+/// (which the loaders never let through) is passed as `()` rather than converted recursively.
 pub fn to_dynamic(v: &serde_json::Value) -> Dynamic {
-    if limits::json_too_deep(v) {
+    if limits::json_too_deep(v, limits::MAX_INPUT_DEPTH) {
         return Dynamic::UNIT;
     }
     rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
