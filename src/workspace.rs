@@ -1,6 +1,6 @@
 //! The workspace: `vow.yaml` (optional), and where every kind of input lives.
 //!
-//! Without a `vow.yaml` the defaults of DESIGN.md section 3 apply: `promises/`, `rules/`,
+//! Without a `vow.yaml` the defaults apply: `promises/`, `rules/`,
 //! `requests/`, `destinations.yaml`, `health/` and a folder store in `state/`.
 
 use crate::model::Rollout;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// Digests of everything a plan was made from (DESIGN.md section 9).
+/// Digests of everything a plan was made from: a plan made from other inputs is stale.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputDigests {
     pub promises: BTreeMap<String, PromiseDigest>,

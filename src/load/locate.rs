@@ -1,6 +1,6 @@
 //! Finding the line of a field inside a YAML document.
 //!
-//! The fast parser gives no positions (DESIGN.md section 11), so documents are parsed without
+//! The fast parser gives no positions, so documents are parsed without
 //! them, and only for the few findings that name a field is the document read again with an
 //! event parser that reports marks. The cost is paid per finding, never per request.
 

@@ -1,7 +1,7 @@
 //! Reading input files into documents that remember where they came from.
 //!
 //! Multi-document YAML is split at document starts and the pieces are parsed in parallel
-//! (DESIGN.md section 11: YAML parsing is the floor). JSON, NDJSON and Kubernetes `List`s are
+//! (YAML parsing is the floor of a plan's time). JSON, NDJSON and Kubernetes `List`s are
 //! accepted too. Every document keeps its file and first line; a document that does not parse
 //! becomes a finding and the other documents of the file are still used.
 

@@ -1,4 +1,4 @@
-//! Tests of structural-schema compilation, defaulting, pruning and validation (DESIGN.md 4.1).
+//! Tests of structural-schema compilation, defaulting, pruning and validation.
 
 use super::*;
 use serde_json::json;
@@ -595,7 +595,7 @@ fn defaults_are_validated_after_being_applied() {
 
 #[test]
 fn design_example_schema_is_defaulted_and_validated() {
-    // The `openAPIV3Schema` of DESIGN.md section 4.1, validated from the root as `evaluate` does.
+    // A Promise's `openAPIV3Schema`, validated from the root as `evaluate` does.
     let schema = compiled(json!({
         "type": "object",
         "properties": {
