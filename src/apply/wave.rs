@@ -229,7 +229,12 @@ fn revision_ops(
 ) -> Result<()> {
     let key = (promise.to_string(), version.to_string());
     let rel = format!(".vow/revisions/{promise}/{version}");
-    if done.contains(&key) || st.dir().join(&rel).join("promise.yaml").is_file() {
+    // Kept already: looked up through the wall (a symlinked revision counts as absent, and the
+    // commit then refuses the symlink rather than trusting what it points at).
+    let kept = StorePath::new(&format!("{rel}/promise.yaml"))
+        .and_then(|p| p.under(st.dir()))
+        .is_ok_and(|p| p.is_file());
+    if done.contains(&key) || kept {
         return Ok(());
     }
     done.insert(key);
