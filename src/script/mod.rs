@@ -12,7 +12,7 @@ pub mod limits;
 mod outputs;
 pub mod stdlib;
 
-pub use effects::{check_path, Effects, OutputDoc, Said};
+pub use effects::{check_path, Effects, OutputDoc, Said, MAX_NAME_BYTES, MAX_PATH_BYTES};
 pub use limits::{
     MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_DATA_DEPTH, MAX_MAP_SIZE, MAX_OPERATIONS,
     MAX_SCRIPT_BYTES, MAX_STRING_SIZE, STACK_BYTES, TIME_BUDGET,
