@@ -301,6 +301,8 @@ fn evaluate_unlocated(
     with_store: bool,
 ) -> Evaluated {
     let applied = inputs.store.applied.get(&r.id).filter(|_| with_store);
+    // One time budget for all of the request's steps and rules.
+    let _budget = script::limits::RequestBudget::start();
     let mut ev = evaluate_full(inputs, r, value, applied, now, detail == Detail::Trace);
     keep(&mut ev, applied, detail);
     ev

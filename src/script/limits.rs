@@ -56,13 +56,40 @@ struct Budget {
 
 thread_local! {
     static BUDGET: Cell<Budget> = const { Cell::new(Budget { deadline: None, charged: 0 }) };
+    /// The deadline of the request being evaluated on this thread, shared by all its steps and
+    /// rules (see [`RequestBudget`]).
+    static REQUEST_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Starts the budget of one run.
+/// The time budget of one request: while it is held, every script run on this thread ends by
+/// the same deadline, so a request whose steps each run just under the budget still stops at
+/// [`TIME_BUDGET`] in all. Dropping it ends the request's budget.
+pub struct RequestBudget(());
+
+impl RequestBudget {
+    pub fn start() -> RequestBudget {
+        REQUEST_DEADLINE.with(|d| d.set(Instant::now().checked_add(TIME_BUDGET)));
+        RequestBudget(())
+    }
+}
+
+impl Drop for RequestBudget {
+    fn drop(&mut self) {
+        REQUEST_DEADLINE.with(|d| d.set(None));
+    }
+}
+
+/// Starts the budget of one run: its own time budget, or what is left of its request's.
 pub(super) fn start() {
+    let own = Instant::now().checked_add(TIME_BUDGET);
+    let request = REQUEST_DEADLINE.with(Cell::get);
+    let deadline = match (own, request) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     BUDGET.with(|b| {
         b.set(Budget {
-            deadline: Instant::now().checked_add(TIME_BUDGET),
+            deadline,
             charged: 0,
         })
     });
@@ -132,4 +159,26 @@ pub(super) const TOO_DEEP: &str = "nests maps and arrays more than";
 /// The message for a value nested too deep.
 pub fn too_deep_message() -> String {
     format!("the value {TOO_DEEP} {MAX_DATA_DEPTH} deep")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_ends_by_its_requests_deadline() {
+        // A request whose earlier steps used up its budget: the next run starts already late.
+        let budget = RequestBudget::start();
+        REQUEST_DEADLINE.with(|d| d.set(Some(Instant::now())));
+        start();
+        assert_eq!(
+            progress(CLOCK_EVERY).map(|d| d.to_string()),
+            Some(OVER_TIME.to_string())
+        );
+        drop(budget);
+        // Without a request, a run has its own budget.
+        start();
+        assert!(progress(CLOCK_EVERY).is_none());
+        assert!(REQUEST_DEADLINE.with(Cell::get).is_none());
+    }
 }

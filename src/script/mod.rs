@@ -245,8 +245,9 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == limits::OVER_TIME => (
             diag::SCRIPT_TIME,
             format!(
-                "stopped after {} s, the time budget of a run, at a point that varies from run to run \
-                 (a loop over an expensive built-in, or a value rebuilt ever larger?)",
+                "stopped: over the time budget of {} s (one run, or all of a request's steps and \
+                 rules), at a point that varies from run to run (a loop over an expensive \
+                 built-in, or a value rebuilt ever larger?)",
                 limits::TIME_BUDGET.as_secs()
             ),
         ),
