@@ -312,9 +312,9 @@ codes! {
          inside `.vow/`, where vow keeps its records. The Destination is skipped. Use a relative \
          path inside the store, such as `clusters/dev`.";
     OUTSIDE_WORKSPACE = "V015", "file-outside-workspace", High, true,
-        "A step's or rule's `file:` resolves outside the workspace (an absolute path, `..` that \
-         climbs out, a symbolic link pointing out). vow refuses to read it: scripts live in the \
-         platform repository. Move the script beside its Promise or rule and name it relatively.";
+        "A step's or rule's `file:` resolves outside the workspace and outside its Promise's or \
+         rule's own folder (an absolute path, `..` that climbs out, a symbolic link pointing \
+         out). vow refuses to read it: scripts live in the platform repository. Move the script beside its Promise or rule and name it relatively.";
     DUPLICATE_KEY = "V016", "duplicate-key", High, true,
         "A YAML or JSON map has the same key twice. Parsers disagree on which one wins (most \
          keep the last in silence), so vow refuses the document, as Kubernetes does. The \

@@ -3,7 +3,8 @@
 //!
 //! A case folder holds:
 //! - `case.yaml`: `about` (what the case is), `steps` (each a list of `vow` arguments, or
-//!   `{sh: "..."}`, a shell command run in the workspace with `$VOW` naming the binary), and
+//!   `{sh: "..."}`, a shell command run in the workspace with `$VOW` naming the binary and
+//!   `$CATALOGUE` this folder, whose `_tools/` holds helpers cases share), and
 //!   optionally `base: false` (start from an empty workspace instead of `_base/`) and
 //!   `now: false` (do not pass `--now`);
 //! - `files/`: laid over a copy of `_base/` (a Promise `app`, two good requests, a folder store);
@@ -156,6 +157,7 @@ fn run_step(step: &Step, ws: &Path, now: bool, name: &str, broken: &mut Vec<Stri
     };
     cmd.current_dir(ws)
         .env("VOW", bin)
+        .env("CATALOGUE", catalogue())
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

@@ -110,7 +110,7 @@ pub fn store_path(path: &str) -> Result<(), String> {
 }
 
 /// Resolves a script's `file:` reference, written in a document in `dir`, to a file inside the
-/// workspace `root`. Refuses an absolute path, one whose `..` climbs out, and one that a
+/// workspace `root` or inside `dir` itself (wherever a linked folder leads). Refuses an absolute path, one whose `..` climbs out, and one that a
 /// symbolic link leads out of, before anything is read; and a FIFO or device, whose read could
 /// block. A file that does not exist resolves, and reading it says so.
 pub fn workspace_file(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, String> {
@@ -124,9 +124,12 @@ pub fn workspace_file(root: &Path, dir: &Path, rel: &str) -> Result<PathBuf, Str
         return lexically_inside(root, &path, rel).map(|()| path);
     };
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    if !real.starts_with(&root) {
+    // The document's own folder counts too: a Promise folder linked into the workspace was read
+    // from where the link leads, and its scripts beside it are as trusted as it is.
+    let own = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if !real.starts_with(&root) && !real.starts_with(&own) {
         return Err(format!(
-            "`{rel}` resolves to {}, outside the workspace",
+            "`{rel}` resolves to {}, outside the workspace and its document's folder",
             real.display()
         ));
     }
@@ -156,6 +159,22 @@ fn lexically_inside(root: &Path, path: &Path, rel: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_promise_folder_linked_in_keeps_its_scripts_and_nothing_more() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = tmp.path().join("ws");
+        let shared = tmp.path().join("shared/app");
+        std::fs::create_dir_all(ws.join("promises")).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::write(shared.join("render.rhai"), "output(\"a\", #{});").unwrap();
+        std::fs::write(tmp.path().join("shared/secret"), "x").unwrap();
+        let dir = ws.join("promises/app");
+        std::os::unix::fs::symlink(&shared, &dir).unwrap();
+        assert!(workspace_file(&ws, &dir, "render.rhai").is_ok());
+        let e = workspace_file(&ws, &dir, "../secret").unwrap_err();
+        assert!(e.contains("outside the workspace"), "{e}");
+    }
 
     #[test]
     fn subdomains() {

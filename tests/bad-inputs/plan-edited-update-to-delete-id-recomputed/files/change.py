@@ -1,0 +1,7 @@
+# The edit: apply must refuse the plan it makes (see _tools/edit_plan.py).
+def change(plan):
+    for w in plan['waves']:
+        for i in w['instances']:
+            if i['ref'] == 'app:team-a/web':
+                i['action'] = 'delete'
+                i['to'] = None

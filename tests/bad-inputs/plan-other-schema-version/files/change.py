@@ -1,0 +1,3 @@
+# The edit: apply must refuse the plan it makes (see _tools/edit_plan.py).
+def change(plan):
+    plan['schemaVersion'] = 2
