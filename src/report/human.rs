@@ -80,7 +80,9 @@ pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
             e.steps.join(", ")
         );
     }
-    findings_summary(&mut o, &p.findings);
+    let listed: std::collections::BTreeSet<&str> =
+        p.blocked.iter().map(|b| b.instance.as_str()).collect();
+    findings_summary(&mut o, &p.findings, &listed);
     for d in diffs {
         let _ = writeln!(
             o,
@@ -159,7 +161,14 @@ fn wave(o: &mut String, w: &Wave) {
     }
 }
 
-fn findings_summary(o: &mut String, findings: &[Finding]) {
+/// The count of findings, then every one the sections above did not show: a blocking finding
+/// is shown under its instance in "Blocked", and here when it has no instance there (a
+/// duplicate's second copy, a request refused before it became an instance).
+fn findings_summary(
+    o: &mut String,
+    findings: &[Finding],
+    listed: &std::collections::BTreeSet<&str>,
+) {
     let errors = findings.iter().filter(|f| f.blocking).count();
     let others: Vec<&Finding> = findings
         .iter()
@@ -173,7 +182,7 @@ fn findings_summary(o: &mut String, findings: &[Finding]) {
     );
     let unbound: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.blocking && f.instance.is_none())
+        .filter(|f| f.blocking && f.instance.as_deref().is_none_or(|i| !listed.contains(i)))
         .collect();
     for f in unbound.iter().chain(others.iter()) {
         let _ = writeln!(o, "{f}");
@@ -393,4 +402,22 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocking_finding_is_shown_once_whether_or_not_its_instance_is_listed() {
+        let listed_one =
+            Finding::new(crate::diag::SCHEMA, "listed under Blocked").instance("p:n/a");
+        let unlisted = Finding::new(crate::diag::DUPLICATE, "a second copy").instance("p:n/b");
+        let listed = std::collections::BTreeSet::from(["p:n/a"]);
+        let mut o = String::new();
+        findings_summary(&mut o, &[listed_one, unlisted], &listed);
+        assert!(o.contains("Findings: 2 blocking"), "{o}");
+        assert!(o.contains("a second copy"), "{o}");
+        assert!(!o.contains("listed under Blocked"), "{o}");
+    }
 }
