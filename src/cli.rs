@@ -1,6 +1,6 @@
 //! The command line: arguments (clap), dispatch and exit codes. Nothing else.
 //!
-//! Exit codes (DESIGN.md section 8): 0 success; 1 findings at or above the failing level;
+//! Exit codes (README.md, "Command line"): 0 success; 1 findings at or above the failing level;
 //! 2 unusable input, usage error or internal error; 3 with `plan --detailed-exitcode` when
 //! changes are pending.
 

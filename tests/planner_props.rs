@@ -1,4 +1,4 @@
-//! Property tests of the wave planner over random fleets and strategies (DESIGN.md section 6).
+//! Property tests of the wave planner over random fleets and strategies (docs/planning.md).
 
 #![allow(
     clippy::unwrap_used,

@@ -1,4 +1,4 @@
-//! The plan file (DESIGN.md section 9): what `vow plan --format json` writes and apply reads.
+//! The plan file: what `vow plan --format json` writes and apply reads.
 
 use super::diff::Change;
 use crate::diag::{Finding, Location};

@@ -17,7 +17,7 @@ use crate::testcase::CaseResult;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// The plan as the JSON plan file (DESIGN.md section 9), pretty-printed, ending in a newline.
+/// The plan as the JSON plan file (`crate::plan::file`), pretty-printed, ending in a newline.
 pub fn plan_json(plan: &Plan) -> String {
     crate::plan::to_json(plan)
 }

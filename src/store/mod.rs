@@ -1,6 +1,6 @@
 //! The state store: what is applied now, in Kratix's layout, plus vow's records under `.vow/`.
 //!
-//! Layout (DESIGN.md section 4.7): request outputs at
+//! Layout (Kratix's, byte for byte; docs/kratix.md): request outputs at
 //! `<destination.path>/resources/<namespace>/<promise>/<name>/<pipeline>/<id5>/<file>`, where
 //! `<id5>` is the first five hex digits of the md5 of the workload group's directory (`5058f` for
 //! the root, `.`). Bindings at `.vow/bindings/<promise>/<namespace>/<name>.yaml` in the shape of
