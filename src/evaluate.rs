@@ -304,8 +304,28 @@ fn evaluate_unlocated(
     // One time budget for all of the request's steps and rules.
     let _budget = script::limits::RequestBudget::start();
     let mut ev = evaluate_full(inputs, r, value, applied, now, detail == Detail::Trace);
+    if with_store {
+        hold_refused(inputs, &mut ev);
+    }
     keep(&mut ev, applied, detail);
     ev
+}
+
+/// An instance whose store record names a path the store refuses (a file replaced by a symlink,
+/// a path outside) is held back: applying it would stop its whole wave.
+fn hold_refused(inputs: &Inputs, ev: &mut Evaluated) {
+    let Some(refused) = inputs.store.refused.get(&ev.id) else {
+        return;
+    };
+    for f in refused {
+        let mut held = f.clone().instance(ev.id.to_string()).help(
+            "repair the store (replace the symlink with the real file, or fix the record); the \
+             instance is held back until then, and the rest of the fleet is applied",
+        );
+        held.blocking = true;
+        ev.findings.push(held);
+    }
+    ev.blocked = true;
 }
 
 fn evaluate_full(

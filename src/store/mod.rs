@@ -190,6 +190,9 @@ pub struct StoreState {
     /// A digest of every record and file read: a plan is stale when it changes.
     pub digest: String,
     pub findings: Vec<Finding>,
+    /// Instances whose record names a path the store's wall refuses (V403): they are held back
+    /// at plan time, so that apply is not stopped by them and the rest of the fleet goes on.
+    pub refused: BTreeMap<InstanceRef, Vec<Finding>>,
 }
 
 pub fn bindings_dir(root: &Path) -> PathBuf {
@@ -281,8 +284,12 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
     for r in read {
         match r {
             Ok((applied, mut findings)) => {
+                let id = applied.binding.instance();
+                if !findings.is_empty() {
+                    state.refused.insert(id.clone(), findings.clone());
+                }
                 state.findings.append(&mut findings);
-                state.applied.insert(applied.binding.instance(), applied);
+                state.applied.insert(id, applied);
             }
             Err(f) => state.findings.push(f),
         }
