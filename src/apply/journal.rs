@@ -77,14 +77,12 @@ pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
     let Some(bytes) = StorePath::new(&rel)?.read(store_dir)? else {
         return Ok(None);
     };
-    let damaged = |why: String| {
+    let journal = parse(bytes).map_err(|(_, why)| {
         anyhow::anyhow!(
             "the journal {rel} is damaged (V405): {why}. Nothing was applied; restore it \
              from the store's history, or remove it to start the run again"
         )
-    };
-    let text = String::from_utf8(bytes).map_err(|_| damaged("it is not UTF-8".into()))?;
-    let journal = serde_yaml::from_str(&text).map_err(|e| damaged(e.to_string()))?;
+    })?;
     Ok(Some(journal))
 }
 
@@ -145,6 +143,11 @@ fn read_one(store_dir: &Path, rel: &str) -> Result<Journal, (u32, String)> {
         .and_then(|p| p.read(store_dir))
         .map_err(|e| (1, e.to_string()))?
         .ok_or((1, "it is gone".to_string()))?;
+    parse(bytes)
+}
+
+/// A journal's text, or the line and reason it is damaged.
+fn parse(bytes: Vec<u8>) -> Result<Journal, (u32, String)> {
     let text = String::from_utf8(bytes).map_err(|_| (1, "it is not UTF-8".to_string()))?;
     serde_yaml::from_str(&text).map_err(|e| {
         let line = e
