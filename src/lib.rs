@@ -12,6 +12,7 @@ pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod duration;
+pub mod error;
 pub mod evaluate;
 pub mod load;
 pub mod model;
