@@ -25,6 +25,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+#[path = "architecture/rust_text.rs"]
+mod rust_text;
+use rust_text::{
+    blank_comments_and_strings, body_start, ident_at, inline_modules, line_of, matching_brace,
+    word_starts,
+};
+
 const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
 const LONG: &str = "// long:";
@@ -264,156 +271,6 @@ fn module_path(rel: &str) -> Vec<String> {
     parts
 }
 
-/// The text with comments and the contents of string and char literals replaced by spaces
-/// (newlines kept, so offsets and line numbers stay those of the file).
-fn blank_comments_and_strings(text: &str) -> String {
-    let c: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let blank = |out: &mut String, ch: char| out.push(if ch == '\n' { '\n' } else { ' ' });
-    let mut i = 0;
-    while i < c.len() {
-        let next = c.get(i + 1).copied();
-        if c[i] == '/' && next == Some('/') {
-            while i < c.len() && c[i] != '\n' {
-                blank(&mut out, c[i]);
-                i += 1;
-            }
-        } else if c[i] == '/' && next == Some('*') {
-            let mut depth = 0;
-            while i < c.len() {
-                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    if depth == 0 {
-                        out.push_str("  ");
-                        i += 2;
-                        break;
-                    }
-                }
-                blank(&mut out, c[i]);
-                i += 1;
-            }
-        } else if c[i] == 'r' && matches!(next, Some('"' | '#')) && raw_start(&c, i) {
-            let hashes = c[i + 1..].iter().take_while(|&&h| h == '#').count();
-            if c.get(i + 1 + hashes) != Some(&'"') {
-                out.push(c[i]);
-                i += 1;
-                continue;
-            }
-            let close: Vec<char> = std::iter::once('"')
-                .chain(std::iter::repeat_n('#', hashes))
-                .collect();
-            out.push('r');
-            i += 1;
-            let start = i;
-            i += hashes + 1;
-            while i < c.len() && !c[i..].starts_with(&close) {
-                i += 1;
-            }
-            let end = (i + close.len()).min(c.len());
-            c[start..end].iter().for_each(|&ch| blank(&mut out, ch));
-            i = end;
-        } else if c[i] == '"' {
-            out.push('"');
-            i += 1;
-            while i < c.len() && c[i] != '"' {
-                if c[i] == '\\' {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-                if i < c.len() {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-            }
-            out.push('"');
-            i += 1;
-        } else if c[i] == '\'' && (next == Some('\\') || c.get(i + 2) == Some(&'\'')) {
-            // A char literal ('x', '\n', '\u{7f}'); otherwise a lifetime, kept as it is.
-            out.push('\'');
-            i += 1;
-            while i < c.len() && c[i] != '\'' {
-                if c[i] == '\\' {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-                if i < c.len() {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-            }
-            out.push('\'');
-            i += 1;
-        } else {
-            out.push(c[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn ident_before(c: &[char], i: usize) -> bool {
-    i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_')
-}
-
-/// Whether the `r` at `i` starts a raw string (`r"`, `r#"`, `br"`), not ends a name.
-fn raw_start(c: &[char], i: usize) -> bool {
-    !ident_before(c, i) || (c[i - 1] == 'b' && !ident_before(c, i - 1))
-}
-
-fn is_ident(ch: u8) -> bool {
-    ch.is_ascii_alphanumeric() || ch == b'_'
-}
-
-/// The inline modules of a file (`mod tests { .. }`): (name, byte range of the body).
-fn inline_modules(code: &str) -> Vec<(String, usize, usize)> {
-    let b = code.as_bytes();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(found) = code[at..].find("mod ") {
-        let start = at + found;
-        at = start + 4;
-        if start > 0 && is_ident(b[start - 1]) {
-            continue;
-        }
-        let name: String = code[at..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        let rest = code[at + name.len()..].trim_start();
-        if name.is_empty() || !rest.starts_with('{') {
-            continue;
-        }
-        let open = code.len() - rest.len();
-        let close = matching_brace(b, open).unwrap_or(code.len());
-        out.push((name, open, close));
-    }
-    out
-}
-
-/// The offset of the `}` that closes the `{` at `open`.
-fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, &ch) in b.iter().enumerate().skip(open) {
-        match ch {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn line_of(code: &str, offset: usize) -> usize {
-    code[..offset].matches('\n').count() + 1
-}
-
 /// The imports of other top-level modules in one file: `crate::x..` and `super::` chains that
 /// reach the crate root.
 fn imports_of(rel: &str, code: &str) -> Vec<Import> {
@@ -425,15 +282,11 @@ fn imports_of(rel: &str, code: &str) -> Vec<Import> {
     let b = code.as_bytes();
     let mut out = Vec::new();
     for prefix in ["crate::", "super::"] {
-        let mut at = 0;
-        while let Some(found) = code[at..].find(prefix) {
-            let start = at + found;
-            at = start + prefix.len();
-            let before = start.checked_sub(1).map(|i| b[i]);
-            if before.is_some_and(|ch| is_ident(ch) || ch == b'$' || ch == b':') {
+        for start in word_starts(code, prefix) {
+            if start > 0 && matches!(b[start - 1], b'$' | b':') {
                 continue; // `$crate::`, or the second `super::` of a chain
             }
-            let mut rest = at;
+            let mut rest = start + prefix.len();
             let mut depth = if prefix == "crate::" { usize::MAX } else { 1 };
             while code[rest..].starts_with("super::") {
                 depth += 1;
@@ -475,12 +328,7 @@ fn imports_of(rel: &str, code: &str) -> Vec<Import> {
 /// The top-level names a path names from the crate root at `at` (`x::..` or `{x::.., y}`), and
 /// the offset where the path ends.
 fn targets_at(code: &str, at: usize) -> (Vec<String>, usize) {
-    let ident = |from: usize| -> String {
-        code[from..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect()
-    };
+    let ident = |from: usize| ident_at(code, from);
     if code[at..].starts_with('{') {
         let close = matching_brace(code.as_bytes(), at).unwrap_or(code.len());
         let mut names = Vec::new();
@@ -616,21 +464,12 @@ fn long_functions(rel: &str, text: &str, code: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     let b = code.as_bytes();
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(found) = code[at..].find("fn ") {
-        let start = at + found;
-        at = start + 3;
-        if start > 0 && is_ident(b[start - 1]) {
-            continue;
-        }
-        let name: String = code[at..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
+    for start in word_starts(code, "fn ") {
+        let name = ident_at(code, start + 3);
         if name.is_empty() {
             continue;
         }
-        let Some(open) = body_start(b, at) else {
+        let Some(open) = body_start(b, start + 3) else {
             continue;
         };
         let Some(close) = matching_brace(b, open) else {
@@ -651,19 +490,4 @@ fn long_functions(rel: &str, text: &str, code: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// The `{` that opens a function's body, or `None` for a declaration without one (`;` first).
-fn body_start(b: &[u8], from: usize) -> Option<usize> {
-    let mut parens = 0i32;
-    for (i, &ch) in b.iter().enumerate().skip(from) {
-        match ch {
-            b'(' | b'[' => parens += 1,
-            b')' | b']' => parens -= 1,
-            b'{' if parens == 0 => return Some(i),
-            b';' if parens == 0 => return None,
-            _ => {}
-        }
-    }
-    None
 }
