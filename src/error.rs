@@ -35,10 +35,16 @@ pub enum Error {
     Config(Vec<Finding>),
     /// The plan no longer matches the inputs or the store; nothing was applied.
     #[error("{message}")]
-    StalePlan { message: String, reasons: Vec<String> },
+    StalePlan {
+        message: String,
+        reasons: Vec<String>,
+    },
     /// Another apply holds the store's lock.
     #[error("{message}")]
-    Locked { message: String, holder: Option<String> },
+    Locked {
+        message: String,
+        holder: Option<String>,
+    },
     /// A plan file (or journal, or backup) was edited or damaged after vow wrote it.
     #[error("{0}")]
     EditedPlan(String),
@@ -54,6 +60,9 @@ pub enum Error {
     /// Whoever read stdout went away (`vow plan | head`): the command stops without a word.
     #[error("the reader of the output went away")]
     ReaderGone,
+    /// The system refused what vow needs to run (its worker threads).
+    #[error("{0}")]
+    System(String),
 }
 
 impl Error {
