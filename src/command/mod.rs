@@ -101,7 +101,7 @@ impl Leftovers {
 
 /// Turns the error of a callee into a typed [`Error`] made by `wrap` from its whole text (the
 /// chain of contexts, as `{:#}` prints it); an error that already is an [`Error`] is kept as it
-/// is. A bridge while parts of the library still return `anyhow` errors: it compiles for both,
+/// is. A bridge while parts of the library still return untyped errors: it compiles for both,
 /// so a call site needs no change when its callee becomes typed (and can then drop the bridge).
 pub(crate) fn typed<E: std::fmt::Display + 'static>(
     wrap: fn(String) -> Error,
@@ -113,5 +113,22 @@ pub(crate) fn typed<E: std::fmt::Display + 'static>(
             Ok(done) => *done,
             Err(_) => wrap(text),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_error_stays_as_it_is() {
+        let e = typed(Error::Store)(Error::Usage("no such run".into()));
+        assert!(matches!(e, Error::Usage(m) if m == "no such run"));
+    }
+
+    #[test]
+    fn any_other_error_is_wrapped_with_its_text() {
+        let e = typed(Error::Git)("the remote refused the push");
+        assert!(matches!(e, Error::Git(m) if m == "the remote refused the push"));
     }
 }

@@ -61,3 +61,37 @@ impl<'a> Sink<'a> {
 pub(crate) fn say(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stdout whose reader went away.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn writes_to_its_stdout() {
+        let mut buffer = Vec::new();
+        let mut sink = Sink::new(&mut buffer);
+        sink.out("one\n").unwrap();
+        sink.out_with(|w| w.write_all(b"two\n")).unwrap();
+        assert_eq!(buffer, b"one\ntwo\n");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_the_reader_gone() {
+        let mut closed = Closed;
+        let mut sink = Sink::new(&mut closed);
+        assert!(matches!(sink.out("lost\n"), Err(Error::ReaderGone)));
+        assert_eq!(Error::ReaderGone.exit_code(), crate::error::exit::OK);
+    }
+}
