@@ -60,6 +60,9 @@ pub enum Error {
     /// Whoever read stdout went away (`vow plan | head`): the command stops without a word.
     #[error("the reader of the output went away")]
     ReaderGone,
+    /// The system refused what vow needs to run (its worker threads).
+    #[error("{0}")]
+    System(String),
 }
 
 impl Error {

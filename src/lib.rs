@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod command;
 pub mod diag;
 pub mod duration;
 pub mod error;
@@ -28,7 +29,8 @@ pub mod timings;
 pub mod workspace;
 pub mod yaml_writer;
 
-/// Runs vow with these arguments (the first is the program name) and returns the exit code.
-pub fn run(args: Vec<String>) -> i32 {
+/// Runs vow with these arguments (the first is the program name): the exit code, or the error
+/// that stopped the command (its [`exit_code`](error::Error::exit_code) is the exit code).
+pub fn run(args: Vec<String>) -> error::Result<i32> {
     cli::main(args)
 }

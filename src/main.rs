@@ -1,4 +1,8 @@
-//! The `vow` binary: everything is in the library.
+//! The `vow` binary: everything is in the library; here an error that stopped the command is
+//! printed and becomes the exit code.
+
+use std::io::Write;
+use vow::error::Error;
 
 /// mimalloc: small-allocation heavy evaluation runs markedly faster than on glibc malloc
 /// (BENCHMARKS.md has the numbers).
@@ -6,7 +10,19 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    // Exit codes are 0 to 3 (src/cli.rs); anything else would be a bug, reported as 2.
-    let code = u8::try_from(vow::run(std::env::args().collect())).unwrap_or(2);
-    std::process::ExitCode::from(code)
+    let code = match vow::run(std::env::args().collect()) {
+        Ok(code) => code,
+        Err(e) => {
+            // A reader that went away (`vow plan | head`) is told nothing.
+            if !matches!(e, Error::ReaderGone) {
+                // A stderr that cannot be written has no one to tell.
+                let _ = std::io::stderr()
+                    .lock()
+                    .write_all(format!("error: {e}\n").as_bytes());
+            }
+            e.exit_code()
+        }
+    };
+    // Exit codes are 0 to 3 (src/error.rs); anything else would be a bug, reported as 2.
+    std::process::ExitCode::from(u8::try_from(code).unwrap_or(2))
 }

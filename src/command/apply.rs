@@ -1,0 +1,72 @@
+//! `vow apply`: applies a plan to the store wave by wave behind its gates (src/apply/), and says
+//! how the run stands.
+
+use super::{typed, Sink};
+use crate::apply::{ApplyOptions, Outcome};
+use crate::error::{exit, Error, Result};
+use crate::workspace::Workspace;
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+
+/// `vow apply`'s options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Poll until the run is done or aborted.
+    pub wait: bool,
+    /// How often `--wait` polls: a duration (30s, 5m).
+    pub poll: String,
+    /// A command that judges each wave's gate.
+    pub gate_cmd: Option<String>,
+    /// The id of a dead apply's lock to break.
+    pub force_unlock: Option<String>,
+}
+
+/// Applies the plan at `now`; `clock`: `now` is the clock's (not fixed by `--now`).
+pub fn apply(
+    ws: &Workspace,
+    opts: &Options,
+    now: DateTime<Utc>,
+    clock: bool,
+    sink: &mut Sink,
+) -> Result<i32> {
+    let mut st = crate::store::open(ws).map_err(typed(Error::Store))?;
+    let poll = crate::duration::parse_duration(&opts.poll).map_err(Error::Usage)?;
+    let apply_opts = ApplyOptions {
+        plan: opts.plan.clone(),
+        now,
+        wait: opts.wait,
+        poll: std::time::Duration::from_secs(poll.max(0) as u64),
+        gate_cmd: opts.gate_cmd.clone(),
+        force_unlock: opts.force_unlock.clone(),
+        clock,
+        say: |line| super::sink::say(&format!("{line}\n")),
+    };
+    let outcome = crate::apply::apply(ws, st.as_mut(), &apply_opts).map_err(typed(Error::Store))?;
+    match outcome {
+        Outcome::Done { run } => {
+            sink.out(&format!(
+                "run {run}: done: every wave applied and its gate passed ({})\n",
+                st.describe()
+            ))?;
+            Ok(exit::OK)
+        }
+        Outcome::Waiting {
+            run,
+            wave,
+            until,
+            why,
+        } => {
+            let when = until
+                .map(|u| format!("after {}", crate::duration::format_time(u)))
+                .unwrap_or_else(|| "when they are in".into());
+            sink.out(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"))?;
+            Ok(exit::OK)
+        }
+        Outcome::Aborted { run, why } => {
+            sink.out(&format!("run {run}: aborted: {why}\n"))?;
+            Ok(exit::FINDINGS)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The commands' logic, one module each, between the command line (src/cli.rs: arguments and
+//! dispatch) and the library (load, evaluate, plan, scan, apply, report). A command gets plain
+//! options, writes its result through the [`Sink`] it is given and returns its exit code; what
+//! several commands share (the `--fail-on` threshold, the policy report formats) is here.
+
+pub mod apply;
+pub mod check;
+pub mod explain;
+pub mod plan;
+pub mod render;
+pub mod rollback;
+pub mod scan;
+pub mod sink;
+pub mod status;
+pub mod test;
+
+pub use sink::Sink;
+
+use crate::diag::{Finding, Severity};
+use crate::error::Error;
+use crate::report;
+use clap::ValueEnum;
+
+/// Formats of policy reports (scan and check).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Policyreport,
+    Github,
+    Markdown,
+}
+
+/// The lowest severity that fails the command.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Fail on any finding that holds an instance back, whatever its severity.
+    Blocking,
+    /// Never fail on findings.
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        Some(match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+            FailOn::Blocking | FailOn::Never => return None,
+        })
+    }
+}
+
+/// Whether any unwaived finding reaches the threshold.
+pub(crate) fn fails(findings: &[Finding], fail_on: FailOn) -> bool {
+    if fail_on == FailOn::Blocking {
+        return findings.iter().any(|f| f.waived.is_none() && f.blocking);
+    }
+    let Some(t) = fail_on.threshold() else {
+        return false;
+    };
+    findings
+        .iter()
+        .any(|f| f.waived.is_none() && f.severity >= t)
+}
+
+/// A policy report (scan, check) in the format asked for.
+pub(crate) fn policy_report(v: &report::PolicyView, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Human => report::human::policy(v),
+        ReportFormat::Json => report::policy_json(v),
+        ReportFormat::Sarif => report::sarif::render(v),
+        ReportFormat::Junit => report::junit::render(v),
+        ReportFormat::Policyreport => report::policyreport::render(v),
+        ReportFormat::Github => report::github::render(v),
+        ReportFormat::Markdown => report::markdown::render(v),
+    }
+}
+
+/// Values a command is done with that are big (a fleet, its evaluations, a plan) and that the
+/// process's exit frees at once: dropping them piece by piece took seconds on a large fleet.
+/// The command line forgets them all in one place, after the command.
+#[derive(Default)]
+pub struct Leftovers(Vec<Box<dyn std::any::Any>>);
+
+impl Leftovers {
+    /// Keeps `value` until the end of the process.
+    pub fn keep<T: 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
+/// Turns the error of a callee into a typed [`Error`] made by `wrap` from its whole text (the
+/// chain of contexts, as `{:#}` prints it); an error that already is an [`Error`] is kept as it
+/// is. A bridge while parts of the library still return untyped errors: it compiles for both,
+/// so a call site needs no change when its callee becomes typed (and can then drop the bridge).
+pub(crate) fn typed<E: std::fmt::Display + 'static>(
+    wrap: fn(String) -> Error,
+) -> impl Fn(E) -> Error {
+    move |e| {
+        let text = format!("{e:#}");
+        let any: Box<dyn std::any::Any> = Box::new(e);
+        match any.downcast::<Error>() {
+            Ok(done) => *done,
+            Err(_) => wrap(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_error_stays_as_it_is() {
+        let e = typed(Error::Store)(Error::Usage("no such run".into()));
+        assert!(matches!(e, Error::Usage(m) if m == "no such run"));
+    }
+
+    #[test]
+    fn any_other_error_is_wrapped_with_its_text() {
+        let e = typed(Error::Git)("the remote refused the push");
+        assert!(matches!(e, Error::Git(m) if m == "the remote refused the push"));
+    }
+}

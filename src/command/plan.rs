@@ -1,0 +1,223 @@
+//! `vow plan`: evaluates the fleet, builds the plan and writes it (the plan file, stdout); with
+//! `--shard K/N` one slice's partial plan, with `--merge` the plan of every shard's partials.
+
+use super::{fails, typed, FailOn, Leftovers, Sink};
+use crate::error::{exit, Error, Result};
+use crate::evaluate;
+use crate::load::inputs::Inputs;
+use crate::plan::{self, PlanOptions, Shard};
+use crate::report;
+use crate::timings::Stage;
+use chrono::{DateTime, Utc};
+use clap::ValueEnum;
+use std::path::PathBuf;
+
+/// The formats of the plan on stdout.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// What to plan and how to write it (`vow plan`'s options but `--shard` and `--merge`).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The plan file (JSON), written as well as stdout.
+    pub out: Option<PathBuf>,
+    pub format: PlanFormat,
+    /// Only this Promise's instances.
+    pub promise: Option<String>,
+    /// Exit 3 when changes are pending.
+    pub detailed_exitcode: bool,
+    pub fail_on: FailOn,
+    /// A unified diff of every changed file.
+    pub diff: bool,
+}
+
+/// `vow plan`: evaluates every request and writes the plan.
+pub fn plan(
+    inputs: &mut Inputs,
+    opts: Options,
+    now: Option<DateTime<Utc>>,
+    sink: &mut Sink,
+    leftovers: &mut Leftovers,
+) -> Result<i32> {
+    check_promise(inputs, opts.promise.as_deref())?;
+    let started = std::time::Instant::now();
+    // Diffs need the rendered contents; markdown shows them collapsed.
+    let diff = opts.diff || opts.format == PlanFormat::Markdown;
+    let detail = if diff {
+        evaluate::Detail::Contents
+    } else {
+        evaluate::Detail::Digests
+    };
+    let evaluated = crate::timings::time(Stage::Evaluate, || {
+        evaluate::evaluate_shard(inputs, detail, None)
+    });
+    tracing::info!(
+        "evaluated {} requests in {:?}",
+        evaluated.len(),
+        started.elapsed()
+    );
+    let code = emit_plan(inputs, &evaluated, opts, now, true, sink, leftovers);
+    leftovers.keep(evaluated);
+    code
+}
+
+/// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
+pub fn shard(
+    inputs: &mut Inputs,
+    shard: Shard,
+    opts: Options,
+    now: Option<DateTime<Utc>>,
+    sink: &mut Sink,
+) -> Result<i32> {
+    check_promise(inputs, opts.promise.as_deref())?;
+    let evaluated = crate::timings::time(Stage::Evaluate, || {
+        evaluate::evaluate_shard(
+            inputs,
+            evaluate::Detail::Digests,
+            Some((shard.index - 1, shard.count)),
+        )
+    });
+    let count = evaluated.len();
+    let partial = plan::Partial::new(
+        inputs,
+        shard,
+        now.map(crate::duration::format_time),
+        opts.promise.clone(),
+        evaluated,
+    );
+    let mut json = serde_json::to_string(&partial).map_err(|e| Error::Store(e.to_string()))?;
+    json.push('\n');
+    match &opts.out {
+        Some(path) => crate::store::write::atomic_write(path, json.as_bytes()).map_err(|e| {
+            Error::Store(format!(
+                "cannot write the partial plan to {}: {e:#}",
+                path.display()
+            ))
+        })?,
+        None => sink.out(&json)?,
+    }
+    sink.say(&format!(
+        "vow plan: shard {}/{}: {count} instances evaluated; combine every shard with `vow plan --merge PARTS...`\n",
+        shard.index, shard.count
+    ));
+    Ok(exit::OK)
+}
+
+/// `vow plan --merge PARTS...`: the plan of the whole fleet from every shard's partial plan.
+pub fn merge(
+    inputs: &mut Inputs,
+    parts: &[PathBuf],
+    opts: Options,
+    now: Option<DateTime<Utc>>,
+    sink: &mut Sink,
+    leftovers: &mut Leftovers,
+) -> Result<i32> {
+    let parts = parts
+        .iter()
+        .map(|p| {
+            let part = plan::Partial::read(p).map_err(typed(Error::EditedPlan))?;
+            Ok((p.clone(), part))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let merged = plan::merge(inputs, parts).map_err(typed(Error::EditedPlan))?;
+    let shard_now = match &merged.now {
+        Some(t) => Some(crate::duration::parse_time(t).map_err(Error::EditedPlan)?),
+        None => None,
+    };
+    if now.is_some() && now != shard_now {
+        return Err(Error::Usage("--now differs from the shards': merge without --now, or plan the shards with the same --now".into()));
+    }
+    if opts.promise.is_some() && opts.promise != merged.promise {
+        return Err(Error::Usage(
+            "--promise differs from the shards': merge without --promise".into(),
+        ));
+    }
+    // Partial plans keep digests, not contents: a merged plan has no file diffs to show.
+    let opts = Options {
+        promise: merged.promise.clone(),
+        diff: false,
+        ..opts
+    };
+    let code = emit_plan(
+        inputs,
+        &merged.evaluated,
+        opts,
+        shard_now,
+        false,
+        sink,
+        leftovers,
+    );
+    leftovers.keep(merged);
+    code
+}
+
+/// Refuses a `--promise` that names no Promise of the workspace.
+fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
+    if let Some(p) = promise {
+        if inputs.promise_by_name(p).is_none() {
+            let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "there is no Promise `{p}`; the Promises are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the plan from evaluated requests, writes it and prints it. `contents`: the
+/// evaluations hold the rendered files (not only their digests), so diffs can be shown.
+fn emit_plan(
+    inputs: &Inputs,
+    evaluated: &[evaluate::Evaluated],
+    opts: Options,
+    now: Option<DateTime<Utc>>,
+    contents: bool,
+    sink: &mut Sink,
+    leftovers: &mut Leftovers,
+) -> Result<i32> {
+    let diff = contents && (opts.diff || opts.format == PlanFormat::Markdown);
+    let plan = crate::timings::time(Stage::Plan, || {
+        plan::build(
+            inputs,
+            evaluated,
+            &PlanOptions {
+                promise: opts.promise.clone(),
+                now,
+            },
+        )
+    });
+    let output_started = std::time::Instant::now();
+    // The JSON plan is streamed, never built as one string: at a million requests it is 1.7 GB.
+    if let Some(out) = &opts.out {
+        crate::store::write::atomic_write_with(out, |w| plan::write_json(&plan, w)).map_err(
+            |e| Error::Store(format!("cannot write the plan to {}: {e:#}", out.display())),
+        )?;
+    }
+    let diffs = if diff {
+        plan::unified_diffs(&inputs.ws.store, evaluated, &plan.changes)
+    } else {
+        Vec::new()
+    };
+    match opts.format {
+        PlanFormat::Human => sink.out(&report::human::plan(&plan, &diffs))?,
+        PlanFormat::Json => sink.out_with(|w| plan::write_json(&plan, w))?,
+        PlanFormat::Markdown => sink.out(&report::plan_markdown::render(&plan, &diffs))?,
+    }
+    crate::timings::add(Stage::Output, output_started.elapsed());
+    crate::timings::note_memory(Stage::Output);
+    let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
+    let failed = fails(&plan.findings, opts.fail_on);
+    leftovers.keep(plan);
+    Ok(if failed {
+        exit::FINDINGS
+    } else if opts.detailed_exitcode && changes > 0 {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
+}

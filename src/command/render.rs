@@ -1,0 +1,64 @@
+//! `vow render`: what one request (or every request of a file) renders to, step by step.
+
+use super::Sink;
+use crate::error::{exit, Error, Result};
+use crate::evaluate;
+use crate::load::inputs::Inputs;
+use crate::model::Request;
+use crate::report;
+
+/// Evaluates the requests `what` names with their trace and writes each one's rendering.
+pub fn render(inputs: &Inputs, what: &str, sink: &mut Sink) -> Result<i32> {
+    let chosen = select_requests(inputs, what)?;
+    let mut blocked = false;
+    for (i, r) in chosen.iter().enumerate() {
+        let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
+        blocked |= ev.blocked;
+        if i > 0 {
+            sink.out("\n")?;
+        }
+        sink.out(&report::human::render(&ev))?;
+    }
+    Ok(if blocked { exit::FINDINGS } else { exit::OK })
+}
+
+/// Finds the requests `vow render` was asked about: the requests of a file, or the one request
+/// an id, a `<namespace>/<name>` or a name names.
+fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a Request>> {
+    let path = inputs.ws.root.join(what);
+    if path.is_file() {
+        let shown = crate::load::display_path(&inputs.ws.root, &path);
+        let found: Vec<_> = inputs
+            .requests
+            .iter()
+            .filter(|r| r.location.file == shown)
+            .collect();
+        if found.is_empty() {
+            return Err(Error::Usage(format!(
+                "{what} holds no request vow could read (run `vow plan` to see its findings)"
+            )));
+        }
+        return Ok(found);
+    }
+    let found: Vec<_> = inputs
+        .requests
+        .iter()
+        .filter(|r| {
+            let id = &r.id;
+            what == id.to_string()
+                || what == format!("{}/{}", id.namespace, id.name)
+                || what == id.name
+        })
+        .collect();
+    match found.len() {
+        0 => Err(Error::Usage(format!("no request is called `{what}`; name it as <promise>:<namespace>/<name>, <namespace>/<name>, <name> or a file"))),
+        1 => Ok(found),
+        _ => {
+            let names: Vec<String> = found.iter().map(|r| r.id.to_string()).collect();
+            Err(Error::Usage(format!(
+                "`{what}` names several requests: {}; say which",
+                names.join(", ")
+            )))
+        }
+    }
+}

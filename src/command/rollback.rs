@@ -1,0 +1,21 @@
+//! `vow rollback`: writes the reverse plan of a run (every instance it changed, back as it
+//! was), for `vow apply` to apply like any plan.
+
+use super::{typed, Sink};
+use crate::error::{exit, Error, Result};
+use crate::workspace::Workspace;
+use std::path::Path;
+
+/// Writes the reverse plan of `run` (its id or a prefix) to `dest` or stdout.
+pub fn rollback(ws: &Workspace, run: &str, dest: Option<&Path>, sink: &mut Sink) -> Result<i32> {
+    let mut st = crate::store::open(ws).map_err(typed(Error::Store))?;
+    st.refresh().map_err(typed(Error::Git))?;
+    let journal =
+        crate::apply::rollback::find_run(st.as_ref(), run).map_err(typed(Error::Usage))?;
+    let state = crate::store::read(st.dir(), &ws.root);
+    let plan = crate::apply::rollback::make_plan(st.as_ref(), &state, &journal)
+        .map_err(typed(Error::Store))?;
+    let text = crate::apply::rollback::to_text(&plan);
+    sink.emit(&text, dest)?;
+    Ok(exit::OK)
+}
