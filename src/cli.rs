@@ -277,6 +277,11 @@ pub fn main(args: Vec<String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) if e.is::<ReaderGone>() => EXIT_OK,
+        // Configuration errors are findings, printed as every finding is.
+        Err(e) if matches!(e.downcast_ref(), Some(crate::error::Error::Config(_))) => {
+            say(&format!("{e}\n"));
+            EXIT_ERROR
+        }
         Err(e) => {
             say(&format!("error: {e:#}\n"));
             EXIT_ERROR

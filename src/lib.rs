@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod duration;
 pub mod error;

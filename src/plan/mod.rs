@@ -57,12 +57,16 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .ws
             .default_rollout
             .clone()
-            .unwrap_or_else(waves::default_rollout),
-        calendar: &inputs.ws.calendar,
-        now: opts.now,
+            .unwrap_or_else(crate::config::default_rollout),
     };
-    let placed = waves::place(&strategy, &changes);
-    findings.extend(placed.findings.iter().cloned());
+    let mut assigned = waves::assign(&strategy, &changes);
+    timing::time_waves(
+        &mut assigned.waves,
+        &assigned.bakes,
+        &inputs.ws.calendar,
+        opts.now,
+    );
+    findings.extend(assigned.findings.iter().cloned());
     diag::sort_findings(&mut findings);
 
     let mut blocked: Vec<Blocked> = evaluated
@@ -70,12 +74,12 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         .filter(|e| e.blocked)
         .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
         .collect();
-    blocked.extend(placed.unplaced.iter().cloned());
+    blocked.extend(assigned.unplaced.iter().cloned());
     blocked.extend(held);
     blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
 
     let counts = counts::count(
-        &placed.waves,
+        &assigned.waves,
         &blocked,
         &evaluated,
         &inputs.ws.labels.team,
@@ -87,14 +91,14 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .iter()
             .filter(|c| c.action == Action::Unchanged)
             .count(),
-        create: count(&changes, Action::Create, &placed.unplaced),
-        update: count(&changes, Action::Update, &placed.unplaced),
-        delete: count(&changes, Action::Delete, &placed.unplaced),
+        create: count(&changes, Action::Create, &assigned.unplaced),
+        update: count(&changes, Action::Update, &assigned.unplaced),
+        delete: count(&changes, Action::Delete, &assigned.unplaced),
         blocked: blocked.len(),
         pinned: evaluated.iter().filter(|e| e.pinned).count(),
         paused: evaluated.iter().filter(|e| e.paused).count(),
-        waves: placed.waves.len(),
-        failure_budget: placed.run_budget,
+        waves: assigned.waves.len(),
+        failure_budget: assigned.run_budget,
         findings: findings.len(),
     };
     let mut plan = Plan {
@@ -105,7 +109,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         inputs: inputs.digests.clone(),
         summary,
         counts,
-        waves: placed.waves,
+        waves: assigned.waves,
         blocked,
         pinned: evaluated
             .iter()
