@@ -413,9 +413,10 @@ fn plan_cmd(
     } else {
         evaluate::Detail::Digests
     };
-    let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_shard(inputs, detail, None)
-    });
+    let requests = evaluate::Requests::Owned(std::mem::take(&mut inputs.requests));
+    let opts = evaluate::Options::new(detail).with_dependencies();
+    let evaluated =
+        crate::timings::time(Stage::Evaluate, || evaluate::run(inputs, requests, &opts));
     tracing::info!(
         "evaluated {} requests in {:?}",
         evaluated.len(),
@@ -434,12 +435,15 @@ fn shard_cmd(
 ) -> Result<i32> {
     let shard = a.shard.context("--shard is required here")?;
     check_promise(inputs, a.promise.as_deref())?;
+    // The Promises' dependencies belong to the first shard.
+    let mut opts = evaluate::Options::new(evaluate::Detail::Digests);
+    opts.with_dependencies = shard.index == 1;
+    let requests = std::mem::take(&mut inputs.requests)
+        .into_iter()
+        .filter(|r| plan::shard_of(&r.id, shard.count) == shard.index - 1)
+        .collect();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_shard(
-            inputs,
-            evaluate::Detail::Digests,
-            Some((shard.index - 1, shard.count)),
-        )
+        evaluate::run(inputs, evaluate::Requests::Owned(requests), &opts)
     });
     let count = evaluated.len();
     let partial = plan::Partial::new(
@@ -567,12 +571,16 @@ fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
     let chosen = select_requests(inputs, &a.request)?;
     let mut blocked = false;
     for (i, r) in chosen.iter().enumerate() {
-        let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
+        let opts = evaluate::Options::new(evaluate::Detail::Trace);
+        let evaluated = evaluate::run(inputs, evaluate::Requests::Borrowed(vec![r]), &opts);
+        let Some(ev) = evaluated.first() else {
+            continue;
+        };
         blocked |= ev.blocked;
         if i > 0 {
             out("\n")?;
         }
-        out(&report::human::render(&ev))?;
+        out(&report::human::render(ev))?;
     }
     Ok(if blocked { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -789,7 +797,8 @@ fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
         .filter(|r| in_scope(&r.location.file))
         .collect();
     let evaluated: Vec<evaluate::Evaluated> = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_owned(inputs, requests, evaluate::Detail::Digests)
+        let opts = evaluate::Options::new(evaluate::Detail::Digests);
+        evaluate::run(inputs, evaluate::Requests::Owned(requests), &opts)
     });
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());

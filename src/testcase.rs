@@ -181,13 +181,15 @@ fn run_case(
         ));
     };
     // Cases judge waivers at their own time; the store plays no part (a case has no history).
-    Ok(evaluate::evaluate_with(
-        inputs,
-        &r,
-        Detail::Contents,
-        now,
-        false,
-    ))
+    let opts = evaluate::Options {
+        now: Some(now),
+        with_store: false,
+        ..evaluate::Options::new(Detail::Contents)
+    };
+    let mut evaluated = evaluate::run(inputs, evaluate::Requests::Borrowed(vec![&r]), &opts);
+    evaluated
+        .pop()
+        .ok_or_else(|| "the case's request was not evaluated".to_string())
 }
 
 fn short_name(case: &str) -> String {

@@ -93,7 +93,9 @@ fn generate(out: &Path) {
         r.annotations.remove("kratix.io/paused");
         r.labels.remove("vow.dev/version");
     }
-    for ev in evaluate::evaluate_all(&inputs, evaluate::Detail::Contents) {
+    let all = evaluate::Requests::Borrowed(inputs.requests.iter().collect());
+    let opts = evaluate::Options::new(evaluate::Detail::Contents).with_dependencies();
+    for ev in evaluate::run(&inputs, all, &opts) {
         assert!(
             !ev.blocked,
             "{} is blocked under the old revision: {:?}",

@@ -49,7 +49,9 @@ fn plan_with_files(files: &[std::path::PathBuf]) -> String {
         vow::duration::parse_time("2026-12-01").unwrap(),
         files,
     );
-    let evaluated = evaluate::evaluate_all(&inputs, evaluate::Detail::Digests);
+    let all = evaluate::Requests::Borrowed(inputs.requests.iter().collect());
+    let opts = evaluate::Options::new(evaluate::Detail::Digests).with_dependencies();
+    let evaluated = evaluate::run(&inputs, all, &opts);
     report::plan_json(&plan::build(
         &inputs,
         &evaluated,

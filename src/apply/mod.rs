@@ -16,7 +16,7 @@ mod wave;
 
 pub use gate::{records as health_records, Decision};
 
-use crate::evaluate::{self, Detail, Evaluated};
+use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::{self, Inputs};
 use crate::store::{self, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
@@ -430,7 +430,12 @@ fn check_fresh(
 
 /// Which planned instances render differently now.
 fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
-    let evaluated = evaluate::evaluate_all(inputs, Detail::Digests);
+    let all = evaluate::Requests::Borrowed(inputs.requests.iter().collect());
+    let evaluated = evaluate::run(
+        inputs,
+        all,
+        &Options::new(Detail::Digests).with_dependencies(),
+    );
     let now: HashMap<String, String> = evaluated
         .iter()
         .map(|e| (e.id.to_string(), e.files_digest()))

@@ -7,7 +7,7 @@
 use super::journal::{self, Journal};
 use super::planfile::{PlanFile, Wave, WaveInstance};
 use super::rollback;
-use crate::evaluate::{self, Detail, Evaluated};
+use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::Inputs;
 use crate::store::{self, Store};
 use anyhow::{bail, Result};
@@ -26,8 +26,14 @@ pub struct Memo {
 
 impl Memo {
     pub fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
-        self.rendered
-            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+        self.rendered.get_or_insert_with(|| {
+            let all = evaluate::Requests::Borrowed(inputs.requests.iter().collect());
+            evaluate::run(
+                inputs,
+                all,
+                &Options::new(Detail::Contents).with_dependencies(),
+            )
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 //! until it expires; a waived finding is still reported, as waived. See docs/policy.md.
 
 mod check;
+pub(crate) mod scope;
 
 pub use check::{check, CheckOutcome, Subject};
 
