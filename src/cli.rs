@@ -6,7 +6,8 @@
 
 use crate::diag::{self, Severity};
 use crate::evaluate;
-use crate::load::inputs::{self, Inputs};
+use crate::load::inputs::{self, Catalogue};
+use crate::model::Request;
 use crate::plan::{self, PlanOptions};
 use crate::report;
 use crate::timings::Stage;
@@ -363,7 +364,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         // `--merge` plans from the shards' evaluations: the requests are not read again.
         // `--shard` keeps only its own requests from the start.
-        let inputs = crate::timings::time(Stage::Load, || match &cli.command {
+        let (inputs, requests) = crate::timings::time(Stage::Load, || match &cli.command {
             Command::Plan(a) if !a.merge.is_empty() => {
                 inputs::load_with_request_files(ws, clock, &[])
             }
@@ -375,18 +376,27 @@ fn run(cli: Cli) -> Result<i32> {
         tracing::info!(
             "loaded {} Promises, {} requests, {} destinations in {:?}",
             inputs.promises.len(),
-            inputs.requests.len(),
+            requests.len(),
             inputs.destinations.len(),
             started.elapsed()
         );
-        let mut inputs = inputs;
+        // Each command consumes the requests (the fleet) or, when it only reads them, lets
+        // them go unfreed like the catalogue below.
         let result = match cli.command {
-            Command::Plan(a) if !a.merge.is_empty() => merge_cmd(&mut inputs, a, now),
-            Command::Plan(a) if a.shard.is_some() => shard_cmd(&mut inputs, a, now),
-            Command::Plan(a) => plan_cmd(&mut inputs, a, now),
-            Command::Render(a) => render_cmd(&inputs, a),
-            Command::Scan(a) => scan_cmd(&inputs, a),
-            Command::Check(a) => check_cmd(&mut inputs, a),
+            Command::Plan(a) if !a.merge.is_empty() => return merge_cmd(inputs, a, now),
+            Command::Plan(a) if a.shard.is_some() => shard_cmd(&inputs, requests, a, now),
+            Command::Plan(a) => plan_cmd(&inputs, requests, a, now),
+            Command::Render(a) => {
+                let code = render_cmd(&inputs, &requests, a);
+                std::mem::forget(requests);
+                code
+            }
+            Command::Scan(a) => {
+                let code = scan_cmd(&inputs, &requests, a);
+                std::mem::forget(requests);
+                code
+            }
+            Command::Check(a) => check_cmd(&inputs, requests, a),
             Command::Test(a) => test_cmd(&inputs, a),
             Command::Explain { .. }
             | Command::Apply(_)
@@ -400,7 +410,8 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn plan_cmd(
-    inputs: &mut Inputs,
+    inputs: &Catalogue,
+    requests: inputs::Fleet,
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
@@ -413,7 +424,7 @@ fn plan_cmd(
     } else {
         evaluate::Detail::Digests
     };
-    let requests = evaluate::Requests::Owned(std::mem::take(&mut inputs.requests));
+    let requests = evaluate::Requests::Owned(requests);
     let opts = evaluate::Options::new(detail).with_dependencies();
     let evaluated =
         crate::timings::time(Stage::Evaluate, || evaluate::run(inputs, requests, &opts));
@@ -429,7 +440,8 @@ fn plan_cmd(
 
 /// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
 fn shard_cmd(
-    inputs: &mut Inputs,
+    inputs: &Catalogue,
+    requests: inputs::Fleet,
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
@@ -438,7 +450,7 @@ fn shard_cmd(
     // The Promises' dependencies belong to the first shard.
     let mut opts = evaluate::Options::new(evaluate::Detail::Digests);
     opts.with_dependencies = shard.index == 1;
-    let requests = std::mem::take(&mut inputs.requests)
+    let requests = requests
         .into_iter()
         .filter(|r| plan::shard_of(&r.id, shard.count) == shard.index - 1)
         .collect();
@@ -469,7 +481,7 @@ fn shard_cmd(
 
 /// `vow plan --merge PARTS...`: the plan of the whole fleet from every shard's partial plan.
 fn merge_cmd(
-    inputs: &mut Inputs,
+    inputs: Catalogue,
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<i32> {
@@ -495,7 +507,7 @@ fn merge_cmd(
     };
     // Partial plans keep digests, not contents: a merged plan has no file diffs to show.
     let code = emit_plan(
-        inputs,
+        &merged.catalogue,
         &merged.evaluated,
         PlanArgs { diff: false, ..a },
         shard_now,
@@ -505,7 +517,7 @@ fn merge_cmd(
     code
 }
 
-fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
+fn check_promise(inputs: &Catalogue, promise: Option<&str>) -> Result<()> {
     if let Some(p) = promise {
         if inputs.promise_by_name(p).is_none() {
             let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
@@ -520,7 +532,7 @@ fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
 
 /// Builds the plan from evaluated requests, writes it and prints it.
 fn emit_plan(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     evaluated: &[evaluate::Evaluated],
     a: PlanArgs,
     now: Option<chrono::DateTime<chrono::Utc>>,
@@ -567,8 +579,8 @@ fn emit_plan(
     })
 }
 
-fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
-    let chosen = select_requests(inputs, &a.request)?;
+fn render_cmd(inputs: &Catalogue, requests: &[Request], a: RenderArgs) -> Result<i32> {
+    let chosen = select_requests(inputs, requests, &a.request)?;
     let mut blocked = false;
     for (i, r) in chosen.iter().enumerate() {
         let opts = evaluate::Options::new(evaluate::Detail::Trace);
@@ -586,12 +598,15 @@ fn render_cmd(inputs: &Inputs, a: RenderArgs) -> Result<i32> {
 }
 
 /// Finds the requests `vow render` was asked about.
-fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::model::Request>> {
+fn select_requests<'a>(
+    inputs: &Catalogue,
+    requests: &'a [Request],
+    what: &str,
+) -> Result<Vec<&'a Request>> {
     let path = inputs.ws.root.join(what);
     if path.is_file() {
         let shown = crate::load::display_path(&inputs.ws.root, &path);
-        let found: Vec<_> = inputs
-            .requests
+        let found: Vec<_> = requests
             .iter()
             .filter(|r| r.location.file == shown)
             .collect();
@@ -600,8 +615,7 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::
         }
         return Ok(found);
     }
-    let found: Vec<_> = inputs
-        .requests
+    let found: Vec<_> = requests
         .iter()
         .filter(|r| {
             let id = &r.id;
@@ -647,7 +661,7 @@ fn explain_builtin(code: Option<&str>) -> Option<String> {
 fn explain(ws: Workspace, code: Option<&str>) -> Result<i32> {
     let code = code.unwrap_or_default();
     // Rule names are finding ids too.
-    let (policy, _) = crate::policy::load(&ws.root, &ws.rules, &ws.promises);
+    let (policy, _) = crate::policy::load(&ws.root, &ws.rules, Vec::new());
     let Some(r) = policy.rule(code) else {
         bail!("`{code}` is neither a finding code nor a rule; `vow explain` lists the codes");
     };
@@ -742,8 +756,8 @@ fn fails(findings: &[diag::Finding], fail_on: FailOn) -> bool {
         .any(|f| f.waived.is_none() && f.severity >= t)
 }
 
-fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
-    let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs));
+fn scan_cmd(inputs: &Catalogue, requests: &[Request], a: ScanArgs) -> Result<i32> {
+    let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs, requests));
     let view = report::PolicyView {
         command: "scan",
         findings: &result.findings,
@@ -763,7 +777,7 @@ fn scan_cmd(inputs: &Inputs, a: ScanArgs) -> Result<i32> {
     })
 }
 
-fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
+fn check_cmd(inputs: &Catalogue, requests: inputs::Fleet, a: CheckArgs) -> Result<i32> {
     // A path that names nothing would check nothing, and pass.
     if let Some(missing) = a.changed.iter().find(|p| !p.exists()) {
         anyhow::bail!(
@@ -792,7 +806,7 @@ fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
         .cloned()
         .collect();
     // Moved out and freed as they are evaluated: test cases do not read the fleet's requests.
-    let requests: Vec<crate::model::Request> = std::mem::take(&mut inputs.requests)
+    let requests: Vec<Request> = requests
         .into_iter()
         .filter(|r| in_scope(&r.location.file))
         .collect();
@@ -825,7 +839,7 @@ fn check_cmd(inputs: &mut Inputs, a: CheckArgs) -> Result<i32> {
     })
 }
 
-fn test_cmd(inputs: &Inputs, a: TestArgs) -> Result<i32> {
+fn test_cmd(inputs: &Catalogue, a: TestArgs) -> Result<i32> {
     let (mut results, findings) = crate::testcase::run_all(inputs);
     if let Some(f) = &a.filter {
         results.retain(|t| t.test.contains(f.as_str()) || t.case.contains(f.as_str()));

@@ -6,7 +6,7 @@
 //! request is gone points at its binding record.
 
 use crate::diag::{self, Finding, Location};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::{InstanceRef, Labels};
 use crate::policy::{self, CheckOutcome, Subject};
 use crate::script::OutputDoc;
@@ -70,9 +70,9 @@ pub struct ScanResult {
 }
 
 /// Scans the applied fleet.
-pub fn scan(inputs: &Inputs) -> ScanResult {
+pub fn scan(inputs: &Catalogue, requests: &[crate::model::Request]) -> ScanResult {
     let requests: BTreeMap<&InstanceRef, &crate::model::Request> =
-        inputs.requests.iter().map(|r| (&r.id, r)).collect();
+        requests.iter().map(|r| (&r.id, r)).collect();
     // Rules judge requests; a Promise's own dependencies are not one.
     let applied: Vec<(&InstanceRef, &Applied)> = inputs
         .store
@@ -106,7 +106,7 @@ pub fn scan(inputs: &Inputs) -> ScanResult {
 }
 
 fn check_one(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     id: &InstanceRef,
     a: &Applied,
     request: Option<&crate::model::Request>,
@@ -157,7 +157,7 @@ fn check_one(
 }
 
 /// The documents the store holds for an instance, keyed as the workflow wrote them.
-fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String, OutputDoc)> {
+fn stored_outputs(inputs: &Catalogue, id: &InstanceRef, a: &Applied) -> Vec<(String, OutputDoc)> {
     let groups: BTreeMap<String, String> = a
         .binding
         .status
@@ -202,7 +202,7 @@ fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String
     out
 }
 
-fn compliance(inputs: &Inputs, checked: &[Checked]) -> Compliance {
+fn compliance(inputs: &Catalogue, checked: &[Checked]) -> Compliance {
     let mut c = Compliance::default();
     let keys = &inputs.ws.labels;
     for ch in checked {

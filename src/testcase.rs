@@ -6,7 +6,7 @@
 
 use crate::diag::{self, Finding, Location};
 use crate::evaluate::{self, Detail, Evaluated};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::load::{request, Doc};
 use crate::policy::TestDoc;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ pub struct CaseResult {
 }
 
 /// Runs every test case of the workspace. Malformed tests are findings.
-pub fn run_all(inputs: &Inputs) -> (Vec<CaseResult>, Vec<Finding>) {
+pub fn run_all(inputs: &Catalogue) -> (Vec<CaseResult>, Vec<Finding>) {
     let mut results = Vec::new();
     let mut findings = Vec::new();
     for t in &inputs.policy.tests {
@@ -93,7 +93,7 @@ pub fn run_all(inputs: &Inputs) -> (Vec<CaseResult>, Vec<Finding>) {
     (results, findings)
 }
 
-fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
+fn run_test(inputs: &Catalogue, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
     let name = t.doc.name().unwrap_or("test").to_string();
     let root = &inputs.ws.root;
     let spec: TestSpec = serde_json::from_value(
@@ -130,7 +130,7 @@ fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
 }
 
 /// The request a case describes.
-fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
+fn case_request(inputs: &Catalogue, case: &Case) -> Result<Value, String> {
     if let Some(r) = &case.request {
         return Ok(r.clone());
     }
@@ -159,7 +159,7 @@ fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
 }
 
 fn run_case(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     now: chrono::DateTime<chrono::Utc>,
     _spec: &TestSpec,
     case: &Case,

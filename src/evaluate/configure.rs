@@ -4,7 +4,7 @@
 
 use super::{schedule, Evaluated, StepTrace};
 use crate::diag::{self, Finding};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::load::promise::STEP_SCOPE;
 use crate::model::{Labels, Pipeline, Promise};
 use crate::policy::scope::{field, promise_variable};
@@ -15,7 +15,7 @@ use rhai::{Dynamic, Map};
 use serde_json::Value;
 
 pub(super) fn run_pipeline(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
     request: &Value,

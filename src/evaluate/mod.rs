@@ -16,7 +16,7 @@ pub use evaluated::{applied_binding, Evaluated, OutFile, StepTrace};
 pub use layout::render_file;
 
 use crate::diag::{self, Finding};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::{InstanceRef, Labels, Promise, Request};
 use crate::script::{self, OutputDoc};
 use crate::store::Applied;
@@ -82,7 +82,7 @@ impl Options {
 
 /// Evaluates the requests in parallel (and the Promises' dependencies when asked); results are
 /// in instance order. Field lines of findings are found once per file for the whole batch.
-pub fn run(inputs: &Inputs, requests: Requests, opts: &Options) -> Vec<Evaluated> {
+pub fn run(inputs: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evaluated> {
     let now = opts.now.unwrap_or(inputs.now);
     let one = |r: &Request, value: Value| {
         evaluate_unlocated(inputs, r, value, opts.detail, now, opts.with_store)
@@ -111,7 +111,7 @@ pub fn run(inputs: &Inputs, requests: Requests, opts: &Options) -> Vec<Evaluated
 /// Runs a Promise's own workflow (`workflows.promise.configure`): its outputs (operators, CRDs,
 /// catalogs) are the Promise's dependencies, written under `dependencies/<promise>/` to every
 /// destination its `destinationSelectors` match, as Kratix does. None when it has no Rhai step.
-fn evaluate_dependencies(inputs: &Inputs, index: usize, detail: Detail) -> Option<Evaluated> {
+fn evaluate_dependencies(inputs: &Catalogue, index: usize, detail: Detail) -> Option<Evaluated> {
     let promise = inputs.promises.get(index)?;
     if promise.paused || promise.promise_configure.iter().all(|p| p.steps.is_empty()) {
         return None;
@@ -157,7 +157,7 @@ fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
 }
 
 /// Finds the field lines of every finding, once per file for the whole batch.
-fn locate_all(inputs: &Inputs, out: &mut [Evaluated]) {
+fn locate_all(inputs: &Catalogue, out: &mut [Evaluated]) {
     crate::load::locate::locate_fields(
         &inputs.ws.root,
         out.iter_mut().flat_map(|e| e.findings.iter_mut()).collect(),
@@ -166,7 +166,7 @@ fn locate_all(inputs: &Inputs, out: &mut [Evaluated]) {
 
 /// Evaluates `r` whose document is `value` (`r.value` is not read: the caller may have moved it).
 fn evaluate_unlocated(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     r: &Request,
     value: Value,
     detail: Detail,
@@ -186,7 +186,7 @@ fn evaluate_unlocated(
 
 /// An instance whose store record names a path the store refuses (a file replaced by a symlink,
 /// a path outside) is held back: applying it would stop its whole wave.
-fn hold_refused(inputs: &Inputs, ev: &mut Evaluated) {
+fn hold_refused(inputs: &Catalogue, ev: &mut Evaluated) {
     let Some(refused) = inputs.store.refused.get(&ev.id) else {
         return;
     };
@@ -202,7 +202,7 @@ fn hold_refused(inputs: &Inputs, ev: &mut Evaluated) {
 }
 
 fn evaluate_full(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     r: &Request,
     value: Value,
     applied: Option<&Applied>,
@@ -267,7 +267,7 @@ fn evaluate_full(
 
 /// Runs the platform rules over the defaulted request and what it renders.
 fn apply_rules(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     r: &Request,
     promise: &Promise,
     value: &Value,
@@ -292,7 +292,7 @@ fn apply_rules(
 
 /// The Promise revision this instance renders with: the current one, or the pinned revision.
 fn target_promise<'a>(
-    inputs: &'a Inputs,
+    inputs: &'a Catalogue,
     current: &'a Promise,
     r: &Request,
     applied: Option<&Applied>,
@@ -329,7 +329,7 @@ fn target_promise<'a>(
 }
 
 /// Whether the Promise can be used at all; blocks the instance with the reasons when not.
-fn usable(inputs: &Inputs, promise: &Promise, index: usize, ev: &mut Evaluated) -> bool {
+fn usable(inputs: &Catalogue, promise: &Promise, index: usize, ev: &mut Evaluated) -> bool {
     for f in &promise.broken {
         let mut f = f.clone();
         f.message = format!("Promise {} is unusable: {}", promise.name, f.message);

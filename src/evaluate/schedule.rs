@@ -4,7 +4,7 @@
 
 use super::{layout, Evaluated};
 use crate::diag::{self, Finding};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::{Destination, Labels, Pipeline, Promise};
 use crate::script::OutputDoc;
 use crate::store::Applied;
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// Splits a pipeline's outputs into workload groups, schedules each group to its destination
 /// and lays the files out there as Kratix does.
 pub(super) fn schedule(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
     outputs: &[(String, OutputDoc)],

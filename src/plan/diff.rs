@@ -1,7 +1,7 @@
 //! Diff: what each evaluated instance would change in the store.
 
 use crate::evaluate::Evaluated;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::store::Applied;
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub struct Change {
 /// Classifies every planned instance: evaluated requests (blocked and paused ones are left out:
 /// they change nothing) and deletions of applied instances whose request is gone.
 pub fn classify(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     evaluated: &[&Evaluated],
     wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Change> {

@@ -16,7 +16,7 @@ pub use shard::{merge, shard_of, Partial, Shard};
 
 use crate::diag::{self, Finding};
 use crate::evaluate::Evaluated;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -29,7 +29,7 @@ pub struct PlanOptions {
 }
 
 /// Builds the plan from evaluated requests.
-pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
+pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
     let (changes, held) = hold_deletes(inputs, classify(inputs, &evaluated, &wanted));
@@ -138,7 +138,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
 /// While any request document failed to load, deletions are held back as blocked: the
 /// instance's request may be in the document that did not load, and a typo must never delete
 /// a running service. Every other change is still planned.
-fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
+fn hold_deletes(inputs: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
     if inputs.unread_requests.is_empty() {
         return (changes, Vec::new());
     }
@@ -172,7 +172,7 @@ fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
 /// Container steps vow does not run, per Promise and in workflow order: every workflow of every
 /// Promise in the plan (resource configure and delete, Promise configure), so a reviewer sees
 /// what Kratix would still do outside this plan.
-fn external_steps(inputs: &Inputs, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
+fn external_steps(inputs: &Catalogue, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
     let mut out: Vec<ExternalSteps> = inputs
         .promises
         .iter()
