@@ -2,35 +2,43 @@
 //! `workflows.promise.configure`) run step by step, each Rhai step with its scope, collecting the
 //! outputs, the `schedule()` calls, the status and what was rejected.
 
-use super::{schedule, Evaluated, StepTrace};
+use super::{Evaluated, StepTrace};
 use crate::diag::{self, Finding};
-use crate::load::inputs::Catalogue;
 use crate::load::promise::STEP_SCOPE;
-use crate::model::{Labels, Pipeline, Promise};
+use crate::model::{Labels, Pipeline, Promise, Step};
 use crate::policy::scope::{field, promise_variable};
 use crate::script::{self, OutputDoc};
 use crate::store::Applied;
-use crate::timings::{self, Stage};
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 
+/// What a pipeline's steps made: its outputs (path → document), and the labels each `schedule()`
+/// call gave a workload group.
+pub(super) struct Configured {
+    pub outputs: Vec<(String, OutputDoc)>,
+    pub schedules: Vec<(String, Labels)>,
+}
+
+/// Runs a pipeline's Rhai steps in order, until one blocks the instance; container steps are
+/// noted as not run. The output set is checked once every step ran.
 pub(super) fn run_pipeline(
-    inputs: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
     request: &Value,
     applied: Option<&Applied>,
     trace: bool,
     ev: &mut Evaluated,
-) -> Vec<(String, OutputDoc)> {
+) -> Configured {
     for c in &pipeline.containers {
         ev.external.push(format!("{}/{c}", pipeline.name));
     }
     let request_d = script::to_dynamic(request);
     let promise_d = promise_variable(&promise.name, &promise.version);
     let previous = previous_dynamic(applied);
-    let mut outputs: Vec<(String, OutputDoc)> = Vec::new();
-    let mut schedules: Vec<(String, Labels)> = Vec::new();
+    let mut made = Configured {
+        outputs: Vec::new(),
+        schedules: Vec::new(),
+    };
     for step in &pipeline.steps {
         // Only what the step mentions is copied into its scope.
         let uses = |name: &str| step.script.uses(name);
@@ -45,63 +53,69 @@ pub(super) fn run_pipeline(
             ("previous", pass(uses("previous"), || previous.clone())),
             (
                 "outputs",
-                pass(uses("outputs"), || outputs_dynamic(&outputs)),
+                pass(uses("outputs"), || outputs_dynamic(&made.outputs)),
             ),
         ];
         debug_assert_eq!(vars.len(), STEP_SCOPE.len());
         let (effects, failure) = script::run(&step.script, vars);
-        let what = format!("{} step `{}/{}`", promise.name, pipeline.name, step.name);
-        for s in &effects.rejects {
-            ev.block(
-                Finding::new(
-                    diag::REJECTED,
-                    format!("{}: rejected by {what}: {}", ev.id, s.message),
-                )
-                .at(step.script.location_of(s)),
-            );
-        }
-        for s in &effects.warnings {
-            ev.note(
-                Finding::new(
-                    diag::STEP_WARNING,
-                    format!("{}: {what}: {}", ev.id, s.message),
-                )
-                .at(step.script.location_of(s)),
-            );
-        }
-        if let Some(fail) = failure {
-            ev.block(fail.into_finding(&format!("{}: {what}", ev.id)));
-        }
         if trace {
             ev.trace.push(step_trace(pipeline, step, &effects));
         }
-        for (path, doc) in effects.outputs {
-            outputs.retain(|(p, _)| *p != path);
-            outputs.push((path, doc));
-        }
-        schedules.extend(effects.schedules);
-        if let Some(s) = effects.status {
-            ev.status = Some(s);
-        }
+        let what = format!("{} step `{}/{}`", promise.name, pipeline.name, step.name);
+        record(&what, step, effects, failure, &mut made, ev);
         if ev.blocked {
-            return outputs;
+            return made;
         }
     }
     if let Some(f) = script::check_output_set(
         &format!("{}: {} pipeline `{}`", ev.id, promise.name, pipeline.name),
-        &outputs,
+        &made.outputs,
         &promise.location,
     ) {
         ev.block(f);
-        return outputs;
     }
-    // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
-    let started = timings::enabled().then(std::time::Instant::now);
-    schedule::schedule(inputs, promise, pipeline, &outputs, &schedules, applied, ev);
-    if let Some(s) = started {
-        timings::add(Stage::Render, s.elapsed());
+    made
+}
+
+/// Records what one step (`what`) did: its rejections and warnings as findings, its outputs (a
+/// later write of a path replaces an earlier one), its `schedule()` calls and its status.
+fn record(
+    what: &str,
+    step: &Step,
+    effects: script::Effects,
+    failure: Option<script::ScriptFailure>,
+    made: &mut Configured,
+    ev: &mut Evaluated,
+) {
+    for s in &effects.rejects {
+        ev.block(
+            Finding::new(
+                diag::REJECTED,
+                format!("{}: rejected by {what}: {}", ev.id, s.message),
+            )
+            .at(step.script.location_of(s)),
+        );
     }
-    outputs
+    for s in &effects.warnings {
+        ev.note(
+            Finding::new(
+                diag::STEP_WARNING,
+                format!("{}: {what}: {}", ev.id, s.message),
+            )
+            .at(step.script.location_of(s)),
+        );
+    }
+    if let Some(fail) = failure {
+        ev.block(fail.into_finding(&format!("{}: {what}", ev.id)));
+    }
+    for (path, doc) in effects.outputs {
+        made.outputs.retain(|(p, _)| *p != path);
+        made.outputs.push((path, doc));
+    }
+    made.schedules.extend(effects.schedules);
+    if let Some(s) = effects.status {
+        ev.status = Some(s);
+    }
 }
 
 /// A scope variable's value, or `()` for a script that never mentions it.
@@ -113,7 +127,7 @@ fn pass(used: bool, value: impl FnOnce() -> Dynamic) -> Dynamic {
     }
 }
 
-fn step_trace(pipeline: &Pipeline, step: &crate::model::Step, e: &script::Effects) -> StepTrace {
+fn step_trace(pipeline: &Pipeline, step: &Step, e: &script::Effects) -> StepTrace {
     let mut messages = Vec::new();
     messages.extend(e.rejects.iter().map(|s| format!("reject: {}", s.message)));
     messages.extend(e.warnings.iter().map(|s| format!("warn: {}", s.message)));

@@ -17,7 +17,7 @@ pub use layout::render_file;
 
 use crate::diag::{self, Finding};
 use crate::load::inputs::Catalogue;
-use crate::model::{InstanceRef, Labels, Promise, Request};
+use crate::model::{InstanceRef, Labels, Pipeline, Promise, Request};
 use crate::script::{self, OutputDoc};
 use crate::store::Applied;
 use crate::timings::{self, Stage};
@@ -124,7 +124,7 @@ fn evaluate_dependencies(inputs: &Catalogue, index: usize, detail: Detail) -> Op
         return Some(ev);
     }
     for pipeline in &promise.promise_configure {
-        configure::run_pipeline(
+        run_pipeline(
             inputs,
             promise,
             pipeline,
@@ -244,7 +244,7 @@ fn evaluate_full(
     let mut rendered = Vec::new();
     for pipeline in &promise.configure {
         let outputs = timings::time(Stage::Steps, || {
-            configure::run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev)
+            run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev)
         });
         if ev.blocked {
             break;
@@ -263,6 +263,36 @@ fn evaluate_full(
     }
     ev.files.sort_by(|a, b| a.path.cmp(&b.path));
     ev
+}
+
+/// One pipeline through the configure and schedule stages; returns what its steps output.
+fn run_pipeline(
+    inputs: &Catalogue,
+    promise: &Promise,
+    pipeline: &Pipeline,
+    request: &Value,
+    applied: Option<&Applied>,
+    trace: bool,
+    ev: &mut Evaluated,
+) -> Vec<(String, OutputDoc)> {
+    let made = configure::run_pipeline(promise, pipeline, request, applied, trace, ev);
+    if !ev.blocked {
+        // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
+        let started = timings::enabled().then(std::time::Instant::now);
+        schedule::schedule(
+            inputs,
+            promise,
+            pipeline,
+            &made.outputs,
+            &made.schedules,
+            applied,
+            ev,
+        );
+        if let Some(s) = started {
+            timings::add(Stage::Render, s.elapsed());
+        }
+    }
+    made.outputs
 }
 
 /// Runs the platform rules over the defaulted request and what it renders.

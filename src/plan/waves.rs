@@ -59,7 +59,6 @@ struct Portion<'a> {
 /// Assigns the changed instances to waves (see the module header). The waves are not timed.
 pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
     let fallback = &strategy.fallback;
-    let mut run_budget = 0;
     let mut by_promise: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     // A Promise's own dependencies (operators, CRDs) go first, in a wave of their own: the
     // instances that need them come after.
@@ -75,80 +74,18 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
         }
         by_promise.entry(c.id.promise.as_str()).or_default().push(c);
     }
-    let mut canaries: Vec<Slot> = Vec::new();
-    let mut named: Vec<(String, Vec<Portion>)> = Vec::new();
-    let mut unplaced = Vec::new();
-    let mut findings = Vec::new();
-    for (promise, mut list) in by_promise {
+    let mut sorted = Sorted::default();
+    for (promise, list) in by_promise {
         let rollout = (strategy.rollout_of)(promise).unwrap_or(fallback);
-        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
-        let of = list.len();
-        run_budget += rollout.failure_budget.map_or(0, |q| q.of(of as u64));
-        let ranked: Vec<(usize, &Change)> = list
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| (i + 1, c))
-            .collect();
-        let chosen = rollout
-            .canary
-            .as_ref()
-            .map(|c| choose_canaries(c, &ranked))
-            .unwrap_or_default();
-        let mut portions: Vec<Portion> = rollout
-            .waves
-            .iter()
-            .map(|spec| Portion {
-                spec,
-                budget_default: rollout.failure_budget,
-                slots: Vec::new(),
-            })
-            .collect();
-        for (rank, c) in &ranked {
-            if let Some(stratum) = chosen.get(&c.id) {
-                canaries.push(Slot {
-                    change: c,
-                    rank: *rank,
-                    placement: format!("canary ({stratum}), rank {rank}/{of}"),
-                });
-                continue;
-            }
-            match portions.iter_mut().find(|p| {
-                p.spec
-                    .selector
-                    .as_ref()
-                    .is_none_or(|s| s.matches(&c.labels))
-            }) {
-                Some(p) => {
-                    let why = match &p.spec.selector {
-                        None => format!("catch-all wave {}", p.spec.name),
-                        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
-                    };
-                    p.slots.push(Slot {
-                        change: c,
-                        rank: *rank,
-                        placement: format!("{why}, rank {rank}/{of}"),
-                    })
-                }
-                None => {
-                    let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
-                    let f = Finding::new(
-                        diag::NO_WAVE,
-                        format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
-                    )
-                    .instance(c.instance.clone())
-                    .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
-                    let f = f.at_opt(c.location.clone());
-                    unplaced.push(Blocked::from_findings(
-                        &c.instance,
-                        c.location.as_ref(),
-                        std::slice::from_ref(&f),
-                    ));
-                    findings.push(f);
-                }
-            }
-        }
-        merge_names(&mut named, portions);
+        sorted.add_promise(promise, rollout, list);
     }
+    let Sorted {
+        canaries,
+        named,
+        unplaced,
+        findings,
+        run_budget,
+    } = sorted;
     let mut waves = Vec::new();
     if !dependencies.is_empty() {
         waves.push(make_wave(
@@ -189,6 +126,95 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
         unplaced,
         findings,
         run_budget,
+    }
+}
+
+/// The changes of every Promise sorted into canaries and named waves, in rank order, before the
+/// waves are cut into batches.
+#[derive(Default)]
+struct Sorted<'a> {
+    canaries: Vec<Slot<'a>>,
+    /// The named waves in their global order, each with every Promise's part of it.
+    named: Vec<(String, Vec<Portion<'a>>)>,
+    unplaced: Vec<Blocked>,
+    findings: Vec<Finding>,
+    run_budget: u64,
+}
+
+impl<'a> Sorted<'a> {
+    /// Ranks one Promise's changes, picks its canaries and gives each other change the first
+    /// wave whose selector matches it.
+    fn add_promise(&mut self, promise: &str, rollout: &'a Rollout, mut list: Vec<&'a Change>) {
+        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
+        let of = list.len();
+        self.run_budget += rollout.failure_budget.map_or(0, |q| q.of(of as u64));
+        let ranked: Vec<(usize, &Change)> = list
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (i + 1, c))
+            .collect();
+        let chosen = rollout
+            .canary
+            .as_ref()
+            .map(|c| choose_canaries(c, &ranked))
+            .unwrap_or_default();
+        let mut portions: Vec<Portion> = rollout
+            .waves
+            .iter()
+            .map(|spec| Portion {
+                spec,
+                budget_default: rollout.failure_budget,
+                slots: Vec::new(),
+            })
+            .collect();
+        for (rank, c) in ranked {
+            if let Some(stratum) = chosen.get(&c.id) {
+                self.canaries.push(Slot {
+                    change: c,
+                    rank,
+                    placement: format!("canary ({stratum}), rank {rank}/{of}"),
+                });
+                continue;
+            }
+            match portions.iter_mut().find(|p| {
+                p.spec
+                    .selector
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&c.labels))
+            }) {
+                Some(p) => {
+                    let why = match &p.spec.selector {
+                        None => format!("catch-all wave {}", p.spec.name),
+                        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
+                    };
+                    p.slots.push(Slot {
+                        change: c,
+                        rank,
+                        placement: format!("{why}, rank {rank}/{of}"),
+                    })
+                }
+                None => self.no_wave(promise, rollout, c),
+            }
+        }
+        merge_names(&mut self.named, portions);
+    }
+
+    /// A change that matches none of its Promise's waves: reported, and left out of the rollout.
+    fn no_wave(&mut self, promise: &str, rollout: &Rollout, c: &Change) {
+        let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
+        let f = Finding::new(
+            diag::NO_WAVE,
+            format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
+        )
+        .instance(c.instance.clone())
+        .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
+        let f = f.at_opt(c.location.clone());
+        self.unplaced.push(Blocked::from_findings(
+            &c.instance,
+            c.location.as_ref(),
+            std::slice::from_ref(&f),
+        ));
+        self.findings.push(f);
     }
 }
 
