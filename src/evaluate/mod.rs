@@ -50,7 +50,7 @@ pub enum Requests<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub detail: Detail,
-    /// When waivers are judged; `None`: at the inputs' `now`.
+    /// When waivers are judged; `None`: at the catalogue's `now`.
     pub now: Option<DateTime<Utc>>,
     /// Whether the store's history is used (its pins, destinations and refused paths); test
     /// cases render as new instances.
@@ -61,7 +61,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// Keeping `detail`, judged at the inputs' `now`, with the store, without dependencies.
+    /// Keeping `detail`, judged at the catalogue's `now`, with the store, without dependencies.
     pub fn new(detail: Detail) -> Options {
         Options {
             detail,
@@ -82,10 +82,10 @@ impl Options {
 
 /// Evaluates the requests in parallel (and the Promises' dependencies when asked); results are
 /// in instance order. Field lines of findings are found once per file for the whole batch.
-pub fn run(inputs: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evaluated> {
-    let now = opts.now.unwrap_or(inputs.now);
+pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evaluated> {
+    let now = opts.now.unwrap_or(catalogue.now);
     let one = |r: &Request, value: Value| {
-        evaluate_unlocated(inputs, r, value, opts.detail, now, opts.with_store)
+        evaluate_unlocated(catalogue, r, value, opts.detail, now, opts.with_store)
     };
     let mut out: Vec<Evaluated> = match requests {
         Requests::Owned(requests) => requests
@@ -97,11 +97,11 @@ pub fn run(inputs: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evalua
             .collect(),
         Requests::Borrowed(requests) => requests.par_iter().map(|r| one(r, r.document())).collect(),
     };
-    locate_all(inputs, &mut out);
+    locate_all(catalogue, &mut out);
     if opts.with_dependencies {
         out.extend(
-            (0..inputs.promises.len())
-                .filter_map(|i| evaluate_dependencies(inputs, i, opts.detail)),
+            (0..catalogue.promises.len())
+                .filter_map(|i| evaluate_dependencies(catalogue, i, opts.detail)),
         );
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -111,21 +111,21 @@ pub fn run(inputs: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evalua
 /// Runs a Promise's own workflow (`workflows.promise.configure`): its outputs (operators, CRDs,
 /// catalogs) are the Promise's dependencies, written under `dependencies/<promise>/` to every
 /// destination its `destinationSelectors` match, as Kratix does. None when it has no Rhai step.
-fn evaluate_dependencies(inputs: &Catalogue, index: usize, detail: Detail) -> Option<Evaluated> {
-    let promise = inputs.promises.get(index)?;
+fn evaluate_dependencies(catalogue: &Catalogue, index: usize, detail: Detail) -> Option<Evaluated> {
+    let promise = catalogue.promises.get(index)?;
     if promise.paused || promise.promise_configure.iter().all(|p| p.steps.is_empty()) {
         return None;
     }
     let id = InstanceRef::dependencies(&promise.name);
-    let applied = inputs.store.applied.get(&id);
+    let applied = catalogue.store.applied.get(&id);
     let mut ev = Evaluated::blank(id, Labels::new(), promise.location.clone());
     ev.version = promise.version.clone();
-    if !usable(inputs, promise, index, &mut ev) {
+    if !usable(catalogue, promise, index, &mut ev) {
         return Some(ev);
     }
     for pipeline in &promise.promise_configure {
         run_pipeline(
-            inputs,
+            catalogue,
             promise,
             pipeline,
             &Value::Null,
@@ -157,28 +157,28 @@ fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
 }
 
 /// Finds the field lines of every finding, once per file for the whole batch.
-fn locate_all(inputs: &Catalogue, out: &mut [Evaluated]) {
+fn locate_all(catalogue: &Catalogue, out: &mut [Evaluated]) {
     crate::load::locate::locate_fields(
-        &inputs.ws.root,
+        &catalogue.ws.root,
         out.iter_mut().flat_map(|e| e.findings.iter_mut()).collect(),
     );
 }
 
 /// Evaluates `r` whose document is `value` (`r.value` is not read: the caller may have moved it).
 fn evaluate_unlocated(
-    inputs: &Catalogue,
+    catalogue: &Catalogue,
     r: &Request,
     value: Value,
     detail: Detail,
     now: chrono::DateTime<chrono::Utc>,
     with_store: bool,
 ) -> Evaluated {
-    let applied = inputs.store.applied.get(&r.id).filter(|_| with_store);
+    let applied = catalogue.store.applied.get(&r.id).filter(|_| with_store);
     // One time budget for all of the request's steps and rules.
     let _budget = script::limits::RequestBudget::start();
-    let mut ev = evaluate_full(inputs, r, value, applied, now, detail == Detail::Trace);
+    let mut ev = evaluate_full(catalogue, r, value, applied, now, detail == Detail::Trace);
     if with_store {
-        hold_refused(inputs, &mut ev);
+        hold_refused(catalogue, &mut ev);
     }
     keep(&mut ev, applied, detail);
     ev
@@ -186,8 +186,8 @@ fn evaluate_unlocated(
 
 /// An instance whose store record names a path the store refuses (a file replaced by a symlink,
 /// a path outside) is held back: applying it would stop its whole wave.
-fn hold_refused(inputs: &Catalogue, ev: &mut Evaluated) {
-    let Some(refused) = inputs.store.refused.get(&ev.id) else {
+fn hold_refused(catalogue: &Catalogue, ev: &mut Evaluated) {
+    let Some(refused) = catalogue.store.refused.get(&ev.id) else {
         return;
     };
     for f in refused {
@@ -202,7 +202,7 @@ fn hold_refused(inputs: &Catalogue, ev: &mut Evaluated) {
 }
 
 fn evaluate_full(
-    inputs: &Catalogue,
+    catalogue: &Catalogue,
     r: &Request,
     value: Value,
     applied: Option<&Applied>,
@@ -211,10 +211,10 @@ fn evaluate_full(
 ) -> Evaluated {
     let mut ev = Evaluated::new(r);
     // Loading ties every request to a Promise it loaded.
-    let Some(current) = inputs.promises.get(r.promise) else {
+    let Some(current) = catalogue.promises.get(r.promise) else {
         return ev;
     };
-    let Some(promise) = target_promise(inputs, current, r, applied, &mut ev) else {
+    let Some(promise) = target_promise(catalogue, current, r, applied, &mut ev) else {
         return ev;
     };
     ev.version = promise.version.clone();
@@ -223,7 +223,7 @@ fn evaluate_full(
         return ev;
     }
     // Every reason at once: an unavailable Promise does not hide a request's schema errors.
-    let available = usable(inputs, promise, r.promise, &mut ev);
+    let available = usable(catalogue, promise, r.promise, &mut ev);
     let Some(mut value) = timings::time(Stage::Schema, || {
         validate::validate(promise, r, value, &mut ev)
     }) else {
@@ -244,7 +244,9 @@ fn evaluate_full(
     let mut rendered = Vec::new();
     for pipeline in &promise.configure {
         let outputs = timings::time(Stage::Steps, || {
-            run_pipeline(inputs, promise, pipeline, &value, applied, trace, &mut ev)
+            run_pipeline(
+                catalogue, promise, pipeline, &value, applied, trace, &mut ev,
+            )
         });
         if ev.blocked {
             break;
@@ -255,7 +257,7 @@ fn evaluate_full(
     // output rules need outputs, which a rejected request does not have.
     let outputs = (!ev.blocked).then_some(&rendered[..]);
     timings::time(Stage::Rules, || {
-        apply_rules(inputs, r, promise, &value, outputs, now, &mut ev)
+        apply_rules(catalogue, r, promise, &value, outputs, now, &mut ev)
     });
     ev.spec = take_spec(&mut value);
     if ev.blocked {
@@ -267,7 +269,7 @@ fn evaluate_full(
 
 /// One pipeline through the configure and schedule stages; returns what its steps output.
 fn run_pipeline(
-    inputs: &Catalogue,
+    catalogue: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
     request: &Value,
@@ -280,7 +282,7 @@ fn run_pipeline(
         // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
         let started = timings::enabled().then(std::time::Instant::now);
         schedule::schedule(
-            inputs,
+            catalogue,
             promise,
             pipeline,
             &made.outputs,
@@ -297,7 +299,7 @@ fn run_pipeline(
 
 /// Runs the platform rules over the defaulted request and what it renders.
 fn apply_rules(
-    inputs: &Catalogue,
+    catalogue: &Catalogue,
     r: &Request,
     promise: &Promise,
     value: &Value,
@@ -314,7 +316,7 @@ fn apply_rules(
         promise_version: &promise.version,
         outputs: rendered,
     };
-    let (findings, _) = crate::policy::check(&inputs.policy, &subject, now);
+    let (findings, _) = crate::policy::check(&catalogue.policy, &subject, now);
     for f in findings {
         ev.note(f);
     }
@@ -322,7 +324,7 @@ fn apply_rules(
 
 /// The Promise revision this instance renders with: the current one, or the pinned revision.
 fn target_promise<'a>(
-    inputs: &'a Catalogue,
+    catalogue: &'a Catalogue,
     current: &'a Promise,
     r: &Request,
     applied: Option<&Applied>,
@@ -338,7 +340,10 @@ fn target_promise<'a>(
     if v == current.version {
         return Some(current);
     }
-    match inputs.revisions.get(&(current.name.clone(), v.to_string())) {
+    match catalogue
+        .revisions
+        .get(&(current.name.clone(), v.to_string()))
+    {
         Some(p) => Some(p),
         None => {
             ev.version = v.to_string();
@@ -359,13 +364,13 @@ fn target_promise<'a>(
 }
 
 /// Whether the Promise can be used at all; blocks the instance with the reasons when not.
-fn usable(inputs: &Catalogue, promise: &Promise, index: usize, ev: &mut Evaluated) -> bool {
+fn usable(catalogue: &Catalogue, promise: &Promise, index: usize, ev: &mut Evaluated) -> bool {
     for f in &promise.broken {
         let mut f = f.clone();
         f.message = format!("Promise {} is unusable: {}", promise.name, f.message);
         ev.block(f);
     }
-    for why in inputs.unavailable.get(index).into_iter().flatten() {
+    for why in catalogue.unavailable.get(index).into_iter().flatten() {
         ev.block(
             Finding::new(
                 diag::INVALID_PROMISE,

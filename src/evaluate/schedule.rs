@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// Splits a pipeline's outputs into workload groups, schedules each group to its destination
 /// and lays the files out there as Kratix does.
 pub(super) fn schedule(
-    inputs: &Catalogue,
+    catalogue: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
     outputs: &[(String, OutputDoc)],
@@ -41,13 +41,13 @@ pub(super) fn schedule(
         let selectors = group_selectors(promise, &dir, schedules);
         // A Promise's dependencies go to every matching destination; a request's outputs to one.
         let dests: Vec<&Destination> = if ev.id.is_dependencies() {
-            inputs
+            catalogue
                 .destinations
                 .iter()
                 .filter(|d| d.accepts(&selectors))
                 .collect()
         } else {
-            choose_destination(&inputs.destinations, &selectors, &dir, applied, ev)
+            choose_destination(&catalogue.destinations, &selectors, &dir, applied, ev)
                 .into_iter()
                 .collect()
         };

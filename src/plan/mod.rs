@@ -1,6 +1,6 @@
 //! The plan: what changes (diff against the store), in which waves, and what is held back.
 //!
-//! Planning is a pure function of the loaded inputs, the evaluated requests and `--now`.
+//! Planning is a pure function of the loaded catalogue, the evaluated requests and `--now`.
 
 mod counts;
 mod diff;
@@ -29,11 +29,11 @@ pub struct PlanOptions {
 }
 
 /// Builds the plan from evaluated requests.
-pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
+pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
-    let (changes, held) = hold_deletes(inputs, classify(inputs, &evaluated, &wanted));
-    let mut findings: Vec<Finding> = inputs
+    let (changes, held) = hold_deletes(catalogue, classify(catalogue, &evaluated, &wanted));
+    let mut findings: Vec<Finding> = catalogue
         .findings
         .iter()
         .filter(|f| {
@@ -47,13 +47,13 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
         findings.extend(e.findings.iter().cloned());
     }
     let rollout_of = |name: &str| {
-        inputs
+        catalogue
             .promise_by_name(name)
             .and_then(|p| p.rollout.as_ref())
     };
     let strategy = waves::Strategy {
         rollout_of: &rollout_of,
-        fallback: inputs
+        fallback: catalogue
             .ws
             .default_rollout
             .clone()
@@ -63,7 +63,7 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
     timing::time_waves(
         &mut assigned.waves,
         &assigned.bakes,
-        &inputs.ws.calendar,
+        &catalogue.ws.calendar,
         opts.now,
     );
     findings.extend(assigned.findings.iter().cloned());
@@ -82,8 +82,8 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
         &assigned.waves,
         &blocked,
         &evaluated,
-        &inputs.ws.labels.team,
-        &inputs.ws.labels.environment,
+        &catalogue.ws.labels.team,
+        &catalogue.ws.labels.environment,
     );
     let summary = Summary {
         requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
@@ -106,7 +106,7 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
         plan_id: String::new(),
         now: opts.now.map(crate::duration::format_time),
         promise: opts.promise.clone(),
-        inputs: inputs.digests.clone(),
+        inputs: catalogue.digests.clone(),
         summary,
         counts,
         waves: assigned.waves,
@@ -124,7 +124,7 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
             .filter(|e| e.paused)
             .map(|e| e.id.to_string())
             .collect(),
-        external_steps: external_steps(inputs, &wanted),
+        external_steps: external_steps(catalogue, &wanted),
         changes: changes
             .into_iter()
             .filter(|c| c.action != Action::Unchanged)
@@ -138,11 +138,11 @@ pub fn build(inputs: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) ->
 /// While any request document failed to load, deletions are held back as blocked: the
 /// instance's request may be in the document that did not load, and a typo must never delete
 /// a running service. Every other change is still planned.
-fn hold_deletes(inputs: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
-    if inputs.unread_requests.is_empty() {
+fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
+    if catalogue.unread_requests.is_empty() {
         return (changes, Vec::new());
     }
-    let mut where_ = inputs.unread_requests.clone();
+    let mut where_ = catalogue.unread_requests.clone();
     where_.dedup();
     let reason = format!(
         "not deleted: request documents failed to load ({}), and its request may be among them; fix them and plan again",
@@ -172,8 +172,8 @@ fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
 /// Container steps vow does not run, per Promise and in workflow order: every workflow of every
 /// Promise in the plan (resource configure and delete, Promise configure), so a reviewer sees
 /// what Kratix would still do outside this plan.
-fn external_steps(inputs: &Catalogue, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
-    let mut out: Vec<ExternalSteps> = inputs
+fn external_steps(catalogue: &Catalogue, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
+    let mut out: Vec<ExternalSteps> = catalogue
         .promises
         .iter()
         .filter(|p| wanted(&p.name))
