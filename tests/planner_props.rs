@@ -197,7 +197,7 @@ proptest! {
     fn every_instance_in_exactly_one_wave_or_reported(plan in rollout(), insts in fleet()) {
         let (placed, changes) = run(&plan, &insts);
         let placed_at = placement(&placed);
-        let unplaced: BTreeSet<String> = placed.unplaced.iter().map(|b| b.instance.clone()).collect();
+        let unplaced: BTreeSet<String> = placed.unassigned.iter().map(|b| b.instance.clone()).collect();
         for c in &changes {
             let in_wave = placed_at.contains_key(&c.instance);
             prop_assert!(in_wave != unplaced.contains(&c.instance), "{} placed {in_wave} unplaced {}", c.instance, unplaced.contains(&c.instance));

@@ -74,7 +74,7 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
         .filter(|e| e.blocked)
         .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
         .collect();
-    blocked.extend(assigned.unplaced.iter().cloned());
+    blocked.extend(assigned.unassigned.iter().cloned());
     blocked.extend(held);
     blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
 
@@ -91,9 +91,9 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
             .iter()
             .filter(|c| c.action == Action::Unchanged)
             .count(),
-        create: count(&changes, Action::Create, &assigned.unplaced),
-        update: count(&changes, Action::Update, &assigned.unplaced),
-        delete: count(&changes, Action::Delete, &assigned.unplaced),
+        create: count(&changes, Action::Create, &assigned.unassigned),
+        update: count(&changes, Action::Update, &assigned.unassigned),
+        delete: count(&changes, Action::Delete, &assigned.unassigned),
         blocked: blocked.len(),
         pinned: evaluated.iter().filter(|e| e.pinned).count(),
         paused: evaluated.iter().filter(|e| e.paused).count(),
@@ -162,10 +162,10 @@ fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Ve
     (kept, held)
 }
 
-fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
+fn count(changes: &[Change], action: Action, unassigned: &[Blocked]) -> usize {
     changes
         .iter()
-        .filter(|c| c.action == action && !unplaced.iter().any(|b| b.instance == c.instance))
+        .filter(|c| c.action == action && !unassigned.iter().any(|b| b.instance == c.instance))
         .count()
 }
 

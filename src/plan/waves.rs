@@ -18,7 +18,7 @@ pub struct Assigned {
     /// Each wave's bake in seconds (0 without one), for timing the waves.
     pub bakes: Vec<i64>,
     /// Changed instances that matched no wave (an error: nothing is left out silently).
-    pub unplaced: Vec<Blocked>,
+    pub unassigned: Vec<Blocked>,
     pub findings: Vec<Finding>,
     /// How many instances of the whole run may fail their gates before the run halts.
     pub run_budget: u64,
@@ -82,7 +82,7 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
     let Sorted {
         canaries,
         named,
-        unplaced,
+        unassigned,
         findings,
         run_budget,
     } = sorted;
@@ -123,7 +123,7 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
     Assigned {
         waves,
         bakes,
-        unplaced,
+        unassigned,
         findings,
         run_budget,
     }
@@ -136,7 +136,7 @@ struct Sorted<'a> {
     canaries: Vec<Slot<'a>>,
     /// The named waves in their global order, each with every Promise's part of it.
     named: Vec<(String, Vec<Portion<'a>>)>,
-    unplaced: Vec<Blocked>,
+    unassigned: Vec<Blocked>,
     findings: Vec<Finding>,
     run_budget: u64,
 }
@@ -209,7 +209,7 @@ impl<'a> Sorted<'a> {
         .instance(c.instance.clone())
         .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
         let f = f.at_opt(c.location.clone());
-        self.unplaced.push(Blocked::from_findings(
+        self.unassigned.push(Blocked::from_findings(
             &c.instance,
             c.location.as_ref(),
             std::slice::from_ref(&f),
