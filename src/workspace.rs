@@ -208,15 +208,15 @@ impl Workspace {
                 )
             }
         };
-        let place = ConfigPlace::new(&root, config_path.as_deref());
+        let lines = ConfigLines::new(&root, config_path.as_deref());
         let default_rollout = match &file.rollout {
-            Some(spec) => Some(place.rollout(spec)?),
+            Some(spec) => Some(lines.rollout(spec)?),
             None => None,
         };
         let calendar =
             Calendar::compile_at(&file.windows, &file.freezes).map_err(|(field, e)| {
                 Error::Config(vec![
-                    Finding::new(diag::INVALID_CONFIG, e).at_opt(place.location(&field))
+                    Finding::new(diag::INVALID_CONFIG, e).at_opt(lines.location(&field))
                 ])
             })?;
         let binding_strategy = match (file.binding_strategy, &file.kratix_config) {
@@ -275,7 +275,7 @@ fn kratix_config_strategy(root: &Path, path: &Path) -> Result<BindingStrategy> {
 }
 
 /// Where in vow.yaml a field is, for the findings about it.
-struct ConfigPlace {
+struct ConfigLines {
     root: PathBuf,
     /// vow.yaml as shown (relative to the workspace), when there is one.
     file: Option<std::sync::Arc<str>>,
@@ -283,13 +283,13 @@ struct ConfigPlace {
     first_line: u32,
 }
 
-impl ConfigPlace {
-    fn new(root: &Path, config: Option<&Path>) -> ConfigPlace {
+impl ConfigLines {
+    fn new(root: &Path, config: Option<&Path>) -> ConfigLines {
         let first_line = config
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|t| crate::load::split_yaml(&t).first().map(|d| d.1))
             .unwrap_or(1);
-        ConfigPlace {
+        ConfigLines {
             root: root.to_path_buf(),
             file: config.map(|p| crate::load::display_path(root, p)),
             first_line,
