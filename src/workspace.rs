@@ -366,4 +366,26 @@ mod tests {
         assert!(err.contains("vow.yaml:2"), "{err}");
         assert!(err.contains("requestz"), "{err}");
     }
+
+    #[test]
+    fn config_problems_are_findings_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vow.yaml"),
+            "store: {folder: st}\nrollout:\n  waves:\n    - {name: all, bake: banana}\n",
+        )
+        .unwrap();
+        let Err(Error::Config(findings)) = Workspace::open(dir.path(), None) else {
+            panic!("a bad bake is a configuration error");
+        };
+        let f = &findings[0];
+        assert_eq!(f.id(), "V105");
+        assert_eq!(f.location.as_ref().unwrap().to_string(), "vow.yaml:4:19");
+        assert!(
+            f.message.starts_with("rollout.waves[0].bake: bake: "),
+            "{}",
+            f.message
+        );
+        assert!(f.help.is_some());
+    }
 }
