@@ -10,7 +10,7 @@ use crate::command::{
     Sink,
 };
 use crate::error::{exit, Error, Result};
-use crate::load::inputs::{self, Inputs};
+use crate::load::inputs::{self, Catalogue, Fleet};
 use crate::timings::Stage;
 use crate::workspace::{StoreKind, Workspace};
 use chrono::{DateTime, Utc};
@@ -336,25 +336,61 @@ fn dispatch(
         // `--merge` plans from the shards' evaluations: the requests are not read again.
         Command::Plan(a) if !a.merge.is_empty() => {
             let opts = a.options();
-            with_inputs(g, when, Load::WithoutRequests, leftovers, |inputs, kept| {
-                plan::merge(inputs, &a.merge, opts, when.now, sink, kept)
-            })
+            with_inputs(
+                g,
+                when,
+                Load::WithoutRequests,
+                leftovers,
+                |inputs, _, kept| plan::merge(inputs, &a.merge, opts, when.now, sink, kept),
+            )
         }
         // `--shard` keeps only its own requests from the start.
         Command::Plan(a) => match a.shard {
-            Some(shard) => with_inputs(g, when, Load::Shard(shard), leftovers, |inputs, _| {
-                plan::shard(inputs, shard, a.options(), when.now, sink)
-            }),
-            None => with_inputs(g, when, Load::Everything, leftovers, |inputs, kept| {
-                plan::plan(inputs, a.options(), when.now, sink, kept)
-            }),
+            Some(shard) => with_inputs(
+                g,
+                when,
+                Load::Shard(shard),
+                leftovers,
+                |inputs, fleet, kept| {
+                    let code = plan::shard(&inputs, fleet, shard, a.options(), when.now, sink);
+                    kept.keep(inputs);
+                    code
+                },
+            ),
+            None => with_inputs(
+                g,
+                when,
+                Load::Everything,
+                leftovers,
+                |inputs, fleet, kept| {
+                    let code = plan::plan(&inputs, fleet, a.options(), when.now, sink, kept);
+                    kept.keep(inputs);
+                    code
+                },
+            ),
         },
-        Command::Render(a) => with_inputs(g, when, Load::Everything, leftovers, |inputs, _| {
-            render::render(inputs, &a.request, sink)
-        }),
-        Command::Scan(a) => with_inputs(g, when, Load::Everything, leftovers, |inputs, _| {
-            scan::scan(inputs, a.format, a.fail_on, a.out.as_deref(), sink)
-        }),
+        Command::Render(a) => with_inputs(
+            g,
+            when,
+            Load::Everything,
+            leftovers,
+            |inputs, fleet, kept| {
+                let code = render::render(&inputs, &fleet, &a.request, sink);
+                kept.keep((inputs, fleet));
+                code
+            },
+        ),
+        Command::Scan(a) => with_inputs(
+            g,
+            when,
+            Load::Everything,
+            leftovers,
+            |inputs, fleet, kept| {
+                let code = scan::scan(&inputs, &fleet, a.format, a.fail_on, a.out.as_deref(), sink);
+                kept.keep((inputs, fleet));
+                code
+            },
+        ),
         Command::Check(a) => {
             let opts = check::Options {
                 format: a.format,
@@ -362,12 +398,22 @@ fn dispatch(
                 changed: a.changed,
                 out: a.out,
             };
-            with_inputs(g, when, Load::Everything, leftovers, |inputs, _| {
-                check::check(inputs, &opts, sink)
-            })
+            with_inputs(
+                g,
+                when,
+                Load::Everything,
+                leftovers,
+                |inputs, fleet, kept| {
+                    let code = check::check(&inputs, fleet, &opts, sink);
+                    kept.keep(inputs);
+                    code
+                },
+            )
         }
-        Command::Test(a) => with_inputs(g, when, Load::Everything, leftovers, |inputs, _| {
-            test::test(inputs, a.filter.as_deref(), a.format, sink)
+        Command::Test(a) => with_inputs(g, when, Load::Everything, leftovers, |inputs, _, kept| {
+            let code = test::test(&inputs, a.filter.as_deref(), a.format, sink);
+            kept.keep(inputs);
+            code
         }),
     }
 }
@@ -408,7 +454,7 @@ fn with_inputs(
     when: When,
     load: Load,
     leftovers: &mut Leftovers,
-    command: impl FnOnce(&mut Inputs, &mut Leftovers) -> Result<i32>,
+    command: impl FnOnce(Catalogue, Fleet, &mut Leftovers) -> Result<i32>,
 ) -> Result<i32> {
     let ws = open(g)?;
     let started = std::time::Instant::now();
@@ -419,7 +465,7 @@ fn with_inputs(
             .refresh()
             .map_err(typed(Error::Git))?;
     }
-    let mut inputs = crate::timings::time(Stage::Load, || match load {
+    let (inputs, requests) = crate::timings::time(Stage::Load, || match load {
         Load::Everything => inputs::load(ws, when.clock),
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
@@ -427,11 +473,9 @@ fn with_inputs(
     tracing::info!(
         "loaded {} Promises, {} requests, {} destinations in {:?}",
         inputs.promises.len(),
-        inputs.requests.len(),
+        requests.len(),
         inputs.destinations.len(),
         started.elapsed()
     );
-    let result = command(&mut inputs, leftovers);
-    leftovers.keep(inputs);
-    result
+    command(inputs, requests, leftovers)
 }

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod diag;
 pub mod duration;
 pub mod error;

@@ -14,12 +14,14 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             // A reader that went away (`vow plan | head`) is told nothing.
-            if !matches!(e, Error::ReaderGone) {
-                // A stderr that cannot be written has no one to tell.
-                let _ = std::io::stderr()
-                    .lock()
-                    .write_all(format!("error: {e}\n").as_bytes());
-            }
+            // Configuration errors are findings, printed as every finding is.
+            let text = match &e {
+                Error::ReaderGone => String::new(),
+                Error::Config(_) => format!("{e}\n"),
+                _ => format!("error: {e}\n"),
+            };
+            // A stderr that cannot be written has no one to tell.
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
             e.exit_code()
         }
     };

@@ -121,144 +121,59 @@ pub struct RequiredPromise {
     pub version: Option<String>,
 }
 
-/// A Promise's rollout strategy (`spec.rollout`, or the default in vow.yaml).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A Promise's rollout strategy (`spec.rollout`, or the default in vow.yaml), typed: every value
+/// was read and checked at load (`config::rollout`), so the planner cannot meet a bad one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rollout {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
-    #[serde(default)]
-    pub waves: Vec<WaveSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_budget: Option<Quantity>,
+    pub waves: Vec<RolloutWave>,
+    pub failure_budget: Option<Share>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The canaries of a rollout: picked first, in a wave of their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Canary {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spread: Vec<String>,
     /// How long the canaries bake before the first wave.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bake: Option<String>,
+    pub bake: Option<Bake>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WaveSpec {
+/// One named wave of a rollout (a plan's waves are its batches).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolloutWave {
     pub name: String,
     /// No selector: a catch-all wave.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_size: Option<Quantity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bake: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_budget: Option<Quantity>,
+    pub max_size: Option<Share>,
+    pub bake: Option<Bake>,
+    pub failure_budget: Option<Share>,
 }
 
-impl Rollout {
-    /// Every value of the strategy that cannot be read, as (field below the rollout, the
-    /// problem): checked once where the strategy is loaded, not once per request planned.
-    pub fn problems(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut bake = |field: String, b: &Option<String>| {
-            if let Some(b) = b {
-                if let Err(e) = crate::duration::parse_duration(b) {
-                    out.push((field, format!("bake: {e}")));
-                }
-            }
-        };
-        if let Some(c) = &self.canary {
-            bake("canary.bake".into(), &c.bake);
-        }
-        for (i, w) in self.waves.iter().enumerate() {
-            bake(format!("waves[{i}].bake"), &w.bake);
-        }
-        if let Some(p) = self.canary.as_ref().and_then(|c| c.percent) {
-            if p > 100 {
-                out.push(("canary.percent".into(), format!("{p} is over 100")));
-            }
-        }
-        let mut quantity = |field: String, q: &Option<Quantity>, zero_ok: bool| {
-            if let Some(q) = q {
-                if let Err(e) = q.check(zero_ok) {
-                    out.push((field, e));
-                }
-            }
-        };
-        quantity("failureBudget".into(), &self.failure_budget, true);
-        for (i, w) in self.waves.iter().enumerate() {
-            quantity(format!("waves[{i}].maxSize"), &w.max_size, false);
-            quantity(format!("waves[{i}].failureBudget"), &w.failure_budget, true);
-        }
-        out
-    }
-}
-
-/// A count (`25`) or a share (`"25%"`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Quantity {
+/// A count (`25`) or a percentage (`"25%"`, at most 100) of some total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
     Count(u64),
-    Text(String),
+    Percent(u64),
 }
 
-impl Quantity {
-    /// Whether the value can be resolved at all: a count, or a percentage of at most 100;
-    /// `zero_ok` false refuses 0 and `0%` (a wave of at most 0 instances never ends).
-    pub fn check(&self, zero_ok: bool) -> Result<(), String> {
-        let n = match self {
-            Quantity::Count(n) => *n,
-            Quantity::Text(t) => {
-                let t = t.trim();
-                if let Some(p) = t.strip_suffix('%') {
-                    let p: u64 = p
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("`{t}` is not a percentage like `25%`"))?;
-                    if p > 100 {
-                        return Err(format!("`{t}` is over 100%"));
-                    }
-                    p
-                } else {
-                    t.parse()
-                        .map_err(|_| format!("`{t}` is neither a number nor a percentage"))?
-                }
-            }
-        };
-        if n == 0 && !zero_ok {
-            return Err("0 would never let an instance through; use at least 1".into());
-        }
-        Ok(())
-    }
-
-    /// Resolves against a total: percentages round down, with at least 1 when the total is not 0.
-    pub fn resolve(&self, total: u64) -> Result<u64, String> {
+impl Share {
+    /// The share of `total`: percentages round down, with at least 1 when the total is not 0.
+    pub fn of(self, total: u64) -> u64 {
         match self {
-            Quantity::Count(n) => Ok(*n),
-            Quantity::Text(t) => {
-                let t = t.trim();
-                if let Some(p) = t.strip_suffix('%') {
-                    let p: u64 = p
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("`{t}` is not a percentage like `25%`"))?;
-                    Ok((total * p / 100).max(u64::from(total > 0)))
-                } else {
-                    t.parse()
-                        .map_err(|_| format!("`{t}` is neither a number nor a percentage"))
-                }
-            }
+            Share::Count(n) => n,
+            Share::Percent(p) => (total * p / 100).max(u64::from(total > 0)),
         }
     }
+}
+
+/// A bake time: as written (plans show it so) and in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bake {
+    pub text: String,
+    pub seconds: i64,
 }
 
 /// How a Destination lays out the files it receives (Kratix's `spec.filepath.mode`).
@@ -395,31 +310,6 @@ fn unpack(text: &str) -> Value {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rollout_values_are_checked_once_at_load() {
-        let r: Rollout = serde_json::from_value(serde_json::json!({
-            "canary": {"percent": 150, "bake": "1h"},
-            "failureBudget": "150%",
-            "waves": [
-                {"name": "a", "bake": "banana", "maxSize": 0},
-                {"name": "b", "maxSize": "25%", "failureBudget": "x"}
-            ]
-        }))
-        .unwrap();
-        let fields: Vec<String> = r.problems().into_iter().map(|p| p.0).collect();
-        assert_eq!(
-            fields,
-            [
-                "waves[0].bake",
-                "canary.percent",
-                "failureBudget",
-                "waves[0].maxSize",
-                "waves[1].failureBudget"
-            ]
-        );
-        assert!(Rollout::default().problems().is_empty());
-    }
-
     proptest::proptest! {
         /// A packed request reads back to the very document: floats included (serde_json's
         /// `float_roundtrip`), to the last bit.
@@ -460,12 +350,11 @@ mod tests {
 
     #[test]
     fn quantities_round_down_with_at_least_one() {
-        let q = Quantity::Text("25%".into());
-        assert_eq!(q.resolve(10), Ok(2));
-        assert_eq!(q.resolve(3), Ok(1));
-        assert_eq!(q.resolve(0), Ok(0));
-        assert_eq!(Quantity::Count(4).resolve(100), Ok(4));
-        assert!(Quantity::Text("lots".into()).resolve(5).is_err());
+        let q = Share::Percent(25);
+        assert_eq!(q.of(10), 2);
+        assert_eq!(q.of(3), 1);
+        assert_eq!(q.of(0), 0);
+        assert_eq!(Share::Count(4).of(100), 4);
     }
 
     #[test]

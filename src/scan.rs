@@ -6,7 +6,7 @@
 //! request is gone points at its binding record.
 
 use crate::diag::{self, Finding, Location};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::{InstanceRef, Labels};
 use crate::policy::{self, CheckOutcome, Subject};
 use crate::script::OutputDoc;
@@ -70,11 +70,11 @@ pub struct ScanResult {
 }
 
 /// Scans the applied fleet.
-pub fn scan(inputs: &Inputs) -> ScanResult {
+pub fn scan(catalogue: &Catalogue, requests: &[crate::model::Request]) -> ScanResult {
     let requests: BTreeMap<&InstanceRef, &crate::model::Request> =
-        inputs.requests.iter().map(|r| (&r.id, r)).collect();
+        requests.iter().map(|r| (&r.id, r)).collect();
     // Rules judge requests; a Promise's own dependencies are not one.
-    let applied: Vec<(&InstanceRef, &Applied)> = inputs
+    let applied: Vec<(&InstanceRef, &Applied)> = catalogue
         .store
         .applied
         .iter()
@@ -82,22 +82,22 @@ pub fn scan(inputs: &Inputs) -> ScanResult {
         .collect();
     let mut checked: Vec<Checked> = applied
         .par_iter()
-        .map(|(id, a)| check_one(inputs, id, a, requests.get(id).copied()))
+        .map(|(id, a)| check_one(catalogue, id, a, requests.get(id).copied()))
         .collect();
     checked.sort_by(|a, b| a.id.cmp(&b.id));
     crate::load::locate::locate_fields(
-        &inputs.ws.root,
+        &catalogue.ws.root,
         checked
             .iter_mut()
             .flat_map(|c| c.findings.iter_mut())
             .collect(),
     );
-    let mut findings = inputs.findings.clone();
+    let mut findings = catalogue.findings.clone();
     for c in &checked {
         findings.extend(c.findings.iter().cloned());
     }
     diag::sort_findings(&mut findings);
-    let compliance = compliance(inputs, &checked);
+    let compliance = compliance(catalogue, &checked);
     ScanResult {
         checked,
         findings,
@@ -106,7 +106,7 @@ pub fn scan(inputs: &Inputs) -> ScanResult {
 }
 
 fn check_one(
-    inputs: &Inputs,
+    catalogue: &Catalogue,
     id: &InstanceRef,
     a: &Applied,
     request: Option<&crate::model::Request>,
@@ -115,8 +115,8 @@ fn check_one(
     let (labels, location, locatable) = match request {
         Some(r) => (r.labels.clone(), r.location.clone(), r.item.is_none()),
         None => {
-            let path = store::binding_path(&inputs.ws.store, id);
-            let shown = crate::load::display_path(&inputs.ws.root, &path);
+            let path = store::binding_path(&catalogue.ws.store, id);
+            let shown = crate::load::display_path(&catalogue.ws.root, &path);
             (
                 b.status.request_labels.clone(),
                 Location::new(shown, 1),
@@ -124,7 +124,7 @@ fn check_one(
             )
         }
     };
-    let promise = inputs.promise_by_name(&id.promise);
+    let promise = catalogue.promise_by_name(&id.promise);
     let (api_version, kind) = promise
         .and_then(|p| p.api.as_ref())
         .map(|api| (format!("{}/{}", api.group, api.version), api.kind.clone()))
@@ -135,7 +135,7 @@ fn check_one(
         "metadata": {"name": id.name, "namespace": id.namespace, "labels": labels},
         "spec": b.status.applied_spec.clone().unwrap_or(Value::Null),
     });
-    let outputs = stored_outputs(inputs, id, a);
+    let outputs = stored_outputs(catalogue, id, a);
     let version = b.status.applied_version.clone().unwrap_or_default();
     let subject = Subject {
         id,
@@ -146,7 +146,7 @@ fn check_one(
         promise_version: &version,
         outputs: Some(&outputs),
     };
-    let (findings, outcomes) = policy::check(&inputs.policy, &subject, inputs.now);
+    let (findings, outcomes) = policy::check(&catalogue.policy, &subject, catalogue.now);
     Checked {
         id: id.clone(),
         labels,
@@ -157,7 +157,11 @@ fn check_one(
 }
 
 /// The documents the store holds for an instance, keyed as the workflow wrote them.
-fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String, OutputDoc)> {
+fn stored_outputs(
+    catalogue: &Catalogue,
+    id: &InstanceRef,
+    a: &Applied,
+) -> Vec<(String, OutputDoc)> {
     let groups: BTreeMap<String, String> = a
         .binding
         .status
@@ -171,7 +175,7 @@ fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String
         // Through the store's wall: a record naming a path outside, or a symlink, is not read.
         let bytes = crate::store::path::StorePath::new(&f.path)
             .ok()
-            .and_then(|p| p.read(&inputs.ws.store).ok().flatten());
+            .and_then(|p| p.read(&catalogue.ws.store).ok().flatten());
         let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
@@ -202,9 +206,9 @@ fn stored_outputs(inputs: &Inputs, id: &InstanceRef, a: &Applied) -> Vec<(String
     out
 }
 
-fn compliance(inputs: &Inputs, checked: &[Checked]) -> Compliance {
+fn compliance(catalogue: &Catalogue, checked: &[Checked]) -> Compliance {
     let mut c = Compliance::default();
-    let keys = &inputs.ws.labels;
+    let keys = &catalogue.ws.labels;
     for ch in checked {
         let compliant = ch.outcomes.iter().all(|o| o.passed);
         let team = ch
@@ -237,7 +241,7 @@ fn compliance(inputs: &Inputs, checked: &[Checked]) -> Compliance {
             s.compliant += usize::from(o.passed);
         }
     }
-    for r in &inputs.policy.rules {
+    for r in &catalogue.policy.rules {
         c.by_rule.entry(r.name.to_string()).or_default();
     }
     c

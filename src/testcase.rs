@@ -6,7 +6,7 @@
 
 use crate::diag::{self, Finding, Location};
 use crate::evaluate::{self, Detail, Evaluated};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::load::{request, Doc};
 use crate::policy::TestDoc;
 use serde::{Deserialize, Serialize};
@@ -81,11 +81,11 @@ pub struct CaseResult {
 }
 
 /// Runs every test case of the workspace. Malformed tests are findings.
-pub fn run_all(inputs: &Inputs) -> (Vec<CaseResult>, Vec<Finding>) {
+pub fn run_all(catalogue: &Catalogue) -> (Vec<CaseResult>, Vec<Finding>) {
     let mut results = Vec::new();
     let mut findings = Vec::new();
-    for t in &inputs.policy.tests {
-        match run_test(inputs, t) {
+    for t in &catalogue.policy.tests {
+        match run_test(catalogue, t) {
             Ok(r) => results.extend(r),
             Err(f) => findings.push(f),
         }
@@ -93,9 +93,9 @@ pub fn run_all(inputs: &Inputs) -> (Vec<CaseResult>, Vec<Finding>) {
     (results, findings)
 }
 
-fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
+fn run_test(catalogue: &Catalogue, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
     let name = t.doc.name().unwrap_or("test").to_string();
-    let root = &inputs.ws.root;
+    let root = &catalogue.ws.root;
     let spec: TestSpec = serde_json::from_value(
         t.doc.value.get("spec").cloned().unwrap_or(Value::Null),
     )
@@ -108,13 +108,13 @@ fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
             Finding::new(diag::INVALID_RULE, format!("Test {name}: spec.now: {e}"))
                 .at(t.doc.field_location(root, "spec.now"))
         })?,
-        None => inputs.now,
+        None => catalogue.now,
     };
     let mut out = Vec::new();
     for (i, case) in spec.cases.iter().enumerate() {
         let at = t.doc.field_location(root, &format!("spec.cases[{i}]"));
         let location = Location::new(at.file, at.line);
-        let (passed, detail) = match run_case(inputs, now, &spec, case, &location) {
+        let (passed, detail) = match run_case(catalogue, now, &spec, case, &location) {
             Ok(ev) => compare(&spec, case, &ev),
             Err(why) => (false, why),
         };
@@ -130,7 +130,7 @@ fn run_test(inputs: &Inputs, t: &TestDoc) -> Result<Vec<CaseResult>, Finding> {
 }
 
 /// The request a case describes.
-fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
+fn case_request(catalogue: &Catalogue, case: &Case) -> Result<Value, String> {
     if let Some(r) = &case.request {
         return Ok(r.clone());
     }
@@ -138,7 +138,7 @@ fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
         .promise
         .as_deref()
         .ok_or("a case needs `request`, or `promise` and `spec`")?;
-    let p = inputs
+    let p = catalogue
         .promise_by_name(promise)
         .ok_or_else(|| format!("there is no Promise `{promise}`"))?;
     let api = p
@@ -159,20 +159,20 @@ fn case_request(inputs: &Inputs, case: &Case) -> Result<Value, String> {
 }
 
 fn run_case(
-    inputs: &Inputs,
+    catalogue: &Catalogue,
     now: chrono::DateTime<chrono::Utc>,
     _spec: &TestSpec,
     case: &Case,
     at: &Location,
 ) -> Result<Evaluated, String> {
-    let value = case_request(inputs, case)?;
+    let value = case_request(catalogue, case)?;
     let doc = Doc {
         location: at.clone(),
         item: Some("(test case)".into()),
         value,
     };
-    let index = request::PromiseIndex::new(&inputs.promises);
-    let (mut reqs, findings) = request::parse_docs(vec![doc], &inputs.promises, &index);
+    let index = request::PromiseIndex::new(&catalogue.promises);
+    let (mut reqs, findings) = request::parse_docs(vec![doc], &catalogue.promises, &index);
     let Some(r) = reqs.pop() else {
         let why: Vec<String> = findings.iter().map(|f| f.message.clone()).collect();
         return Err(format!(
@@ -181,13 +181,15 @@ fn run_case(
         ));
     };
     // Cases judge waivers at their own time; the store plays no part (a case has no history).
-    Ok(evaluate::evaluate_with(
-        inputs,
-        &r,
-        Detail::Contents,
-        now,
-        false,
-    ))
+    let opts = evaluate::Options {
+        now: Some(now),
+        with_store: false,
+        ..evaluate::Options::new(Detail::Contents)
+    };
+    let mut evaluated = evaluate::run(catalogue, evaluate::Requests::Borrowed(vec![&r]), &opts);
+    evaluated
+        .pop()
+        .ok_or_else(|| "the case's request was not evaluated".to_string())
 }
 
 fn short_name(case: &str) -> String {

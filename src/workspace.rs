@@ -3,9 +3,10 @@
 //! Without a `vow.yaml` the defaults apply: `promises/`, `rules/`,
 //! `requests/`, `destinations.yaml`, `health/` and a folder store in `state/`.
 
+use crate::config::{Calendar, FreezeSpec, RolloutSpec, WindowSpec};
+use crate::diag::{self, Finding, Location};
+use crate::error::{Error, Result};
 use crate::model::Rollout;
-use crate::plan::timing::{Calendar, FreezeSpec, WindowSpec};
-use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -116,7 +117,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub labels: LabelKeys,
     /// The rollout strategy for Promises that have none.
-    pub rollout: Option<Rollout>,
+    pub rollout: Option<RolloutSpec>,
     /// Maintenance windows: waves of matching instances start only inside them.
     #[serde(default)]
     pub windows: Vec<WindowSpec>,
@@ -164,20 +165,20 @@ impl Workspace {
     /// Opens the workspace at `root`, reading `config` (default `<root>/vow.yaml`) when present.
     pub fn open(root: &Path, config: Option<&Path>) -> Result<Workspace> {
         if !root.is_dir() {
-            bail!(
+            return Err(Error::Usage(format!(
                 "the workspace {} is not a directory; pass the platform repository with -C DIR",
                 root.display()
-            );
+            )));
         }
         let root = root
             .canonicalize()
-            .with_context(|| format!("cannot resolve the workspace {}", root.display()))?;
+            .map_err(|e| Error::io("resolve the workspace", root, e))?;
         let config_path = match config {
             Some(c) => Some(root.join(c)),
             None => Some(root.join("vow.yaml")).filter(|p| p.is_file()),
         };
         let file = match &config_path {
-            Some(p) => read_config(p)?,
+            Some(p) => read_config(&root, p)?,
             None => ConfigFile::default(),
         };
         let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
@@ -207,45 +208,20 @@ impl Workspace {
                 )
             }
         };
-        let shown = config_path
-            .as_deref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let rel_config = config_path
-            .as_deref()
-            .map(|p| crate::load::display_path(&root, p));
-        // Fields are found in the document, which starts at its first content line.
-        let first_line = config_path
-            .as_deref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|t| crate::load::split_yaml(&t).first().map(|d| d.1))
-            .unwrap_or(1);
-        let line_of = |field: &str| match &rel_config {
-            Some(file) => crate::load::locate::field_location(
-                &root,
-                &crate::diag::Location::new(file.clone(), first_line),
-                field,
-            )
-            .map(|l| format!(":{}", l.line))
-            .unwrap_or_default(),
-            None => String::new(),
+        let lines = ConfigLines::new(&root, config_path.as_deref());
+        let default_rollout = match &file.rollout {
+            Some(spec) => Some(lines.rollout(spec)?),
+            None => None,
         };
-        if let Some(r) = &file.rollout {
-            if let Some((field, msg)) = r.problems().into_iter().next() {
-                let field = format!("rollout.{field}");
-                bail!(
-                    "error[V105]: {shown}{}: {field}: {msg}\n  help: durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%",
-                    line_of(&field)
-                );
-            }
-        }
-        let calendar = Calendar::compile(&file.windows, &file.freezes).map_err(|e| {
-            let field = calendar_field(&file.windows, &file.freezes);
-            anyhow::anyhow!("error[V010]: {shown}{}: {e}", line_of(&field))
-        })?;
+        let calendar =
+            Calendar::compile_at(&file.windows, &file.freezes).map_err(|(field, e)| {
+                Error::Config(vec![
+                    Finding::new(diag::INVALID_CONFIG, e).at_opt(lines.location(&field))
+                ])
+            })?;
         let binding_strategy = match (file.binding_strategy, &file.kratix_config) {
             (Some(s), _) => s,
-            (None, Some(k)) => kratix_config_strategy(&root.join(k))?,
+            (None, Some(k)) => kratix_config_strategy(&root, &root.join(k))?,
             (None, None) => BindingStrategy::default(),
         };
         Ok(Workspace {
@@ -259,7 +235,7 @@ impl Workspace {
             store,
             store_kind,
             labels: file.labels,
-            default_rollout: file.rollout,
+            default_rollout,
             config_file: config_path,
             root,
         })
@@ -268,12 +244,13 @@ impl Workspace {
 
 /// The `resourceBindingVersionStrategy` of Kratix's config ConfigMap (`data.config` holds the
 /// config as YAML text). The rest of it configures Kratix's controller and is not vow's concern.
-fn kratix_config_strategy(path: &Path) -> Result<BindingStrategy> {
+fn kratix_config_strategy(root: &Path, path: &Path) -> Result<BindingStrategy> {
     let fail = |why: String| {
-        anyhow::anyhow!(
-            "error[V010]: {}: {why}\n  help: kratixConfig names Kratix's `kratix` ConfigMap (kind: ConfigMap, data.config)",
-            path.display()
-        )
+        Error::Config(vec![Finding::new(diag::INVALID_CONFIG, why)
+            .at(Location::new(crate::load::display_path(root, path), 1))
+            .help(
+                "kratixConfig names Kratix's `kratix` ConfigMap (kind: ConfigMap, data.config)",
+            )])
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let map: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| fail(e.to_string()))?;
@@ -297,39 +274,66 @@ fn kratix_config_strategy(path: &Path) -> Result<BindingStrategy> {
     }
 }
 
-/// The first window or freeze that does not compile, as a field of vow.yaml (for its line).
-fn calendar_field(windows: &[WindowSpec], freezes: &[FreezeSpec]) -> String {
-    if let Some(i) = windows
-        .iter()
-        .position(|w| crate::plan::timing::Window::compile(w).is_err())
-    {
-        return format!("windows[{i}]");
+/// Where in vow.yaml a field is, for the findings about it.
+struct ConfigLines {
+    root: PathBuf,
+    /// vow.yaml as shown (relative to the workspace), when there is one.
+    file: Option<std::sync::Arc<str>>,
+    /// The first content line of its document: fields are found from there.
+    first_line: u32,
+}
+
+impl ConfigLines {
+    fn new(root: &Path, config: Option<&Path>) -> ConfigLines {
+        let first_line = config
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| crate::load::split_yaml(&t).first().map(|d| d.1))
+            .unwrap_or(1);
+        ConfigLines {
+            root: root.to_path_buf(),
+            file: config.map(|p| crate::load::display_path(root, p)),
+            first_line,
+        }
     }
-    match freezes
-        .iter()
-        .position(|f| crate::plan::timing::Freeze::compile(f).is_err())
-    {
-        Some(i) => format!("freezes[{i}]"),
-        None => "windows".into(),
+
+    /// The line of `field` (`rollout.waves[0].bake`), else of the document.
+    fn location(&self, field: &str) -> Option<Location> {
+        let start = Location::new(self.file.clone()?, self.first_line);
+        crate::load::locate::field_location(&self.root, &start, field).or(Some(start))
+    }
+
+    /// vow.yaml's default rollout, typed; the first value that cannot be read is the error.
+    fn rollout(&self, spec: &RolloutSpec) -> Result<Rollout> {
+        let (rollout, problems) = spec.compile();
+        match problems.into_iter().next() {
+            None => Ok(rollout),
+            Some((field, msg)) => {
+                let field = format!("rollout.{field}");
+                let finding = Finding::new(diag::INVALID_ROLLOUT, format!("{field}: {msg}"))
+                    .at_opt(self.location(&field))
+                    .field(field)
+                    .help("durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%");
+                Err(Error::Config(vec![finding]))
+            }
+        }
     }
 }
 
-fn read_config(path: &Path) -> Result<ConfigFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+fn read_config(root: &Path, path: &Path) -> Result<ConfigFile> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("read the configuration", path, e))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Ok(ConfigFile::default());
     }
     serde_yaml::from_str(text).map_err(|e| {
-        let at = e
+        let file = crate::load::display_path(root, path);
+        let location = e
             .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        anyhow::anyhow!(
-            "error[V010]: {}{at}: {e}\n  help: vow.yaml keys are promises, rules, requests, destinations, health, store, labels, rollout",
-            path.display()
-        )
+            .map(|l| Location::new(file, l.line() as u32).with_column(l.column() as u32));
+        Error::Config(vec![Finding::new(diag::INVALID_CONFIG, e.to_string())
+            .at_opt(location)
+            .help("vow.yaml keys are promises, rules, requests, destinations, health, store, labels, rollout")])
     })
 }
 
@@ -361,5 +365,27 @@ mod tests {
         let err = Workspace::open(dir.path(), None).unwrap_err().to_string();
         assert!(err.contains("vow.yaml:2"), "{err}");
         assert!(err.contains("requestz"), "{err}");
+    }
+
+    #[test]
+    fn config_problems_are_findings_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vow.yaml"),
+            "store: {folder: st}\nrollout:\n  waves:\n    - {name: all, bake: banana}\n",
+        )
+        .unwrap();
+        let Err(Error::Config(findings)) = Workspace::open(dir.path(), None) else {
+            panic!("a bad bake is a configuration error");
+        };
+        let f = &findings[0];
+        assert_eq!(f.id(), "V105");
+        assert_eq!(f.location.as_ref().unwrap().to_string(), "vow.yaml:4:19");
+        assert!(
+            f.message.starts_with("rollout.waves[0].bake: bake: "),
+            "{}",
+            f.message
+        );
+        assert!(f.help.is_some());
     }
 }

@@ -53,7 +53,8 @@ fn generate(out: &Path) {
     let seed_text = std::fs::read_to_string(root().join("fixtures/example/seed.yaml")).unwrap();
     let seed: serde_json::Value = serde_yaml::from_str(&seed_text).unwrap();
     let skip: Vec<String> = serde_json::from_value(seed["skip"].clone()).unwrap();
-    let mut inputs = inputs::load(ws.clone(), vow::duration::parse_time("2026-12-01").unwrap());
+    let (mut inputs, mut requests) =
+        inputs::load(ws.clone(), vow::duration::parse_time("2026-12-01").unwrap());
     // Render with the old revisions, as if the store were empty.
     let revisions = root().join("fixtures/example/state/.vow/revisions");
     let mut old = Vec::new();
@@ -84,16 +85,16 @@ fn generate(out: &Path) {
     let index = request::PromiseIndex::new(&inputs.promises);
     let (extra, f) = request::parse_docs(extra, &inputs.promises, &index);
     assert!(f.is_empty(), "{f:?}");
-    inputs
-        .requests
-        .retain(|r| !skip.contains(&r.id.to_string()));
-    inputs.requests.extend(extra);
-    for r in &mut inputs.requests {
+    requests.retain(|r| !skip.contains(&r.id.to_string()));
+    requests.extend(extra);
+    for r in &mut requests {
         // Paused and pinned since: when the old version was applied, they followed it.
         r.annotations.remove("kratix.io/paused");
         r.labels.remove("vow.dev/version");
     }
-    for ev in evaluate::evaluate_all(&inputs, evaluate::Detail::Contents) {
+    let all = evaluate::Requests::Borrowed(requests.iter().collect());
+    let opts = evaluate::Options::new(evaluate::Detail::Contents).with_dependencies();
+    for ev in evaluate::run(&inputs, all, &opts) {
         assert!(
             !ev.blocked,
             "{} is blocked under the old revision: {:?}",

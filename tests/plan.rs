@@ -44,12 +44,14 @@ fn same_plan_with_one_or_two_threads() {
 
 fn plan_with_files(files: &[std::path::PathBuf]) -> String {
     let ws = Workspace::open(&repo(), None).unwrap();
-    let inputs = load::inputs::load_with_request_files(
+    let (inputs, requests) = load::inputs::load_with_request_files(
         ws,
         vow::duration::parse_time("2026-12-01").unwrap(),
         files,
     );
-    let evaluated = evaluate::evaluate_all(&inputs, evaluate::Detail::Digests);
+    let all = evaluate::Requests::Borrowed(requests.iter().collect());
+    let opts = evaluate::Options::new(evaluate::Detail::Digests).with_dependencies();
+    let evaluated = evaluate::run(&inputs, all, &opts);
     report::plan_json(&plan::build(
         &inputs,
         &evaluated,

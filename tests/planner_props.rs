@@ -14,9 +14,8 @@
 
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use vow::model::{Canary, InstanceRef, Labels, Quantity, Rollout, Selector, WaveSpec};
-use vow::plan::timing::Calendar;
-use vow::plan::waves::{self, Placed, Strategy as Placement};
+use vow::model::{Canary, InstanceRef, Labels, Rollout, RolloutWave, Selector, Share};
+use vow::plan::waves::{self, Assigned, Strategy as Placement};
 use vow::plan::{Action, Change};
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
@@ -76,14 +75,14 @@ fn env_selector(env: &str) -> Selector {
 #[derive(Clone, Debug)]
 struct Plan {
     canary: Option<Canary>,
-    waves: Vec<WaveSpec>,
+    waves: Vec<RolloutWave>,
 }
 
-fn quantity() -> impl Strategy<Value = Option<Quantity>> {
+fn quantity() -> impl Strategy<Value = Option<Share>> {
     prop_oneof![
         Just(None),
-        (1u64..8).prop_map(|n| Some(Quantity::Count(n))),
-        (1u64..101).prop_map(|p| Some(Quantity::Text(format!("{p}%")))),
+        (1u64..8).prop_map(|n| Some(Share::Count(n))),
+        (1u64..101).prop_map(|p| Some(Share::Percent(p))),
     ]
 }
 
@@ -120,18 +119,18 @@ fn rollout() -> impl Strategy<Value = Plan> {
         quantity(),
     )
         .prop_map(|(envs, catch_all, size_a, size_b)| {
-            let mut w: Vec<WaveSpec> = envs
+            let mut w: Vec<RolloutWave> = envs
                 .iter()
-                .map(|e| WaveSpec {
+                .map(|e| RolloutWave {
                     name: e.to_string(),
                     selector: Some(env_selector(e)),
-                    max_size: size_a.clone(),
+                    max_size: size_a,
                     bake: None,
                     failure_budget: None,
                 })
                 .collect();
             if catch_all {
-                w.push(WaveSpec {
+                w.push(RolloutWave {
                     name: "rest".into(),
                     selector: None,
                     max_size: size_b,
@@ -144,27 +143,24 @@ fn rollout() -> impl Strategy<Value = Plan> {
     (canary, waves).prop_map(|(canary, waves)| Plan { canary, waves })
 }
 
-fn run(plan: &Plan, insts: &[Inst]) -> (Placed, Vec<Change>) {
+fn run(plan: &Plan, insts: &[Inst]) -> (Assigned, Vec<Change>) {
     let rollout = Rollout {
         canary: plan.canary.clone(),
         waves: plan.waves.clone(),
         failure_budget: None,
     };
     let rollout_of = |_: &str| Some(&rollout);
-    let cal = Calendar::default();
     let changes: Vec<Change> = insts.iter().map(change).collect();
     let s = Placement {
         rollout_of: &rollout_of,
-        fallback: waves::default_rollout(),
-        calendar: &cal,
-        now: None,
+        fallback: vow::config::default_rollout(),
     };
     // Rollout lives on this stack frame: return owned results only.
-    let placed = waves::place(&s, &changes);
+    let placed = waves::assign(&s, &changes);
     (placed, changes)
 }
 
-fn placement(p: &Placed) -> BTreeMap<String, (usize, bool)> {
+fn placement(p: &Assigned) -> BTreeMap<String, (usize, bool)> {
     let mut m = BTreeMap::new();
     for w in &p.waves {
         for i in &w.instances {
@@ -178,7 +174,7 @@ fn placement(p: &Placed) -> BTreeMap<String, (usize, bool)> {
     m
 }
 
-fn canaries(p: &Placed) -> BTreeSet<String> {
+fn canaries(p: &Assigned) -> BTreeSet<String> {
     p.waves
         .iter()
         .filter(|w| w.canary)
@@ -201,7 +197,7 @@ proptest! {
     fn every_instance_in_exactly_one_wave_or_reported(plan in rollout(), insts in fleet()) {
         let (placed, changes) = run(&plan, &insts);
         let placed_at = placement(&placed);
-        let unplaced: BTreeSet<String> = placed.unplaced.iter().map(|b| b.instance.clone()).collect();
+        let unplaced: BTreeSet<String> = placed.unassigned.iter().map(|b| b.instance.clone()).collect();
         for c in &changes {
             let in_wave = placed_at.contains_key(&c.instance);
             prop_assert!(in_wave != unplaced.contains(&c.instance), "{} placed {in_wave} unplaced {}", c.instance, unplaced.contains(&c.instance));
@@ -252,7 +248,7 @@ proptest! {
             for p in 0..2 {
                 let promise = format!("p{p}:");
                 let total = changes.iter().filter(|c| c.instance.starts_with(&promise) && placed_at.get(&c.instance).is_some_and(|(i, canary)| !canary && placed.waves[*i].name == spec.name)).count();
-                let limit = q.resolve(total as u64).unwrap() as usize;
+                let limit = q.of(total as u64) as usize;
                 for w in placed.waves.iter().filter(|w| w.name == spec.name) {
                     let n = w.instances.iter().filter(|i| i.instance.starts_with(&promise)).count();
                     prop_assert!(n <= limit.max(1), "wave {} batch has {n} of {promise}, limit {limit}", w.name);
@@ -292,7 +288,7 @@ proptest! {
     #[test]
     fn a_fixed_count_canary_changes_only_where_a_newcomer_outranks(insts in fleet(), newcomer in (400u32..500, 0usize..3, 0usize..4), count in 1u64..5, spread in any::<bool>()) {
         let c = Canary { count: Some(count), percent: None, selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None };
-        let plan = Plan { canary: Some(c), waves: vec![WaveSpec { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
+        let plan = Plan { canary: Some(c), waves: vec![RolloutWave { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
         let insts: Vec<Inst> = insts.into_iter().map(|mut i| { i.promise = 0; i }).collect();
         let (before, _) = run(&plan, &insts);
         let x = Inst { promise: 0, name: newcomer.0, env: newcomer.1, region: newcomer.2 };
@@ -317,7 +313,7 @@ proptest! {
 
     #[test]
     fn raising_a_percentage_only_adds_canaries(insts in fleet(), p1 in 0u64..90, dp in 0u64..10, spread in any::<bool>()) {
-        let mk = |p| Plan { canary: Some(Canary { count: None, percent: Some(p), selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None }), waves: vec![WaveSpec { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
+        let mk = |p| Plan { canary: Some(Canary { count: None, percent: Some(p), selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None }), waves: vec![RolloutWave { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
         let (lo, _) = run(&mk(p1), &insts);
         let (hi, _) = run(&mk(p1 + dp), &insts);
         prop_assert!(canaries(&lo).is_subset(&canaries(&hi)));

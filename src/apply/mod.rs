@@ -16,8 +16,9 @@ mod wave;
 
 pub use gate::{records as health_records, Decision};
 
-use crate::evaluate::{self, Detail, Evaluated};
-use crate::load::inputs::{self, Inputs};
+use crate::evaluate::{self, Detail, Evaluated, Options};
+use crate::load::inputs::{self, Catalogue};
+use crate::model::Request;
 use crate::store::{self, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
 use anyhow::{bail, Result};
@@ -77,8 +78,8 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     let mut now = opts.now;
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
-    let inputs = inputs::load(ws.clone(), now);
-    let mut memo = verify::Memo::default();
+    let (inputs, requests) = inputs::load(ws.clone(), now);
+    let mut memo = verify::Memo::new(requests);
     // What the store holds, kept up to date as waves are committed (re-reading a large store
     // after every wave would cost more than the wave).
     let mut current = inputs.store.clone();
@@ -157,13 +158,13 @@ fn step(
     plan: &PlanFile,
     opts: &ApplyOptions,
     now: DateTime<Utc>,
-    inputs: &Inputs,
+    inputs: &Catalogue,
     current: &mut store::StoreState,
     memo: &mut verify::Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
-    check_fresh(inputs, current, plan, journal.as_ref())?;
+    check_fresh(inputs, memo.requests(), current, plan, journal.as_ref())?;
     verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(j) = &journal {
         match j.status {
@@ -229,7 +230,7 @@ fn step(
         )?;
         return Ok(Some(Outcome::Done { run }));
     };
-    if let Some(wait) = calendar_wait(inputs, wave, now) {
+    if let Some(wait) = calendar_wait(inputs, memo.requests(), wave, now) {
         return Ok(Some(Outcome::Waiting {
             run,
             wave: format!("{} {}", wave.index, wave.name),
@@ -309,12 +310,12 @@ fn commit(
 
 /// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
 fn calendar_wait(
-    inputs: &Inputs,
+    inputs: &Catalogue,
+    requests: &[Request],
     wave: &planfile::Wave,
     now: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, String)> {
-    let requests: HashMap<String, &crate::model::Labels> = inputs
-        .requests
+    let requests: HashMap<String, &crate::model::Labels> = requests
         .iter()
         .map(|r| (r.id.to_string(), &r.labels))
         .collect();
@@ -367,7 +368,8 @@ fn journal_op(run: &str, j: &Journal) -> Op {
 
 /// Refuses a plan whose inputs or store changed since it was made, saying what changed.
 fn check_fresh(
-    inputs: &Inputs,
+    inputs: &Catalogue,
+    requests: &[Request],
     current: &store::StoreState,
     plan: &PlanFile,
     journal: Option<&Journal>,
@@ -398,7 +400,7 @@ fn check_fresh(
         if d.requests != plan.inputs.requests {
             changed.push(format!(
                 "the requests changed{}",
-                changed_requests(inputs, plan)
+                changed_requests(inputs, requests, plan)
             ));
         }
         if d.destinations != plan.inputs.destinations {
@@ -429,8 +431,13 @@ fn check_fresh(
 }
 
 /// Which planned instances render differently now.
-fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
-    let evaluated = evaluate::evaluate_all(inputs, Detail::Digests);
+fn changed_requests(inputs: &Catalogue, requests: &[Request], plan: &PlanFile) -> String {
+    let all = evaluate::Requests::Borrowed(requests.iter().collect());
+    let evaluated = evaluate::run(
+        inputs,
+        all,
+        &Options::new(Detail::Digests).with_dependencies(),
+    );
     let now: HashMap<String, String> = evaluated
         .iter()
         .map(|e| (e.id.to_string(), e.files_digest()))
@@ -456,7 +463,7 @@ fn changed_requests(inputs: &Inputs, plan: &PlanFile) -> String {
 }
 
 fn judge(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     st: &dyn Store,
     plan: &PlanFile,
     opts: &ApplyOptions,

@@ -7,8 +7,9 @@
 use super::journal::{self, Journal};
 use super::planfile::{PlanFile, Wave, WaveInstance};
 use super::rollback;
-use crate::evaluate::{self, Detail, Evaluated};
-use crate::load::inputs::Inputs;
+use crate::evaluate::{self, Detail, Evaluated, Options};
+use crate::load::inputs::Catalogue;
+use crate::model::Request;
 use crate::store::{self, Store};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
@@ -18,16 +19,36 @@ const SHOWN: usize = 10;
 
 /// What one process of apply computes once: the rendered requests, and whether the plan was
 /// re-derived and found to be what planning gives.
-#[derive(Default)]
 pub struct Memo {
+    /// The workspace's requests, rendered on first need.
+    requests: Vec<Request>,
     rendered: Option<Vec<Evaluated>>,
     verified: bool,
 }
 
 impl Memo {
-    pub fn rendered(&mut self, inputs: &Inputs) -> &[Evaluated] {
-        self.rendered
-            .get_or_insert_with(|| evaluate::evaluate_all(inputs, Detail::Contents))
+    pub fn new(requests: Vec<Request>) -> Memo {
+        Memo {
+            requests,
+            rendered: None,
+            verified: false,
+        }
+    }
+
+    pub fn requests(&self) -> &[Request] {
+        &self.requests
+    }
+
+    pub fn rendered(&mut self, inputs: &Catalogue) -> &[Evaluated] {
+        let requests = &self.requests;
+        self.rendered.get_or_insert_with(|| {
+            let all = evaluate::Requests::Borrowed(requests.iter().collect());
+            evaluate::run(
+                inputs,
+                all,
+                &Options::new(Detail::Contents).with_dependencies(),
+            )
+        })
     }
 }
 
@@ -36,7 +57,7 @@ impl Memo {
 pub fn verify_plan(
     st: &dyn Store,
     plan: &PlanFile,
-    inputs: &Inputs,
+    inputs: &Catalogue,
     current: &store::StoreState,
     journal: Option<&Journal>,
     memo: &mut Memo,
@@ -81,7 +102,7 @@ pub fn verify_plan(
 }
 
 /// The waves planning gives now, in the plan file's shape.
-pub fn derive(inputs: &Inputs, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
+pub fn derive(inputs: &Catalogue, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
     let now = match &plan.now {
         Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
         None => None,

@@ -3,7 +3,7 @@
 
 use super::planfile::Wave;
 use crate::evaluate::{self, Evaluated};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::store::path::StorePath;
 use crate::store::{self, Applied, Op, Store, StoreState};
@@ -64,7 +64,7 @@ pub fn parse_ref(r: &str) -> Option<InstanceRef> {
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
 pub fn ops(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     st: &dyn Store,
     state: &mut StoreState,
     run: &str,
@@ -148,7 +148,7 @@ pub fn ops(
 
 #[allow(clippy::too_many_arguments)]
 fn write_instance(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     st: &dyn Store,
     state: &mut StoreState,
     ev: &Evaluated,
@@ -220,7 +220,7 @@ fn write_instance(
 
 /// Keeps the Promise version an instance is applied at as a revision in the store, once.
 fn revision_ops(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     st: &dyn Store,
     promise: &str,
     version: &str,

@@ -5,7 +5,7 @@ use super::{fails, policy_report, FailOn, ReportFormat, Sink};
 use crate::diag::{self, Finding};
 use crate::error::{exit, Error, Result};
 use crate::evaluate;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::{Catalogue, Fleet};
 use crate::model::Request;
 use crate::report;
 use crate::timings::Stage;
@@ -25,7 +25,7 @@ pub struct Options {
 }
 
 /// Checks the workspace and writes the report.
-pub fn check(inputs: &mut Inputs, opts: &Options, sink: &mut Sink) -> Result<i32> {
+pub fn check(inputs: &Catalogue, requests: Fleet, opts: &Options, sink: &mut Sink) -> Result<i32> {
     // A path that names nothing would check nothing, and pass.
     if let Some(missing) = opts.changed.iter().find(|p| !p.exists()) {
         return Err(Error::Usage(format!(
@@ -42,12 +42,13 @@ pub fn check(inputs: &mut Inputs, opts: &Options, sink: &mut Sink) -> Result<i32
         .cloned()
         .collect();
     // Moved out and freed as they are evaluated: test cases do not read the fleet's requests.
-    let requests: Vec<Request> = std::mem::take(&mut inputs.requests)
+    let requests: Vec<Request> = requests
         .into_iter()
         .filter(|r| in_scope(&r.location.file))
         .collect();
     let evaluated: Vec<evaluate::Evaluated> = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_owned(inputs, requests, evaluate::Detail::Digests)
+        let eval_opts = evaluate::Options::new(evaluate::Detail::Digests);
+        evaluate::run(inputs, evaluate::Requests::Owned(requests), &eval_opts)
     });
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());
@@ -77,7 +78,7 @@ pub fn check(inputs: &mut Inputs, opts: &Options, sink: &mut Sink) -> Result<i32
 }
 
 /// The `--changed` files as findings and requests name them (relative to the workspace).
-fn changed_files(inputs: &Inputs, changed: &[PathBuf]) -> Vec<Arc<str>> {
+fn changed_files(inputs: &Catalogue, changed: &[PathBuf]) -> Vec<Arc<str>> {
     changed
         .iter()
         .map(|p| {

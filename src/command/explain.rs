@@ -32,7 +32,7 @@ pub fn builtin(code: Option<&str>) -> Option<String> {
 /// Explains a rule of the workspace (rule names are finding ids too).
 pub fn rule(ws: Workspace, code: Option<&str>) -> Result<String> {
     let code = code.unwrap_or_default();
-    let (policy, _) = crate::policy::load(&ws.root, &ws.rules, &ws.promises);
+    let (policy, _) = crate::policy::load(&ws.root, &ws.rules, Vec::new());
     let Some(r) = policy.rule(code) else {
         return Err(Error::Usage(format!(
             "`{code}` is neither a finding code nor a rule; `vow explain` lists the codes"

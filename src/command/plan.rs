@@ -4,7 +4,7 @@
 use super::{fails, typed, FailOn, Leftovers, Sink};
 use crate::error::{exit, Error, Result};
 use crate::evaluate;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::{Catalogue, Fleet};
 use crate::plan::{self, PlanOptions, Shard};
 use crate::report;
 use crate::timings::Stage;
@@ -37,7 +37,8 @@ pub struct Options {
 
 /// `vow plan`: evaluates every request and writes the plan.
 pub fn plan(
-    inputs: &mut Inputs,
+    inputs: &Catalogue,
+    requests: Fleet,
     opts: Options,
     now: Option<DateTime<Utc>>,
     sink: &mut Sink,
@@ -52,8 +53,10 @@ pub fn plan(
     } else {
         evaluate::Detail::Digests
     };
+    let requests = evaluate::Requests::Owned(requests);
+    let eval_opts = evaluate::Options::new(detail).with_dependencies();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_shard(inputs, detail, None)
+        evaluate::run(inputs, requests, &eval_opts)
     });
     tracing::info!(
         "evaluated {} requests in {:?}",
@@ -67,19 +70,23 @@ pub fn plan(
 
 /// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
 pub fn shard(
-    inputs: &mut Inputs,
+    inputs: &Catalogue,
+    requests: Fleet,
     shard: Shard,
     opts: Options,
     now: Option<DateTime<Utc>>,
     sink: &mut Sink,
 ) -> Result<i32> {
     check_promise(inputs, opts.promise.as_deref())?;
+    // The Promises' dependencies belong to the first shard.
+    let mut eval_opts = evaluate::Options::new(evaluate::Detail::Digests);
+    eval_opts.with_dependencies = shard.index == 1;
+    let requests = requests
+        .into_iter()
+        .filter(|r| plan::shard_of(&r.id, shard.count) == shard.index - 1)
+        .collect();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::evaluate_shard(
-            inputs,
-            evaluate::Detail::Digests,
-            Some((shard.index - 1, shard.count)),
-        )
+        evaluate::run(inputs, evaluate::Requests::Owned(requests), &eval_opts)
     });
     let count = evaluated.len();
     let partial = plan::Partial::new(
@@ -109,7 +116,7 @@ pub fn shard(
 
 /// `vow plan --merge PARTS...`: the plan of the whole fleet from every shard's partial plan.
 pub fn merge(
-    inputs: &mut Inputs,
+    inputs: Catalogue,
     parts: &[PathBuf],
     opts: Options,
     now: Option<DateTime<Utc>>,
@@ -143,7 +150,7 @@ pub fn merge(
         ..opts
     };
     let code = emit_plan(
-        inputs,
+        &merged.catalogue,
         &merged.evaluated,
         opts,
         shard_now,
@@ -156,7 +163,7 @@ pub fn merge(
 }
 
 /// Refuses a `--promise` that names no Promise of the workspace.
-fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
+fn check_promise(inputs: &Catalogue, promise: Option<&str>) -> Result<()> {
     if let Some(p) = promise {
         if inputs.promise_by_name(p).is_none() {
             let names: Vec<&str> = inputs.promises.iter().map(|p| p.name.as_str()).collect();
@@ -172,7 +179,7 @@ fn check_promise(inputs: &Inputs, promise: Option<&str>) -> Result<()> {
 /// Builds the plan from evaluated requests, writes it and prints it. `contents`: the
 /// evaluations hold the rendered files (not only their digests), so diffs can be shown.
 fn emit_plan(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     evaluated: &[evaluate::Evaluated],
     opts: Options,
     now: Option<DateTime<Utc>>,

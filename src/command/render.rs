@@ -3,33 +3,45 @@
 use super::Sink;
 use crate::error::{exit, Error, Result};
 use crate::evaluate;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::Request;
 use crate::report;
 
 /// Evaluates the requests `what` names with their trace and writes each one's rendering.
-pub fn render(inputs: &Inputs, what: &str, sink: &mut Sink) -> Result<i32> {
-    let chosen = select_requests(inputs, what)?;
+pub fn render(
+    inputs: &Catalogue,
+    requests: &[Request],
+    what: &str,
+    sink: &mut Sink,
+) -> Result<i32> {
+    let chosen = select_requests(inputs, requests, what)?;
     let mut blocked = false;
     for (i, r) in chosen.iter().enumerate() {
-        let ev = evaluate::evaluate(inputs, r, evaluate::Detail::Trace);
+        let opts = evaluate::Options::new(evaluate::Detail::Trace);
+        let evaluated = evaluate::run(inputs, evaluate::Requests::Borrowed(vec![r]), &opts);
+        let Some(ev) = evaluated.first() else {
+            continue;
+        };
         blocked |= ev.blocked;
         if i > 0 {
             sink.out("\n")?;
         }
-        sink.out(&report::human::render(&ev))?;
+        sink.out(&report::human::render(ev))?;
     }
     Ok(if blocked { exit::FINDINGS } else { exit::OK })
 }
 
 /// Finds the requests `vow render` was asked about: the requests of a file, or the one request
 /// an id, a `<namespace>/<name>` or a name names.
-fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a Request>> {
+fn select_requests<'a>(
+    inputs: &Catalogue,
+    requests: &'a [Request],
+    what: &str,
+) -> Result<Vec<&'a Request>> {
     let path = inputs.ws.root.join(what);
     if path.is_file() {
         let shown = crate::load::display_path(&inputs.ws.root, &path);
-        let found: Vec<_> = inputs
-            .requests
+        let found: Vec<_> = requests
             .iter()
             .filter(|r| r.location.file == shown)
             .collect();
@@ -40,8 +52,7 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a Request
         }
         return Ok(found);
     }
-    let found: Vec<_> = inputs
-        .requests
+    let found: Vec<_> = requests
         .iter()
         .filter(|r| {
             let id = &r.id;

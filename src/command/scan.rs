@@ -3,20 +3,22 @@
 
 use super::{fails, policy_report, FailOn, ReportFormat, Sink};
 use crate::error::{exit, Result};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
+use crate::model::Request;
 use crate::report;
 use crate::timings::Stage;
 use std::path::Path;
 
 /// Scans the fleet and writes the report in `format` to `out` or stdout.
 pub fn scan(
-    inputs: &Inputs,
+    inputs: &Catalogue,
+    requests: &[Request],
     format: ReportFormat,
     fail_on: FailOn,
     out: Option<&Path>,
     sink: &mut Sink,
 ) -> Result<i32> {
-    let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs));
+    let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs, requests));
     let view = report::PolicyView {
         command: "scan",
         findings: &result.findings,

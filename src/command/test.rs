@@ -2,7 +2,7 @@
 
 use super::Sink;
 use crate::error::{exit, Error, Result};
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::report;
 use clap::ValueEnum;
 
@@ -16,7 +16,7 @@ pub enum TestFormat {
 
 /// Runs every test case (the results shown only for those whose name contains `filter`).
 pub fn test(
-    inputs: &Inputs,
+    inputs: &Catalogue,
     filter: Option<&str>,
     format: TestFormat,
     sink: &mut Sink,

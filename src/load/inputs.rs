@@ -27,8 +27,10 @@ pub struct PromiseDigest {
     pub digest: String,
 }
 
-/// Everything loaded from a workspace.
-pub struct Inputs {
+/// Everything a run reads besides the requests: Promises and their revisions, Destinations, the
+/// policy, the store, the digests of every input and the load's findings. Immutable once loaded;
+/// the requests (the fleet) are handed to the stages apart, and they consume them.
+pub struct Catalogue {
     pub ws: Workspace,
     pub promises: Vec<Promise>,
     /// Older Promise versions kept in the store, by (name, version).
@@ -36,7 +38,6 @@ pub struct Inputs {
     /// Per Promise (same index): why it cannot be used now (unmet `requiredPromises`).
     pub unavailable: Vec<Vec<String>>,
     pub destinations: Vec<Destination>,
-    pub requests: Vec<Request>,
     /// Where request documents failed to load (`file:line`). While any did, the planner
     /// deletes nothing: a typo must never read as "this request was removed".
     pub unread_requests: Vec<String>,
@@ -48,7 +49,10 @@ pub struct Inputs {
     pub digests: InputDigests,
 }
 
-impl Inputs {
+/// The requests of a workspace, in instance order, owned by whoever evaluates them.
+pub type Fleet = Vec<Request>;
+
+impl Catalogue {
     /// The Promise an index in `requests` points at.
     pub fn promise_by_name(&self, name: &str) -> Option<&Promise> {
         self.promises.iter().find(|p| p.name == name)
@@ -57,7 +61,7 @@ impl Inputs {
 
 /// Loads the workspace. Problems with single files are findings; only an unusable workspace is
 /// an error.
-pub fn load(ws: Workspace, now: DateTime<Utc>) -> Inputs {
+pub fn load(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
     load_with_request_files(ws, now, &files)
 }
@@ -71,7 +75,11 @@ fn request_listing(ws: &Workspace) -> Vec<Finding> {
 /// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
 /// `plan::shard_of`): every document is still read, hashed into the inputs' digest and checked
 /// for duplicates, but other shards' requests are dropped as they are parsed.
-pub fn load_shard(ws: Workspace, now: DateTime<Utc>, (index, count): (u64, u64)) -> Inputs {
+pub fn load_shard(
+    ws: Workspace,
+    now: DateTime<Utc>,
+    (index, count): (u64, u64),
+) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
     let mine = move |id: &InstanceRef| crate::plan::shard_of(id, count) == index;
     load_filtered(ws, now, &files, &mine)
@@ -83,7 +91,7 @@ pub fn load_with_request_files(
     ws: Workspace,
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
-) -> Inputs {
+) -> (Catalogue, Fleet) {
     load_filtered(ws, now, request_files, &|_| true)
 }
 
@@ -92,11 +100,11 @@ fn load_filtered(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
     mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
-) -> Inputs {
+) -> (Catalogue, Fleet) {
     let mut findings = Vec::new();
-    let promises = load_promises(&ws, &mut findings);
+    let (promises, tests) = load_promises(&ws, &mut findings);
     let listing = request_listing(&ws);
-    let (policy, f) = policy::load(&ws.root, &ws.rules, &ws.promises);
+    let (policy, f) = policy::load(&ws.root, &ws.rules, tests);
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
@@ -145,23 +153,25 @@ fn load_filtered(
         destinations: digest_destinations(&destinations),
         store: store.digest.clone(),
     };
-    Inputs {
+    let catalogue = Catalogue {
         ws,
         promises,
         revisions,
         unavailable,
         destinations,
-        requests,
         unread_requests,
         store,
         policy,
         now,
         findings,
         digests,
-    }
+    };
+    (catalogue, requests)
 }
 
-fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
+/// The Promises of promises/, and the Test documents beside them (for the policy: this is the
+/// one read of promises/).
+fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> (Vec<Promise>, Vec<Doc>) {
     let (files, skipped) = super::list_input_files(&ws.root, &ws.promises);
     findings.extend(skipped);
     let (docs, f) = read_documents(&ws.root, &files);
@@ -189,7 +199,6 @@ fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
             Err(f) => findings.push(f),
         }
     }
-    // Tests beside Promises are read by the policy loader.
     for doc in docs
         .iter()
         .filter(|d| !matches!(d.kind(), "Promise" | "Test"))
@@ -198,7 +207,8 @@ fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Promise> {
     }
     promises.sort_by(|a, b| a.name.cmp(&b.name));
     claim_kinds_once(&ws.root, &mut promises, findings);
-    promises
+    let tests = docs.into_iter().filter(|d| d.kind() == "Test").collect();
+    (promises, tests)
 }
 
 /// Two Promises offering one API group and kind: a request of that kind could be either's, so

@@ -5,6 +5,7 @@
 //! reason rather than vanishing.
 
 use super::{locate, names, Doc};
+use crate::config::RolloutSpec;
 use crate::diag::{self, Finding, Location};
 use crate::model::{Api, Pipeline, Promise, RequiredPromise, Rollout, Selector, Step};
 use crate::schema::Schema;
@@ -255,9 +256,10 @@ impl PromiseBuilder<'_> {
 
     fn rollout(&mut self) -> Option<Rollout> {
         let v = self.doc.value.pointer("/spec/rollout")?;
-        match serde_json::from_value::<Rollout>(v.clone()) {
-            Ok(r) => {
-                for (field, msg) in r.problems() {
+        match serde_json::from_value::<RolloutSpec>(v.clone()) {
+            Ok(spec) => {
+                let (r, problems) = spec.compile();
+                for (field, msg) in problems {
                     let field = format!("spec.rollout.{field}");
                     let f = Finding::new(
                         diag::INVALID_ROLLOUT,

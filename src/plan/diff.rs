@@ -1,7 +1,7 @@
 //! Diff: what each evaluated instance would change in the store.
 
 use crate::evaluate::Evaluated;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::store::Applied;
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub struct Change {
 /// Classifies every planned instance: evaluated requests (blocked and paused ones are left out:
 /// they change nothing) and deletions of applied instances whose request is gone.
 pub fn classify(
-    inputs: &Inputs,
+    catalogue: &Catalogue,
     evaluated: &[&Evaluated],
     wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Change> {
@@ -74,14 +74,14 @@ pub fn classify(
     let mut out: Vec<Change> = evaluated
         .par_iter()
         .filter(|e| !e.blocked && !e.paused)
-        .map(|e| diff_one(e, inputs.store.applied.get(&e.id)))
+        .map(|e| diff_one(e, catalogue.store.applied.get(&e.id)))
         .collect();
     // Every request is evaluated (blocked and paused ones too), and so are the dependencies of
     // every Promise that still has a Promise-level workflow: what was evaluated is what stays.
     // (`--merge` has no requests loaded, only what the shards evaluated.)
     let requested: std::collections::HashSet<&InstanceRef> =
         evaluated.iter().map(|e| &e.id).collect();
-    for (id, applied) in &inputs.store.applied {
+    for (id, applied) in &catalogue.store.applied {
         if requested.contains(id) || !wanted(&id.promise) {
             continue;
         }
@@ -108,8 +108,8 @@ pub fn classify(
             labels: std::sync::Arc::new(applied.binding.status.request_labels.clone()),
             location: Some(crate::diag::Location::new(
                 crate::load::display_path(
-                    &inputs.ws.root,
-                    &crate::store::binding_path(&inputs.ws.store, id),
+                    &catalogue.ws.root,
+                    &crate::store::binding_path(&catalogue.ws.store, id),
                 ),
                 1,
             )),

@@ -1,6 +1,6 @@
 //! The plan: what changes (diff against the store), in which waves, and what is held back.
 //!
-//! Planning is a pure function of the loaded inputs, the evaluated requests and `--now`.
+//! Planning is a pure function of the loaded catalogue, the evaluated requests and `--now`.
 
 mod counts;
 mod diff;
@@ -16,7 +16,7 @@ pub use shard::{merge, shard_of, Partial, Shard};
 
 use crate::diag::{self, Finding};
 use crate::evaluate::Evaluated;
-use crate::load::inputs::Inputs;
+use crate::load::inputs::Catalogue;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -29,11 +29,11 @@ pub struct PlanOptions {
 }
 
 /// Builds the plan from evaluated requests.
-pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
+pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
-    let (changes, held) = hold_deletes(inputs, classify(inputs, &evaluated, &wanted));
-    let mut findings: Vec<Finding> = inputs
+    let (changes, held) = hold_deletes(catalogue, classify(catalogue, &evaluated, &wanted));
+    let mut findings: Vec<Finding> = catalogue
         .findings
         .iter()
         .filter(|f| {
@@ -47,22 +47,26 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         findings.extend(e.findings.iter().cloned());
     }
     let rollout_of = |name: &str| {
-        inputs
+        catalogue
             .promise_by_name(name)
             .and_then(|p| p.rollout.as_ref())
     };
     let strategy = waves::Strategy {
         rollout_of: &rollout_of,
-        fallback: inputs
+        fallback: catalogue
             .ws
             .default_rollout
             .clone()
-            .unwrap_or_else(waves::default_rollout),
-        calendar: &inputs.ws.calendar,
-        now: opts.now,
+            .unwrap_or_else(crate::config::default_rollout),
     };
-    let placed = waves::place(&strategy, &changes);
-    findings.extend(placed.findings.iter().cloned());
+    let mut assigned = waves::assign(&strategy, &changes);
+    timing::time_waves(
+        &mut assigned.waves,
+        &assigned.bakes,
+        &catalogue.ws.calendar,
+        opts.now,
+    );
+    findings.extend(assigned.findings.iter().cloned());
     diag::sort_findings(&mut findings);
 
     let mut blocked: Vec<Blocked> = evaluated
@@ -70,16 +74,16 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         .filter(|e| e.blocked)
         .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
         .collect();
-    blocked.extend(placed.unplaced.iter().cloned());
+    blocked.extend(assigned.unassigned.iter().cloned());
     blocked.extend(held);
     blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
 
     let counts = counts::count(
-        &placed.waves,
+        &assigned.waves,
         &blocked,
         &evaluated,
-        &inputs.ws.labels.team,
-        &inputs.ws.labels.environment,
+        &catalogue.ws.labels.team,
+        &catalogue.ws.labels.environment,
     );
     let summary = Summary {
         requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
@@ -87,14 +91,14 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .iter()
             .filter(|c| c.action == Action::Unchanged)
             .count(),
-        create: count(&changes, Action::Create, &placed.unplaced),
-        update: count(&changes, Action::Update, &placed.unplaced),
-        delete: count(&changes, Action::Delete, &placed.unplaced),
+        create: count(&changes, Action::Create, &assigned.unassigned),
+        update: count(&changes, Action::Update, &assigned.unassigned),
+        delete: count(&changes, Action::Delete, &assigned.unassigned),
         blocked: blocked.len(),
         pinned: evaluated.iter().filter(|e| e.pinned).count(),
         paused: evaluated.iter().filter(|e| e.paused).count(),
-        waves: placed.waves.len(),
-        failure_budget: placed.run_budget,
+        waves: assigned.waves.len(),
+        failure_budget: assigned.run_budget,
         findings: findings.len(),
     };
     let mut plan = Plan {
@@ -102,10 +106,10 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         plan_id: String::new(),
         now: opts.now.map(crate::duration::format_time),
         promise: opts.promise.clone(),
-        inputs: inputs.digests.clone(),
+        inputs: catalogue.digests.clone(),
         summary,
         counts,
-        waves: placed.waves,
+        waves: assigned.waves,
         blocked,
         pinned: evaluated
             .iter()
@@ -120,7 +124,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .filter(|e| e.paused)
             .map(|e| e.id.to_string())
             .collect(),
-        external_steps: external_steps(inputs, &wanted),
+        external_steps: external_steps(catalogue, &wanted),
         changes: changes
             .into_iter()
             .filter(|c| c.action != Action::Unchanged)
@@ -134,11 +138,11 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
 /// While any request document failed to load, deletions are held back as blocked: the
 /// instance's request may be in the document that did not load, and a typo must never delete
 /// a running service. Every other change is still planned.
-fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
-    if inputs.unread_requests.is_empty() {
+fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Vec<Blocked>) {
+    if catalogue.unread_requests.is_empty() {
         return (changes, Vec::new());
     }
-    let mut where_ = inputs.unread_requests.clone();
+    let mut where_ = catalogue.unread_requests.clone();
     where_.dedup();
     let reason = format!(
         "not deleted: request documents failed to load ({}), and its request may be among them; fix them and plan again",
@@ -158,18 +162,18 @@ fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Bloc
     (kept, held)
 }
 
-fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
+fn count(changes: &[Change], action: Action, unassigned: &[Blocked]) -> usize {
     changes
         .iter()
-        .filter(|c| c.action == action && !unplaced.iter().any(|b| b.instance == c.instance))
+        .filter(|c| c.action == action && !unassigned.iter().any(|b| b.instance == c.instance))
         .count()
 }
 
 /// Container steps vow does not run, per Promise and in workflow order: every workflow of every
 /// Promise in the plan (resource configure and delete, Promise configure), so a reviewer sees
 /// what Kratix would still do outside this plan.
-fn external_steps(inputs: &Inputs, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
-    let mut out: Vec<ExternalSteps> = inputs
+fn external_steps(catalogue: &Catalogue, wanted: &dyn Fn(&str) -> bool) -> Vec<ExternalSteps> {
+    let mut out: Vec<ExternalSteps> = catalogue
         .promises
         .iter()
         .filter(|p| wanted(&p.name))

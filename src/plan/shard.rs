@@ -6,7 +6,7 @@
 
 use crate::diag::Finding;
 use crate::evaluate::Evaluated;
-use crate::load::inputs::{InputDigests, Inputs};
+use crate::load::inputs::{Catalogue, InputDigests};
 use crate::model::InstanceRef;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,7 @@ pub struct Partial {
 
 impl Partial {
     pub fn new(
-        inputs: &Inputs,
+        inputs: &Catalogue,
         shard: Shard,
         now: Option<String>,
         promise: Option<String>,
@@ -125,16 +125,19 @@ impl Partial {
 }
 
 /// What `--merge` plans from: every shard's evaluations in the order an unsharded run has them,
-/// with `inputs` completed from the first shard. Returns `--now` and `--promise` of the shards.
+/// the catalogue the shards read, and `--now` and `--promise` of the shards.
 pub struct Merged {
+    /// This workspace's catalogue (checked to be the shards'), with what only the shards saw:
+    /// the requests' digest and load findings, and the time waivers were judged at.
+    pub catalogue: Catalogue,
     pub evaluated: Vec<Evaluated>,
     pub now: Option<String>,
     pub promise: Option<String>,
 }
 
 /// Checks that `parts` are all the shards of one run over this workspace, and combines them.
-/// `inputs` is the workspace loaded without requests.
-pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merged> {
+/// `here` is the workspace loaded without requests.
+pub fn merge(here: Catalogue, parts: Vec<(PathBuf, Partial)>) -> Result<Merged> {
     let Some((_, first)) = parts.iter().find(|(_, p)| p.shard == 1) else {
         bail!("the first shard (1/N) is missing; pass every partial plan to --merge");
     };
@@ -159,15 +162,19 @@ pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merg
     if let Some(missing) = (1..=of).find(|s| !seen.contains(s)) {
         bail!("shard {missing}/{of} is missing");
     }
-    check_workspace(inputs, &first.inputs)?;
-    inputs.findings = first.findings.clone();
-    inputs.unread_requests = first.unread_requests.clone();
-    inputs.digests = first.inputs.clone();
-    inputs.now = crate::duration::parse_time(&first.judged_at).map_err(anyhow::Error::msg)?;
+    check_workspace(&here, &first.inputs)?;
+    let catalogue = Catalogue {
+        findings: first.findings.clone(),
+        unread_requests: first.unread_requests.clone(),
+        digests: first.inputs.clone(),
+        now: crate::duration::parse_time(&first.judged_at).map_err(anyhow::Error::msg)?,
+        ..here
+    };
     let (now, promise) = (first.now.clone(), first.promise.clone());
     let mut evaluated: Vec<Evaluated> = parts.into_iter().flat_map(|(_, p)| p.evaluated).collect();
     evaluated.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Merged {
+        catalogue,
         evaluated,
         now,
         promise,
@@ -176,7 +183,7 @@ pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merg
 
 /// The workspace `--merge` runs in must be the one the shards read (requests aside: they are
 /// not read again).
-fn check_workspace(inputs: &Inputs, shards: &InputDigests) -> Result<()> {
+fn check_workspace(inputs: &Catalogue, shards: &InputDigests) -> Result<()> {
     let here = &inputs.digests;
     let changed: Vec<&str> = [
         ("Promises", here.promises != shards.promises),

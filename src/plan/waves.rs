@@ -1,4 +1,5 @@
-//! Waves: ranking, canaries, first-matching wave, batches by `maxSize`, bake and start times.
+//! Assigning changed instances to waves: ranking, canaries, first-matching wave, batches by
+//! `maxSize`, bakes and failure budgets. (When the waves may start is `timing`'s job.)
 //!
 //! Ranks come from a hash of (Promise, target version, namespace/name) alone, so they do not
 //! depend on the rest of the fleet: rerunning the plan picks the same canaries, and growing a
@@ -6,32 +7,29 @@
 
 use super::diff::{Action, Change};
 use super::file::{Batch, Blocked, Wave, WaveInstance};
-use super::timing::Calendar;
 use crate::diag::{self, Finding};
-use crate::duration::{format_time, parse_duration};
-use crate::model::{Canary, Rollout, Selector, WaveSpec};
-use chrono::{DateTime, Utc};
+use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// The result of placing changes into waves.
-pub struct Placed {
+/// The result of assigning changes to waves.
+pub struct Assigned {
     pub waves: Vec<Wave>,
+    /// Each wave's bake in seconds (0 without one), for timing the waves.
+    pub bakes: Vec<i64>,
     /// Changed instances that matched no wave (an error: nothing is left out silently).
-    pub unplaced: Vec<Blocked>,
+    pub unassigned: Vec<Blocked>,
     pub findings: Vec<Finding>,
     /// How many instances of the whole run may fail their gates before the run halts.
     pub run_budget: u64,
 }
 
-/// Everything that decides placement besides the changes themselves.
+/// Everything that decides the waves besides the changes themselves.
 pub struct Strategy<'a> {
     /// The rollout strategy of a Promise, when it has one.
     pub rollout_of: &'a dyn Fn(&str) -> Option<&'a Rollout>,
     /// For Promises without one (vow.yaml's `rollout`, else one catch-all wave).
     pub fallback: Rollout,
-    pub calendar: &'a Calendar,
-    pub now: Option<DateTime<Utc>>,
 }
 
 /// The stable rank key of an instance.
@@ -53,29 +51,14 @@ struct Slot<'a> {
 
 /// One Promise's part of a named wave.
 struct Portion<'a> {
-    spec: &'a WaveSpec,
-    budget_default: Option<&'a crate::model::Quantity>,
+    spec: &'a RolloutWave,
+    budget_default: Option<Share>,
     slots: Vec<Slot<'a>>,
 }
 
-pub fn default_rollout() -> Rollout {
-    Rollout {
-        canary: None,
-        waves: vec![WaveSpec {
-            name: "all".into(),
-            selector: None,
-            max_size: None,
-            bake: None,
-            failure_budget: None,
-        }],
-        failure_budget: None,
-    }
-}
-
-/// Places the changed instances into waves (see the module header).
-pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
+/// Assigns the changed instances to waves (see the module header). The waves are not timed.
+pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
     let fallback = &strategy.fallback;
-    let mut run_budget = 0;
     let mut by_promise: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     // A Promise's own dependencies (operators, CRDs) go first, in a wave of their own: the
     // instances that need them come after.
@@ -91,84 +74,18 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
         }
         by_promise.entry(c.id.promise.as_str()).or_default().push(c);
     }
-    let mut canaries: Vec<Slot> = Vec::new();
-    let mut named: Vec<(String, Vec<Portion>)> = Vec::new();
-    let mut unplaced = Vec::new();
-    let mut findings = Vec::new();
-    for (promise, mut list) in by_promise {
+    let mut sorted = Sorted::default();
+    for (promise, list) in by_promise {
         let rollout = (strategy.rollout_of)(promise).unwrap_or(fallback);
-        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
-        let of = list.len();
-        run_budget += rollout
-            .failure_budget
-            .as_ref()
-            .and_then(|q| q.resolve(of as u64).ok())
-            .unwrap_or(0);
-        let ranked: Vec<(usize, &Change)> = list
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| (i + 1, c))
-            .collect();
-        let chosen = rollout
-            .canary
-            .as_ref()
-            .map(|c| choose_canaries(c, &ranked))
-            .unwrap_or_default();
-        let mut portions: Vec<Portion> = rollout
-            .waves
-            .iter()
-            .map(|spec| Portion {
-                spec,
-                budget_default: rollout.failure_budget.as_ref(),
-                slots: Vec::new(),
-            })
-            .collect();
-        for (rank, c) in &ranked {
-            if let Some(stratum) = chosen.get(&c.id) {
-                canaries.push(Slot {
-                    change: c,
-                    rank: *rank,
-                    placement: format!("canary ({stratum}), rank {rank}/{of}"),
-                });
-                continue;
-            }
-            match portions.iter_mut().find(|p| {
-                p.spec
-                    .selector
-                    .as_ref()
-                    .is_none_or(|s| s.matches(&c.labels))
-            }) {
-                Some(p) => {
-                    let why = match &p.spec.selector {
-                        None => format!("catch-all wave {}", p.spec.name),
-                        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
-                    };
-                    p.slots.push(Slot {
-                        change: c,
-                        rank: *rank,
-                        placement: format!("{why}, rank {rank}/{of}"),
-                    })
-                }
-                None => {
-                    let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
-                    let f = Finding::new(
-                        diag::NO_WAVE,
-                        format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
-                    )
-                    .instance(c.instance.clone())
-                    .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
-                    let f = f.at_opt(c.location.clone());
-                    unplaced.push(Blocked::from_findings(
-                        &c.instance,
-                        c.location.as_ref(),
-                        std::slice::from_ref(&f),
-                    ));
-                    findings.push(f);
-                }
-            }
-        }
-        merge_names(&mut named, portions);
+        sorted.add_promise(promise, rollout, list);
     }
+    let Sorted {
+        canaries,
+        named,
+        unassigned,
+        findings,
+        run_budget,
+    } = sorted;
     let mut waves = Vec::new();
     if !dependencies.is_empty() {
         waves.push(make_wave(
@@ -187,7 +104,7 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
                 .unwrap_or(fallback)
                 .canary
                 .as_ref()
-                .and_then(|c| c.bake.as_deref())
+                .and_then(|c| c.bake.as_ref())
         }));
         waves.push(make_wave(
             waves.len(),
@@ -202,12 +119,102 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
     for (name, portions) in named {
         push_batches(&mut waves, &name, portions);
     }
-    schedule(&mut waves, strategy.calendar, strategy.now);
-    Placed {
+    let (waves, bakes) = waves.into_iter().unzip();
+    Assigned {
         waves,
-        unplaced,
+        bakes,
+        unassigned,
         findings,
         run_budget,
+    }
+}
+
+/// The changes of every Promise sorted into canaries and named waves, in rank order, before the
+/// waves are cut into batches.
+#[derive(Default)]
+struct Sorted<'a> {
+    canaries: Vec<Slot<'a>>,
+    /// The named waves in their global order, each with every Promise's part of it.
+    named: Vec<(String, Vec<Portion<'a>>)>,
+    unassigned: Vec<Blocked>,
+    findings: Vec<Finding>,
+    run_budget: u64,
+}
+
+impl<'a> Sorted<'a> {
+    /// Ranks one Promise's changes, picks its canaries and gives each other change the first
+    /// wave whose selector matches it.
+    fn add_promise(&mut self, promise: &str, rollout: &'a Rollout, mut list: Vec<&'a Change>) {
+        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
+        let of = list.len();
+        self.run_budget += rollout.failure_budget.map_or(0, |q| q.of(of as u64));
+        let ranked: Vec<(usize, &Change)> = list
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (i + 1, c))
+            .collect();
+        let chosen = rollout
+            .canary
+            .as_ref()
+            .map(|c| choose_canaries(c, &ranked))
+            .unwrap_or_default();
+        let mut portions: Vec<Portion> = rollout
+            .waves
+            .iter()
+            .map(|spec| Portion {
+                spec,
+                budget_default: rollout.failure_budget,
+                slots: Vec::new(),
+            })
+            .collect();
+        for (rank, c) in ranked {
+            if let Some(stratum) = chosen.get(&c.id) {
+                self.canaries.push(Slot {
+                    change: c,
+                    rank,
+                    placement: format!("canary ({stratum}), rank {rank}/{of}"),
+                });
+                continue;
+            }
+            match portions.iter_mut().find(|p| {
+                p.spec
+                    .selector
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&c.labels))
+            }) {
+                Some(p) => {
+                    let why = match &p.spec.selector {
+                        None => format!("catch-all wave {}", p.spec.name),
+                        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
+                    };
+                    p.slots.push(Slot {
+                        change: c,
+                        rank,
+                        placement: format!("{why}, rank {rank}/{of}"),
+                    })
+                }
+                None => self.no_wave(promise, rollout, c),
+            }
+        }
+        merge_names(&mut self.named, portions);
+    }
+
+    /// A change that matches none of its Promise's waves: reported, and left out of the rollout.
+    fn no_wave(&mut self, promise: &str, rollout: &Rollout, c: &Change) {
+        let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
+        let f = Finding::new(
+            diag::NO_WAVE,
+            format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
+        )
+        .instance(c.instance.clone())
+        .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
+        let f = f.at_opt(c.location.clone());
+        self.unassigned.push(Blocked::from_findings(
+            &c.instance,
+            c.location.as_ref(),
+            std::slice::from_ref(&f),
+        ));
+        self.findings.push(f);
     }
 }
 
@@ -303,8 +310,8 @@ fn merge_names<'a>(named: &mut Vec<(String, Vec<Portion<'a>>)>, portions: Vec<Po
 
 /// Splits a named wave into batches: each Promise's part by its own resolved `maxSize`, batch k
 /// holding the k-th slice of every part.
-fn push_batches(waves: &mut Vec<Wave>, name: &str, portions: Vec<Portion>) {
-    let mut chunks: Vec<(Vec<Vec<Slot>>, Option<String>, u64)> = Vec::new();
+fn push_batches(waves: &mut Vec<(Wave, i64)>, name: &str, portions: Vec<Portion>) {
+    let mut chunks: Vec<(Vec<Vec<Slot>>, Option<Bake>, u64)> = Vec::new();
     for mut p in portions {
         if p.slots.is_empty() {
             continue;
@@ -314,17 +321,14 @@ fn push_batches(waves: &mut Vec<Wave>, name: &str, portions: Vec<Portion>) {
         let size = p
             .spec
             .max_size
-            .as_ref()
-            .and_then(|q| q.resolve(total).ok())
+            .map(|q| q.of(total))
             .filter(|n| *n > 0)
             .unwrap_or(total) as usize;
         let budget = p
             .spec
             .failure_budget
-            .as_ref()
             .or(p.budget_default)
-            .and_then(|q| q.resolve(size as u64).ok())
-            .unwrap_or(0);
+            .map_or(0, |q| q.of(size as u64));
         let mut parts = Vec::new();
         let mut slots = p.slots.into_iter().peekable();
         while slots.peek().is_some() {
@@ -344,10 +348,7 @@ fn push_batches(waves: &mut Vec<Wave>, name: &str, portions: Vec<Portion>) {
                 budget += *b;
             }
         }
-        let bake = bakes
-            .into_iter()
-            .flatten()
-            .max_by_key(|b| parse_duration(b).unwrap_or(0));
+        let bake = max_bake(bakes.iter().map(Option::as_ref));
         let batch = (of > 1).then_some(Batch { index: k + 1, of });
         waves.push(make_wave(
             waves.len(),
@@ -361,11 +362,9 @@ fn push_batches(waves: &mut Vec<Wave>, name: &str, portions: Vec<Portion>) {
     }
 }
 
-fn max_bake<'a>(bakes: impl Iterator<Item = Option<&'a str>>) -> Option<String> {
-    bakes
-        .flatten()
-        .max_by_key(|b| parse_duration(b).unwrap_or(0))
-        .map(String::from)
+/// The longest of some bakes (the last of equals, as written).
+fn max_bake<'a>(bakes: impl Iterator<Item = Option<&'a Bake>>) -> Option<Bake> {
+    bakes.flatten().max_by_key(|b| b.seconds).cloned()
 }
 
 fn make_wave(
@@ -373,18 +372,19 @@ fn make_wave(
     name: &str,
     canary: bool,
     batch: Option<Batch>,
-    bake: Option<String>,
+    bake: Option<Bake>,
     budget: u64,
     mut slots: Vec<Slot>,
-) -> Wave {
+) -> (Wave, i64) {
     slots.sort_by(|a, b| a.change.id.cmp(&b.change.id));
-    Wave {
+    let seconds = bake.as_ref().map_or(0, |b| b.seconds);
+    let wave = Wave {
         index,
         name: name.to_string(),
         canary,
         batch,
         size: slots.len(),
-        bake,
+        bake: bake.map(|b| b.text),
         failure_budget: budget,
         not_before: None,
         waits_for: Vec::new(),
@@ -400,23 +400,6 @@ fn make_wave(
                 labels: s.change.labels.clone(),
             })
             .collect(),
-    }
-}
-
-/// With `--now`, each wave's earliest start: the previous wave's start plus its bake, moved
-/// out of freezes and into the maintenance windows that apply to its instances.
-fn schedule(waves: &mut [Wave], calendar: &Calendar, now: Option<DateTime<Utc>>) {
-    let Some(mut t) = now else { return };
-    for w in waves {
-        let labels: Vec<&crate::model::Labels> = w.instances.iter().map(|i| &*i.labels).collect();
-        let (start, why) = calendar.earliest(t, &labels);
-        w.not_before = Some(format_time(start));
-        w.waits_for = why;
-        let bake = w
-            .bake
-            .as_deref()
-            .and_then(|b| parse_duration(b).ok())
-            .unwrap_or(0);
-        t = start + chrono::Duration::seconds(bake);
-    }
+    };
+    (wave, seconds)
 }

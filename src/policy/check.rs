@@ -1,5 +1,6 @@
 //! Running the rules over one instance, and applying waivers.
 
+use super::scope::{field, promise_variable};
 use super::{Enforcement, On, Policy, Rule};
 use crate::diag::{self, Finding, Location, Waived};
 use crate::model::{InstanceRef, Labels};
@@ -114,20 +115,14 @@ struct RuleScope {
 impl RuleScope {
     fn new(s: &Subject, wanted: Wanted) -> Self {
         let request = script::to_dynamic(s.request);
-        let field = |name: &str| {
-            request
-                .read_lock::<Map>()
-                .and_then(|m| m.get(name).cloned())
-                .unwrap_or(Dynamic::UNIT)
-        };
-        let mut promise = Map::new();
-        promise.insert("name".into(), s.id.promise.clone().into());
-        promise.insert("version".into(), s.promise_version.to_string().into());
         let mut scope = Scope::with_capacity(6);
-        scope.push_constant_dynamic("spec", field("spec"));
-        scope.push_constant_dynamic("metadata", field("metadata"));
+        scope.push_constant_dynamic("spec", field(&request, "spec"));
+        scope.push_constant_dynamic("metadata", field(&request, "metadata"));
         scope.push_constant_dynamic("request", request);
-        scope.push_constant_dynamic("promise", Dynamic::from_map(promise));
+        scope.push_constant_dynamic(
+            "promise",
+            promise_variable(&s.id.promise, s.promise_version),
+        );
         let base = scope.len();
         scope.push_constant_dynamic("outputs", Dynamic::UNIT);
         scope.push_constant_dynamic("documents", Dynamic::UNIT);

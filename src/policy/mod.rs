@@ -6,6 +6,7 @@
 //! until it expires; a waived finding is still reported, as waived. See docs/policy.md.
 
 mod check;
+pub(crate) mod scope;
 
 pub use check::{check, CheckOutcome, Subject};
 
@@ -131,8 +132,9 @@ impl Policy {
     }
 }
 
-/// Reads Rules, Waivers and Tests from `rules_dir`, and Tests from `promises_dir`.
-pub fn load(root: &Path, rules_dir: &Path, promises_dir: &Path) -> (Policy, Vec<Finding>) {
+/// Reads Rules, Waivers and Tests from `rules_dir`; `promise_tests` are the Test documents
+/// beside the Promises (found by the loader's read of promises/).
+pub fn load(root: &Path, rules_dir: &Path, promise_tests: Vec<Doc>) -> (Policy, Vec<Finding>) {
     let (files, skipped) = load::list_input_files(root, rules_dir);
     let (docs, mut findings) = load::read_documents(root, &files);
     findings.extend(skipped);
@@ -170,13 +172,9 @@ pub fn load(root: &Path, rules_dir: &Path, promises_dir: &Path) -> (Policy, Vec<
             ),
         }
     }
-    let (pdocs, _) = load::read_documents(root, &load::list_files(promises_dir));
-    policy.tests.extend(
-        pdocs
-            .into_iter()
-            .filter(|d| d.kind() == "Test")
-            .map(|doc| TestDoc { doc }),
-    );
+    policy
+        .tests
+        .extend(promise_tests.into_iter().map(|doc| TestDoc { doc }));
     for w in &policy.waivers {
         if policy.rule(&w.rule).is_none() {
             findings.push(

@@ -1,0 +1,218 @@
+//! Rollout strategies as written (`spec.rollout` of a Promise, `rollout:` of vow.yaml) and their
+//! compilation into the typed [`Rollout`] the planner consumes: bakes become durations, budgets
+//! and sizes counts or percentages, each checked once, where the strategy is loaded.
+
+use crate::duration::parse_duration;
+use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
+use serde::{Deserialize, Serialize};
+
+/// A rollout strategy as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySpec>,
+    #[serde(default)]
+    pub waves: Vec<WaveSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_budget: Option<Quantity>,
+}
+
+/// The canaries as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanarySpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spread: Vec<String>,
+    /// How long the canaries bake before the first wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<String>,
+}
+
+/// A named wave as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaveSpec {
+    pub name: String,
+    /// No selector: a catch-all wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_budget: Option<Quantity>,
+}
+
+/// A count (`25`) or a share (`"25%"`) as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    Count(u64),
+    Text(String),
+}
+
+impl Quantity {
+    /// The typed value: a count, or a percentage of at most 100; `zero_ok` false refuses 0 and
+    /// `0%` (a wave of at most 0 instances never ends).
+    pub fn share(&self, zero_ok: bool) -> Result<Share, String> {
+        let share = match self {
+            Quantity::Count(n) => Share::Count(*n),
+            Quantity::Text(t) => {
+                let t = t.trim();
+                if let Some(p) = t.strip_suffix('%') {
+                    let p: u64 = p
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{t}` is not a percentage like `25%`"))?;
+                    if p > 100 {
+                        return Err(format!("`{t}` is over 100%"));
+                    }
+                    Share::Percent(p)
+                } else {
+                    Share::Count(
+                        t.parse()
+                            .map_err(|_| format!("`{t}` is neither a number nor a percentage"))?,
+                    )
+                }
+            }
+        };
+        if matches!(share, Share::Count(0) | Share::Percent(0)) && !zero_ok {
+            return Err("0 would never let an instance through; use at least 1".into());
+        }
+        Ok(share)
+    }
+}
+
+/// Every value of a strategy that cannot be read, as (field below the rollout, the problem).
+pub type Problems = Vec<(String, String)>;
+
+impl RolloutSpec {
+    /// The typed strategy, and the values that cannot be read (left out of it, as if not
+    /// written; a Promise with any is broken, and vow.yaml with any is refused).
+    pub fn compile(&self) -> (Rollout, Problems) {
+        let mut problems = Vec::new();
+        let mut bake = |field: String, b: &Option<String>| {
+            let text = b.as_ref()?;
+            match parse_duration(text) {
+                Ok(seconds) => Some(Bake {
+                    text: text.clone(),
+                    seconds,
+                }),
+                Err(e) => {
+                    problems.push((field, format!("bake: {e}")));
+                    None
+                }
+            }
+        };
+        let canary_bake = self
+            .canary
+            .as_ref()
+            .and_then(|c| bake("canary.bake".into(), &c.bake));
+        let wave_bakes: Vec<Option<Bake>> = (self.waves.iter().enumerate())
+            .map(|(i, w)| bake(format!("waves[{i}].bake"), &w.bake))
+            .collect();
+        if let Some(p) = self.canary.as_ref().and_then(|c| c.percent) {
+            if p > 100 {
+                problems.push(("canary.percent".into(), format!("{p} is over 100")));
+            }
+        }
+        let mut share = |field: String, q: &Option<Quantity>, zero_ok: bool| {
+            q.as_ref()?
+                .share(zero_ok)
+                .map_err(|e| problems.push((field, e)))
+                .ok()
+        };
+        let failure_budget = share("failureBudget".into(), &self.failure_budget, true);
+        let mut waves = Vec::new();
+        for ((i, w), bake) in self.waves.iter().enumerate().zip(wave_bakes) {
+            waves.push(RolloutWave {
+                name: w.name.clone(),
+                selector: w.selector.clone(),
+                max_size: share(format!("waves[{i}].maxSize"), &w.max_size, false),
+                bake,
+                failure_budget: share(format!("waves[{i}].failureBudget"), &w.failure_budget, true),
+            });
+        }
+        let canary = self.canary.as_ref().map(|c| Canary {
+            count: c.count,
+            percent: c.percent,
+            selector: c.selector.clone(),
+            spread: c.spread.clone(),
+            bake: canary_bake,
+        });
+        let rollout = Rollout {
+            canary,
+            waves,
+            failure_budget,
+        };
+        (rollout, problems)
+    }
+}
+
+/// The strategy of Promises without one, when vow.yaml has none either: one catch-all wave.
+pub fn default_rollout() -> Rollout {
+    Rollout {
+        canary: None,
+        waves: vec![RolloutWave {
+            name: "all".into(),
+            selector: None,
+            max_size: None,
+            bake: None,
+            failure_budget: None,
+        }],
+        failure_budget: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollout_values_are_checked_once_at_load() {
+        let r: RolloutSpec = serde_json::from_value(serde_json::json!({
+            "canary": {"percent": 150, "bake": "1h"},
+            "failureBudget": "150%",
+            "waves": [
+                {"name": "a", "bake": "banana", "maxSize": 0},
+                {"name": "b", "maxSize": "25%", "failureBudget": "x"}
+            ]
+        }))
+        .unwrap();
+        let (typed, problems) = r.compile();
+        let fields: Vec<String> = problems.into_iter().map(|p| p.0).collect();
+        assert_eq!(
+            fields,
+            [
+                "waves[0].bake",
+                "canary.percent",
+                "failureBudget",
+                "waves[0].maxSize",
+                "waves[1].failureBudget"
+            ]
+        );
+        assert_eq!(typed.waves[1].max_size, Some(Share::Percent(25)));
+        assert_eq!(typed.canary.unwrap().bake.unwrap().seconds, 3600);
+        assert!(RolloutSpec::default().compile().1.is_empty());
+    }
+
+    #[test]
+    fn shares_resolve_like_before() {
+        assert_eq!(Share::Percent(25).of(10), 2);
+        assert_eq!(Share::Percent(1).of(10), 1);
+        assert_eq!(Share::Percent(50).of(0), 0);
+        assert_eq!(
+            Quantity::Text(" 7 ".into()).share(false),
+            Ok(Share::Count(7))
+        );
+        assert!(Quantity::Text("lots".into()).share(true).is_err());
+    }
+}

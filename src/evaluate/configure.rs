@@ -1,0 +1,176 @@
+//! The second stage: a Promise's workflow (`workflows.resource.configure`, or the Promise's own
+//! `workflows.promise.configure`) run step by step, each Rhai step with its scope, collecting the
+//! outputs, the `schedule()` calls, the status and what was rejected.
+
+use super::{Evaluated, StepTrace};
+use crate::diag::{self, Finding};
+use crate::load::promise::STEP_SCOPE;
+use crate::model::{Labels, Pipeline, Promise, Step};
+use crate::policy::scope::{field, promise_variable};
+use crate::script::{self, OutputDoc};
+use crate::store::Applied;
+use rhai::{Dynamic, Map};
+use serde_json::Value;
+
+/// What a pipeline's steps made: its outputs (path → document), and the labels each `schedule()`
+/// call gave a workload group.
+pub(super) struct Configured {
+    pub outputs: Vec<(String, OutputDoc)>,
+    pub schedules: Vec<(String, Labels)>,
+}
+
+/// Runs a pipeline's Rhai steps in order, until one blocks the instance; container steps are
+/// noted as not run. The output set is checked once every step ran.
+pub(super) fn run_pipeline(
+    promise: &Promise,
+    pipeline: &Pipeline,
+    request: &Value,
+    applied: Option<&Applied>,
+    trace: bool,
+    ev: &mut Evaluated,
+) -> Configured {
+    for c in &pipeline.containers {
+        ev.external.push(format!("{}/{c}", pipeline.name));
+    }
+    let request_d = script::to_dynamic(request);
+    let promise_d = promise_variable(&promise.name, &promise.version);
+    let previous = previous_dynamic(applied);
+    let mut made = Configured {
+        outputs: Vec::new(),
+        schedules: Vec::new(),
+    };
+    for step in &pipeline.steps {
+        // Only what the step mentions is copied into its scope.
+        let uses = |name: &str| step.script.uses(name);
+        let vars = vec![
+            ("request", pass(uses("request"), || request_d.clone())),
+            ("spec", pass(uses("spec"), || field(&request_d, "spec"))),
+            (
+                "metadata",
+                pass(uses("metadata"), || field(&request_d, "metadata")),
+            ),
+            ("promise", pass(uses("promise"), || promise_d.clone())),
+            ("previous", pass(uses("previous"), || previous.clone())),
+            (
+                "outputs",
+                pass(uses("outputs"), || outputs_dynamic(&made.outputs)),
+            ),
+        ];
+        debug_assert_eq!(vars.len(), STEP_SCOPE.len());
+        let (effects, failure) = script::run(&step.script, vars);
+        if trace {
+            ev.trace.push(step_trace(pipeline, step, &effects));
+        }
+        let what = format!("{} step `{}/{}`", promise.name, pipeline.name, step.name);
+        record(&what, step, effects, failure, &mut made, ev);
+        if ev.blocked {
+            return made;
+        }
+    }
+    if let Some(f) = script::check_output_set(
+        &format!("{}: {} pipeline `{}`", ev.id, promise.name, pipeline.name),
+        &made.outputs,
+        &promise.location,
+    ) {
+        ev.block(f);
+    }
+    made
+}
+
+/// Records what one step (`what`) did: its rejections and warnings as findings, its outputs (a
+/// later write of a path replaces an earlier one), its `schedule()` calls and its status.
+fn record(
+    what: &str,
+    step: &Step,
+    effects: script::Effects,
+    failure: Option<script::ScriptFailure>,
+    made: &mut Configured,
+    ev: &mut Evaluated,
+) {
+    for s in &effects.rejects {
+        ev.block(
+            Finding::new(
+                diag::REJECTED,
+                format!("{}: rejected by {what}: {}", ev.id, s.message),
+            )
+            .at(step.script.location_of(s)),
+        );
+    }
+    for s in &effects.warnings {
+        ev.note(
+            Finding::new(
+                diag::STEP_WARNING,
+                format!("{}: {what}: {}", ev.id, s.message),
+            )
+            .at(step.script.location_of(s)),
+        );
+    }
+    if let Some(fail) = failure {
+        ev.block(fail.into_finding(&format!("{}: {what}", ev.id)));
+    }
+    for (path, doc) in effects.outputs {
+        made.outputs.retain(|(p, _)| *p != path);
+        made.outputs.push((path, doc));
+    }
+    made.schedules.extend(effects.schedules);
+    if let Some(s) = effects.status {
+        ev.status = Some(s);
+    }
+}
+
+/// A scope variable's value, or `()` for a script that never mentions it.
+fn pass(used: bool, value: impl FnOnce() -> Dynamic) -> Dynamic {
+    if used {
+        value()
+    } else {
+        Dynamic::UNIT
+    }
+}
+
+fn step_trace(pipeline: &Pipeline, step: &Step, e: &script::Effects) -> StepTrace {
+    let mut messages = Vec::new();
+    messages.extend(e.rejects.iter().map(|s| format!("reject: {}", s.message)));
+    messages.extend(e.warnings.iter().map(|s| format!("warn: {}", s.message)));
+    if let Some(s) = &e.status {
+        messages.push(format!("status: {s}"));
+    }
+    StepTrace {
+        pipeline: pipeline.name.clone(),
+        step: step.name.clone(),
+        outputs: e.outputs.iter().map(|(p, _)| p.clone()).collect(),
+        schedules: e.schedules.clone(),
+        messages,
+    }
+}
+
+fn previous_dynamic(applied: Option<&Applied>) -> Dynamic {
+    let Some(a) = applied else {
+        return Dynamic::UNIT;
+    };
+    let mut m = Map::new();
+    let version = a.binding.status.applied_version.clone().unwrap_or_default();
+    m.insert("version".into(), version.into());
+    let spec = a
+        .binding
+        .status
+        .applied_spec
+        .as_ref()
+        .map(script::to_dynamic);
+    m.insert("spec".into(), spec.unwrap_or(Dynamic::UNIT));
+    Dynamic::from_map(m)
+}
+
+fn outputs_dynamic(outputs: &[(String, OutputDoc)]) -> Dynamic {
+    let mut m = Map::new();
+    for (path, doc) in outputs {
+        let d = match doc {
+            OutputDoc::Text(t) => t.clone().into(),
+            OutputDoc::Docs(docs) => match docs.as_slice() {
+                [one] => script::to_dynamic(one),
+                _ => Dynamic::from_array(docs.iter().map(script::to_dynamic).collect()),
+            },
+        };
+        m.insert(path.as_str().into(), d);
+    }
+    Dynamic::from_map(m)
+}
