@@ -593,8 +593,8 @@ fn select_requests<'a>(inputs: &'a Inputs, what: &str) -> Result<Vec<&'a crate::
         .filter(|r| {
             let id = &r.id;
             what == id.to_string()
-                || what == format!("{}/{}", id.namespace, id.name)
-                || what == id.name
+                || what == format!("{}/{}", id.namespace(), id.name())
+                || what == id.name()
         })
         .collect();
     match found.len() {

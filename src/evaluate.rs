@@ -165,7 +165,7 @@ pub fn evaluate_shard(
     detail: Detail,
     shard: Option<(u64, u64)>,
 ) -> Vec<Evaluated> {
-    let mine = |id: &InstanceRef| shard.is_none_or(|(k, n)| crate::plan::shard_of(id, n) == k);
+    let mine = |id: &InstanceRef| shard.is_none_or(|(k, n)| crate::model::shard_of(id, n) == k);
     let requests: Vec<Request> = std::mem::take(&mut inputs.requests)
         .into_iter()
         .filter(|r| mine(&r.id))
@@ -820,9 +820,9 @@ fn choose_destination<'a>(
             return Some(d);
         }
     }
-    let h = Sha256::digest(format!("{}\0{dir}", ev.id));
-    // The first 8 bytes, big-endian.
-    let n = h.iter().take(8).fold(0u64, |n, b| (n << 8) | u64::from(*b));
+    let n = ev
+        .id
+        .stable_hash(crate::model::HashUse::Destination { dir });
     candidates
         .get((n % candidates.len() as u64) as usize)
         .copied()

@@ -32,11 +32,7 @@ struct Inst {
 
 fn change(i: &Inst) -> Change {
     let promise = format!("p{}", i.promise);
-    let id = InstanceRef {
-        promise: promise.clone(),
-        namespace: "ns".into(),
-        name: format!("i{}", i.name),
-    };
+    let id = InstanceRef::request(&promise, "ns", &format!("i{}", i.name));
     let mut labels = Labels::new();
     labels.insert("env".into(), ENVS[i.env].into());
     labels.insert("region".into(), REGIONS[i.region].into());

@@ -29,7 +29,9 @@ pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
     }
     format!(
         ".vow/backups/{run}/wave-{wave}/{}/{}/{}.json",
-        id.promise, id.namespace, id.name
+        id.promise,
+        id.namespace(),
+        id.name()
     )
 }
 
@@ -50,16 +52,7 @@ fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
 }
 
 pub fn parse_ref(r: &str) -> Option<InstanceRef> {
-    let (promise, rest) = r.split_once(':')?;
-    if rest == "dependencies" {
-        return Some(InstanceRef::dependencies(promise));
-    }
-    let (namespace, name) = rest.split_once('/')?;
-    Some(InstanceRef {
-        promise: promise.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-    })
+    r.parse().ok()
 }
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.

@@ -69,11 +69,11 @@ fn request_listing(ws: &Workspace) -> Vec<Finding> {
 }
 
 /// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
-/// `plan::shard_of`): every document is still read, hashed into the inputs' digest and checked
+/// `model::shard_of`): every document is still read, hashed into the inputs' digest and checked
 /// for duplicates, but other shards' requests are dropped as they are parsed.
 pub fn load_shard(ws: Workspace, now: DateTime<Utc>, (index, count): (u64, u64)) -> Inputs {
     let files = list_files(&ws.requests);
-    let mine = move |id: &InstanceRef| crate::plan::shard_of(id, count) == index;
+    let mine = move |id: &InstanceRef| crate::model::shard_of(id, count) == index;
     load_filtered(ws, now, &files, &mine)
 }
 

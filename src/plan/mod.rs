@@ -12,7 +12,7 @@ pub mod waves;
 pub use counts::{ActionCounts, Counts};
 pub use diff::{classify, unified_diffs, Action, Change, FileChange, FileDiff};
 pub use file::*;
-pub use shard::{merge, shard_of, Partial, Shard};
+pub use shard::{merge, Partial, Shard};
 
 use crate::diag::{self, Finding};
 use crate::evaluate::Evaluated;

@@ -7,15 +7,14 @@
 use crate::diag::Finding;
 use crate::evaluate::Evaluated;
 use crate::load::inputs::{InputDigests, Inputs};
-use crate::model::InstanceRef;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// The format version of partial plans.
 /// 2: evaluations carry `specChanged` instead of the defaulted spec.
-const PARTIAL_VERSION: u32 = 2;
+/// 3: an evaluation's `id` is its instance's text (`promise:namespace/name`), not an object.
+const PARTIAL_VERSION: u32 = 3;
 
 /// `K/N`: the K-th of N shards, 1-based (as CI matrices count; a Kubernetes Indexed Job passes
 /// `$((JOB_COMPLETION_INDEX + 1))/N`).
@@ -39,19 +38,6 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { index, count })
     }
-}
-
-/// The 0-based shard an instance belongs to among `count`: a stable hash of its identity, so
-/// the slices are the same on every machine and balanced whatever the file layout.
-pub fn shard_of(id: &InstanceRef, count: u64) -> u64 {
-    let mut h = Sha256::new();
-    h.update(id.promise.as_bytes());
-    h.update([0]);
-    h.update(id.namespace.as_bytes());
-    h.update([0]);
-    h.update(id.name.as_bytes());
-    let d = h.finalize();
-    u64::from_be_bytes(d.first_chunk().copied().unwrap_or_default()) % count.max(1)
 }
 
 /// What one shard writes: its evaluations, plus (first shard only) what the whole load found.

@@ -11,7 +11,7 @@ use crate::diag::{self, Finding};
 use crate::duration::{format_time, parse_duration};
 use crate::model::{Canary, Rollout, Selector, WaveSpec};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+
 use std::collections::BTreeMap;
 
 /// The result of placing changes into waves.
@@ -37,11 +37,7 @@ pub struct Strategy<'a> {
 /// The stable rank key of an instance.
 pub fn rank_key(c: &Change) -> u64 {
     let version = c.to.as_deref().or(c.from.as_deref()).unwrap_or("");
-    let h = Sha256::digest(format!(
-        "{}\0{version}\0{}/{}",
-        c.id.promise, c.id.namespace, c.id.name
-    ));
-    u64::from_be_bytes(h.first_chunk().copied().unwrap_or_default())
+    c.id.stable_hash(crate::model::HashUse::Rank { version })
 }
 
 /// An instance on its way into a wave.
