@@ -14,9 +14,14 @@ use std::collections::BTreeMap;
 /// Digests of everything a plan was made from: a plan made from other inputs is stale.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputDigests {
+    // Defaulted: a rollback plan records only the store.
+    #[serde(default)]
     pub promises: BTreeMap<String, PromiseDigest>,
+    #[serde(default)]
     pub rules: String,
+    #[serde(default)]
     pub requests: String,
+    #[serde(default)]
     pub destinations: String,
     pub store: String,
 }

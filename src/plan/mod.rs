@@ -10,7 +10,7 @@ pub mod timing;
 pub mod waves;
 
 pub use counts::{ActionCounts, Counts};
-pub use diff::{classify, unified_diffs, Action, Change, FileChange, FileDiff};
+pub use diff::{classify, unified_diffs, FileDiff};
 pub use file::*;
 pub use shard::{merge, Partial, Shard};
 
@@ -37,9 +37,10 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
         .findings
         .iter()
         .filter(|f| {
-            f.instance
-                .as_deref()
-                .is_none_or(|r| wanted(r.split(':').next().unwrap_or("")))
+            f.instance.as_deref().is_none_or(|r| {
+                r.parse::<crate::model::InstanceRef>()
+                    .map_or(true, |id| wanted(&id.promise))
+            })
         })
         .cloned()
         .collect();
@@ -68,11 +69,12 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
     let mut blocked: Vec<Blocked> = evaluated
         .iter()
         .filter(|e| e.blocked)
-        .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
+        .map(|e| Blocked::from_findings(&e.id, Some(&e.location), &e.findings))
         .collect();
     blocked.extend(placed.unplaced.iter().cloned());
     blocked.extend(held);
-    blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
+    // In the order of the refs' text, as plans have always listed them.
+    blocked.sort_by_cached_key(|b| b.instance.to_string());
 
     let counts = counts::count(
         &placed.waves,
@@ -100,6 +102,7 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
     let mut plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
+        kind: PlanKind::Apply,
         now: opts.now.map(crate::duration::format_time),
         promise: opts.promise.clone(),
         inputs: inputs.digests.clone(),
@@ -111,14 +114,14 @@ pub fn build(inputs: &Inputs, evaluated: &[Evaluated], opts: &PlanOptions) -> Pl
             .iter()
             .filter(|e| e.pinned)
             .map(|e| Pinned {
-                instance: e.id.to_string(),
+                instance: e.id.clone(),
                 version: e.version.clone(),
             })
             .collect(),
         paused: evaluated
             .iter()
             .filter(|e| e.paused)
-            .map(|e| e.id.to_string())
+            .map(|e| e.id.clone())
             .collect(),
         external_steps: external_steps(inputs, &wanted),
         changes: changes
@@ -150,7 +153,7 @@ fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Bloc
     let held = deletes
         .into_iter()
         .map(|c| Blocked {
-            instance: c.instance,
+            instance: c.id,
             location: c.location,
             reasons: vec![reason.clone()],
         })
@@ -161,7 +164,7 @@ fn hold_deletes(inputs: &Inputs, changes: Vec<Change>) -> (Vec<Change>, Vec<Bloc
 fn count(changes: &[Change], action: Action, unplaced: &[Blocked]) -> usize {
     changes
         .iter()
-        .filter(|c| c.action == action && !unplaced.iter().any(|b| b.instance == c.instance))
+        .filter(|c| c.action == action && !unplaced.iter().any(|b| b.instance == c.id))
         .count()
 }
 

@@ -4,8 +4,7 @@
 //! depend on the rest of the fleet: rerunning the plan picks the same canaries, and growing a
 //! percentage only adds instances.
 
-use super::diff::{Action, Change};
-use super::file::{Batch, Blocked, Wave, WaveInstance};
+use super::file::{Action, Batch, Blocked, Change, Wave, WaveInstance};
 use super::timing::Calendar;
 use crate::diag::{self, Finding};
 use crate::duration::{format_time, parse_duration};
@@ -149,13 +148,13 @@ pub fn place(strategy: &Strategy, changes: &[Change]) -> Placed {
                     let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
                     let f = Finding::new(
                         diag::NO_WAVE,
-                        format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
+                        format!("{}: matches none of the waves of Promise {promise} ({})", c.id, names.join(", ")),
                     )
-                    .instance(c.instance.clone())
+                    .instance(c.id.to_string())
                     .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
                     let f = f.at_opt(c.location.clone());
                     unplaced.push(Blocked::from_findings(
-                        &c.instance,
+                        &c.id,
                         c.location.as_ref(),
                         std::slice::from_ref(&f),
                     ));
@@ -384,15 +383,17 @@ fn make_wave(
         failure_budget: budget,
         not_before: None,
         waits_for: Vec::new(),
+        gate: true,
         instances: slots
             .into_iter()
             .map(|s| WaveInstance {
-                instance: s.change.instance.clone(),
+                instance: s.change.id.clone(),
                 action: s.change.action,
                 from: s.change.from.clone(),
                 to: s.change.to.clone(),
                 reason: s.change.reason.clone(),
                 placement: s.placement,
+                source: None,
                 labels: s.change.labels.clone(),
             })
             .collect(),
