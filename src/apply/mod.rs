@@ -374,7 +374,7 @@ fn check_fresh(
     current: &store::StoreState,
     plan: &Plan,
     journal: Option<&Journal>,
-) -> Result<()> {
+) -> crate::error::Result<()> {
     let mut changed = Vec::new();
     if !plan.is_rollback() {
         let d = &inputs.digests;
@@ -424,11 +424,14 @@ fn check_fresh(
     if changed.is_empty() {
         return Ok(());
     }
-    bail!(
-        "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
-        plan.run_id(),
-        changed.join("; ")
-    )
+    Err(crate::error::Error::StalePlan {
+        message: format!(
+            "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+            plan.run_id(),
+            changed.join("; ")
+        ),
+        reasons: changed,
+    })
 }
 
 /// Which planned instances render differently now.

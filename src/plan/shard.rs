@@ -5,9 +5,9 @@
 //! and plans from their evaluations: the plan an unsharded run gives, byte for byte.
 
 use crate::diag::Finding;
+use crate::error::{Error, Result};
 use crate::evaluate::Evaluated;
 use crate::load::inputs::{InputDigests, Inputs};
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -91,20 +91,24 @@ impl Partial {
     }
 
     pub fn read(path: &PathBuf) -> Result<Partial> {
-        let text = std::fs::read(path)
-            .with_context(|| format!("cannot read the partial plan {}", path.display()))?;
-        let p: Partial = serde_json::from_slice(&text).with_context(|| {
-            format!(
-                "{} is not a partial plan written by `vow plan --shard K/N --out FILE`",
+        let text = std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the partial plan {}: {e}",
                 path.display()
-            )
+            ))
+        })?;
+        let p: Partial = serde_json::from_slice(&text).map_err(|e| {
+            Error::EditedPlan(format!(
+                "{} is not a partial plan written by `vow plan --shard K/N --out FILE`: {e}",
+                path.display()
+            ))
         })?;
         if p.vow_partial != PARTIAL_VERSION {
-            bail!(
+            return Err(Error::EditedPlan(format!(
                 "{} is a partial plan of format {}; this vow reads format {PARTIAL_VERSION}",
                 path.display(),
                 p.vow_partial
-            );
+            )));
         }
         Ok(p)
     }
@@ -122,7 +126,9 @@ pub struct Merged {
 /// `inputs` is the workspace loaded without requests.
 pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merged> {
     let Some((_, first)) = parts.iter().find(|(_, p)| p.shard == 1) else {
-        bail!("the first shard (1/N) is missing; pass every partial plan to --merge");
+        return Err(Error::Usage(
+            "the first shard (1/N) is missing; pass every partial plan to --merge".into(),
+        ));
     };
     let of = first.of;
     // A set, not a vector of `of` flags: `of` comes from a file and may be any number.
@@ -130,26 +136,34 @@ pub fn merge(inputs: &mut Inputs, parts: Vec<(PathBuf, Partial)>) -> Result<Merg
     for (path, p) in &parts {
         let at = path.display();
         if p.of != of || p.shard == 0 || p.shard > of {
-            bail!("{at} is shard {}/{}, not one of {of} shards", p.shard, p.of);
+            return Err(Error::Usage(format!(
+                "{at} is shard {}/{}, not one of {of} shards",
+                p.shard, p.of
+            )));
         }
         if !seen.insert(p.shard) {
-            bail!("{at}: shard {}/{of} is given twice", p.shard);
+            return Err(Error::Usage(format!(
+                "{at}: shard {}/{of} is given twice",
+                p.shard
+            )));
         }
         if p.inputs != first.inputs {
-            bail!("{at} was planned from other inputs than shard 1/{of}: plan every shard from the same commit");
+            return Err(Error::Usage(format!("{at} was planned from other inputs than shard 1/{of}: plan every shard from the same commit")));
         }
         if p.now != first.now || p.promise != first.promise {
-            bail!("{at} was planned with another --now or --promise than shard 1/{of}");
+            return Err(Error::Usage(format!(
+                "{at} was planned with another --now or --promise than shard 1/{of}"
+            )));
         }
     }
     if let Some(missing) = (1..=of).find(|s| !seen.contains(s)) {
-        bail!("shard {missing}/{of} is missing");
+        return Err(Error::Usage(format!("shard {missing}/{of} is missing")));
     }
     check_workspace(inputs, &first.inputs)?;
     inputs.findings = first.findings.clone();
     inputs.unread_requests = first.unread_requests.clone();
     inputs.digests = first.inputs.clone();
-    inputs.now = crate::duration::parse_time(&first.judged_at).map_err(anyhow::Error::msg)?;
+    inputs.now = crate::duration::parse_time(&first.judged_at).map_err(Error::EditedPlan)?;
     let (now, promise) = (first.now.clone(), first.promise.clone());
     let mut evaluated: Vec<Evaluated> = parts.into_iter().flat_map(|(_, p)| p.evaluated).collect();
     evaluated.sort_by(|a, b| a.id.cmp(&b.id));
@@ -175,10 +189,10 @@ fn check_workspace(inputs: &Inputs, shards: &InputDigests) -> Result<()> {
     .map(|(w, _)| *w)
     .collect();
     if !changed.is_empty() {
-        bail!(
+        return Err(Error::Usage(format!(
             "the shards were planned from other {} than this workspace has: merge in the checkout the shards planned",
             changed.join(", ")
-        );
+        )));
     }
     Ok(())
 }
