@@ -5,6 +5,8 @@
 mod counts;
 mod diff;
 mod file;
+mod layout;
+mod read;
 mod shard;
 pub mod timing;
 pub mod waves;
@@ -12,6 +14,7 @@ pub mod waves;
 pub use counts::{ActionCounts, Counts};
 pub use diff::{classify, unified_diffs, FileDiff};
 pub use file::*;
+pub use read::read_verified;
 pub use shard::{merge, Partial, Shard};
 
 use crate::diag::{self, Finding};
