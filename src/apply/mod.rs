@@ -531,16 +531,16 @@ fn abort(
 ) -> Result<()> {
     let mut ops = Vec::new();
     for r in &failed {
-        if let Some((id, applied)) = state
-            .applied
-            .iter_mut()
-            .find(|(id, _)| id.to_string() == *r)
-        {
+        // The gate names instances by their text; one it names that is no instance has no binding.
+        let Ok(id) = r.parse::<InstanceRef>() else {
+            continue;
+        };
+        if let Some(applied) = state.applied.get_mut(&id) {
             applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
             let text = serde_yaml::to_string(&applied.binding)?;
             applied.text_digest = store::digest(text.as_bytes());
             ops.push(Op::Write {
-                path: store::binding_rel(id),
+                path: store::binding_rel(&id),
                 bytes: text.into_bytes(),
             });
         }
