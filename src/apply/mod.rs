@@ -469,8 +469,9 @@ fn judge(
     last: &journal::WaveRecord,
     spec: Option<&crate::plan::Wave>,
     now: DateTime<Utc>,
-) -> Result<Decision> {
-    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(anyhow::Error::msg)?;
+) -> crate::error::Result<Decision> {
+    let applied_at =
+        crate::duration::parse_time(&last.applied_at).map_err(crate::error::Error::EditedPlan)?;
     let bake_seconds = spec
         .and_then(|w| w.bake.as_deref())
         .and_then(|b| crate::duration::parse_duration(b).ok())
@@ -497,7 +498,9 @@ fn judge(
     };
     if let Some(cmd) = &opts.gate_cmd {
         return Ok(
-            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)? {
+            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)
+                .map_err(|e| crate::error::Error::Usage(format!("{e:#}")))?
+            {
                 Some(true) => gate::bake_or_pass(&g, Vec::new()),
                 None => Decision::Wait {
                     until: None,
