@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod instance;
+pub use instance::{shard_of, HashUse, InstanceRef, Scope};
+
 pub type Labels = BTreeMap<String, String>;
 
 /// An instance's labels, shared by its evaluation, its change and its wave entry instead of
@@ -206,39 +209,6 @@ impl Destination {
             return false;
         }
         selectors.iter().all(|(k, v)| self.labels.get(k) == Some(v))
-    }
-}
-
-/// The identity of an instance: `<promise>:<namespace>/<name>`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
-pub struct InstanceRef {
-    pub promise: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl InstanceRef {
-    /// The Promise-level outputs of a Promise (its `promise.configure` workflow), which Kratix
-    /// writes under `dependencies/<promise>/`: `<promise>:dependencies`.
-    pub fn dependencies(promise: &str) -> InstanceRef {
-        InstanceRef {
-            promise: promise.to_string(),
-            namespace: String::new(),
-            name: String::new(),
-        }
-    }
-
-    pub fn is_dependencies(&self) -> bool {
-        self.namespace.is_empty() && self.name.is_empty()
-    }
-}
-
-impl std::fmt::Display for InstanceRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.is_dependencies() {
-            return write!(f, "{}:dependencies", self.promise);
-        }
-        write!(f, "{}:{}/{}", self.promise, self.namespace, self.name)
     }
 }
 

@@ -132,7 +132,7 @@ fn check_one(
     let request_value = json!({
         "apiVersion": api_version,
         "kind": kind,
-        "metadata": {"name": id.name, "namespace": id.namespace, "labels": labels},
+        "metadata": {"name": id.name(), "namespace": id.namespace(), "labels": labels},
         "spec": b.status.applied_spec.clone().unwrap_or(Value::Null),
     });
     let outputs = stored_outputs(catalogue, id, a);
@@ -169,7 +169,12 @@ fn stored_outputs(
         .keys()
         .map(|dir| (store::id5(dir), dir.clone()))
         .collect();
-    let marker = format!("/resources/{}/{}/{}/", id.namespace, id.promise, id.name);
+    let marker = format!(
+        "/resources/{}/{}/{}/",
+        id.namespace(),
+        id.promise,
+        id.name()
+    );
     let mut out = Vec::new();
     for f in &a.binding.status.files {
         // Through the store's wall: a record naming a path outside, or a symlink, is not read.

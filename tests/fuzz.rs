@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-use vow::apply::{journal, planfile};
+use vow::apply::journal;
 use vow::schema::{self, Schema};
 
 /// A failure whose message starts with this is a known one, reported to its owner: it is
@@ -562,7 +562,7 @@ fn plan_files() {
             bytes = recompute_id(&bytes);
         }
         std::fs::write(&path, &bytes).unwrap();
-        let read = planfile::read(&path);
+        let read = vow::plan::read_verified(&path);
         if let Ok(plan) = &read {
             let _ = plan.run_id();
             if !*fix && bytes != seeds[0] {
@@ -654,7 +654,7 @@ fn journals() {
         // `vow status` and `vow rollback` name each run by the short form of its plan id.
         // The run id `status` and `rollback` derive: any planId gives one, without a panic.
         for j in journal::all(store.path()) {
-            let _ = planfile::run_id(&j.plan_id);
+            let _ = vow::plan::run_id(&j.plan_id);
         }
         Ok(())
     });

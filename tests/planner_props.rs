@@ -31,16 +31,11 @@ struct Inst {
 
 fn change(i: &Inst) -> Change {
     let promise = format!("p{}", i.promise);
-    let id = InstanceRef {
-        promise: promise.clone(),
-        namespace: "ns".into(),
-        name: format!("i{}", i.name),
-    };
+    let id = InstanceRef::request(&promise, "ns", &format!("i{}", i.name));
     let mut labels = Labels::new();
     labels.insert("env".into(), ENVS[i.env].into());
     labels.insert("region".into(), REGIONS[i.region].into());
     Change {
-        instance: id.to_string(),
         id,
         action: Action::Update,
         from: Some("v1".into()),
@@ -165,7 +160,8 @@ fn placement(p: &Assigned) -> BTreeMap<String, (usize, bool)> {
     for w in &p.waves {
         for i in &w.instances {
             assert!(
-                m.insert(i.instance.clone(), (w.index, w.canary)).is_none(),
+                m.insert(i.instance.to_string(), (w.index, w.canary))
+                    .is_none(),
                 "{} is in two waves",
                 i.instance
             );
@@ -178,7 +174,7 @@ fn canaries(p: &Assigned) -> BTreeSet<String> {
     p.waves
         .iter()
         .filter(|w| w.canary)
-        .flat_map(|w| w.instances.iter().map(|i| i.instance.clone()))
+        .flat_map(|w| w.instances.iter().map(|i| i.instance.to_string()))
         .collect()
 }
 
@@ -197,10 +193,10 @@ proptest! {
     fn every_instance_in_exactly_one_wave_or_reported(plan in rollout(), insts in fleet()) {
         let (placed, changes) = run(&plan, &insts);
         let placed_at = placement(&placed);
-        let unplaced: BTreeSet<String> = placed.unassigned.iter().map(|b| b.instance.clone()).collect();
+        let unplaced: BTreeSet<String> = placed.unassigned.iter().map(|b| b.instance.to_string()).collect();
         for c in &changes {
-            let in_wave = placed_at.contains_key(&c.instance);
-            prop_assert!(in_wave != unplaced.contains(&c.instance), "{} placed {in_wave} unplaced {}", c.instance, unplaced.contains(&c.instance));
+            let in_wave = placed_at.contains_key(&c.id.to_string());
+            prop_assert!(in_wave != unplaced.contains(&c.id.to_string()), "{} placed {in_wave} unplaced {}", c.id.to_string(), unplaced.contains(&c.id.to_string()));
             if !in_wave {
                 // Only when no wave could take it.
                 prop_assert!(!plan.waves.iter().any(|w| w.selector.as_ref().is_none_or(|s| s.matches(&c.labels))));
@@ -230,7 +226,7 @@ proptest! {
                 let promise = format!("p{p}");
                 let mine: Vec<&Change> = changes.iter().filter(|x| x.id.promise == promise).collect();
                 let regions: BTreeSet<&str> = mine.iter().map(|x| x.labels["region"].as_str()).collect();
-                let chosen: Vec<&str> = placed.waves[0].instances.iter().filter(|i| i.instance.starts_with(&format!("{promise}:"))).map(|i| i.labels["region"].as_str()).collect();
+                let chosen: Vec<&str> = placed.waves[0].instances.iter().filter(|i| i.instance.to_string().starts_with(&format!("{promise}:"))).map(|i| i.labels["region"].as_str()).collect();
                 let covered: BTreeSet<&str> = chosen.iter().copied().collect();
                 let k = asked(c, mine.len());
                 // One per distinct value first: as many values covered as the size allows.
@@ -247,10 +243,10 @@ proptest! {
             let Some(q) = &spec.max_size else { continue };
             for p in 0..2 {
                 let promise = format!("p{p}:");
-                let total = changes.iter().filter(|c| c.instance.starts_with(&promise) && placed_at.get(&c.instance).is_some_and(|(i, canary)| !canary && placed.waves[*i].name == spec.name)).count();
+                let total = changes.iter().filter(|c| c.id.to_string().starts_with(&promise) && placed_at.get(&c.id.to_string()).is_some_and(|(i, canary)| !canary && placed.waves[*i].name == spec.name)).count();
                 let limit = q.of(total as u64) as usize;
                 for w in placed.waves.iter().filter(|w| w.name == spec.name) {
-                    let n = w.instances.iter().filter(|i| i.instance.starts_with(&promise)).count();
+                    let n = w.instances.iter().filter(|i| i.instance.to_string().starts_with(&promise)).count();
                     prop_assert!(n <= limit.max(1), "wave {} batch has {n} of {promise}, limit {limit}", w.name);
                 }
             }
@@ -275,7 +271,7 @@ proptest! {
         let order = |set: &[Inst]| -> Vec<String> {
             let mut cs: Vec<Change> = set.iter().map(change).collect();
             cs.sort_by_key(|c| (waves::rank_key(c), c.id.clone()));
-            cs.into_iter().map(|c| c.instance).collect()
+            cs.into_iter().map(|c| c.id.to_string()).collect()
         };
         let names: BTreeSet<u32> = insts.iter().map(|i| i.name).collect();
         let mut bigger = insts.clone();
@@ -296,14 +292,14 @@ proptest! {
         more.push(x.clone());
         let (after, _) = run(&plan, &more);
         let (b, a) = (canaries(&before), canaries(&after));
-        let xname = change(&x).instance;
+        let xname = change(&x).id.to_string();
         let removed: Vec<&String> = b.difference(&a).collect();
         let added: Vec<&String> = a.difference(&b).collect();
         if !added.is_empty() || !removed.is_empty() {
             prop_assert_eq!(added, vec![&xname], "only the newcomer can join");
             prop_assert!(removed.len() <= 1);
             if let Some(r) = removed.first() {
-                let rank = |name: &str| waves::rank_key(&change(more.iter().find(|i| change(i).instance == name).unwrap()));
+                let rank = |name: &str| waves::rank_key(&change(more.iter().find(|i| change(i).id.to_string() == name).unwrap()));
                 if !spread {
                     prop_assert!(rank(&xname) < rank(r), "the newcomer outranks the one it replaces");
                 }

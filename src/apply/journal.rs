@@ -180,10 +180,7 @@ mod tests {
 
     #[test]
     fn a_non_ascii_plan_id_gives_a_run_id_without_panicking() {
-        assert_eq!(
-            super::super::planfile::run_id("sha256:éééééééééééééé"),
-            "éééééééééééé"
-        );
-        assert_eq!(super::super::planfile::run_id("sha256:ab"), "ab");
+        assert_eq!(crate::plan::run_id("sha256:éééééééééééééé"), "éééééééééééé");
+        assert_eq!(crate::plan::run_id("sha256:ab"), "ab");
     }
 }

@@ -9,7 +9,6 @@
 mod aggregate;
 mod gate;
 pub mod journal;
-pub mod planfile;
 pub mod rollback;
 mod verify;
 mod wave;
@@ -18,13 +17,13 @@ pub use gate::{records as health_records, Decision};
 
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::{self, Catalogue};
-use crate::model::Request;
+use crate::model::{InstanceRef, Request};
+use crate::plan::{Action, Plan, PlanKind};
 use crate::store::{self, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use journal::{GateState, Journal, RunStatus};
-use planfile::PlanFile;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -66,7 +65,7 @@ pub enum Outcome {
 
 /// Applies (or continues applying) a plan.
 pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<Outcome> {
-    let plan = planfile::read(&opts.plan)?;
+    let plan = crate::plan::read_verified(&opts.plan)?;
     let run = plan.run_id();
     if let Some(id) = &opts.force_unlock {
         lock::force_unlock(&st.lock_path(), id)?;
@@ -155,7 +154,7 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
 #[allow(clippy::too_many_arguments)]
 fn step(
     st: &mut dyn Store,
-    plan: &PlanFile,
+    plan: &Plan,
     opts: &ApplyOptions,
     now: DateTime<Utc>,
     inputs: &Catalogue,
@@ -244,8 +243,7 @@ fn step(
     } else {
         memo.rendered(inputs)
     };
-    let by_ref: HashMap<String, &Evaluated> =
-        rendered.iter().map(|e| (e.id.to_string(), e)).collect();
+    let by_ref: HashMap<&InstanceRef, &Evaluated> = rendered.iter().map(|e| (&e.id, e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
@@ -257,7 +255,11 @@ fn step(
         index: wave.index,
         name: wave.name.clone(),
         applied_at: crate::duration::format_time(now),
-        instances: wave.instances.iter().map(|i| i.instance.clone()).collect(),
+        instances: wave
+            .instances
+            .iter()
+            .map(|i| i.instance.to_string())
+            .collect(),
         gate: if wave.gate {
             GateState::Pending
         } else {
@@ -312,18 +314,16 @@ fn commit(
 fn calendar_wait(
     inputs: &Catalogue,
     requests: &[Request],
-    wave: &planfile::Wave,
+    wave: &crate::plan::Wave,
     now: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, String)> {
-    let requests: HashMap<String, &crate::model::Labels> = requests
-        .iter()
-        .map(|r| (r.id.to_string(), &r.labels))
-        .collect();
-    let stored: HashMap<String, &crate::model::Labels> = inputs
+    let requests: HashMap<&InstanceRef, &crate::model::Labels> =
+        requests.iter().map(|r| (&r.id, &r.labels)).collect();
+    let stored: HashMap<&InstanceRef, &crate::model::Labels> = inputs
         .store
         .applied
         .iter()
-        .map(|(id, a)| (id.to_string(), &a.binding.status.request_labels))
+        .map(|(id, a)| (id, &a.binding.status.request_labels))
         .collect();
     let labels: Vec<&crate::model::Labels> = wave
         .instances
@@ -339,23 +339,26 @@ fn calendar_wait(
     (start > now).then(|| (start, why.join("; ")))
 }
 
-fn trailers(plan: &PlanFile, wave: &str) -> Vec<(&'static str, String)> {
+fn trailers(plan: &Plan, wave: &str) -> Vec<(&'static str, String)> {
     vec![
         ("Vow-Plan", plan.plan_id.clone()),
         ("Vow-Wave", wave.to_string()),
     ]
 }
 
-fn new_journal(plan: &PlanFile, now: DateTime<Utc>, state: &store::StoreState) -> Journal {
+fn new_journal(plan: &Plan, now: DateTime<Utc>, state: &store::StoreState) -> Journal {
     Journal {
         plan_id: plan.plan_id.clone(),
-        kind: plan.kind.clone().unwrap_or_else(|| "apply".into()),
+        kind: plan.kind.name().to_string(),
         started: crate::duration::format_time(now),
         status: RunStatus::Running,
         waves: Vec::new(),
         store_digest: state.digest.clone(),
         reason: None,
-        rollback_of: plan.rollback_of.clone(),
+        rollback_of: match &plan.kind {
+            PlanKind::Rollback { of } => Some(of.clone()),
+            PlanKind::Apply => None,
+        },
     }
 }
 
@@ -371,9 +374,9 @@ fn check_fresh(
     inputs: &Catalogue,
     requests: &[Request],
     current: &store::StoreState,
-    plan: &PlanFile,
+    plan: &Plan,
     journal: Option<&Journal>,
-) -> Result<()> {
+) -> crate::error::Result<()> {
     let mut changed = Vec::new();
     if !plan.is_rollback() {
         let d = &inputs.digests;
@@ -423,31 +426,34 @@ fn check_fresh(
     if changed.is_empty() {
         return Ok(());
     }
-    bail!(
-        "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
-        plan.run_id(),
-        changed.join("; ")
-    )
+    Err(crate::error::Error::StalePlan {
+        message: format!(
+            "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
+            plan.run_id(),
+            changed.join("; ")
+        ),
+        reasons: changed,
+    })
 }
 
 /// Which planned instances render differently now.
-fn changed_requests(inputs: &Catalogue, requests: &[Request], plan: &PlanFile) -> String {
+fn changed_requests(inputs: &Catalogue, requests: &[Request], plan: &Plan) -> String {
     let all = evaluate::Requests::Borrowed(requests.iter().collect());
     let evaluated = evaluate::run(
         inputs,
         all,
         &Options::new(Detail::Digests).with_dependencies(),
     );
-    let now: HashMap<String, String> = evaluated
+    let now: HashMap<&InstanceRef, String> = evaluated
         .iter()
-        .map(|e| (e.id.to_string(), e.files_digest()))
+        .map(|e| (&e.id, e.files_digest()))
         .collect();
     let mut names: Vec<String> = plan
         .changes
         .iter()
-        .filter(|c| c.action != "delete")
-        .filter(|c| c.digest.as_ref() != now.get(&c.instance))
-        .map(|c| c.instance.clone())
+        .filter(|c| c.action != Action::Delete)
+        .filter(|c| c.digest.as_ref() != now.get(&c.id))
+        .map(|c| c.id.to_string())
         .collect();
     names.truncate(10);
     if names.is_empty() {
@@ -465,13 +471,14 @@ fn changed_requests(inputs: &Catalogue, requests: &[Request], plan: &PlanFile) -
 fn judge(
     inputs: &Catalogue,
     st: &dyn Store,
-    plan: &PlanFile,
+    plan: &Plan,
     opts: &ApplyOptions,
     last: &journal::WaveRecord,
-    spec: Option<&planfile::Wave>,
+    spec: Option<&crate::plan::Wave>,
     now: DateTime<Utc>,
-) -> Result<Decision> {
-    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(anyhow::Error::msg)?;
+) -> crate::error::Result<Decision> {
+    let applied_at =
+        crate::duration::parse_time(&last.applied_at).map_err(crate::error::Error::EditedPlan)?;
     let bake_seconds = spec
         .and_then(|w| w.bake.as_deref())
         .and_then(|b| crate::duration::parse_duration(b).ok())
@@ -483,9 +490,9 @@ fn judge(
             w.instances
                 .iter()
                 // Deleted instances have nothing left to watch; dependencies report no health.
-                .filter(|i| i.action != "delete" && i.to.is_some())
-                .filter(|i| !i.instance.ends_with(":dependencies"))
-                .map(|i| i.instance.clone())
+                .filter(|i| i.action != Action::Delete && i.to.is_some())
+                .filter(|i| !i.instance.is_dependencies())
+                .map(|i| i.instance.to_string())
                 .collect()
         })
         .unwrap_or_default();
@@ -498,7 +505,9 @@ fn judge(
     };
     if let Some(cmd) = &opts.gate_cmd {
         return Ok(
-            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)? {
+            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)
+                .map_err(|e| crate::error::Error::Usage(format!("{e:#}")))?
+            {
                 Some(true) => gate::bake_or_pass(&g, Vec::new()),
                 None => Decision::Wait {
                     until: None,
@@ -528,20 +537,20 @@ fn abort(
     last: &journal::WaveRecord,
     failed: Vec<String>,
     why: &str,
-    plan: &PlanFile,
+    plan: &Plan,
 ) -> Result<()> {
     let mut ops = Vec::new();
     for r in &failed {
-        if let Some((id, applied)) = state
-            .applied
-            .iter_mut()
-            .find(|(id, _)| id.to_string() == *r)
-        {
+        // The gate names instances by their text; one it names that is no instance has no binding.
+        let Ok(id) = r.parse::<InstanceRef>() else {
+            continue;
+        };
+        if let Some(applied) = state.applied.get_mut(&id) {
             applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
             let text = serde_yaml::to_string(&applied.binding)?;
             applied.text_digest = store::digest(text.as_bytes());
             ops.push(Op::Write {
-                path: store::binding_rel(id),
+                path: store::binding_rel(&id),
                 bytes: text.into_bytes(),
             });
         }

@@ -2,12 +2,13 @@
 //! reverse wave order, from the backups the run wrote. It is reviewed and applied like any plan.
 
 use super::journal::{self, Journal};
-use super::planfile::{PlanFile, Wave};
-use super::wave::{backup_path, parse_ref, Backup};
+use super::wave::{backup_path, Backup};
+use crate::error::{Error, Result};
+use crate::load::inputs::InputDigests;
+use crate::model::InstanceRef;
+use crate::plan::{Action, Plan, PlanKind, Summary, Wave, WaveInstance};
 use crate::store::path::{self, StorePath};
 use crate::store::{self, Applied, Op, Store, StoreState};
-use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Finds a run by its id or a prefix of it (or of its plan id).
@@ -23,68 +24,97 @@ pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
         [one] => Ok((*one).clone()),
         [] if !scan.findings.is_empty() => {
             let damaged: Vec<String> = scan.findings.iter().map(|f| f.message.clone()).collect();
-            bail!(
+            Err(Error::Usage(format!(
                 "no run `{run}` among the readable journals; {} cannot be read: {}",
                 damaged.len(),
                 damaged.join("; ")
-            )
+            )))
         }
-        [] => bail!("no run `{run}` in the store (`vow status` lists the runs)"),
-        _ => bail!("`{run}` names several runs; give more of the id"),
+        [] => Err(Error::Usage(format!(
+            "no run `{run}` in the store (`vow status` lists the runs)"
+        ))),
+        _ => Err(Error::Usage(format!(
+            "`{run}` names several runs; give more of the id"
+        ))),
     }
 }
 
 /// The reverse plan of a run.
-pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Value> {
-    let run_id = super::planfile::run_id(&run.plan_id);
+pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Plan> {
+    let run_id = crate::plan::run_id(&run.plan_id);
     let mut waves = Vec::new();
     for (i, w) in run.waves.iter().rev().enumerate() {
         let mut instances = Vec::new();
         for r in &w.instances {
-            let id = parse_ref(r).with_context(|| format!("the journal names `{r}`"))?;
+            let id: InstanceRef = r
+                .parse()
+                .map_err(|_| Error::EditedPlan(format!("the journal names `{r}`")))?;
             let backup = read_backup(st, &backup_path(&run_id, w.index, &id))?;
             let before: Option<store::Binding> = backup
                 .binding
                 .as_deref()
                 .and_then(|b| serde_yaml::from_str(b).ok());
-            let now = state
+            let from = state
                 .applied
                 .get(&id)
                 .and_then(|a| a.binding.status.applied_version.clone());
             let to = before
                 .as_ref()
                 .and_then(|b| b.status.applied_version.clone());
-            let action = match (&now, &to) {
-                (_, None) => "delete",
-                (None, Some(_)) => "create",
-                _ => "update",
+            let action = match (&from, &to) {
+                (_, None) => Action::Delete,
+                (None, Some(_)) => Action::Create,
+                _ => Action::Update,
             };
-            instances.push(json!({
-                "ref": r, "action": action, "from": now, "to": to,
-                "reason": format!("rollback of run {run_id}, wave {} {}", w.index, w.name),
-                "placement": format!("reverse of wave {}", w.index),
-                "source": format!("wave-{}", w.index),
-            }));
+            instances.push(WaveInstance {
+                instance: id,
+                action,
+                from,
+                to,
+                reason: format!("rollback of run {run_id}, wave {} {}", w.index, w.name),
+                placement: format!("reverse of wave {}", w.index),
+                source: Some(format!("wave-{}", w.index)),
+                labels: Default::default(),
+            });
         }
-        waves.push(json!({
-            "index": i, "name": format!("undo-{}", w.name), "canary": false, "size": instances.len(),
-            "failureBudget": 0, "gate": false, "instances": instances,
-        }));
+        waves.push(Wave {
+            index: i,
+            name: format!("undo-{}", w.name),
+            canary: false,
+            batch: None,
+            size: instances.len(),
+            bake: None,
+            failure_budget: 0,
+            gate: false,
+            not_before: None,
+            waits_for: Vec::new(),
+            instances,
+        });
     }
-    let mut plan = json!({
-        "schemaVersion": crate::plan::SCHEMA_VERSION,
-        "planId": "",
-        "kind": "rollback",
-        "rollbackOf": run_id,
-        "inputs": {"store": state.digest},
-        "summary": {"waves": waves.len(), "instances": run.waves.iter().map(|w| w.instances.len()).sum::<usize>()},
-        "waves": waves,
-        "changes": [],
-    });
-    let id = crate::plan::content_id(&to_text(&plan));
-    if let Some(fields) = plan.as_object_mut() {
-        fields.insert("planId".into(), json!(id));
-    }
+    let mut plan = Plan {
+        schema_version: crate::plan::SCHEMA_VERSION,
+        plan_id: String::new(),
+        kind: PlanKind::Rollback { of: run_id },
+        now: None,
+        promise: None,
+        inputs: InputDigests {
+            store: state.digest.clone(),
+            ..InputDigests::default()
+        },
+        summary: Summary {
+            waves: waves.len(),
+            ..Summary::default()
+        },
+        counts: Default::default(),
+        waves,
+        blocked: Vec::new(),
+        pinned: Vec::new(),
+        paused: Vec::new(),
+        external_steps: Vec::new(),
+        changes: Vec::new(),
+        findings: Vec::new(),
+    };
+    plan.plan_id = crate::plan::content_id(&to_text(&plan));
     Ok(plan)
 }
 
@@ -93,13 +123,18 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Va
 fn read_backup(st: &dyn Store, rel: &str) -> Result<Backup> {
     const FIX: &str = "nothing was applied; restore the backup from the store's history \
                        (a rollback needs every backup of the run intact)";
-    let bytes = StorePath::new(rel)?
-        .read(st.dir())?
-        .with_context(|| format!("the backup {rel} is missing; {FIX}"))?;
+    let bytes = StorePath::new(rel)
+        .map_err(|e| Error::Store(e.to_string()))?
+        .read(st.dir())
+        .map_err(|e| Error::Store(format!("{e:#}")))?
+        .ok_or_else(|| Error::EditedPlan(format!("the backup {rel} is missing; {FIX}")))?;
     let backup: Backup = serde_json::from_slice(&bytes)
-        .map_err(|e| anyhow::anyhow!("the backup {rel} is damaged: {e}; {FIX}"))?;
-    path::check_all(st.dir(), backup.before.keys().map(String::as_str))
-        .map_err(|e| anyhow::anyhow!("the backup {rel} names a path vow refuses: {e}; {FIX}"))?;
+        .map_err(|e| Error::EditedPlan(format!("the backup {rel} is damaged: {e}; {FIX}")))?;
+    path::check_all(st.dir(), backup.before.keys().map(String::as_str)).map_err(|e| {
+        Error::Store(format!(
+            "the backup {rel} names a path vow refuses: {e}; {FIX}"
+        ))
+    })?;
     Ok(backup)
 }
 
@@ -107,23 +142,24 @@ fn read_backup(st: &dyn Store, rel: &str) -> Result<Backup> {
 pub fn wave_ops(
     st: &dyn Store,
     state: &mut StoreState,
-    plan: &PlanFile,
+    plan: &Plan,
     wave: &Wave,
 ) -> Result<Vec<Op>> {
-    let Some(of) = &plan.rollback_of else {
-        bail!("a rollback plan without rollbackOf");
+    let PlanKind::Rollback { of } = &plan.kind else {
+        return Err(Error::EditedPlan(
+            "a rollback plan without rollbackOf".into(),
+        ));
     };
     let mut ops = Vec::new();
     for inst in &wave.instances {
-        let id = parse_ref(&inst.instance)
-            .with_context(|| format!("the plan names `{}`", inst.instance))?;
+        let id = &inst.instance;
         let source: usize = inst
             .source
             .as_deref()
             .and_then(|s| s.strip_prefix("wave-"))
             .and_then(|n| n.parse().ok())
-            .with_context(|| format!("{}: no source wave", inst.instance))?;
-        let backup = read_backup(st, &backup_path(of, source, &id))?;
+            .ok_or_else(|| Error::EditedPlan(format!("{}: no source wave", inst.instance)))?;
+        let backup = read_backup(st, &backup_path(of, source, id))?;
         for (path, content) in &backup.before {
             match content {
                 Some(c) => ops.push(Op::Write {
@@ -135,7 +171,8 @@ pub fn wave_ops(
         }
         match &backup.binding {
             Some(b) => {
-                let binding: store::Binding = serde_yaml::from_str(b)?;
+                let binding: store::Binding =
+                    serde_yaml::from_str(b).map_err(|e| Error::EditedPlan(e.to_string()))?;
                 // What the store will hold: restored files, and files the wave did not touch.
                 let actual: BTreeMap<String, Option<String>> = binding
                     .status
@@ -154,11 +191,11 @@ pub fn wave_ops(
                     })
                     .collect();
                 ops.push(Op::Write {
-                    path: store::binding_rel(&id),
+                    path: store::binding_rel(id),
                     bytes: b.clone().into_bytes(),
                 });
                 state.applied.insert(
-                    id,
+                    id.clone(),
                     Applied {
                         binding,
                         text_digest: store::digest(b.as_bytes()),
@@ -168,9 +205,9 @@ pub fn wave_ops(
             }
             None => {
                 ops.push(Op::Remove {
-                    path: store::binding_rel(&id),
+                    path: store::binding_rel(id),
                 });
-                state.applied.remove(&id);
+                state.applied.remove(id);
             }
         }
     }
@@ -178,8 +215,6 @@ pub fn wave_ops(
 }
 
 /// A rollback plan's file text, as `vow rollback` writes it (its id is the digest of this text).
-pub fn to_text(plan: &serde_json::Value) -> String {
-    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
-    text.push('\n');
-    text
+pub fn to_text(plan: &Plan) -> String {
+    crate::plan::to_json(plan)
 }

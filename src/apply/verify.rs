@@ -5,13 +5,13 @@
 //! The plan id only proves that a file is self-consistent; this proves it is what vow plans.
 
 use super::journal::{self, Journal};
-use super::planfile::{PlanFile, Wave, WaveInstance};
 use super::rollback;
+use crate::error::{Error, Result};
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::Catalogue;
 use crate::model::Request;
+use crate::plan::{Plan, PlanKind, Wave, WaveInstance};
 use crate::store::{self, Store};
-use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 
 /// How many differences a refusal lists.
@@ -56,79 +56,69 @@ impl Memo {
 /// store gives now. Once a run has started, its journal must be this plan's.
 pub fn verify_plan(
     st: &dyn Store,
-    plan: &PlanFile,
+    plan: &Plan,
     inputs: &Catalogue,
     current: &store::StoreState,
     journal: Option<&Journal>,
     memo: &mut Memo,
 ) -> Result<()> {
     if let Some(j) = journal {
-        let kind = plan.kind.as_deref().unwrap_or("apply");
+        let kind = plan.kind.name();
         if j.plan_id != plan.plan_id || j.kind != kind {
-            bail!(
+            return Err(Error::EditedPlan(format!(
                 "the journal {} belongs to plan {} ({}), not to this plan {} ({kind}); nothing was \
                  applied. Restore the journal from the store's history, or apply the plan it names",
                 journal::path(&plan.run_id()),
                 j.plan_id.escape_debug(),
                 j.kind.escape_debug(),
                 plan.plan_id
-            );
+            )));
         }
         return Ok(());
     }
     if memo.verified {
         return Ok(());
     }
-    let derived = if plan.is_rollback() {
-        let Some(of) = plan.rollback_of.as_deref() else {
-            bail!("a rollback plan without rollbackOf; nothing was applied");
-        };
-        let Some(undone) = journal::read(st.dir(), of)? else {
-            bail!("the plan rolls back run {of}, which has no journal in the store; nothing was applied");
-        };
-        let mut again = rollback::make_plan(st, current, &undone)?;
-        reshape(
-            again
-                .get_mut("waves")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-        )?
-    } else {
-        derive(inputs, memo.rendered(inputs), plan)?
+    let derived = match &plan.kind {
+        PlanKind::Rollback { of } => {
+            let undone =
+                journal::read(st.dir(), of).map_err(|e| Error::EditedPlan(format!("{e:#}")))?;
+            let Some(undone) = undone else {
+                return Err(Error::EditedPlan(format!(
+                    "the plan rolls back run {of}, which has no journal in the store; nothing was applied"
+                )));
+            };
+            rollback::make_plan(st, current, &undone)?.waves
+        }
+        PlanKind::Apply => derive(inputs, memo.rendered(inputs), plan)?,
     };
     check(plan, &derived)?;
     memo.verified = true;
     Ok(())
 }
 
-/// The waves planning gives now, in the plan file's shape.
-pub fn derive(inputs: &Catalogue, evaluated: &[Evaluated], plan: &PlanFile) -> Result<Vec<Wave>> {
+/// The waves planning gives now.
+pub fn derive(inputs: &Catalogue, evaluated: &[Evaluated], plan: &Plan) -> Result<Vec<Wave>> {
     let now = match &plan.now {
-        Some(t) => Some(crate::duration::parse_time(t).map_err(anyhow::Error::msg)?),
+        Some(t) => Some(crate::duration::parse_time(t).map_err(Error::EditedPlan)?),
         None => None,
     };
     let opts = crate::plan::PlanOptions {
         promise: plan.promise.clone(),
         now,
     };
-    let derived = crate::plan::build(inputs, evaluated, &opts);
-    reshape(serde_json::to_value(&derived.waves)?)
-}
-
-/// Waves as JSON (a plan's or a rollback plan's) in the plan file's shape.
-pub fn reshape(waves: serde_json::Value) -> Result<Vec<Wave>> {
-    Ok(serde_json::from_value(waves)?)
+    Ok(crate::plan::build(inputs, evaluated, &opts).waves)
 }
 
 /// Refuses the plan when its waves are not `derived`, listing the first differences.
-pub fn check(plan: &PlanFile, derived: &[Wave]) -> Result<()> {
+pub fn check(plan: &Plan, derived: &[Wave]) -> Result<()> {
     let diffs = differences(&plan.waves, derived);
     if diffs.is_empty() {
         return Ok(());
     }
     let more = diffs.len().saturating_sub(SHOWN);
     let shown: Vec<String> = diffs.into_iter().take(SHOWN).collect();
-    bail!(
+    let message = format!(
         "the plan {} is not what planning its inputs against the store gives now, so it was \
          edited or made by another vow; nothing was applied. Differences (the plan file, then \
          now):\n  - {}{}\n  {}",
@@ -144,7 +134,8 @@ pub fn check(plan: &PlanFile, derived: &[Wave]) -> Result<()> {
         } else {
             "Make a new plan (`vow plan --out plan.json`), review it, and apply that."
         }
-    )
+    );
+    Err(Error::EditedPlan(message))
 }
 
 /// Every difference between the plan's waves and the derived ones, in wave order.
@@ -197,20 +188,17 @@ fn wave_differences(p: &Wave, d: &Wave, out: &mut Vec<String>) {
     );
     field("gate", p.gate.to_string(), d.gate.to_string());
     field("notBefore", shown(&p.not_before), shown(&d.not_before));
-    field(
-        "batch",
-        p.batch.as_ref().map_or("none".into(), |b| b.to_string()),
-        d.batch.as_ref().map_or("none".into(), |b| b.to_string()),
-    );
-    let planned: BTreeMap<&str, &WaveInstance> = p
+    field("batch", batch(p), batch(d));
+    // Keyed by the refs' text: differences are listed in the order of the plan file's text.
+    let planned: BTreeMap<String, &WaveInstance> = p
         .instances
         .iter()
-        .map(|i| (i.instance.as_str(), i))
+        .map(|i| (i.instance.to_string(), i))
         .collect();
-    let derived: BTreeMap<&str, &WaveInstance> = d
+    let derived: BTreeMap<String, &WaveInstance> = d
         .instances
         .iter()
-        .map(|i| (i.instance.as_str(), i))
+        .map(|i| (i.instance.to_string(), i))
         .collect();
     if planned.len() != p.instances.len() {
         out.push(format!("{at}: an instance is listed twice"));
@@ -218,7 +206,7 @@ fn wave_differences(p: &Wave, d: &Wave, out: &mut Vec<String>) {
     for (r, pi) in &planned {
         match derived.get(r) {
             None => out.push(format!("{at}: {r} ({}) is not in this wave now", pi.action)),
-            Some(di) if di != pi => out.push(format!(
+            Some(di) if !same(di, pi) => out.push(format!(
                 "{at}: {r} is {}, but {}",
                 instance(pi),
                 instance(di)
@@ -232,6 +220,18 @@ fn wave_differences(p: &Wave, d: &Wave, out: &mut Vec<String>) {
             di.action
         ));
     }
+}
+
+/// A batch as the plan file writes it (`{"index":1,"of":3}`), or `none`.
+fn batch(w: &Wave) -> String {
+    w.batch.as_ref().map_or("none".into(), |b| {
+        format!("{{\"index\":{},\"of\":{}}}", b.index, b.of)
+    })
+}
+
+/// What apply does with an instance: its reason and placement are for people and not compared.
+fn same(a: &WaveInstance, b: &WaveInstance) -> bool {
+    (a.action, &a.from, &a.to, &a.source) == (b.action, &b.from, &b.to, &b.source)
 }
 
 fn instance(i: &WaveInstance) -> String {

@@ -1,10 +1,10 @@
 //! The operations that apply one wave of a plan: rendered files, removals, bindings,
 //! revisions, and the backups a rollback restores from.
 
-use super::planfile::Wave;
 use crate::evaluate::{self, Evaluated};
 use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
+use crate::plan::{Action, Wave};
 use crate::store::path::StorePath;
 use crate::store::{self, Applied, Op, Store, StoreState};
 use anyhow::{anyhow, bail, Result};
@@ -29,7 +29,9 @@ pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
     }
     format!(
         ".vow/backups/{run}/wave-{wave}/{}/{}/{}.json",
-        id.promise, id.namespace, id.name
+        id.promise,
+        id.namespace(),
+        id.name()
     )
 }
 
@@ -49,19 +51,6 @@ fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
     Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
 }
 
-pub fn parse_ref(r: &str) -> Option<InstanceRef> {
-    let (promise, rest) = r.split_once(':')?;
-    if rest == "dependencies" {
-        return Some(InstanceRef::dependencies(promise));
-    }
-    let (namespace, name) = rest.split_once('/')?;
-    Some(InstanceRef {
-        promise: promise.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-    })
-}
-
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
 pub fn ops(
     inputs: &Catalogue,
@@ -69,19 +58,14 @@ pub fn ops(
     state: &mut StoreState,
     run: &str,
     wave: &Wave,
-    by_ref: &HashMap<String, &Evaluated>,
+    by_ref: &HashMap<&InstanceRef, &Evaluated>,
 ) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     let mut revisions: BTreeSet<(String, String)> = BTreeSet::new();
     for inst in &wave.instances {
-        let Some(id) = parse_ref(&inst.instance) else {
-            bail!(
-                "the plan names `{}`, which is not an instance reference",
-                inst.instance
-            );
-        };
-        let prior = state.applied.get(&id).cloned();
-        let record = store::binding_rel(&id);
+        let id = &inst.instance;
+        let prior = state.applied.get(id).cloned();
+        let record = store::binding_rel(id);
         let mut backup = Backup {
             binding: match prior {
                 Some(_) => read(st, &record, &record)?,
@@ -89,7 +73,7 @@ pub fn ops(
             },
             ..Backup::default()
         };
-        if inst.action == "delete" {
+        if inst.action == Action::Delete {
             let Some(prior) = prior else {
                 bail!(
                     "the plan deletes {}, which the store no longer holds: the plan is stale",
@@ -104,9 +88,9 @@ pub fn ops(
                 });
             }
             ops.push(Op::Remove {
-                path: store::binding_rel(&id),
+                path: store::binding_rel(id),
             });
-            state.applied.remove(&id);
+            state.applied.remove(id);
         } else {
             let Some(ev) = by_ref.get(&inst.instance) else {
                 bail!(
@@ -139,7 +123,7 @@ pub fn ops(
             )?;
         }
         ops.push(Op::Write {
-            path: backup_path(run, wave.index, &id),
+            path: backup_path(run, wave.index, id),
             bytes: serde_json::to_vec_pretty(&backup)?,
         });
     }

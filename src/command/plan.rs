@@ -83,7 +83,7 @@ pub fn shard(
     eval_opts.with_dependencies = shard.index == 1;
     let requests = requests
         .into_iter()
-        .filter(|r| plan::shard_of(&r.id, shard.count) == shard.index - 1)
+        .filter(|r| crate::model::shard_of(&r.id, shard.count) == shard.index - 1)
         .collect();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
         evaluate::run(inputs, evaluate::Requests::Owned(requests), &eval_opts)

@@ -57,8 +57,8 @@ fn select_requests<'a>(
         .filter(|r| {
             let id = &r.id;
             what == id.to_string()
-                || what == format!("{}/{}", id.namespace, id.name)
-                || what == id.name
+                || what == format!("{}/{}", id.namespace(), id.name())
+                || what == id.name()
         })
         .collect();
     match found.len() {

@@ -8,7 +8,6 @@ use crate::load::inputs::Catalogue;
 use crate::model::{Destination, Labels, Pipeline, Promise};
 use crate::script::OutputDoc;
 use crate::store::Applied;
-use sha2::{Digest, Sha256};
 
 /// Splits a pipeline's outputs into workload groups, schedules each group to its destination
 /// and lays the files out there as Kratix does.
@@ -111,9 +110,9 @@ fn choose_destination<'a>(
             return Some(d);
         }
     }
-    let h = Sha256::digest(format!("{}\0{dir}", ev.id));
-    // The first 8 bytes, big-endian.
-    let n = h.iter().take(8).fold(0u64, |n, b| (n << 8) | u64::from(*b));
+    let n = ev
+        .id
+        .stable_hash(crate::model::HashUse::Destination { dir });
     candidates
         .get((n % candidates.len() as u64) as usize)
         .copied()

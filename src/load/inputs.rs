@@ -14,9 +14,14 @@ use std::collections::BTreeMap;
 /// Digests of everything a plan was made from: a plan made from other inputs is stale.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputDigests {
+    // Defaulted: a rollback plan records only the store.
+    #[serde(default)]
     pub promises: BTreeMap<String, PromiseDigest>,
+    #[serde(default)]
     pub rules: String,
+    #[serde(default)]
     pub requests: String,
+    #[serde(default)]
     pub destinations: String,
     pub store: String,
 }
@@ -73,7 +78,7 @@ fn request_listing(ws: &Workspace) -> Vec<Finding> {
 }
 
 /// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
-/// `plan::shard_of`): every document is still read, hashed into the inputs' digest and checked
+/// `model::shard_of`): every document is still read, hashed into the inputs' digest and checked
 /// for duplicates, but other shards' requests are dropped as they are parsed.
 pub fn load_shard(
     ws: Workspace,
@@ -81,7 +86,7 @@ pub fn load_shard(
     (index, count): (u64, u64),
 ) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
-    let mine = move |id: &InstanceRef| crate::plan::shard_of(id, count) == index;
+    let mine = move |id: &InstanceRef| crate::model::shard_of(id, count) == index;
     load_filtered(ws, now, &files, &mine)
 }
 

@@ -2,7 +2,7 @@
 
 use super::{names, Doc};
 use crate::diag::{self, Finding, Location};
-use crate::model::{InstanceRef, Labels, Promise, Request};
+use crate::model::{InstanceRef, Labels, Promise, Request, Scope};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -242,8 +242,7 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
     let (namespace, name) = request_names(&doc, &what, &at)?;
     let id = InstanceRef {
         promise: promise.name.clone(),
-        namespace,
-        name,
+        scope: Scope::Request { namespace, name },
     };
     let labels = string_map(&doc, "labels", &at, &id)?;
     let annotations = string_map(&doc, "annotations", &at, &id)?;
@@ -275,13 +274,11 @@ fn parse(doc: Doc, promises: &[Promise], index: &PromiseIndex) -> Result<Request
 fn resource_binding(doc: &Doc) -> Option<(InstanceRef, String)> {
     let v = &doc.value;
     let s = |p: &str| v.pointer(p).and_then(Value::as_str);
-    let id = InstanceRef {
-        promise: s("/spec/promiseRef/name")?.to_string(),
-        namespace: s("/spec/resourceRef/namespace")
-            .unwrap_or(DEFAULT_NAMESPACE)
-            .to_string(),
-        name: s("/spec/resourceRef/name")?.to_string(),
-    };
+    let id = InstanceRef::request(
+        s("/spec/promiseRef/name")?,
+        s("/spec/resourceRef/namespace").unwrap_or(DEFAULT_NAMESPACE),
+        s("/spec/resourceRef/name")?,
+    );
     Some((id, s("/spec/version").unwrap_or("latest").to_string()))
 }
 

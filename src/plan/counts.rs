@@ -2,11 +2,13 @@
 
 use super::file::{Blocked, Wave};
 use crate::evaluate::Evaluated;
+use crate::model::InstanceRef;
 use crate::model::Labels;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ActionCounts {
     pub create: usize,
     pub update: usize,
@@ -25,8 +27,8 @@ impl ActionCounts {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Counts {
     pub by_promise: BTreeMap<String, ActionCounts>,
     pub by_wave: BTreeMap<String, ActionCounts>,
@@ -48,7 +50,7 @@ pub fn count(
     let mut c = Counts::default();
     for w in waves {
         for i in &w.instances {
-            let promise = i.instance.split(':').next().unwrap_or("").to_string();
+            let promise = i.instance.promise.clone();
             c.by_promise.entry(promise).or_default().add(i.action);
             c.by_wave.entry(w.name.clone()).or_default().add(i.action);
             c.by_team
@@ -61,12 +63,10 @@ pub fn count(
                 .add(i.action);
         }
     }
-    let labels: BTreeMap<String, &Labels> = evaluated
-        .iter()
-        .map(|e| (e.id.to_string(), &*e.labels))
-        .collect();
+    let labels: BTreeMap<&InstanceRef, &Labels> =
+        evaluated.iter().map(|e| (&e.id, &*e.labels)).collect();
     for b in blocked {
-        let promise = b.instance.split(':').next().unwrap_or("").to_string();
+        let promise = b.instance.promise.clone();
         c.by_promise.entry(promise).or_default().blocked += 1;
         let empty = Labels::new();
         let l = labels.get(&b.instance).copied().unwrap_or(&empty);

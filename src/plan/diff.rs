@@ -1,66 +1,11 @@
 //! Diff: what each evaluated instance would change in the store.
 
+use super::file::{Action, Change, FileChange, FileChangeKind};
 use crate::evaluate::Evaluated;
 use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::store::Applied;
-use serde::Serialize;
 use std::collections::BTreeMap;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    Unchanged,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Unchanged => "unchanged",
-        }
-    }
-}
-
-/// One file an instance adds, changes or removes in the store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FileChange {
-    pub path: std::sync::Arc<str>,
-    pub change: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<std::sync::Arc<str>>,
-}
-
-/// What happens to one instance.
-#[derive(Clone, Debug, Serialize)]
-pub struct Change {
-    #[serde(rename = "ref")]
-    pub instance: String,
-    #[serde(skip)]
-    pub id: InstanceRef,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    pub reason: String,
-    /// The digest of everything the instance renders to (absent for deletes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    pub files: Vec<FileChange>,
-    #[serde(skip)]
-    pub labels: crate::model::SharedLabels,
-    /// Where the instance is declared (its request, or its binding record for a deletion).
-    #[serde(skip)]
-    pub location: Option<crate::diag::Location>,
-}
 
 /// Classifies every planned instance: evaluated requests (blocked and paused ones are left out:
 /// they change nothing) and deletions of applied instances whose request is gone.
@@ -86,7 +31,6 @@ pub fn classify(
             continue;
         }
         out.push(Change {
-            instance: id.to_string(),
             id: id.clone(),
             action: Action::Delete,
             from: applied.binding.status.applied_version.clone(),
@@ -100,7 +44,7 @@ pub fn classify(
                 .iter()
                 .map(|f| FileChange {
                     path: f.path.as_str().into(),
-                    change: "removed",
+                    change: FileChangeKind::Removed,
                     from: Some(f.digest.clone()),
                     to: None,
                 })
@@ -121,7 +65,6 @@ pub fn classify(
 
 fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
     let mut change = Change {
-        instance: e.id.to_string(),
         id: e.id.clone(),
         action: Action::Create,
         from: None,
@@ -142,7 +85,7 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
             .iter()
             .map(|f| FileChange {
                 path: f.path.clone(),
-                change: "added",
+                change: FileChangeKind::Added,
                 from: None,
                 to: Some(f.digest.clone()),
             })
@@ -190,13 +133,13 @@ fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec
             Some(Some(d)) if **d == *f.digest => {}
             Some(Some(d)) => out.push(FileChange {
                 path: f.path.clone(),
-                change: "changed",
+                change: FileChangeKind::Changed,
                 from: Some(d.clone()),
                 to: Some(f.digest.clone()),
             }),
             _ => out.push(FileChange {
                 path: f.path.clone(),
-                change: "added",
+                change: FileChangeKind::Added,
                 from: None,
                 to: Some(f.digest.clone()),
             }),
@@ -208,7 +151,7 @@ fn file_changes(e: &Evaluated, actual: &BTreeMap<String, Option<String>>) -> Vec
             if let Some(d) = d {
                 out.push(FileChange {
                     path: path.as_str().into(),
-                    change: "removed",
+                    change: FileChangeKind::Removed,
                     from: Some(d.clone()),
                     to: None,
                 });
@@ -261,9 +204,9 @@ pub fn unified_diffs(
                 .header(&format!("a/{}", f.path), &format!("b/{}", f.path))
                 .to_string();
             out.push(FileDiff {
-                instance: c.instance.clone(),
+                instance: c.id.to_string(),
                 path: f.path.to_string(),
-                change: f.change,
+                change: f.change.as_str(),
                 unified,
             });
         }

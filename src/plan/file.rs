@@ -1,37 +1,121 @@
-//! The plan file: what `vow plan --format json` writes and apply reads.
+//! The plan file: what `vow plan --format json` and `vow rollback` write and `vow apply` reads
+//! back, one type for both directions. Its byte layout is in `layout.rs`; `read.rs` has
+//! [`read_verified`](super::read_verified), the one way in from a file.
 
-use super::diff::Change;
 use crate::diag::{Finding, Location};
 use crate::load::inputs::InputDigests;
-use serde::Serialize;
+use crate::model::{InstanceRef, SharedLabels};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Bumped when the plan file changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, Serialize)]
+/// A plan, as written to and read from a plan file. Fields an older or hand-trimmed file may
+/// lack read as empty; the plan id (checked by [`read_verified`](super::read_verified)) covers
+/// every byte anyway.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub schema_version: u32,
     pub plan_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Written as `"kind": "rollback"` and `"rollbackOf"` for a rollback plan, nothing for apply.
+    #[serde(flatten)]
+    pub kind: PlanKind,
+    /// The `--now` the plan was made at (absent: the clock), re-used to re-derive it.
+    #[serde(default)]
     pub now: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The `--promise` the plan was limited to, re-used to re-derive it.
+    #[serde(default)]
     pub promise: Option<String>,
     pub inputs: InputDigests,
+    #[serde(default)]
     pub summary: Summary,
     /// The changes per Promise, wave, team and environment.
+    #[serde(default)]
     pub counts: super::Counts,
     pub waves: Vec<Wave>,
+    #[serde(default)]
     pub blocked: Vec<Blocked>,
+    #[serde(default)]
     pub pinned: Vec<Pinned>,
-    pub paused: Vec<String>,
+    #[serde(default)]
+    pub paused: Vec<InstanceRef>,
+    #[serde(default)]
     pub external_steps: Vec<ExternalSteps>,
+    #[serde(default)]
     pub changes: Vec<Change>,
+    #[serde(default)]
     pub findings: Vec<Finding>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What a plan does: apply the planned changes, or undo a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "KindFields")]
+pub enum PlanKind {
+    #[default]
+    Apply,
+    /// Puts back what the run `of` (its short id) changed, from its backups.
+    Rollback { of: String },
+}
+
+impl PlanKind {
+    /// The kind's name, as journals record it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PlanKind::Apply => "apply",
+            PlanKind::Rollback { .. } => "rollback",
+        }
+    }
+}
+
+/// The two fields a plan's kind is written as.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct KindFields {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    rollback_of: Option<String>,
+}
+
+impl TryFrom<KindFields> for PlanKind {
+    type Error = String;
+    fn try_from(f: KindFields) -> Result<PlanKind, String> {
+        match (f.kind.as_deref(), f.rollback_of) {
+            (None | Some("apply"), _) => Ok(PlanKind::Apply),
+            (Some("rollback"), Some(of)) => Ok(PlanKind::Rollback { of }),
+            (Some("rollback"), None) => {
+                Err("a rollback plan without rollbackOf; nothing was applied".into())
+            }
+            (Some(other), _) => Err(format!(
+                "unknown plan kind `{}` (vow writes apply and rollback plans)",
+                other.escape_debug()
+            )),
+        }
+    }
+}
+
+impl Plan {
+    /// The short id of the run this plan starts (its journal's name).
+    pub fn run_id(&self) -> String {
+        run_id(&self.plan_id)
+    }
+
+    pub fn is_rollback(&self) -> bool {
+        matches!(self.kind, PlanKind::Rollback { .. })
+    }
+}
+
+/// `sha256:abcd…` → the first twelve hex digits.
+pub fn run_id(plan_id: &str) -> String {
+    // Characters, not bytes: a journal's planId is untrusted text and may not be ASCII.
+    let hex = plan_id.trim_start_matches("sha256:");
+    hex.chars().take(12).collect()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Summary {
     pub requests: usize,
     pub unchanged: usize,
@@ -47,65 +131,83 @@ pub struct Summary {
     pub findings: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Wave {
     pub index: usize,
     pub name: String,
+    #[serde(default)]
     pub canary: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    #[serde(default)]
     pub size: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake: Option<String>,
+    #[serde(default)]
     pub failure_budget: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether the wave's gate is judged before the next wave; only rollback plans (which do
+    /// not wait on health) write it, as `false`.
+    #[serde(default = "yes", skip_serializing)]
+    pub gate: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<String>,
     /// Why the wave starts later than the previous one's bake allows (windows, freezes).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waits_for: Vec<String>,
     pub instances: Vec<WaveInstance>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     pub index: usize,
     pub of: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaveInstance {
     #[serde(rename = "ref")]
-    pub instance: String,
-    pub action: super::Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: InstanceRef,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    #[serde(default)]
     pub reason: String,
     /// Why the instance is in this wave: the selector that matched, its rank, its canary stratum.
+    #[serde(default)]
     pub placement: String,
+    /// Rollback plans: the wave of the undone run whose backup restores this instance
+    /// (`wave-N`; written by the rollback layout only).
+    #[serde(default, skip_serializing)]
+    pub source: Option<String>,
     #[serde(skip)]
-    pub labels: crate::model::SharedLabels,
+    pub labels: SharedLabels,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Blocked {
     #[serde(rename = "ref")]
-    pub instance: String,
+    pub instance: InstanceRef,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    #[serde(default)]
     pub reasons: Vec<String>,
 }
 
 impl Blocked {
     pub fn from_findings(
-        instance: &str,
+        instance: &InstanceRef,
         location: Option<&Location>,
         findings: &[Finding],
     ) -> Blocked {
         Blocked {
-            instance: instance.to_string(),
+            instance: instance.clone(),
             location: location.cloned(),
             reasons: findings
                 .iter()
@@ -116,15 +218,103 @@ impl Blocked {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pinned {
     #[serde(rename = "ref")]
-    pub instance: String,
+    pub instance: InstanceRef,
     pub version: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalSteps {
     pub promise: String,
+    #[serde(default)]
     pub steps: Vec<String>,
+}
+
+/// What a change does to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happens to one file of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileChangeKind {
+    Added,
+    Changed,
+    Removed,
+}
+
+impl FileChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileChangeKind::Added => "added",
+            FileChangeKind::Changed => "changed",
+            FileChangeKind::Removed => "removed",
+        }
+    }
+}
+
+impl std::fmt::Display for FileChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One file an instance adds, changes or removes in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: Arc<str>,
+    pub change: FileChangeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Arc<str>>,
+}
+
+/// What happens to one instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    #[serde(rename = "ref")]
+    pub id: InstanceRef,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+    /// The digest of everything the instance renders to (absent for deletes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub files: Vec<FileChange>,
+    #[serde(skip)]
+    pub labels: SharedLabels,
+    /// Where the instance is declared (its request, or its binding record for a deletion).
+    #[serde(skip)]
+    pub location: Option<Location>,
 }

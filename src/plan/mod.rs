@@ -5,14 +5,17 @@
 mod counts;
 mod diff;
 mod file;
+mod layout;
+mod read;
 mod shard;
 pub mod timing;
 pub mod waves;
 
 pub use counts::{ActionCounts, Counts};
-pub use diff::{classify, unified_diffs, Action, Change, FileChange, FileDiff};
+pub use diff::{classify, unified_diffs, FileDiff};
 pub use file::*;
-pub use shard::{merge, shard_of, Partial, Shard};
+pub use read::read_verified;
+pub use shard::{merge, Partial, Shard};
 
 use crate::diag::{self, Finding};
 use crate::evaluate::Evaluated;
@@ -37,9 +40,10 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
         .findings
         .iter()
         .filter(|f| {
-            f.instance
-                .as_deref()
-                .is_none_or(|r| wanted(r.split(':').next().unwrap_or("")))
+            f.instance.as_deref().is_none_or(|r| {
+                r.parse::<crate::model::InstanceRef>()
+                    .map_or(true, |id| wanted(&id.promise))
+            })
         })
         .cloned()
         .collect();
@@ -72,11 +76,12 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
     let mut blocked: Vec<Blocked> = evaluated
         .iter()
         .filter(|e| e.blocked)
-        .map(|e| Blocked::from_findings(&e.id.to_string(), Some(&e.location), &e.findings))
+        .map(|e| Blocked::from_findings(&e.id, Some(&e.location), &e.findings))
         .collect();
     blocked.extend(assigned.unassigned.iter().cloned());
     blocked.extend(held);
-    blocked.sort_by(|a, b| a.instance.cmp(&b.instance));
+    // In the order of the refs' text, as plans have always listed them.
+    blocked.sort_by_cached_key(|b| b.instance.to_string());
 
     let counts = counts::count(
         &assigned.waves,
@@ -104,6 +109,7 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
     let mut plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
+        kind: PlanKind::Apply,
         now: opts.now.map(crate::duration::format_time),
         promise: opts.promise.clone(),
         inputs: catalogue.digests.clone(),
@@ -115,14 +121,14 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
             .iter()
             .filter(|e| e.pinned)
             .map(|e| Pinned {
-                instance: e.id.to_string(),
+                instance: e.id.clone(),
                 version: e.version.clone(),
             })
             .collect(),
         paused: evaluated
             .iter()
             .filter(|e| e.paused)
-            .map(|e| e.id.to_string())
+            .map(|e| e.id.clone())
             .collect(),
         external_steps: external_steps(catalogue, &wanted),
         changes: changes
@@ -154,7 +160,7 @@ fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Ve
     let held = deletes
         .into_iter()
         .map(|c| Blocked {
-            instance: c.instance,
+            instance: c.id,
             location: c.location,
             reasons: vec![reason.clone()],
         })
@@ -165,7 +171,7 @@ fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Ve
 fn count(changes: &[Change], action: Action, unassigned: &[Blocked]) -> usize {
     changes
         .iter()
-        .filter(|c| c.action == action && !unassigned.iter().any(|b| b.instance == c.instance))
+        .filter(|c| c.action == action && !unassigned.iter().any(|b| b.instance == c.id))
         .count()
 }
 

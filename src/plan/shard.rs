@@ -5,17 +5,16 @@
 //! and plans from their evaluations: the plan an unsharded run gives, byte for byte.
 
 use crate::diag::Finding;
+use crate::error::{Error, Result};
 use crate::evaluate::Evaluated;
 use crate::load::inputs::{Catalogue, InputDigests};
-use crate::model::InstanceRef;
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// The format version of partial plans.
 /// 2: evaluations carry `specChanged` instead of the defaulted spec.
-const PARTIAL_VERSION: u32 = 2;
+/// 3: an evaluation's `id` is its instance's text (`promise:namespace/name`), not an object.
+const PARTIAL_VERSION: u32 = 3;
 
 /// `K/N`: the K-th of N shards, 1-based (as CI matrices count; a Kubernetes Indexed Job passes
 /// `$((JOB_COMPLETION_INDEX + 1))/N`).
@@ -39,19 +38,6 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { index, count })
     }
-}
-
-/// The 0-based shard an instance belongs to among `count`: a stable hash of its identity, so
-/// the slices are the same on every machine and balanced whatever the file layout.
-pub fn shard_of(id: &InstanceRef, count: u64) -> u64 {
-    let mut h = Sha256::new();
-    h.update(id.promise.as_bytes());
-    h.update([0]);
-    h.update(id.namespace.as_bytes());
-    h.update([0]);
-    h.update(id.name.as_bytes());
-    let d = h.finalize();
-    u64::from_be_bytes(d.first_chunk().copied().unwrap_or_default()) % count.max(1)
 }
 
 /// What one shard writes: its evaluations, plus (first shard only) what the whole load found.
@@ -105,20 +91,24 @@ impl Partial {
     }
 
     pub fn read(path: &PathBuf) -> Result<Partial> {
-        let text = std::fs::read(path)
-            .with_context(|| format!("cannot read the partial plan {}", path.display()))?;
-        let p: Partial = serde_json::from_slice(&text).with_context(|| {
-            format!(
-                "{} is not a partial plan written by `vow plan --shard K/N --out FILE`",
+        let text = std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the partial plan {}: {e}",
                 path.display()
-            )
+            ))
+        })?;
+        let p: Partial = serde_json::from_slice(&text).map_err(|e| {
+            Error::EditedPlan(format!(
+                "{} is not a partial plan written by `vow plan --shard K/N --out FILE`: {e}",
+                path.display()
+            ))
         })?;
         if p.vow_partial != PARTIAL_VERSION {
-            bail!(
+            return Err(Error::EditedPlan(format!(
                 "{} is a partial plan of format {}; this vow reads format {PARTIAL_VERSION}",
                 path.display(),
                 p.vow_partial
-            );
+            )));
         }
         Ok(p)
     }
@@ -139,7 +129,9 @@ pub struct Merged {
 /// `here` is the workspace loaded without requests.
 pub fn merge(here: Catalogue, parts: Vec<(PathBuf, Partial)>) -> Result<Merged> {
     let Some((_, first)) = parts.iter().find(|(_, p)| p.shard == 1) else {
-        bail!("the first shard (1/N) is missing; pass every partial plan to --merge");
+        return Err(Error::Usage(
+            "the first shard (1/N) is missing; pass every partial plan to --merge".into(),
+        ));
     };
     let of = first.of;
     // A set, not a vector of `of` flags: `of` comes from a file and may be any number.
@@ -147,27 +139,35 @@ pub fn merge(here: Catalogue, parts: Vec<(PathBuf, Partial)>) -> Result<Merged> 
     for (path, p) in &parts {
         let at = path.display();
         if p.of != of || p.shard == 0 || p.shard > of {
-            bail!("{at} is shard {}/{}, not one of {of} shards", p.shard, p.of);
+            return Err(Error::Usage(format!(
+                "{at} is shard {}/{}, not one of {of} shards",
+                p.shard, p.of
+            )));
         }
         if !seen.insert(p.shard) {
-            bail!("{at}: shard {}/{of} is given twice", p.shard);
+            return Err(Error::Usage(format!(
+                "{at}: shard {}/{of} is given twice",
+                p.shard
+            )));
         }
         if p.inputs != first.inputs {
-            bail!("{at} was planned from other inputs than shard 1/{of}: plan every shard from the same commit");
+            return Err(Error::Usage(format!("{at} was planned from other inputs than shard 1/{of}: plan every shard from the same commit")));
         }
         if p.now != first.now || p.promise != first.promise {
-            bail!("{at} was planned with another --now or --promise than shard 1/{of}");
+            return Err(Error::Usage(format!(
+                "{at} was planned with another --now or --promise than shard 1/{of}"
+            )));
         }
     }
     if let Some(missing) = (1..=of).find(|s| !seen.contains(s)) {
-        bail!("shard {missing}/{of} is missing");
+        return Err(Error::Usage(format!("shard {missing}/{of} is missing")));
     }
     check_workspace(&here, &first.inputs)?;
     let catalogue = Catalogue {
         findings: first.findings.clone(),
         unread_requests: first.unread_requests.clone(),
         digests: first.inputs.clone(),
-        now: crate::duration::parse_time(&first.judged_at).map_err(anyhow::Error::msg)?,
+        now: crate::duration::parse_time(&first.judged_at).map_err(Error::EditedPlan)?,
         ..here
     };
     let (now, promise) = (first.now.clone(), first.promise.clone());
@@ -196,10 +196,10 @@ fn check_workspace(inputs: &Catalogue, shards: &InputDigests) -> Result<()> {
     .map(|(w, _)| *w)
     .collect();
     if !changed.is_empty() {
-        bail!(
+        return Err(Error::Usage(format!(
             "the shards were planned from other {} than this workspace has: merge in the checkout the shards planned",
             changed.join(", ")
-        );
+        )));
     }
     Ok(())
 }

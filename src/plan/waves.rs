@@ -5,11 +5,9 @@
 //! depend on the rest of the fleet: rerunning the plan picks the same canaries, and growing a
 //! percentage only adds instances.
 
-use super::diff::{Action, Change};
-use super::file::{Batch, Blocked, Wave, WaveInstance};
+use super::file::{Action, Batch, Blocked, Change, Wave, WaveInstance};
 use crate::diag::{self, Finding};
 use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The result of assigning changes to waves.
@@ -35,11 +33,7 @@ pub struct Strategy<'a> {
 /// The stable rank key of an instance.
 pub fn rank_key(c: &Change) -> u64 {
     let version = c.to.as_deref().or(c.from.as_deref()).unwrap_or("");
-    let h = Sha256::digest(format!(
-        "{}\0{version}\0{}/{}",
-        c.id.promise, c.id.namespace, c.id.name
-    ));
-    u64::from_be_bytes(h.first_chunk().copied().unwrap_or_default())
+    c.id.stable_hash(crate::model::HashUse::Rank { version })
 }
 
 /// An instance on its way into a wave.
@@ -204,13 +198,13 @@ impl<'a> Sorted<'a> {
         let names: Vec<&str> = rollout.waves.iter().map(|w| w.name.as_str()).collect();
         let f = Finding::new(
             diag::NO_WAVE,
-            format!("{}: matches none of the waves of Promise {promise} ({})", c.instance, names.join(", ")),
+            format!("{}: matches none of the waves of Promise {promise} ({})", c.id, names.join(", ")),
         )
-        .instance(c.instance.clone())
+        .instance(c.id.to_string())
         .help("add a catch-all wave (a wave without a selector) or a selector that matches its labels");
         let f = f.at_opt(c.location.clone());
         self.unassigned.push(Blocked::from_findings(
-            &c.instance,
+            &c.id,
             c.location.as_ref(),
             std::slice::from_ref(&f),
         ));
@@ -388,15 +382,17 @@ fn make_wave(
         failure_budget: budget,
         not_before: None,
         waits_for: Vec::new(),
+        gate: true,
         instances: slots
             .into_iter()
             .map(|s| WaveInstance {
-                instance: s.change.instance.clone(),
+                instance: s.change.id.clone(),
                 action: s.change.action,
                 from: s.change.from.clone(),
                 to: s.change.to.clone(),
                 reason: s.change.reason.clone(),
                 placement: s.placement,
+                source: None,
                 labels: s.change.labels.clone(),
             })
             .collect(),

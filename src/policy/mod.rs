@@ -72,9 +72,9 @@ pub struct Match {
 impl Match {
     pub fn matches(&self, id: &crate::model::InstanceRef, labels: &crate::model::Labels) -> bool {
         (self.promises.is_empty() || self.promises.contains(&id.promise))
-            && (self.namespaces.is_empty() || self.namespaces.contains(&id.namespace))
-            && self.namespace.as_ref().is_none_or(|n| *n == id.namespace)
-            && (self.names.is_empty() || self.names.contains(&id.name))
+            && (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == id.namespace()))
+            && self.namespace.as_ref().is_none_or(|n| n == id.namespace())
+            && (self.names.is_empty() || self.names.iter().any(|n| n == id.name()))
             && self.selector.as_ref().is_none_or(|s| s.matches(labels))
     }
 }

@@ -80,8 +80,8 @@ pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
             e.steps.join(", ")
         );
     }
-    let listed: std::collections::BTreeSet<&str> =
-        p.blocked.iter().map(|b| b.instance.as_str()).collect();
+    let blocked: Vec<String> = p.blocked.iter().map(|b| b.instance.to_string()).collect();
+    let listed: std::collections::BTreeSet<&str> = blocked.iter().map(String::as_str).collect();
     findings_summary(&mut o, &p.findings, &listed);
     for d in diffs {
         let _ = writeln!(
@@ -372,7 +372,7 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
     use crate::apply::journal::{GateState, RunStatus};
     let mut o = String::new();
     for j in runs {
-        let run = crate::apply::planfile::run_id(&j.plan_id);
+        let run = crate::plan::run_id(&j.plan_id);
         let status = match j.status {
             RunStatus::Running => "running",
             RunStatus::Aborted => "aborted",

@@ -7,7 +7,7 @@ use crate::diag::Severity;
 use serde_json::{json, Value};
 
 fn resource(id: &crate::model::InstanceRef) -> Value {
-    json!({"kind": id.promise, "name": id.name, "namespace": id.namespace})
+    json!({"kind": id.promise, "name": id.name(), "namespace": id.namespace()})
 }
 
 pub fn render(v: &PolicyView) -> String {

@@ -59,7 +59,9 @@ pub fn instance_dir(dest_path: &str, id: &InstanceRef) -> String {
     }
     format!(
         "{dest_path}/resources/{}/{}/{}",
-        id.namespace, id.promise, id.name
+        id.namespace(),
+        id.promise,
+        id.name()
     )
 }
 
@@ -135,13 +137,13 @@ impl Binding {
     pub fn new(id: &InstanceRef, desired: &str) -> Binding {
         let mut labels = Labels::new();
         labels.insert("kratix.io/promise-name".into(), id.promise.clone());
-        labels.insert("kratix.io/resource-name".into(), id.name.clone());
+        labels.insert("kratix.io/resource-name".into(), id.name().to_string());
         Binding {
             api_version: "platform.kratix.io/v1alpha1".into(),
             kind: "ResourceBinding".into(),
             metadata: BindingMeta {
-                name: format!("{}-{}", id.name, id.promise),
-                namespace: id.namespace.clone(),
+                name: format!("{}-{}", id.name(), id.promise),
+                namespace: id.namespace().to_string(),
                 labels,
             },
             spec: BindingSpec {
@@ -149,8 +151,8 @@ impl Binding {
                     name: id.promise.clone(),
                 },
                 resource_ref: ResourceRef {
-                    name: id.name.clone(),
-                    namespace: id.namespace.clone(),
+                    name: id.name().to_string(),
+                    namespace: id.namespace().to_string(),
                 },
                 version: desired.to_string(),
             },
@@ -159,11 +161,12 @@ impl Binding {
     }
 
     pub fn instance(&self) -> InstanceRef {
-        InstanceRef {
-            promise: self.spec.promise_ref.name.clone(),
-            namespace: self.spec.resource_ref.namespace.clone(),
-            name: self.spec.resource_ref.name.clone(),
+        let (promise, r) = (&self.spec.promise_ref.name, &self.spec.resource_ref);
+        // A Promise's dependencies are bound with an empty namespace and name.
+        if r.namespace.is_empty() && r.name.is_empty() {
+            return InstanceRef::dependencies(promise);
         }
+        InstanceRef::request(promise, &r.namespace, &r.name)
     }
 
     /// The version pinned in the binding, if any (`latest` pins nothing).
@@ -216,7 +219,9 @@ pub fn binding_rel(id: &InstanceRef) -> String {
     }
     format!(
         ".vow/bindings/{}/{}/{}.yaml",
-        id.promise, id.namespace, id.name
+        id.promise,
+        id.namespace(),
+        id.name()
     )
 }
 
@@ -226,8 +231,8 @@ pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
     }
     bindings_dir(root)
         .join(&id.promise)
-        .join(&id.namespace)
-        .join(format!("{}.yaml", id.name))
+        .join(id.namespace())
+        .join(format!("{}.yaml", id.name()))
 }
 
 pub fn revision_dir(root: &Path, promise: &str, version: &str) -> PathBuf {
