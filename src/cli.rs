@@ -354,7 +354,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         // A git store's checkout is brought to the remote branch before anything reads it.
         if ws.store_kind != crate::workspace::StoreKind::Folder {
-            crate::store::open(&ws)?.refresh()?;
+            ws.open_store()?.refresh()?;
         }
         // `--merge` plans from the shards' evaluations: the requests are not read again.
         // `--shard` keeps only its own requests from the start.
@@ -846,7 +846,7 @@ fn apply_cmd(
     now: chrono::DateTime<chrono::Utc>,
     clock: bool,
 ) -> Result<i32> {
-    let mut st = crate::store::open(ws)?;
+    let mut st = ws.open_store()?;
     let poll = crate::duration::parse_duration(&a.poll).map_err(anyhow::Error::msg)?;
     let opts = crate::apply::ApplyOptions {
         plan: a.plan.clone(),
@@ -887,7 +887,7 @@ fn apply_cmd(
 }
 
 fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
-    let mut st = crate::store::open(ws)?;
+    let mut st = ws.open_store()?;
     st.refresh()?;
     let scan = crate::apply::journal::scan(st.dir(), &ws.root);
     for f in &scan.findings {
@@ -909,7 +909,7 @@ fn status_cmd(ws: &Workspace, run: Option<&str>) -> Result<i32> {
 }
 
 fn rollback_cmd(ws: &Workspace, run: &str, dest: Option<&PathBuf>) -> Result<i32> {
-    let mut st = crate::store::open(ws)?;
+    let mut st = ws.open_store()?;
     st.refresh()?;
     let journal = crate::apply::rollback::find_run(st.as_ref(), run)?;
     let state = crate::store::read(st.dir(), &ws.root);

@@ -35,10 +35,16 @@ pub enum Error {
     Config(Vec<Finding>),
     /// The plan no longer matches the inputs or the store; nothing was applied.
     #[error("{message}")]
-    StalePlan { message: String, reasons: Vec<String> },
+    StalePlan {
+        message: String,
+        reasons: Vec<String>,
+    },
     /// Another apply holds the store's lock.
     #[error("{message}")]
-    Locked { message: String, holder: Option<String> },
+    Locked {
+        message: String,
+        holder: Option<String>,
+    },
     /// A plan file (or journal, or backup) was edited or damaged after vow wrote it.
     #[error("{0}")]
     EditedPlan(String),
