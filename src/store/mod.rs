@@ -1,13 +1,9 @@
 //! The state store: what is applied now, in Kratix's layout, plus vow's records under `.vow/`.
 //!
-//! Layout (Kratix's, byte for byte; docs/kratix.md): request outputs at
-//! `<destination.path>/resources/<namespace>/<promise>/<name>/<pipeline>/<id5>/<file>`, where
-//! `<id5>` is the first five hex digits of the md5 of the workload group's directory (`5058f` for
-//! the root, `.`). Bindings at `.vow/bindings/<promise>/<namespace>/<name>.yaml` in the shape of
-//! Kratix's `ResourceBinding`, with what vow applied in `status`; revisions (each Promise version
-//! ever applied, scripts included) at `.vow/revisions/<promise>/<version>/`.
-//!
-//! Planning only reads the store; only apply writes it ([`write`]).
+//! [`layout`] says where everything is (Kratix's layout byte for byte, docs/kratix.md; bindings
+//! in the shape of Kratix's `ResourceBinding`, with what vow applied in `status`; revisions,
+//! journals, backups, the redo log and the lock). Planning only reads the store ([`read`]); only
+//! apply writes it ([`write`], and [`Store::commit`]).
 
 pub mod backend;
 pub mod crash;
@@ -20,9 +16,7 @@ pub mod write;
 
 pub use backend::{LockInfo, Op, Store};
 // Kept under their old names for the call sites outside the store; the layout owns them.
-pub use layout::{
-    aggregated_parts, binding as binding_rel, id5, instance_dir, AGGREGATED_FILENAME,
-};
+pub use layout::{aggregated_parts, binding as binding_rel, id5, instance_dir};
 
 use crate::diag::{self, Finding, Location};
 use crate::error::Result;
