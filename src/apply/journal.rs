@@ -104,7 +104,7 @@ pub struct Scan {
 /// folder that is a symlink) is a finding naming the file, never silence.
 pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
     let mut out = Scan::default();
-    let dir = layout::under(store_dir, layout::JOURNAL_DIR);
+    let dir = layout::absolute(store_dir, layout::JOURNAL_DIR);
     if let Err(e) = StorePath::new(layout::JOURNAL_DIR).and_then(|p| p.dir_under(store_dir)) {
         out.findings
             .push(crate::store::unsafe_path(workspace, &dir, &e));

@@ -510,7 +510,7 @@ fn judge(
             },
         );
     }
-    let store_health = layout::under(st.dir(), layout::HEALTH_DIR);
+    let store_health = layout::absolute(st.dir(), layout::HEALTH_DIR);
     let (records, invalid) =
         gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
     Ok(gate::judge_with(&g, &records, &invalid))

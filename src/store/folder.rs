@@ -81,7 +81,7 @@ impl FolderStore {
     }
 
     fn pending(&self) -> PathBuf {
-        layout::under(&self.root, layout::REDO_DIR)
+        layout::absolute(&self.root, layout::REDO_DIR)
     }
 
     /// Applies the log's operations; every path is checked before the first is applied.
@@ -140,7 +140,7 @@ impl Store for FolderStore {
 
     fn recover(&mut self) -> Result<()> {
         let pending = self.pending();
-        let committed = layout::under(&self.root, layout::REDO_LOG);
+        let committed = layout::absolute(&self.root, layout::REDO_LOG);
         // `.vow/` or `.vow/pending` made a symlink is refused, not followed.
         StorePath::new(layout::REDO_LOG)?.under(&self.root)?;
         if committed.is_file() {
@@ -175,7 +175,7 @@ impl Store for FolderStore {
             )));
         }
         let staged = StorePath::new(layout::REDO_STAGED)?.create_parent(&self.root)?;
-        let pending = layout::under(&self.root, layout::REDO_DIR);
+        let pending = layout::absolute(&self.root, layout::REDO_DIR);
         let log = Log {
             message: message.to_string(),
             ops: ops.iter().map(Logged::new).collect(),
@@ -185,7 +185,7 @@ impl Store for FolderStore {
             .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
             .map_err(|e| Error::io("write", &staged, e))?;
         // The commit point.
-        let committed = layout::under(&self.root, layout::REDO_LOG);
+        let committed = layout::absolute(&self.root, layout::REDO_LOG);
         std::fs::rename(&staged, &committed).map_err(|e| Error::io("commit", &committed, e))?;
         if let Ok(d) = std::fs::File::open(&pending) {
             let _ = d.sync_all();
@@ -195,7 +195,7 @@ impl Store for FolderStore {
     }
 
     fn lock_path(&self) -> PathBuf {
-        layout::under(&self.root, layout::FOLDER_LOCK)
+        layout::absolute(&self.root, layout::FOLDER_LOCK)
     }
 }
 

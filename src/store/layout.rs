@@ -2,10 +2,11 @@
 //! place a store path is taken apart again ([`classify`]).
 //!
 //! Paths are relative to the store's root and `/`-separated (what [`super::Op`] and the binding
-//! records hold); the `*_path` functions join them to a root. Names in them come from untrusted
-//! text (requests, destinations, records): whoever reads or writes one goes through
-//! [`super::path::StorePath`], which confines it to the store. Building a path here checks
-//! nothing.
+//! records hold); [`absolute`] joins one to a root, and the lock and the git cache, which may lie
+//! outside the store's folder, are built absolute ([`lock_path`], [`git_cache`]). Names in them
+//! come from untrusted text (requests, destinations, records): whoever reads or writes one goes
+//! through [`super::path::StorePath`], which confines it to the store. Building a path here
+//! checks nothing.
 //!
 //! | What | Path |
 //! |---|---|
@@ -154,8 +155,8 @@ pub fn backup(run: &str, wave: usize, id: &InstanceRef) -> String {
     )
 }
 
-/// A store-relative path under a store's root.
-pub fn under(root: &Path, rel: &str) -> PathBuf {
+/// A store-relative path joined to a store's root (nothing checked: see `StorePath::under`).
+pub fn absolute(root: &Path, rel: &str) -> PathBuf {
     root.join(rel)
 }
 
@@ -163,7 +164,7 @@ pub fn under(root: &Path, rel: &str) -> PathBuf {
 /// in it: a checkout a crash left half-made is made again, and the lock must outlive that.
 pub fn lock_path(kind: &StoreKind, dir: &Path) -> PathBuf {
     match kind {
-        StoreKind::Folder => under(dir, FOLDER_LOCK),
+        StoreKind::Folder => absolute(dir, FOLDER_LOCK),
         StoreKind::Git { .. } => git_lock(dir),
     }
 }

@@ -3,7 +3,7 @@
 //! [`layout`] says where everything is (Kratix's layout byte for byte, docs/kratix.md; bindings
 //! in the shape of Kratix's `ResourceBinding`, with what vow applied in `status`; revisions,
 //! journals, backups, the redo log and the lock). Planning only reads the store ([`read`]); only
-//! apply writes it ([`write`], and [`Store::commit`]).
+//! apply writes it ([`write`](mod@write), and [`Store::commit`]).
 
 pub mod backend;
 pub mod crash;
@@ -182,12 +182,12 @@ pub fn open(kind: &StoreKind, dir: &Path) -> Result<Box<dyn Store>> {
 
 /// A binding's path under the store's root.
 pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
-    layout::under(root, &layout::binding(id))
+    layout::absolute(root, &layout::binding(id))
 }
 
 /// Reads the bindings and the digests of the files they record. A missing store is an empty one.
 pub fn read(root: &Path, workspace: &Path) -> StoreState {
-    let dir = layout::under(root, layout::BINDINGS_DIR);
+    let dir = layout::absolute(root, layout::BINDINGS_DIR);
     let mut refused = Vec::new();
     // `.vow/` or `.vow/bindings` made a symlink: the records are not read through it.
     if let Err(e) = path::StorePath::new(layout::BINDINGS_DIR).and_then(|p| p.dir_under(root)) {
@@ -252,7 +252,7 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
 /// A folder store's redo log left by an apply that stopped after its commit point (see
 /// `folder`): the store is part-way through a wave until the next apply finishes it.
 fn interrupted_apply(root: &Path, workspace: &Path) -> Option<Finding> {
-    let log = layout::under(root, layout::REDO_LOG);
+    let log = layout::absolute(root, layout::REDO_LOG);
     if !log.is_file() {
         return None;
     }
