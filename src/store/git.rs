@@ -348,15 +348,7 @@ impl Store for GitStore {
     fn recover(&mut self) -> Result<()> {
         // A process killed while libgit2 wrote leaves its lock files; with vow's lock held no
         // one else is writing this cache.
-        let git = self.dir.join(".git");
-        for stale in [
-            git.join("index.lock"),
-            git.join("HEAD.lock"),
-            git.join("config.lock"),
-            git.join("packed-refs.lock"),
-            git.join(format!("{}.lock", self.local_ref())),
-            git.join(format!("{}.lock", self.remote_ref())),
-        ] {
+        for stale in layout::git_lock_files(&self.dir, &self.branch) {
             if stale.exists() {
                 tracing::warn!("removing {} left by an interrupted apply", stale.display());
                 std::fs::remove_file(&stale).map_err(|e| Error::io("remove", &stale, e))?;
@@ -448,16 +440,10 @@ fn usable(cache: &Path, url: &str, branch: &str) -> Option<Repository> {
     Some(repo)
 }
 
-/// The name of a cache's temporary sibling (`.<cache>.<what>-<pid>`).
-fn sibling(cache: &Path, what: &str) -> Result<PathBuf> {
-    let name = cache
-        .file_name()
-        .ok_or_else(|| Error::Store(format!("{} has no file name", cache.display())))?;
-    Ok(cache.with_file_name(format!(
-        ".{}.{what}-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+/// The path of a cache's temporary sibling (see `layout`).
+fn sibling(cache: &Path, what: layout::GitCacheSibling) -> Result<PathBuf> {
+    layout::git_cache_sibling(cache, what, std::process::id())
+        .ok_or_else(|| Error::Store(format!("{} has no file name", cache.display())))
 }
 
 /// Makes the cache in a temporary folder and renames it into place, setting aside (then
@@ -467,7 +453,7 @@ fn create(url: &str, cache: &Path) -> Result<Repository> {
     if let Some(parent) = cache.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
-    let tmp = sibling(cache, "new")?;
+    let tmp = sibling(cache, layout::GitCacheSibling::New)?;
     remove_path(&tmp)?;
     let repo = Repository::init(&tmp)?;
     crash::point("cache-init");
@@ -479,7 +465,7 @@ fn create(url: &str, cache: &Path) -> Result<Repository> {
             "the git cache {} cannot be used (an interrupted apply left it half-made?): making it again from the remote",
             cache.display()
         );
-        let old = sibling(cache, "old")?;
+        let old = sibling(cache, layout::GitCacheSibling::Old)?;
         remove_path(&old)?;
         std::fs::rename(cache, &old).map_err(|e| Error::io("set aside", cache, e))?;
         crash::point("cache-set-aside");
@@ -492,18 +478,14 @@ fn create(url: &str, cache: &Path) -> Result<Repository> {
 
 /// Removes the temporary caches killed processes left beside `cache` (called with the lock held).
 fn remove_leftover_caches(cache: &Path) -> Result<()> {
-    let (Some(parent), Some(name)) = (cache.parent(), cache.file_name()) else {
+    let (Some(parent), Some(_)) = (cache.parent(), cache.file_name()) else {
         return Ok(());
     };
-    let prefix = format!(".{}.", name.to_string_lossy());
     let io = |e| Error::io("read", parent, e);
     for entry in std::fs::read_dir(parent).map_err(io)? {
         let entry = entry.map_err(io)?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if file
-            .strip_prefix(&prefix)
-            .is_some_and(|rest| rest.starts_with("new-") || rest.starts_with("old-"))
-        {
+        if layout::is_git_cache_sibling(cache, &file) {
             remove_path(&entry.path())?;
         }
     }
