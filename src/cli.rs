@@ -460,10 +460,7 @@ fn with_inputs(
     let started = std::time::Instant::now();
     // A git store's checkout is brought to the remote branch before anything reads it.
     if ws.store_kind != StoreKind::Folder {
-        crate::store::open(&ws)
-            .map_err(typed(Error::Store))?
-            .refresh()
-            .map_err(typed(Error::Git))?;
+        ws.open_store()?.refresh()?;
     }
     let (inputs, requests) = crate::timings::time(Stage::Load, || match load {
         Load::Everything => inputs::load(ws, when.clock),

@@ -335,7 +335,7 @@ mod tests {
             path: "a".into(),
             strict_match_labels: true,
             mode: FilepathMode::NestedByMetadata,
-            filename: crate::store::AGGREGATED_FILENAME.into(),
+            filename: "aggregated.yaml".into(),
             location: Location::new("d.yaml".into(), 1),
         };
         assert!(!d.accepts(&Labels::new()));

@@ -167,14 +167,8 @@ fn stored_outputs(
         .status
         .destinations
         .keys()
-        .map(|dir| (store::id5(dir), dir.clone()))
+        .map(|dir| (store::layout::id5(dir), dir.clone()))
         .collect();
-    let marker = format!(
-        "/resources/{}/{}/{}/",
-        id.namespace(),
-        id.promise,
-        id.name()
-    );
     let mut out = Vec::new();
     for f in &a.binding.status.files {
         // Through the store's wall: a record naming a path outside, or a symlink, is not read.
@@ -184,17 +178,15 @@ fn stored_outputs(
         let Some(text) = bytes.and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
-        let rel = f
-            .path
-            .split_once(&marker)
-            .map(|(_, rest)| rest.splitn(3, '/').collect::<Vec<_>>())
-            .and_then(|parts| match parts.as_slice() {
-                [_, group, file] => Some(match groups.get(*group).filter(|d| *d != ".") {
+        // Keyed by the workload group's directory and the file's name in it, as the workflow
+        // wrote them; a file outside the instance's layout keeps its store path.
+        let rel = store::layout::output_of(&f.path, id)
+            .map(
+                |(_, group, file)| match groups.get(group).filter(|d| *d != ".") {
                     Some(dir) => format!("{dir}/{file}"),
                     None => file.to_string(),
-                }),
-                _ => None,
-            })
+                },
+            )
             .unwrap_or_else(|| f.path.clone());
         let docs: Vec<Value> = crate::load::split_yaml(&text)
             .into_iter()

@@ -71,12 +71,8 @@ fn main_branch() -> String {
     "main".into()
 }
 
-/// The kind of store, resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    Folder,
-    Git { url: String, branch: String },
-}
+/// The kind of store, resolved (the store owns it: `store::open` takes it).
+pub use crate::store::StoreKind;
 
 /// Which request labels name a team and an environment, for summaries.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -194,13 +190,8 @@ impl Workspace {
                 } else {
                     root.join(&git.url).display().to_string()
                 };
-                let key = crate::store::digest(format!("{url}#{}", git.branch).as_bytes());
-                let cache = root
-                    .join(".vow")
-                    .join("cache")
-                    .join(format!("git-{}", key.get(7..19).unwrap_or(&key)));
                 (
-                    cache,
+                    crate::store::layout::git_cache(&root, &url, &git.branch),
                     StoreKind::Git {
                         url,
                         branch: git.branch,
@@ -239,6 +230,13 @@ impl Workspace {
             config_file: config_path,
             root,
         })
+    }
+}
+
+impl Workspace {
+    /// Opens the workspace's store. Call `refresh` before reading a git store's checkout.
+    pub fn open_store(&self) -> crate::error::Result<Box<dyn crate::store::Store>> {
+        crate::store::open(&self.store_kind, &self.store)
     }
 }
 

@@ -310,6 +310,11 @@ fn a_held_lock_fails_fast_and_can_be_broken_by_id() {
         err.contains("locked by another apply: lock ab12cd34 held by pid 4242 on ci-7"),
         "{err}"
     );
+    // Who holds it is read from the lock file, not from the message.
+    match vow::store::lock::holder(&lock) {
+        vow::store::lock::Holder::Held(info) => assert_eq!(info.id, "ab12cd34"),
+        other => panic!("{other:?}"),
+    }
     let (code, _, err) = run(
         ws.path(),
         &["apply", "plan.json", "--force-unlock", "wrong"],

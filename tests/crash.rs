@@ -131,11 +131,9 @@ fn apply_with_crashes(ws: &Path) -> usize {
             killed += 1;
         }
         let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("--force-unlock unreadable") {
-            unlock = Some("unreadable".into());
-        } else if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
-            unlock = rest.split_whitespace().next().map(String::from);
+        // Refused (not killed): a lock a killed run left is broken by the id it holds.
+        if !out.status.success() && !self::killed(&out) {
+            unlock = lock_holder(ws);
         }
     }
     panic!("the run did not finish in 200 rounds");
@@ -149,17 +147,14 @@ fn break_stale_lock(ws: &Path) {
     if out.status.success() {
         return;
     }
-    let err = String::from_utf8_lossy(&out.stderr);
-    let id = if err.contains("--force-unlock unreadable") {
-        "unreadable"
-    } else {
-        err.split("locked by another apply: lock ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("a finished run's apply failed: {err}"))
-    };
+    let id = lock_holder(ws).unwrap_or_else(|| {
+        panic!(
+            "a finished run's apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     let mut args: Vec<&str> = apply_args();
-    args.extend(["--force-unlock", id]);
+    args.extend(["--force-unlock", &id]);
     let out = vow_in(ws, &args);
     assert!(
         out.status.success(),
@@ -302,24 +297,34 @@ fn killed(out: &std::process::Output) -> bool {
     out.status.signal() == Some(9)
 }
 
-/// Applies once, breaking the lock a killed apply left first (the way its message says).
+/// Applies once, breaking the lock a killed apply left first (by the id in the lock file).
 fn apply_past_lock(ws: &Path, env: &[(&str, &str)]) -> std::process::Output {
     let out = apply_env(ws, &[], env);
-    let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("--force-unlock unreadable") {
-        return apply_env(ws, &["--force-unlock", "unreadable"], env);
+    if out.status.success() || killed(&out) {
+        return out;
     }
-    match err.split("locked by another apply: lock ").nth(1) {
-        Some(rest) => {
-            let id = rest.split_whitespace().next().unwrap().to_string();
-            apply_env(ws, &["--force-unlock", &id], env)
-        }
+    match lock_holder(ws) {
+        Some(id) => apply_env(ws, &["--force-unlock", &id], env),
         None => out,
     }
 }
 
-/// Applies until the run is done, breaking the lock a killed apply left (the way its message
-/// says). Panics on any other failure.
+/// The id `--force-unlock` takes to break the store's lock, read from the lock file through the
+/// library (`unreadable` for a lock that is not a lock record); `None` when nothing holds it. A
+/// run that failed released its own lock, so a lock found after it is one a killed run left.
+fn lock_holder(ws: &Path) -> Option<String> {
+    use vow::store::lock::{self, Holder};
+    let w = vow::workspace::Workspace::open(ws, None).unwrap();
+    let path = vow::store::layout::lock_path(&w.store_kind, &w.store);
+    match lock::holder(&path) {
+        Holder::Nothing => None,
+        Holder::Unreadable(_) => Some(lock::UNREADABLE.to_string()),
+        Holder::Held(info) => Some(info.id),
+    }
+}
+
+/// Applies until the run is done, breaking the lock a killed apply left (by the id in its
+/// lock file). Panics on any other failure.
 fn finish(ws: &Path) {
     let mut extra: Vec<String> = Vec::new();
     for _ in 0..6 {
@@ -333,13 +338,9 @@ fn finish(ws: &Path) {
             }
             continue;
         }
-        if err.contains("--force-unlock unreadable") {
-            extra = vec!["--force-unlock".into(), "unreadable".into()];
-        } else if let Some(rest) = err.split("locked by another apply: lock ").nth(1) {
-            let id = rest.split_whitespace().next().unwrap();
-            extra = vec!["--force-unlock".into(), id.into()];
-        } else {
-            panic!("a resumed apply failed: {err}");
+        match lock_holder(ws) {
+            Some(id) if !killed(&out) => extra = vec!["--force-unlock".into(), id],
+            _ => panic!("a resumed apply failed: {err}"),
         }
     }
     panic!("the run did not finish in 6 applies");

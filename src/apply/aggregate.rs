@@ -5,7 +5,7 @@
 
 use crate::model::{Destination, FilepathMode};
 use crate::store::path::StorePath;
-use crate::store::{self, Op, Store};
+use crate::store::{layout, Op, Store};
 use std::collections::BTreeMap;
 
 /// The operations that rebuild the aggregated file of every destination whose parts `ops` touch.
@@ -17,12 +17,12 @@ pub fn ops(dests: &[Destination], st: &dyn Store, ops: &[Op]) -> Vec<Op> {
         .iter()
         .filter(|d| d.mode == FilepathMode::AggregatedYaml)
     {
-        let prefix = format!("{}/", store::aggregated_parts(&d.path));
+        let prefix = format!("{}/", layout::aggregated_parts(&d.path));
         if !ops.iter().any(|op| op.path().starts_with(&prefix)) {
             continue;
         }
         let parts = parts_after(st, &prefix, ops);
-        let path = format!("{}/{}", d.path, d.filename);
+        let path = layout::aggregated_file(&d.path, &d.filename);
         if parts.is_empty() {
             if st.dir().join(&path).exists() {
                 out.push(Op::Remove { path });
@@ -56,7 +56,7 @@ fn parts_after(st: &dyn Store, prefix: &str, ops: &[Op]) -> BTreeMap<String, Vec
         };
         let rel = rel.to_string_lossy().replace('\\', "/");
         // A temporary file of an interrupted folder commit is not a part.
-        if rel.ends_with(".vow-tmp") {
+        if rel.ends_with(layout::TMP_SUFFIX) {
             continue;
         }
         let bytes = StorePath::new(&rel)

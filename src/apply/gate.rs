@@ -7,6 +7,7 @@
 //! (`unhealthy` < `degraded` < `unknown` < `healthy` < `ready`).
 
 use crate::diag::{self, Finding};
+use crate::error::Error;
 use crate::load::{self, Doc};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -262,7 +263,7 @@ pub fn command(
     wave: usize,
     name: &str,
     instances: &[String],
-) -> anyhow::Result<Option<bool>> {
+) -> crate::error::Result<Option<bool>> {
     use std::io::Write;
     let mut command = std::process::Command::new("sh");
     command
@@ -281,11 +282,13 @@ pub fn command(
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::inherit())
         .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot run the gate command `{cmd}`: {e}"))?;
+        .map_err(|e| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(instances.join("\n").as_bytes());
     }
-    let status = child.wait()?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}")))?;
     Ok(match status.code() {
         Some(0) => Some(true),
         Some(75) => None,

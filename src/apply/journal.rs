@@ -2,6 +2,8 @@
 //! commit as the wave it records, so that the journal and the store never disagree.
 
 use crate::diag::{self, Finding, Location};
+use crate::error::{Error, Result};
+use crate::store::layout;
 use crate::store::path::StorePath;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -68,20 +70,20 @@ impl Journal {
 
 /// The journal's path in the store, relative to its root.
 pub fn path(run: &str) -> String {
-    format!(".vow/journal/{run}.yaml")
+    layout::journal(run)
 }
 
 /// Reads a run's journal, if the run has started.
-pub fn read(store_dir: &Path, run: &str) -> anyhow::Result<Option<Journal>> {
-    let rel = path(run);
+pub fn read(store_dir: &Path, run: &str) -> Result<Option<Journal>> {
+    let rel = layout::journal(run);
     let Some(bytes) = StorePath::new(&rel)?.read(store_dir)? else {
         return Ok(None);
     };
     let journal = parse(bytes).map_err(|(_, why)| {
-        anyhow::anyhow!(
+        Error::EditedPlan(format!(
             "the journal {rel} is damaged (V405): {why}. Nothing was applied; restore it \
              from the store's history, or remove it to start the run again"
-        )
+        ))
     })?;
     Ok(Some(journal))
 }
@@ -102,8 +104,8 @@ pub struct Scan {
 /// folder that is a symlink) is a finding naming the file, never silence.
 pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
     let mut out = Scan::default();
-    let dir = store_dir.join(".vow/journal");
-    if let Err(e) = StorePath::new(".vow/journal").and_then(|p| p.dir_under(store_dir)) {
+    let dir = layout::absolute(store_dir, layout::JOURNAL_DIR);
+    if let Err(e) = StorePath::new(layout::JOURNAL_DIR).and_then(|p| p.dir_under(store_dir)) {
         out.findings
             .push(crate::store::unsafe_path(workspace, &dir, &e));
         return out;
@@ -117,7 +119,8 @@ pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
         .collect();
     names.sort();
     for name in names {
-        let rel = format!(".vow/journal/{name}");
+        let run = name.strip_suffix(".yaml").unwrap_or(&name);
+        let rel = layout::journal(run);
         let shown = crate::load::display_path(workspace, &store_dir.join(&rel));
         match read_one(store_dir, &rel) {
             Ok(j) => out.journals.push(j),
@@ -139,7 +142,7 @@ pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
 /// One journal, or the line and reason it cannot be read.
 fn read_one(store_dir: &Path, rel: &str) -> Result<Journal, (u32, String)> {
     let bytes = StorePath::new(rel)
-        .map_err(anyhow::Error::from)
+        .map_err(Error::from)
         .and_then(|p| p.read(store_dir))
         .map_err(|e| (1, e.to_string()))?
         .ok_or((1, "it is gone".to_string()))?;

@@ -15,13 +15,14 @@ mod wave;
 
 pub use gate::{records as health_records, Decision};
 
+use crate::error::Error;
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::{self, Catalogue};
 use crate::model::{InstanceRef, Request};
 use crate::plan::{Action, Plan, PlanKind};
-use crate::store::{self, lock, LockInfo, Op, Store};
+use crate::store::{self, layout, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use journal::{GateState, Journal, RunStatus};
 use std::collections::HashMap;
@@ -112,7 +113,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
 }
 
 /// The lock file is written too: a lock path through a symlinked `.vow/` is refused.
-fn confined_lock(st: &dyn Store) -> Result<()> {
+fn confined_lock(st: &dyn Store) -> crate::error::Result<()> {
     let lock = st.lock_path();
     let Ok(rel) = lock.strip_prefix(st.dir()) else {
         return Ok(());
@@ -121,10 +122,10 @@ fn confined_lock(st: &dyn Store) -> Result<()> {
     store::path::StorePath::new(&rel)
         .and_then(|p| p.under(st.dir()))
         .map_err(|e| {
-            anyhow::anyhow!(
+            Error::Store(format!(
                 "cannot take the store's lock: {e}. Replace the symlink with a real folder or \
                  file (vow never follows a symlink in the store); nothing was applied"
-            )
+            ))
         })?;
     Ok(())
 }
@@ -303,9 +304,11 @@ fn commit(
     ops: &[Op],
     message: &str,
     trailers: &[(&str, String)],
-) -> Result<String> {
+) -> crate::error::Result<String> {
     if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
-        bail!("{e}; nothing of this commit ({message}) was written");
+        return Err(Error::Store(format!(
+            "{e}; nothing of this commit ({message}) was written"
+        )));
     }
     st.commit(ops, message, trailers)
 }
@@ -364,7 +367,7 @@ fn new_journal(plan: &Plan, now: DateTime<Utc>, state: &store::StoreState) -> Jo
 
 fn journal_op(run: &str, j: &Journal) -> Op {
     Op::Write {
-        path: journal::path(run),
+        path: layout::journal(run),
         bytes: j.to_yaml().into_bytes(),
     }
 }
@@ -523,7 +526,7 @@ fn judge(
             },
         );
     }
-    let store_health = st.dir().join(".vow").join("health");
+    let store_health = layout::absolute(st.dir(), layout::HEALTH_DIR);
     let (records, invalid) =
         gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
     Ok(gate::judge_with(&g, &records, &invalid))
@@ -550,7 +553,7 @@ fn abort(
             let text = serde_yaml::to_string(&applied.binding)?;
             applied.text_digest = store::digest(text.as_bytes());
             ops.push(Op::Write {
-                path: store::binding_rel(&id),
+                path: layout::binding(&id),
                 bytes: text.into_bytes(),
             });
         }

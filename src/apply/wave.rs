@@ -1,13 +1,14 @@
 //! The operations that apply one wave of a plan: rendered files, removals, bindings,
 //! revisions, and the backups a rollback restores from.
 
+use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluated};
 use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::plan::{Action, Wave};
+use crate::store::layout;
 use crate::store::path::StorePath;
 use crate::store::{self, Applied, Op, Store, StoreState};
-use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -20,33 +21,23 @@ pub struct Backup {
     pub before: BTreeMap<String, Option<String>>,
 }
 
+/// Where the backup of an instance before a wave of a run is kept (the layout owns it).
 pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
-    if id.is_dependencies() {
-        return format!(
-            ".vow/backups/{run}/wave-{wave}/{}/dependencies.json",
-            id.promise
-        );
-    }
-    format!(
-        ".vow/backups/{run}/wave-{wave}/{}/{}/{}.json",
-        id.promise,
-        id.namespace(),
-        id.name()
-    )
+    layout::backup(run, wave, id)
 }
 
 /// A store file's text as it is now (`None` when absent or not text), read through a confined
 /// path: a path that leaves the store or passes a symlink is an error naming `record`.
 fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
     let bytes = StorePath::new(rel)
-        .map_err(anyhow::Error::from)
+        .map_err(Error::from)
         .and_then(|p| p.read(st.dir()))
         .map_err(|e| {
-            anyhow!(
+            Error::Store(format!(
                 "{record}: {e}; nothing of this wave was written. vow never writes through a \
                  symlink or outside the store: replace the symlink with a real folder or file, \
                  or fix the name or record the path comes from"
-            )
+            ))
         })?;
     Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
 }
@@ -65,7 +56,7 @@ pub fn ops(
     for inst in &wave.instances {
         let id = &inst.instance;
         let prior = state.applied.get(id).cloned();
-        let record = store::binding_rel(id);
+        let record = layout::binding(id);
         let mut backup = Backup {
             binding: match prior {
                 Some(_) => read(st, &record, &record)?,
@@ -75,10 +66,10 @@ pub fn ops(
         };
         if inst.action == Action::Delete {
             let Some(prior) = prior else {
-                bail!(
+                return Err(stale(format!(
                     "the plan deletes {}, which the store no longer holds: the plan is stale",
                     inst.instance
-                );
+                )));
             };
             for f in &prior.binding.status.files {
                 let before = read(st, &f.path, &format!("{record} (status.files)"))?;
@@ -88,15 +79,15 @@ pub fn ops(
                 });
             }
             ops.push(Op::Remove {
-                path: store::binding_rel(id),
+                path: layout::binding(id),
             });
             state.applied.remove(id);
         } else {
             let Some(ev) = by_ref.get(&inst.instance) else {
-                bail!(
+                return Err(stale(format!(
                     "{} is no longer requested: the plan is stale; plan again",
                     inst.instance
-                );
+                )));
             };
             if ev.blocked {
                 let why: Vec<&str> = ev
@@ -105,11 +96,11 @@ pub fn ops(
                     .filter(|f| f.blocking)
                     .map(|f| f.message.as_str())
                     .collect();
-                bail!(
+                return Err(stale(format!(
                     "{} is blocked now ({}): the plan is stale; plan again",
                     inst.instance,
                     why.join("; ")
-                );
+                )));
             }
             write_instance(
                 inputs,
@@ -123,11 +114,19 @@ pub fn ops(
             )?;
         }
         ops.push(Op::Write {
-            path: backup_path(run, wave.index, id),
-            bytes: serde_json::to_vec_pretty(&backup)?,
+            path: layout::backup(run, wave.index, id),
+            bytes: serde_json::to_vec_pretty(&backup).map_err(|e| Error::Store(e.to_string()))?,
         });
     }
     Ok(ops)
+}
+
+/// The plan no longer matches the fleet: nothing of the wave is written.
+fn stale(message: String) -> Error {
+    Error::StalePlan {
+        reasons: vec![message.clone()],
+        message,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -165,7 +164,7 @@ fn write_instance(
             .iter()
             .filter(|f| !actual.contains_key(&f.path))
         {
-            let record = format!("{} (status.files)", store::binding_rel(&ev.id));
+            let record = format!("{} (status.files)", layout::binding(&ev.id));
             let before = read(st, &old.path, &record)?;
             backup.before.insert(old.path.clone(), before);
             ops.push(Op::Remove {
@@ -185,9 +184,9 @@ fn write_instance(
         "latest".into()
     };
     let binding = evaluate::applied_binding(ev, &desired);
-    let text = serde_yaml::to_string(&binding)?;
+    let text = serde_yaml::to_string(&binding).map_err(|e| Error::Store(e.to_string()))?;
     ops.push(Op::Write {
-        path: store::binding_rel(&ev.id),
+        path: layout::binding(&ev.id),
         bytes: text.clone().into_bytes(),
     });
     revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
@@ -212,10 +211,9 @@ fn revision_ops(
     ops: &mut Vec<Op>,
 ) -> Result<()> {
     let key = (promise.to_string(), version.to_string());
-    let rel = format!(".vow/revisions/{promise}/{version}");
     // Kept already: looked up through the wall (a symlinked revision counts as absent, and the
     // commit then refuses the symlink rather than trusting what it points at).
-    let kept = StorePath::new(&format!("{rel}/promise.yaml"))
+    let kept = StorePath::new(&layout::revision_file(promise, version, "promise.yaml"))
         .and_then(|p| p.under(st.dir()))
         .is_ok_and(|p| p.is_file());
     if done.contains(&key) || kept {
@@ -237,7 +235,8 @@ fn revision_ops(
         }
         let sub = entry
             .path()
-            .strip_prefix(&p.dir)?
+            .strip_prefix(&p.dir)
+            .map_err(|e| Error::Store(e.to_string()))?
             .to_string_lossy()
             .replace('\\', "/");
         // Test documents beside a Promise are not part of it.
@@ -245,8 +244,8 @@ fn revision_ops(
             continue;
         }
         ops.push(Op::Write {
-            path: format!("{rel}/{sub}"),
-            bytes: std::fs::read(entry.path())?,
+            path: layout::revision_file(promise, version, &sub),
+            bytes: std::fs::read(entry.path()).map_err(|e| Error::io("read", entry.path(), e))?,
         });
     }
     Ok(())

@@ -31,7 +31,7 @@ pub fn apply(
     clock: bool,
     sink: &mut Sink,
 ) -> Result<i32> {
-    let mut st = crate::store::open(ws).map_err(typed(Error::Store))?;
+    let mut st = ws.open_store()?;
     let poll = crate::duration::parse_duration(&opts.poll).map_err(Error::Usage)?;
     let apply_opts = ApplyOptions {
         plan: opts.plan.clone(),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Writes the reverse plan of `run` (its id or a prefix) to `dest` or stdout.
 pub fn rollback(ws: &Workspace, run: &str, dest: Option<&Path>, sink: &mut Sink) -> Result<i32> {
-    let mut st = crate::store::open(ws).map_err(typed(Error::Store))?;
+    let mut st = ws.open_store()?;
     st.refresh().map_err(typed(Error::Git))?;
     let journal =
         crate::apply::rollback::find_run(st.as_ref(), run).map_err(typed(Error::Usage))?;

@@ -7,7 +7,7 @@ use crate::workspace::Workspace;
 
 /// Writes the state of one run (`run`: its id or a prefix) or of every run, newest first.
 pub fn status(ws: &Workspace, run: Option<&str>, sink: &mut Sink) -> Result<i32> {
-    let mut st = crate::store::open(ws).map_err(typed(Error::Store))?;
+    let mut st = ws.open_store()?;
     st.refresh().map_err(typed(Error::Git))?;
     let scan = crate::apply::journal::scan(st.dir(), &ws.root);
     for f in &scan.findings {

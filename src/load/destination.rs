@@ -76,7 +76,7 @@ pub fn parse(root: &std::path::Path, doc: &Doc) -> Result<Destination, Finding> 
         .and_then(Value::as_str)
         .map(|f| f.trim_matches('/').to_string())
         .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| crate::store::AGGREGATED_FILENAME.into());
+        .unwrap_or_else(|| crate::store::layout::AGGREGATED_FILENAME.into());
     if let Err(rule) = names::store_path(&filename) {
         return Err(Finding::new(
             diag::INVALID_DESTINATION_PATH,

@@ -5,7 +5,7 @@
 //! operations as one unit: after a crash at any point, either all of them are in the store or
 //! none are (the folder store replays a redo log; the git store makes one commit).
 
-use anyhow::Result;
+use crate::error::Result;
 use std::path::Path;
 
 /// One change to a file of the store (paths are relative to the store's root, `/`-separated).

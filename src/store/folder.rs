@@ -8,8 +8,9 @@
 //! idempotent. One fsync of the log and one syncfs per wave, instead of one per file.
 
 use super::backend::{Op, Store};
+use super::layout;
 use super::path::{self, StorePath};
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -62,7 +63,11 @@ impl Logged {
     fn bytes(&self) -> Result<Option<Vec<u8>>> {
         Ok(match (&self.text, &self.base64) {
             (Some(t), _) => Some(t.as_bytes().to_vec()),
-            (None, Some(b)) => Some(base64::engine::general_purpose::STANDARD.decode(b)?),
+            (None, Some(b)) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map_err(|e| Error::Store(e.to_string()))?,
+            ),
             (None, None) => None,
         })
     }
@@ -76,17 +81,17 @@ impl FolderStore {
     }
 
     fn pending(&self) -> PathBuf {
-        self.root.join(".vow").join("pending")
+        layout::absolute(&self.root, layout::REDO_DIR)
     }
 
     /// Applies the log's operations; every path is checked before the first is applied.
     fn replay(&self, log: &Log) -> Result<()> {
         let paths = path::check_all(&self.root, log.ops.iter().map(|op| op.path.as_str()))
             .map_err(|e| {
-                anyhow::anyhow!(
+                Error::Store(format!(
                     "the redo log .vow/pending/committed names a path outside the store: {e}; \
                      nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
-                )
+                ))
             })?;
         for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
@@ -96,25 +101,27 @@ impl FolderStore {
         }
         sync_filesystem(&self.root)?;
         let pending = self.pending();
-        std::fs::remove_dir_all(&pending)
-            .with_context(|| format!("cannot remove {}", pending.display()))?;
+        std::fs::remove_dir_all(&pending).map_err(|e| Error::io("remove", &pending, e))?;
         Ok(())
     }
 }
 
 /// Makes everything written so far on the store's filesystem durable.
 fn sync_filesystem(root: &Path) -> Result<()> {
-    let f = std::fs::File::open(root).with_context(|| format!("cannot open {}", root.display()))?;
+    let f = std::fs::File::open(root).map_err(|e| Error::io("open", root, e))?;
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
         // SAFETY: syncfs only reads the descriptor, which `f` keeps open for the call.
         if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("syncfs failed");
+            return Err(Error::Store(format!(
+                "syncfs failed: {}",
+                std::io::Error::last_os_error()
+            )));
         }
     }
     #[cfg(not(target_os = "linux"))]
-    f.sync_all()?;
+    f.sync_all().map_err(|e| Error::io("sync", root, e))?;
     Ok(())
 }
 
@@ -133,22 +140,23 @@ impl Store for FolderStore {
 
     fn recover(&mut self) -> Result<()> {
         let pending = self.pending();
-        let committed = pending.join("committed");
+        let committed = layout::absolute(&self.root, layout::REDO_LOG);
         // `.vow/` or `.vow/pending` made a symlink is refused, not followed.
-        StorePath::new(".vow/pending/committed")?.under(&self.root)?;
+        StorePath::new(layout::REDO_LOG)?.under(&self.root)?;
         if committed.is_file() {
-            let log: Log = serde_json::from_slice(&std::fs::read(&committed)?).map_err(|e| {
-                anyhow::anyhow!(
+            let text = std::fs::read(&committed).map_err(|e| Error::io("read", &committed, e))?;
+            let log: Log = serde_json::from_slice(&text).map_err(|e| {
+                Error::Store(format!(
                     "the redo log .vow/pending/committed is damaged: {e}; nothing was applied. \
                          vow writes it whole before its commit point, so it is not vow's: remove \
                          .vow/pending/ and check the store against its history"
-                )
+                ))
             })?;
             tracing::warn!("finishing an interrupted commit: {}", log.message);
             self.replay(&log)?;
         } else if pending.exists() {
             // Staged but never committed: as if it never happened.
-            std::fs::remove_dir_all(&pending)?;
+            std::fs::remove_dir_all(&pending).map_err(|e| Error::io("remove", &pending, e))?;
         }
         Ok(())
     }
@@ -162,23 +170,23 @@ impl Store for FolderStore {
         self.recover()?;
         // A refused path stops the commit before anything of it is written, the log included.
         if let Err(e) = path::check_all(&self.root, ops.iter().map(Op::path)) {
-            bail!("{e}; nothing of this wave was written");
+            return Err(Error::Store(format!(
+                "{e}; nothing of this wave was written"
+            )));
         }
-        let pending = StorePath::new(".vow/pending/log")?.create_parent(&self.root)?;
-        let pending = pending
-            .parent()
-            .context("the pending folder")?
-            .to_path_buf();
+        let staged = StorePath::new(layout::REDO_STAGED)?.create_parent(&self.root)?;
+        let pending = layout::absolute(&self.root, layout::REDO_DIR);
         let log = Log {
             message: message.to_string(),
             ops: ops.iter().map(Logged::new).collect(),
         };
-        let staged = pending.join("log");
-        let mut f = std::fs::File::create(&staged)?;
-        f.write_all(&serde_json::to_vec(&log)?)?;
-        f.sync_all()?;
+        let bytes = serde_json::to_vec(&log).map_err(|e| Error::Store(e.to_string()))?;
+        std::fs::File::create(&staged)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+            .map_err(|e| Error::io("write", &staged, e))?;
         // The commit point.
-        std::fs::rename(&staged, pending.join("committed"))?;
+        let committed = layout::absolute(&self.root, layout::REDO_LOG);
+        std::fs::rename(&staged, &committed).map_err(|e| Error::io("commit", &committed, e))?;
         if let Ok(d) = std::fs::File::open(&pending) {
             let _ = d.sync_all();
         }
@@ -187,7 +195,7 @@ impl Store for FolderStore {
     }
 
     fn lock_path(&self) -> PathBuf {
-        self.root.join(".vow").join("lock")
+        layout::absolute(&self.root, layout::FOLDER_LOCK)
     }
 }
 

@@ -17,7 +17,8 @@
 
 use super::backend::{Op, Store};
 use super::crash;
-use anyhow::{anyhow, bail, Context, Result};
+use super::layout;
+use crate::error::{Error, Result};
 use git2::{
     build::CheckoutBuilder, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature,
 };
@@ -49,8 +50,12 @@ impl GitStore {
     pub fn open(url: &str, branch: &str, cache: &Path) -> Result<GitStore> {
         let repo = match usable(cache, url, branch) {
             Some(r) => r,
-            None => create(url, cache)
-                .with_context(|| format!("cannot create the git cache {}", cache.display()))?,
+            None => create(url, cache).map_err(|e| {
+                Error::Git(format!(
+                    "cannot create the git cache {}: {e}",
+                    cache.display()
+                ))
+            })?,
         };
         Ok(GitStore {
             url: url.to_string(),
@@ -74,7 +79,12 @@ impl GitStore {
         let spec = format!("+{}:{}", self.local_ref(), self.remote_ref());
         remote
             .fetch(&[&spec], Some(&mut FetchOptions::new()), None)
-            .with_context(|| format!("cannot fetch {} from {}", self.branch, self.url))?;
+            .map_err(|e| {
+                Error::Git(format!(
+                    "cannot fetch {} from {}: {e}",
+                    self.branch, self.url
+                ))
+            })?;
         Ok(self.repo.refname_to_id(&self.remote_ref()).ok())
     }
 
@@ -98,16 +108,16 @@ impl GitStore {
             path.display()
         );
         if std::fs::symlink_metadata(path).is_err() {
-            bail!(
+            return Err(Error::Git(format!(
                 "the git store's remote {} does not exist: {fix}",
                 path.display()
-            );
+            )));
         }
         if Repository::open(path).is_err() {
-            bail!(
+            return Err(Error::Git(format!(
                 "the git store's remote {} is not a git repository: {fix}",
                 path.display()
-            );
+            )));
         }
         Ok(())
     }
@@ -130,11 +140,13 @@ impl GitStore {
             }
             (Some(l), Some(r)) if self.repo.graph_descendant_of(r, l)? => self.set_head(r)?,
             (Some(_), None) => self.push_leftover(None)?,
-            (Some(l), Some(r)) => bail!(
-                "the git store's branch {} has diverged: the cache has {l}, the remote {r}; remove {} to start from the remote",
-                self.branch,
-                self.dir.display()
-            ),
+            (Some(l), Some(r)) => {
+                return Err(Error::Git(format!(
+                    "the git store's branch {} has diverged: the cache has {l}, the remote {r}; remove {} to start from the remote",
+                    self.branch,
+                    self.dir.display()
+                )))
+            }
         }
         self.repo.set_head(&self.local_ref())?;
         crash::point("sync-head");
@@ -151,10 +163,10 @@ impl GitStore {
         if let Err(e) = self.push() {
             self.reset_branch(remote)?;
             self.checkout()?;
-            bail!(
+            return Err(Error::Git(format!(
                 "{e:#}\n  The commit an interrupted apply left in {} was not pushed: it is dropped, and the next `vow apply` makes that wave again.",
                 self.dir.display()
-            );
+            )));
         }
         Ok(())
     }
@@ -187,8 +199,9 @@ impl GitStore {
             self.repo.checkout_head(Some(&mut co))?;
         } else {
             // An empty branch: an empty checkout (keeping .git).
-            for entry in std::fs::read_dir(&self.dir)? {
-                let entry = entry?;
+            let io = |e| Error::io("read", &self.dir, e);
+            for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+                let entry = entry.map_err(io)?;
                 if entry.file_name() != ".git" {
                     remove_path(&entry.path())?;
                 }
@@ -208,7 +221,7 @@ impl GitStore {
         let want = self.head();
         let have = self.remote_head()?;
         if have != want {
-            bail!(
+            return Err(Error::Git(format!(
                 "the push of {} to {} did not take: the remote's branch is at {}, not {}",
                 self.branch,
                 self.url,
@@ -216,7 +229,7 @@ impl GitStore {
                     .unwrap_or_else(|| "nothing".into()),
                 want.map(|o| o.to_string())
                     .unwrap_or_else(|| "nothing".into())
-            );
+            )));
         }
         Ok(())
     }
@@ -226,7 +239,7 @@ impl GitStore {
         let mut remote = self.repo.remote_anonymous(&self.url)?;
         remote
             .connect(git2::Direction::Fetch)
-            .with_context(|| format!("cannot reach {}", self.url))?;
+            .map_err(|e| Error::Git(format!("cannot reach {}: {e}", self.url)))?;
         let want = self.local_ref();
         let found = remote
             .list()?
@@ -252,27 +265,27 @@ impl GitStore {
         let out = match out {
             Ok(o) => o,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => return Some(Err(anyhow!("cannot run `git push`: {e}"))),
+            Err(e) => return Some(Err(Error::Git(format!("cannot run `git push`: {e}")))),
         };
         if out.status.success() {
             return Some(Ok(()));
         }
-        Some(Err(anyhow!(
+        Some(Err(Error::Git(format!(
             "the remote refused the push of {} to {}; it said:\n{}",
             self.branch,
             self.url,
             shown_message(&out.stderr)
-        )))
+        ))))
     }
 
     /// Without git: libgit2's push, which runs no hook, so a remote with a hook that could
     /// refuse is not pushed to at all.
     fn push_with_libgit2(&self, spec: &str) -> Result<()> {
         if let Some(hook) = self.remote_hook() {
-            bail!(
+            return Err(Error::Git(format!(
                 "the remote {} has a {hook} hook, which only git's own push runs, and git is not installed: install git so that the remote judges the push",
                 self.url
-            );
+            )));
         }
         let mut remote = self.repo.find_remote("origin")?;
         let mut rejected: Option<String> = None;
@@ -288,10 +301,10 @@ impl GitStore {
             opts.remote_callbacks(callbacks);
             remote
                 .push(&[spec], Some(&mut opts))
-                .map_err(|e| anyhow!("the remote refused the push: {e}"))?;
+                .map_err(|e| Error::Git(format!("the remote refused the push: {e}")))?;
         }
         if let Some(r) = rejected {
-            bail!("the remote refused the push ({r})");
+            return Err(Error::Git(format!("the remote refused the push ({r})")));
         }
         Ok(())
     }
@@ -335,18 +348,10 @@ impl Store for GitStore {
     fn recover(&mut self) -> Result<()> {
         // A process killed while libgit2 wrote leaves its lock files; with vow's lock held no
         // one else is writing this cache.
-        let git = self.dir.join(".git");
-        for stale in [
-            git.join("index.lock"),
-            git.join("HEAD.lock"),
-            git.join("config.lock"),
-            git.join("packed-refs.lock"),
-            git.join(format!("{}.lock", self.local_ref())),
-            git.join(format!("{}.lock", self.remote_ref())),
-        ] {
+        for stale in layout::git_lock_files(&self.dir, &self.branch) {
             if stale.exists() {
                 tracing::warn!("removing {} left by an interrupted apply", stale.display());
-                std::fs::remove_file(&stale)?;
+                std::fs::remove_file(&stale).map_err(|e| Error::io("remove", &stale, e))?;
             }
         }
         remove_leftover_caches(&self.dir)?;
@@ -395,11 +400,11 @@ impl Store for GitStore {
             // Leave nothing behind: the branch goes back to what the remote has.
             self.reset_branch(parent.as_ref().map(|p| p.id()))?;
             self.checkout()?;
-            bail!(
+            return Err(Error::Git(format!(
                 "{e:#}\n  Nothing was written: nothing of this wave is in the store, and the journal does not record it. If the remote's hook refused the push, resolve what it says and run `vow apply` again; if someone else moved {} on {} since this apply started, run `vow plan` again and review the new plan.",
                 self.branch,
                 self.url
-            );
+            )));
         }
         crash::point("checkout");
         self.write_checkout(ops)?;
@@ -412,11 +417,7 @@ impl Store for GitStore {
     }
 
     fn lock_path(&self) -> PathBuf {
-        // Beside the cache, not in it: a cache a crash left half-made is made again, and the
-        // lock must outlive that.
-        let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.dir.with_file_name(name)
+        layout::git_lock(&self.dir)
     }
 }
 
@@ -439,16 +440,10 @@ fn usable(cache: &Path, url: &str, branch: &str) -> Option<Repository> {
     Some(repo)
 }
 
-/// The name of a cache's temporary sibling (`.<cache>.<what>-<pid>`).
-fn sibling(cache: &Path, what: &str) -> Result<PathBuf> {
-    let name = cache
-        .file_name()
-        .with_context(|| format!("{} has no file name", cache.display()))?;
-    Ok(cache.with_file_name(format!(
-        ".{}.{what}-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+/// The path of a cache's temporary sibling (see `layout`).
+fn sibling(cache: &Path, what: layout::GitCacheSibling) -> Result<PathBuf> {
+    layout::git_cache_sibling(cache, what, std::process::id())
+        .ok_or_else(|| Error::Store(format!("{} has no file name", cache.display())))
 }
 
 /// Makes the cache in a temporary folder and renames it into place, setting aside (then
@@ -456,9 +451,9 @@ fn sibling(cache: &Path, what: &str) -> Result<PathBuf> {
 /// old one, or a whole one.
 fn create(url: &str, cache: &Path) -> Result<Repository> {
     if let Some(parent) = cache.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
-    let tmp = sibling(cache, "new")?;
+    let tmp = sibling(cache, layout::GitCacheSibling::New)?;
     remove_path(&tmp)?;
     let repo = Repository::init(&tmp)?;
     crash::point("cache-init");
@@ -470,30 +465,27 @@ fn create(url: &str, cache: &Path) -> Result<Repository> {
             "the git cache {} cannot be used (an interrupted apply left it half-made?): making it again from the remote",
             cache.display()
         );
-        let old = sibling(cache, "old")?;
+        let old = sibling(cache, layout::GitCacheSibling::Old)?;
         remove_path(&old)?;
-        std::fs::rename(cache, &old)?;
+        std::fs::rename(cache, &old).map_err(|e| Error::io("set aside", cache, e))?;
         crash::point("cache-set-aside");
         remove_path(&old)?;
     }
-    std::fs::rename(&tmp, cache)?;
+    std::fs::rename(&tmp, cache).map_err(|e| Error::io("create", cache, e))?;
     crash::point("cache-rename");
     Ok(Repository::open(cache)?)
 }
 
 /// Removes the temporary caches killed processes left beside `cache` (called with the lock held).
 fn remove_leftover_caches(cache: &Path) -> Result<()> {
-    let (Some(parent), Some(name)) = (cache.parent(), cache.file_name()) else {
+    let (Some(parent), Some(_)) = (cache.parent(), cache.file_name()) else {
         return Ok(());
     };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    for entry in std::fs::read_dir(parent)? {
-        let entry = entry?;
+    let io = |e| Error::io("read", parent, e);
+    for entry in std::fs::read_dir(parent).map_err(io)? {
+        let entry = entry.map_err(io)?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if file
-            .strip_prefix(&prefix)
-            .is_some_and(|rest| rest.starts_with("new-") || rest.starts_with("old-"))
-        {
+        if layout::is_git_cache_sibling(cache, &file) {
             remove_path(&entry.path())?;
         }
     }
@@ -510,7 +502,14 @@ fn remove_path(p: &Path) -> Result<()> {
     } else {
         std::fs::remove_file(p)
     }
-    .with_context(|| format!("cannot remove {}", p.display()))
+    .map_err(|e| Error::io("remove", p, e))
+}
+
+/// A libgit2 failure, as libgit2 words it.
+impl From<git2::Error> for Error {
+    fn from(e: git2::Error) -> Error {
+        Error::Git(e.to_string())
+    }
 }
 
 /// What the remote said, as plain lines, bounded: it is shown to the user and is untrusted.

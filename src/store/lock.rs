@@ -6,7 +6,7 @@
 
 use super::backend::LockInfo;
 use super::crash;
-use anyhow::{bail, Context, Result};
+use crate::error::{Error, Result};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,34 +30,39 @@ impl Drop for Lock {
 }
 
 /// What is at a lock's path.
-enum Found {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// No lock: the store is free.
     Nothing,
+    /// A lock file that is not a lock record (why): broken with `--force-unlock unreadable`.
     Unreadable(String),
+    /// A lock, and who holds it: broken with `--force-unlock <its id>`.
     Held(LockInfo),
 }
 
-fn find(path: &Path) -> Found {
+/// Who holds the lock at `path`, as the lock file says.
+pub fn holder(path: &Path) -> Holder {
     if std::fs::symlink_metadata(path).is_err() {
-        return Found::Nothing;
+        return Holder::Nothing;
     }
     let mut text = String::new();
     let read =
         std::fs::File::open(path).and_then(|f| f.take(MAX_LOCK_BYTES).read_to_string(&mut text));
     if let Err(e) = read {
-        return Found::Unreadable(e.to_string());
+        return Holder::Unreadable(e.to_string());
     }
     if text.trim().is_empty() {
-        return Found::Unreadable("it is empty".into());
+        return Holder::Unreadable("it is empty".into());
     }
     match serde_json::from_str(&text) {
-        Ok(info) => Found::Held(info),
-        Err(e) => Found::Unreadable(format!("it is not a lock record: {e}")),
+        Ok(info) => Holder::Held(info),
+        Err(e) => Holder::Unreadable(format!("it is not a lock record: {e}")),
     }
 }
 
 pub fn read(path: &Path) -> Option<LockInfo> {
-    match find(path) {
-        Found::Held(info) => Some(info),
+    match holder(path) {
+        Holder::Held(info) => Some(info),
         _ => None,
     }
 }
@@ -65,59 +70,86 @@ pub fn read(path: &Path) -> Option<LockInfo> {
 /// Takes the lock or says who holds it.
 pub fn acquire(path: &Path, info: LockInfo) -> Result<Lock> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     }
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(mut f) => {
             crash::point("lock-created");
-            f.write_all(serde_json::to_string_pretty(&info)?.as_bytes())?;
-            f.sync_all()?;
+            let text =
+                serde_json::to_string_pretty(&info).map_err(|e| Error::Store(e.to_string()))?;
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| Error::io("write the lock", path, e))?;
             Ok(Lock {
                 path: path.to_path_buf(),
                 info,
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match find(path) {
-            Found::Held(h) => bail!(
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(held(path)),
+        Err(e) => Err(Error::io("create the lock", path, e)),
+    }
+}
+
+/// Why a lock that exists could not be taken.
+fn held(path: &Path) -> Error {
+    match holder(path) {
+        Holder::Held(h) => Error::Locked {
+            message: format!(
                 "the store is locked by another apply: lock {} held by pid {} on {} since {} (plan {}).\n  If that process is gone, break the lock with `vow apply PLAN --force-unlock {}`.",
                 h.id, h.pid, h.host, h.since, h.plan, h.id
             ),
-            Found::Unreadable(why) => bail!(
+            holder: Some(h.id),
+        },
+        Holder::Unreadable(why) => Error::Locked {
+            message: format!(
                 "the store is locked, but the lock {} cannot be read ({why}): an apply killed while taking the lock leaves it so.\n  If no apply is running, break the lock with `vow apply PLAN --force-unlock {UNREADABLE}`.",
                 path.display()
             ),
-            // Released between the two looks: the next apply takes it.
-            Found::Nothing => bail!(
+            holder: None,
+        },
+        // Released between the two looks: the next apply takes it.
+        Holder::Nothing => Error::Locked {
+            message: format!(
                 "the store's lock {} was released while this apply tried to take it; run `vow apply` again",
                 path.display()
             ),
+            holder: None,
         },
-        Err(e) => Err(e).with_context(|| format!("cannot create the lock {}", path.display())),
     }
 }
 
 /// Breaks a lock, only if it has this id (or, with `unreadable`, only if it cannot be read).
 pub fn force_unlock(path: &Path, id: &str) -> Result<()> {
-    match find(path) {
-        Found::Nothing => bail!("there is no lock to break at {}", path.display()),
-        Found::Held(h) if h.id == id => remove(path),
-        Found::Unreadable(_) if id == UNREADABLE => remove(path),
-        Found::Held(h) => bail!(
-            "the lock is {} (pid {} on {} since {}), not {id}: not broken",
-            h.id,
-            h.pid,
-            h.host,
-            h.since
-        ),
-        Found::Unreadable(why) => bail!(
-            "the lock {} cannot be read ({why}), so it has no id to match {id}: not broken; break it with `--force-unlock {UNREADABLE}`",
+    match holder(path) {
+        Holder::Nothing => Err(Error::Usage(format!(
+            "there is no lock to break at {}",
             path.display()
-        ),
+        ))),
+        Holder::Held(h) if h.id == id => remove(path),
+        Holder::Unreadable(_) if id == UNREADABLE => remove(path),
+        Holder::Held(h) => Err(Error::Locked {
+            message: format!(
+                "the lock is {} (pid {} on {} since {}), not {id}: not broken",
+                h.id, h.pid, h.host, h.since
+            ),
+            holder: Some(h.id),
+        }),
+        Holder::Unreadable(why) => Err(Error::Locked {
+            message: format!(
+                "the lock {} cannot be read ({why}), so it has no id to match {id}: not broken; break it with `--force-unlock {UNREADABLE}`",
+                path.display()
+            ),
+            holder: None,
+        }),
     }
 }
 
 fn remove(path: &Path) -> Result<()> {
-    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+    std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
 }
 
 #[cfg(test)]
@@ -139,9 +171,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("lock");
         let held = acquire(&p, info("a1")).unwrap();
-        let err = acquire(&p, info("b2")).unwrap_err().to_string();
-        assert!(err.contains("lock a1 held by pid 1 on h"), "{err}");
-        assert!(force_unlock(&p, "zz").is_err());
+        let err = acquire(&p, info("b2")).unwrap_err();
+        assert!(
+            matches!(&err, Error::Locked { holder: Some(id), .. } if id == "a1"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("lock a1 held by pid 1 on h"),
+            "{err}"
+        );
+        assert_eq!(holder(&p), Holder::Held(info("a1")));
+        assert!(matches!(
+            force_unlock(&p, "zz"),
+            Err(Error::Locked { holder: Some(id), .. }) if id == "a1"
+        ));
         std::mem::forget(held);
         force_unlock(&p, "a1").unwrap();
         let _again = acquire(&p, info("c3")).unwrap();
@@ -153,7 +196,10 @@ mod tests {
         let p = dir.path().join("lock");
         for text in ["", "{\"id\": tru"] {
             std::fs::write(&p, text).unwrap();
-            let err = acquire(&p, info("a1")).unwrap_err().to_string();
+            assert!(matches!(holder(&p), Holder::Unreadable(_)));
+            let err = acquire(&p, info("a1")).unwrap_err();
+            assert!(matches!(err, Error::Locked { holder: None, .. }), "{err:?}");
+            let err = err.to_string();
             assert!(err.contains("--force-unlock unreadable"), "{err}");
             let err = force_unlock(&p, "a1").unwrap_err().to_string();
             assert!(err.contains("--force-unlock unreadable"), "{err}");
@@ -162,6 +208,7 @@ mod tests {
             // A readable lock is not broken by `unreadable`.
             assert!(force_unlock(&p, UNREADABLE).is_err());
             drop(held);
+            assert_eq!(holder(&p), Holder::Nothing);
         }
     }
 }

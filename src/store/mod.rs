@@ -1,68 +1,35 @@
 //! The state store: what is applied now, in Kratix's layout, plus vow's records under `.vow/`.
 //!
-//! Layout (Kratix's, byte for byte; docs/kratix.md): request outputs at
-//! `<destination.path>/resources/<namespace>/<promise>/<name>/<pipeline>/<id5>/<file>`, where
-//! `<id5>` is the first five hex digits of the md5 of the workload group's directory (`5058f` for
-//! the root, `.`). Bindings at `.vow/bindings/<promise>/<namespace>/<name>.yaml` in the shape of
-//! Kratix's `ResourceBinding`, with what vow applied in `status`; revisions (each Promise version
-//! ever applied, scripts included) at `.vow/revisions/<promise>/<version>/`.
-//!
-//! Planning only reads the store; only apply writes it ([`write`]).
+//! [`layout`] says where everything is (Kratix's layout byte for byte, docs/kratix.md; bindings
+//! in the shape of Kratix's `ResourceBinding`, with what vow applied in `status`; revisions,
+//! journals, backups, the redo log and the lock). Planning only reads the store ([`read`]); only
+//! apply writes it ([`write`](mod@write), and [`Store::commit`]).
 
 pub mod backend;
 pub mod crash;
 pub mod folder;
 pub mod git;
+pub mod layout;
 pub mod lock;
 pub mod path;
 pub mod write;
 
 pub use backend::{LockInfo, Op, Store};
+// Kept under their old names for the call sites outside the store; the layout owns them.
+pub use layout::{aggregated_parts, binding as binding_rel, id5, instance_dir};
 
 use crate::diag::{self, Finding, Location};
+use crate::error::Result;
 use crate::model::{InstanceRef, Labels};
-use md5::Md5;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The `<id5>` directory name of a workload group directory (`.` for the root).
-pub fn id5(group_dir: &str) -> String {
-    format!("{:x}", Md5::digest(group_dir))
-        .chars()
-        .take(5)
-        .collect()
-}
-
 /// `sha256:<hex>` of some bytes.
 pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-/// The directory of an instance's outputs in a destination, relative to the store root.
-/// Kratix's default `spec.filepath.filename` for `aggregatedYAML` destinations.
-pub const AGGREGATED_FILENAME: &str = "aggregated.yaml";
-
-/// Where vow keeps the per-instance parts an `aggregatedYAML` destination's file is built from:
-/// laid out as nestedByMetadata under `.vow/aggregated/<destination path>/`, so each instance's
-/// files diff, apply, back up and roll back like any other, and the one file Kratix would write
-/// is rebuilt from them (see `apply::aggregate`).
-pub fn aggregated_parts(dest_path: &str) -> String {
-    format!(".vow/aggregated/{dest_path}")
-}
-
-pub fn instance_dir(dest_path: &str, id: &InstanceRef) -> String {
-    if id.is_dependencies() {
-        return format!("{dest_path}/dependencies/{}", id.promise);
-    }
-    format!(
-        "{dest_path}/resources/{}/{}/{}",
-        id.namespace(),
-        id.promise,
-        id.name()
-    )
 }
 
 /// One file an instance has in the store.
@@ -198,57 +165,34 @@ pub struct StoreState {
     pub refused: BTreeMap<InstanceRef, Vec<Finding>>,
 }
 
-pub fn bindings_dir(root: &Path) -> PathBuf {
-    root.join(".vow").join("bindings")
+/// The kind of store, resolved from the workspace's `store:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Folder,
+    Git { url: String, branch: String },
 }
 
-/// Opens the workspace's store. Call `refresh` before reading a git store's checkout.
-pub fn open(ws: &crate::workspace::Workspace) -> anyhow::Result<Box<dyn Store>> {
-    Ok(match &ws.store_kind {
-        crate::workspace::StoreKind::Folder => Box::new(folder::FolderStore::open(&ws.store)),
-        crate::workspace::StoreKind::Git { url, branch } => {
-            Box::new(git::GitStore::open(url, branch, &ws.store)?)
-        }
+/// Opens a store of this kind whose files are in `dir` (a folder store's folder, or a git
+/// store's checkout). Call `refresh` before reading a git store's checkout.
+pub fn open(kind: &StoreKind, dir: &Path) -> Result<Box<dyn Store>> {
+    Ok(match kind {
+        StoreKind::Folder => Box::new(folder::FolderStore::open(dir)),
+        StoreKind::Git { url, branch } => Box::new(git::GitStore::open(url, branch, dir)?),
     })
 }
 
-/// A binding's path relative to the store root.
-pub fn binding_rel(id: &InstanceRef) -> String {
-    if id.is_dependencies() {
-        return format!(".vow/bindings/{}/dependencies.yaml", id.promise);
-    }
-    format!(
-        ".vow/bindings/{}/{}/{}.yaml",
-        id.promise,
-        id.namespace(),
-        id.name()
-    )
-}
-
+/// A binding's path under the store's root.
 pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
-    if id.is_dependencies() {
-        return root.join(binding_rel(id));
-    }
-    bindings_dir(root)
-        .join(&id.promise)
-        .join(id.namespace())
-        .join(format!("{}.yaml", id.name()))
-}
-
-pub fn revision_dir(root: &Path, promise: &str, version: &str) -> PathBuf {
-    root.join(".vow")
-        .join("revisions")
-        .join(promise)
-        .join(version)
+    layout::absolute(root, &layout::binding(id))
 }
 
 /// Reads the bindings and the digests of the files they record. A missing store is an empty one.
 pub fn read(root: &Path, workspace: &Path) -> StoreState {
-    let dir = bindings_dir(root);
+    let dir = layout::absolute(root, layout::BINDINGS_DIR);
     let mut refused = Vec::new();
     // `.vow/` or `.vow/bindings` made a symlink: the records are not read through it.
-    if let Err(e) = path::StorePath::new(".vow/bindings").and_then(|p| p.dir_under(root)) {
-        refused.push(unsafe_path(workspace, &root.join(".vow"), &e));
+    if let Err(e) = path::StorePath::new(layout::BINDINGS_DIR).and_then(|p| p.dir_under(root)) {
+        refused.push(unsafe_path(workspace, &root.join(layout::VOW_DIR), &e));
     }
     let files: Vec<PathBuf> = if refused.is_empty() && dir.is_dir() {
         let mut found = Vec::new();
@@ -309,7 +253,7 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
 /// A folder store's redo log left by an apply that stopped after its commit point (see
 /// `folder`): the store is part-way through a wave until the next apply finishes it.
 fn interrupted_apply(root: &Path, workspace: &Path) -> Option<Finding> {
-    let log = root.join(".vow").join("pending").join("committed");
+    let log = layout::absolute(root, layout::REDO_LOG);
     if !log.is_file() {
         return None;
     }
@@ -398,12 +342,13 @@ fn file_digest(
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
     let read = path::StorePath::new(rel)
-        .map_err(anyhow::Error::from)
+        .map_err(crate::error::Error::from)
         .and_then(|p| p.read(root));
     match read {
         Ok(bytes) => bytes.map(|b| digest(&b)),
         Err(e) => {
-            let refused = e.downcast_ref::<path::PathError>().is_some();
+            // The wall refuses a path as `Store`; a file that cannot be read is `Io`.
+            let refused = matches!(e, crate::error::Error::Store(_));
             let (code, help) = if refused {
                 (
                     diag::UNSAFE_STORE_PATH,
@@ -446,15 +391,4 @@ pub fn unsafe_path(workspace: &Path, at: &Path, e: &path::PathError) -> Finding 
     Finding::new(diag::UNSAFE_STORE_PATH, format!("{shown}: {e}"))
         .at(Location::new(shown, 1))
         .help("replace the symlink with a real folder or file (or remove it); vow never follows a symlink in the store")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id5_matches_kratix() {
-        // Kratix names the root workload group's directory 5058f (md5 of ".").
-        assert_eq!(id5("."), "5058f");
-    }
 }

@@ -10,6 +10,7 @@
 //! `O_NOFOLLOW` as well, which closes the gap between the check and the open for the last
 //! component. std and libc are enough for this; no `openat` crate is needed.
 
+use crate::error::Error;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,13 @@ impl fmt::Display for PathError {
 }
 
 impl std::error::Error for PathError {}
+
+/// A refused path stops what was asked of the store, with its reason.
+impl From<PathError> for Error {
+    fn from(e: PathError) -> Error {
+        Error::Store(e.to_string())
+    }
+}
 
 fn refuse(path: &str, why: impl Into<String>) -> PathError {
     PathError {
@@ -144,20 +152,20 @@ impl StorePath {
     }
 
     /// Reads the file, `None` when it does not exist.
-    pub fn read(&self, root: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    pub fn read(&self, root: &Path) -> crate::error::Result<Option<Vec<u8>>> {
         let path = self.under(root)?;
         let file = match open_nofollow(&path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(e, "read")),
+            Err(e) => return Err(self.io(e, "read the store file")),
         };
         let bytes = crate::load::read_all_bounded(std::io::BufReader::new(file))
-            .map_err(|e| self.io(e, "read"))?;
+            .map_err(|e| self.io(e, "read the store file"))?;
         Ok(Some(bytes))
     }
 
     /// Creates the directories above the file, one at a time, refusing a symlink among them.
-    pub fn create_parent(&self, root: &Path) -> anyhow::Result<PathBuf> {
+    pub fn create_parent(&self, root: &Path) -> crate::error::Result<PathBuf> {
         let path = self.under(root)?;
         let mut at = root.to_path_buf();
         let mut parts = self.rel.split('/').peekable();
@@ -169,7 +177,7 @@ impl StorePath {
             match std::fs::create_dir(&at) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(self.io(e, "create the directory of")),
+                Err(e) => return Err(self.io(e, "create the directory of the store file")),
             }
         }
         // A directory made a symlink between the check and the creation is seen here.
@@ -179,31 +187,32 @@ impl StorePath {
 
     /// Replaces the file atomically (a temporary file beside it, renamed over it; a rename
     /// replaces a symlink rather than following it), without syncing: callers sync once.
-    pub fn replace(&self, root: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    pub fn replace(&self, root: &Path, bytes: &[u8]) -> crate::error::Result<()> {
         let path = self.create_parent(root)?;
         let mut tmp = path.clone().into_os_string();
-        tmp.push(".vow-tmp");
+        tmp.push(super::layout::TMP_SUFFIX);
         let tmp = PathBuf::from(tmp);
         // A temporary file left by a crash is ours to replace; a symlink there is removed, not
         // followed (remove_file removes the link itself).
         if std::fs::symlink_metadata(&tmp).is_ok() {
-            std::fs::remove_file(&tmp).map_err(|e| self.io(e, "replace"))?;
+            std::fs::remove_file(&tmp).map_err(|e| self.io(e, "replace the store file"))?;
         }
-        let mut f = open_nofollow(&tmp, true).map_err(|e| self.io(e, "write"))?;
-        f.write_all(bytes).map_err(|e| self.io(e, "write"))?;
+        let mut f = open_nofollow(&tmp, true).map_err(|e| self.io(e, "write the store file"))?;
+        f.write_all(bytes)
+            .map_err(|e| self.io(e, "write the store file"))?;
         drop(f);
-        std::fs::rename(&tmp, &path).map_err(|e| self.io(e, "write"))?;
+        std::fs::rename(&tmp, &path).map_err(|e| self.io(e, "write the store file"))?;
         Ok(())
     }
 
     /// Removes the file (nothing when it is absent) and the directories it leaves empty, up to
     /// the root.
-    pub fn remove(&self, root: &Path) -> anyhow::Result<()> {
+    pub fn remove(&self, root: &Path) -> crate::error::Result<()> {
         let path = self.under(root)?;
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(self.io(e, "remove")),
+            Err(e) => return Err(self.io(e, "remove the store file")),
         }
         let mut dir = path.parent();
         while let Some(d) = dir {
@@ -215,8 +224,9 @@ impl StorePath {
         Ok(())
     }
 
-    fn io(&self, e: std::io::Error, what: &str) -> anyhow::Error {
-        anyhow::anyhow!("cannot {what} the store file {}: {e}", self.rel)
+    /// `what` reads on: "cannot read the store file <path>: <why>".
+    fn io(&self, e: std::io::Error, what: &'static str) -> Error {
+        Error::io(what, &self.rel, e)
     }
 }
 

@@ -4,9 +4,10 @@
 //! its directory, synced and renamed over the old one, so a reader or a crash sees the old or
 //! the new content, never a mix.
 
+use super::layout;
 use super::path::StorePath;
-use super::{binding_rel, Binding};
-use anyhow::{Context, Result};
+use super::Binding;
+use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
@@ -23,24 +24,27 @@ pub fn atomic_write_with(
 ) -> Result<()> {
     let dir = path
         .parent()
-        .with_context(|| format!("{} has no parent directory", path.display()))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        .ok_or_else(|| Error::Store(format!("{} has no parent directory", path.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-    write(&mut buffered)?;
-    buffered.flush()?;
+    write(&mut buffered)
+        .and_then(|()| buffered.flush())
+        .map_err(|e| Error::io("write", path, e))?;
     drop(buffered);
-    tmp.as_file().sync_all()?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("write", path, e))?;
     tmp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
+        .map_err(|e| Error::io("replace", path, e.error))?;
     Ok(())
 }
 
 /// Writes an instance's binding.
 pub fn write_binding(root: &Path, binding: &Binding) -> Result<()> {
-    let text = serde_yaml::to_string(binding)?;
-    let path = StorePath::new(&binding_rel(&binding.instance()))?.create_parent(root)?;
+    let text = serde_yaml::to_string(binding).map_err(|e| Error::Store(e.to_string()))?;
+    let path = StorePath::new(&layout::binding(&binding.instance()))?.create_parent(root)?;
     atomic_write(&path, text.as_bytes())
 }
 
