@@ -221,8 +221,8 @@ fn parse_args() -> Args {
 fn templates(repo: &Path) -> Vec<Value> {
     let dir = repo.join("fixtures/example/requests");
     let mut out = Vec::new();
-    for f in vow::load::list_files(&dir) {
-        let (docs, _) = vow::load::read_file(repo, &f);
+    for f in vow::source::list_files(&dir) {
+        let (docs, _) = vow::source::read_file(repo, &f);
         out.extend(docs.into_iter().map(|d| d.value));
     }
     out.retain(|v| {

@@ -24,6 +24,7 @@ pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod script;
+pub mod source;
 pub mod store;
 pub mod testcase;
 pub mod timings;

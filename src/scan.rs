@@ -85,7 +85,7 @@ pub fn scan(catalogue: &Catalogue, requests: &[crate::model::Request]) -> ScanRe
         .map(|(id, a)| check_one(catalogue, id, a, requests.get(id).copied()))
         .collect();
     checked.sort_by(|a, b| a.id.cmp(&b.id));
-    crate::load::locate::locate_fields(
+    crate::source::locate::locate_fields(
         &catalogue.ws.root,
         checked
             .iter_mut()
@@ -116,7 +116,7 @@ fn check_one(
         Some(r) => (r.labels.clone(), r.location.clone(), r.item.is_none()),
         None => {
             let path = store::binding_path(&catalogue.ws.store, id);
-            let shown = crate::load::display_path(&catalogue.ws.root, &path);
+            let shown = crate::source::display_path(&catalogue.ws.root, &path);
             (
                 b.status.request_labels.clone(),
                 Location::new(shown, 1),
@@ -188,7 +188,7 @@ fn stored_outputs(
                 },
             )
             .unwrap_or_else(|| f.path.clone());
-        let docs: Vec<Value> = crate::load::split_yaml(&text)
+        let docs: Vec<Value> = crate::source::split_yaml(&text)
             .into_iter()
             .filter_map(|(_, _, t)| serde_yaml::from_str::<Value>(&t).ok())
             .filter(Value::is_object)

@@ -7,8 +7,9 @@
 use crate::diag::{self, Finding, Location};
 use crate::evaluate::{self, Detail, Evaluated};
 use crate::load::inputs::Catalogue;
-use crate::load::{request, Doc};
+use crate::load::request;
 use crate::policy::TestDoc;
+use crate::source::Doc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -245,7 +245,7 @@ impl Workspace {
 fn kratix_config_strategy(root: &Path, path: &Path) -> Result<BindingStrategy> {
     let fail = |why: String| {
         Error::Config(vec![Finding::new(diag::INVALID_CONFIG, why)
-            .at(Location::new(crate::load::display_path(root, path), 1))
+            .at(Location::new(crate::source::display_path(root, path), 1))
             .help(
                 "kratixConfig names Kratix's `kratix` ConfigMap (kind: ConfigMap, data.config)",
             )])
@@ -285,11 +285,11 @@ impl ConfigLines {
     fn new(root: &Path, config: Option<&Path>) -> ConfigLines {
         let first_line = config
             .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|t| crate::load::split_yaml(&t).first().map(|d| d.1))
+            .and_then(|t| crate::source::split_yaml(&t).first().map(|d| d.1))
             .unwrap_or(1);
         ConfigLines {
             root: root.to_path_buf(),
-            file: config.map(|p| crate::load::display_path(root, p)),
+            file: config.map(|p| crate::source::display_path(root, p)),
             first_line,
         }
     }
@@ -297,7 +297,7 @@ impl ConfigLines {
     /// The line of `field` (`rollout.waves[0].bake`), else of the document.
     fn location(&self, field: &str) -> Option<Location> {
         let start = Location::new(self.file.clone()?, self.first_line);
-        crate::load::locate::field_location(&self.root, &start, field).or(Some(start))
+        crate::source::locate::field_location(&self.root, &start, field).or(Some(start))
     }
 
     /// vow.yaml's default rollout, typed; the first value that cannot be read is the error.
@@ -325,7 +325,7 @@ fn read_config(root: &Path, path: &Path) -> Result<ConfigFile> {
         return Ok(ConfigFile::default());
     }
     serde_yaml::from_str(text).map_err(|e| {
-        let file = crate::load::display_path(root, path);
+        let file = crate::source::display_path(root, path);
         let location = e
             .location()
             .map(|l| Location::new(file, l.line() as u32).with_column(l.column() as u32));

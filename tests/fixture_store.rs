@@ -19,7 +19,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vow::evaluate;
-use vow::load::{self, inputs, promise, request};
+use vow::load::{inputs, promise, request};
+use vow::source;
 use vow::store;
 use vow::workspace::Workspace;
 
@@ -61,7 +62,7 @@ fn generate(out: &Path) {
     for p in &inputs.promises {
         let dir = std::fs::read_dir(revisions.join(&p.name)).unwrap();
         let version_dir = dir.filter_map(Result::ok).next().unwrap().path();
-        let (docs, f) = load::read_file(&ws.root, &version_dir.join("promise.yaml"));
+        let (docs, f) = source::read_file(&ws.root, &version_dir.join("promise.yaml"));
         assert!(f.is_empty(), "{f:?}");
         let (rev, _) = promise::parse(&ws.root, &docs[0]).unwrap();
         assert!(rev.broken.is_empty(), "{:?}", rev.broken);
@@ -72,11 +73,11 @@ fn generate(out: &Path) {
     inputs.store = store::StoreState::default();
     // The store predates today's rules: what was applied then was not checked by them.
     inputs.policy = vow::policy::Policy::default();
-    let extra: Vec<load::Doc> = seed["extra"]
+    let extra: Vec<source::Doc> = seed["extra"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| load::Doc {
+        .map(|v| source::Doc {
             location: vow::diag::Location::new("fixtures/example/seed.yaml".into(), 1),
             item: None,
             value: v.clone(),

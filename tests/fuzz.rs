@@ -230,7 +230,7 @@ fn loaders() {
         let bytes = inp.bytes(&seeds);
         let path = dir.path().join(format!("in.{ext}"));
         std::fs::write(&path, &bytes).unwrap();
-        let (docs, findings) = vow::load::read_documents(dir.path(), std::slice::from_ref(&path));
+        let (docs, findings) = vow::source::read_documents(dir.path(), std::slice::from_ref(&path));
         // YAML also breaks lines at a lone CR, NEL, U+2028 and U+2029: count them all, as an upper bound.
         let lines = bytes.iter().filter(|&&b| b == b'\n' || b == b'\r').count()
             + String::from_utf8_lossy(&bytes)
@@ -319,7 +319,7 @@ fn request_bodies() -> Vec<Value> {
         &r.join("fixtures/example/requests"),
         &["yaml", "json", "ndjson"],
     );
-    let (docs, _) = vow::load::read_documents(&r, &files);
+    let (docs, _) = vow::source::read_documents(&r, &files);
     docs.into_iter()
         .filter_map(|d| {
             let mut m = d.value.as_object()?.clone();
@@ -361,7 +361,7 @@ fn promises() {
         let dir = &dirs[inp.seed().unwrap_or(0)];
         let path = dir.join("promise.yaml");
         std::fs::write(&path, inp.bytes(&seeds)).unwrap();
-        let (docs, _) = vow::load::read_documents(work.path(), &[path]);
+        let (docs, _) = vow::source::read_documents(work.path(), &[path]);
         for doc in docs.iter().filter(|d| d.kind() == "Promise") {
             let Ok((promise, _)) = vow::load::promise::parse(work.path(), doc) else {
                 continue;

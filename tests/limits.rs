@@ -21,16 +21,16 @@ fn constants() -> BTreeMap<&'static str, u128> {
     use vow::script as s;
     BTreeMap::from([
         (
-            "vow::load::MAX_FILE_BYTES",
-            u128::from(vow::load::MAX_FILE_BYTES),
+            "vow::source::MAX_FILE_BYTES",
+            u128::from(vow::source::MAX_FILE_BYTES),
         ),
         (
-            "vow::load::names::SUBDOMAIN_MAX",
-            vow::load::names::SUBDOMAIN_MAX as u128,
+            "vow::source::names::SUBDOMAIN_MAX",
+            vow::source::names::SUBDOMAIN_MAX as u128,
         ),
         (
-            "vow::load::names::LABEL_MAX",
-            vow::load::names::LABEL_MAX as u128,
+            "vow::source::names::LABEL_MAX",
+            vow::source::names::LABEL_MAX as u128,
         ),
         ("vow::script::MAX_NAME_BYTES", s::MAX_NAME_BYTES as u128),
         ("vow::script::MAX_PATH_BYTES", s::MAX_PATH_BYTES as u128),

@@ -62,7 +62,7 @@ fn plan_with_files(files: &[std::path::PathBuf]) -> String {
 #[test]
 fn same_plan_whatever_the_order_of_input_files() {
     let ws = Workspace::open(&repo(), None).unwrap();
-    let mut files = load::list_files(&ws.requests);
+    let mut files = vow::source::list_files(&ws.requests);
     assert!(files.len() >= 8);
     let sorted = plan_with_files(&files);
     files.reverse();

@@ -8,7 +8,7 @@
 
 use crate::diag::{self, Finding};
 use crate::error::Error;
-use crate::load::{self, Doc};
+use crate::source::{self, Doc};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -58,7 +58,7 @@ pub fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
     let mut out = Records::new();
     let mut invalid = Invalid::default();
     for dir in dirs {
-        let (docs, findings) = load::read_documents(root, &load::list_files(dir));
+        let (docs, findings) = source::read_documents(root, &source::list_files(dir));
         invalid.other.extend(findings);
         for d in docs.iter().filter(|d| d.kind() == "HealthRecord") {
             match record(root, d) {
@@ -77,7 +77,7 @@ fn record(root: &Path, d: &Doc) -> Result<(String, (Health, i64)), Bad> {
     // The field's own line when it is there (found only for invalid records: rare), else the
     // document's.
     let bad = |r: Option<String>, why: String, field: &str| -> Bad {
-        let at = load::locate::field_location(root, &d.location, field)
+        let at = source::locate::field_location(root, &d.location, field)
             .unwrap_or_else(|| d.location.clone());
         let f = Finding::new(
             diag::INVALID_HEALTH_RECORD,

@@ -121,7 +121,7 @@ pub fn scan(store_dir: &Path, workspace: &Path) -> Scan {
     for name in names {
         let run = name.strip_suffix(".yaml").unwrap_or(&name);
         let rel = layout::journal(run);
-        let shown = crate::load::display_path(workspace, &store_dir.join(&rel));
+        let shown = crate::source::display_path(workspace, &store_dir.join(&rel));
         match read_one(store_dir, &rel) {
             Ok(j) => out.journals.push(j),
             Err((line, why)) => out.findings.push(

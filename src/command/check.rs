@@ -88,7 +88,7 @@ fn changed_files(inputs: &Catalogue, changed: &[PathBuf]) -> Vec<Arc<str>> {
                 std::env::current_dir().unwrap_or_default().join(p)
             };
             let abs = abs.canonicalize().unwrap_or(abs);
-            crate::load::display_path(&inputs.ws.root, &abs)
+            crate::source::display_path(&inputs.ws.root, &abs)
         })
         .collect()
 }

@@ -40,7 +40,7 @@ fn select_requests<'a>(
 ) -> Result<Vec<&'a Request>> {
     let path = inputs.ws.root.join(what);
     if path.is_file() {
-        let shown = crate::load::display_path(&inputs.ws.root, &path);
+        let shown = crate::source::display_path(&inputs.ws.root, &path);
         let found: Vec<_> = requests
             .iter()
             .filter(|r| r.location.file == shown)

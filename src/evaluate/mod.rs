@@ -158,7 +158,7 @@ fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
 
 /// Finds the field lines of every finding, once per file for the whole batch.
 fn locate_all(catalogue: &Catalogue, out: &mut [Evaluated]) {
-    crate::load::locate::locate_fields(
+    crate::source::locate::locate_fields(
         &catalogue.ws.root,
         out.iter_mut().flat_map(|e| e.findings.iter_mut()).collect(),
     );

@@ -1,8 +1,9 @@
 //! Destinations: Kratix's `Destination` documents.
 
-use super::{names, Doc};
 use crate::diag::{self, Finding};
 use crate::model::{Destination, FilepathMode, Labels};
+use crate::source::names;
+use crate::source::Doc;
 use serde_json::Value;
 
 /// Builds a Destination from its document.

@@ -1,9 +1,10 @@
 //! Loading a whole workspace: Promises, revisions, Destinations, requests and the store.
 
-use super::{destination, list_files, promise, read_documents, read_file, request, Doc};
+use super::{destination, promise, request};
 use crate::diag::{self, Finding};
 use crate::model::{Destination, InstanceRef, Promise, Request};
 use crate::policy::{self, Policy};
+use crate::source::{list_files, read_documents, read_file, Doc};
 use crate::store::{self, StoreState};
 use crate::workspace::Workspace;
 use chrono::{DateTime, Utc};
@@ -74,7 +75,7 @@ pub fn load(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Fleet) {
 /// The request files, and a finding for each entry of the folder that is skipped (a FIFO, a
 /// link loop): a skipped entry counts as unread, so the plan deletes nothing.
 fn request_listing(ws: &Workspace) -> Vec<Finding> {
-    super::list_input_files(&ws.root, &ws.requests).1
+    crate::source::list_input_files(&ws.root, &ws.requests).1
 }
 
 /// Loads the workspace keeping only the requests of shard `(index, count)` (0-based; see
@@ -114,12 +115,12 @@ fn load_filtered(
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
     let index = request::PromiseIndex::new(&promises);
-    let (docs, read_findings) = super::read_documents_with(&ws.root, request_files, |d| {
+    let (docs, read_findings) = crate::source::read_documents_with(&ws.root, request_files, |d| {
         request::LoadedDoc::new(d, &promises, &index).only(mine)
     });
     let requests_digest = digest_docs(&docs);
     let (requests, mut parse_findings) = request::parse_all(docs);
-    super::locate::locate_fields(&ws.root, parse_findings.iter_mut().collect());
+    crate::source::locate::locate_fields(&ws.root, parse_findings.iter_mut().collect());
     let unread_requests = listing
         .iter()
         .chain(&read_findings)
@@ -177,7 +178,7 @@ fn load_filtered(
 /// The Promises of promises/, and the Test documents beside them (for the policy: this is the
 /// one read of promises/).
 fn load_promises(ws: &Workspace, findings: &mut Vec<Finding>) -> (Vec<Promise>, Vec<Doc>) {
-    let (files, skipped) = super::list_input_files(&ws.root, &ws.promises);
+    let (files, skipped) = crate::source::list_input_files(&ws.root, &ws.promises);
     findings.extend(skipped);
     let (docs, f) = read_documents(&ws.root, &files);
     findings.extend(f);
@@ -243,7 +244,7 @@ fn claim_kinds_once(root: &std::path::Path, promises: &mut [Promise], findings: 
                 format!("Promise {}: API {group} {kind} is offered by {} Promises: {}", p.name, named.len(), named.join(", ")),
             )
             .at(
-                super::locate::field_location(root, &p.location, "spec.api.spec.names.kind")
+                crate::source::locate::field_location(root, &p.location, "spec.api.spec.names.kind")
                     .unwrap_or_else(|| p.location.clone()),
             )
             .help("give one of them another spec.api group or kind, or remove it; until then no request of this kind is planned");
@@ -271,14 +272,14 @@ fn load_destinations(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<Destina
         return Vec::new();
     }
     let files = if ws.destinations.is_dir() {
-        let (files, skipped) = super::list_input_files(&ws.root, &ws.destinations);
+        let (files, skipped) = crate::source::list_input_files(&ws.root, &ws.destinations);
         findings.extend(skipped);
         files
     } else if ws.destinations.is_file() {
         vec![ws.destinations.clone()]
     } else {
         // A FIFO or device: reading it could block forever.
-        findings.push(super::skipped(
+        findings.push(crate::source::skipped(
             &ws.root,
             &ws.destinations,
             "it is not a regular file (a FIFO, socket or device)",
@@ -338,7 +339,9 @@ fn load_revisions(
     let mut out = BTreeMap::new();
     for (name, version) in wanted {
         // Both name a store folder; a bad one was reported where it was loaded.
-        if super::names::subdomain(&name).is_err() || super::names::label_value(&version).is_err() {
+        if crate::source::names::subdomain(&name).is_err()
+            || crate::source::names::label_value(&version).is_err()
+        {
             continue;
         }
         // Read through the store's wall: a revision that is a symlink is not followed out.

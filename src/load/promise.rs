@@ -4,11 +4,12 @@
 //! loaded, with its problems in `broken`, so that its requests are reported as blocked with the
 //! reason rather than vanishing.
 
-use super::{locate, names, Doc};
 use crate::config::RolloutSpec;
 use crate::diag::{self, Finding, Location};
 use crate::model::{Api, Pipeline, Promise, RequiredPromise, Rollout, Selector, Step};
 use crate::schema::Schema;
+use crate::source::names;
+use crate::source::{locate, Doc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -432,7 +433,7 @@ impl PromiseBuilder<'_> {
                 }
             };
             match std::fs::read_to_string(&path) {
-                Ok(text) => (text, super::display_path(self.root, &path), 0),
+                Ok(text) => (text, crate::source::display_path(self.root, &path), 0),
                 Err(e) => {
                     let f = Finding::new(
                         diag::MISSING_SCRIPT,
@@ -444,7 +445,7 @@ impl PromiseBuilder<'_> {
                     .at(self.at(&format!("{field}.file")))
                     .help(format!(
                         "create {} or fix the path (relative to the Promise file)",
-                        super::display_path(self.root, &path)
+                        crate::source::display_path(self.root, &path)
                     ));
                     self.problem(f);
                     return None;

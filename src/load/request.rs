@@ -1,8 +1,9 @@
 //! Requests: documents of a Promise's API kind, tied to their Promise.
 
-use super::{names, Doc};
 use crate::diag::{self, Finding, Location};
 use crate::model::{InstanceRef, Labels, Promise, Request, Scope};
+use crate::source::names;
+use crate::source::Doc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};

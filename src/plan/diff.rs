@@ -51,7 +51,7 @@ pub fn classify(
                 .collect(),
             labels: std::sync::Arc::new(applied.binding.status.request_labels.clone()),
             location: Some(crate::diag::Location::new(
-                crate::load::display_path(
+                crate::source::display_path(
                     &catalogue.ws.root,
                     &crate::store::binding_path(&catalogue.ws.store, id),
                 ),

@@ -9,7 +9,7 @@ use std::path::Path;
 /// its content (edited after it was made).
 pub fn read_verified(path: &Path) -> Result<Plan> {
     let shown = path.display();
-    let bytes = crate::load::read_bounded(path)
+    let bytes = crate::source::read_bounded(path)
         .map_err(|e| Error::Usage(format!("cannot read the plan {shown}: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|e| Error::EditedPlan(format!("the plan {shown} is not UTF-8 text: {e}")))?;

@@ -11,9 +11,9 @@ pub(crate) mod scope;
 pub use check::{check, CheckOutcome, Subject};
 
 use crate::diag::{self, Finding, Location, Severity};
-use crate::load::{self, locate, Doc};
 use crate::model::Selector;
 use crate::script::Script;
+use crate::source::{self, locate, Doc};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -135,8 +135,8 @@ impl Policy {
 /// Reads Rules, Waivers and Tests from `rules_dir`; `promise_tests` are the Test documents
 /// beside the Promises (found by the loader's read of promises/).
 pub fn load(root: &Path, rules_dir: &Path, promise_tests: Vec<Doc>) -> (Policy, Vec<Finding>) {
-    let (files, skipped) = load::list_input_files(root, rules_dir);
-    let (docs, mut findings) = load::read_documents(root, &files);
+    let (files, skipped) = source::list_input_files(root, rules_dir);
+    let (docs, mut findings) = source::read_documents(root, &files);
     findings.extend(skipped);
     let mut policy = Policy::default();
     let mut h = sha2::Sha256::default();
@@ -205,7 +205,7 @@ fn invalid(doc: &Doc, root: &Path, field: &str, msg: String) -> Finding {
 /// Rule and Waiver names are Kubernetes object names (DNS-1123 subdomains): findings and
 /// reports carry them as ids.
 fn check_name(root: &Path, doc: &Doc, kind: &str, name: &str) -> Result<(), Finding> {
-    load::names::subdomain(name).map_err(|rule| {
+    source::names::subdomain(name).map_err(|rule| {
         Finding::new(
             diag::INVALID_NAME,
             format!("{kind} `{name}`: metadata.name: {rule}"),
@@ -284,7 +284,7 @@ fn parse_rule(root: &Path, doc: &Doc) -> Result<Rule, Finding> {
 fn rule_script(root: &Path, doc: &Doc, name: &str) -> Result<Script, Finding> {
     let (text, file, offset) = if let Some(rel) = str_field(doc, "/spec/file") {
         let dir = root.join(&*doc.location.file);
-        let path = load::names::workspace_file(root, dir.parent().unwrap_or(root), rel).map_err(
+        let path = source::names::workspace_file(root, dir.parent().unwrap_or(root), rel).map_err(
             |why| {
                 Finding::new(
                     diag::OUTSIDE_WORKSPACE,
@@ -305,7 +305,7 @@ fn rule_script(root: &Path, doc: &Doc, name: &str) -> Result<Script, Finding> {
                 format!("Rule {name}: cannot read `{rel}`: {e}"),
             )
         })?;
-        (text, load::display_path(root, &path), 0)
+        (text, source::display_path(root, &path), 0)
     } else if let Some(text) = str_field(doc, "/spec/script") {
         let found = locate::find_in_file(root, &doc.location, "spec.script");
         let offset = found

@@ -3,7 +3,8 @@
 //! The functions are registered once per engine and record into a thread-local [`Effects`] that
 //! [`super::run`] resets before and takes after each run.
 
-use crate::model::Labels;
+/// Label names to values, as the model's `Labels` (script sits below the model and cannot name it).
+type Labels = std::collections::BTreeMap<String, String>;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Position};
 use serde_json::Value;
 use std::cell::RefCell;

@@ -257,7 +257,7 @@ fn interrupted_apply(root: &Path, workspace: &Path) -> Option<Finding> {
     if !log.is_file() {
         return None;
     }
-    let shown = crate::load::display_path(workspace, &log);
+    let shown = crate::source::display_path(workspace, &log);
     Some(
         Finding::new(
             diag::INTERRUPTED_APPLY,
@@ -290,7 +290,7 @@ fn read_binding(
     workspace: &Path,
     path: &Path,
 ) -> Result<(Applied, Vec<Finding>), Finding> {
-    let shown = crate::load::display_path(workspace, path);
+    let shown = crate::source::display_path(workspace, path);
     let bad = |msg: String| {
         Finding::new(diag::STORE, format!("{shown}: {msg}"))
             .at(Location::new(shown.clone(), 1))
@@ -376,7 +376,7 @@ fn file_digest(
 
 /// A finding for a store folder or file that cannot be read.
 fn unreadable(workspace: &Path, at: &Path, e: &dyn std::fmt::Display) -> Finding {
-    let shown = crate::load::display_path(workspace, at);
+    let shown = crate::source::display_path(workspace, at);
     Finding::new(
         diag::UNREADABLE_STORE_FILE,
         format!("{shown}: cannot be read: {e}"),
@@ -387,7 +387,7 @@ fn unreadable(workspace: &Path, at: &Path, e: &dyn std::fmt::Display) -> Finding
 
 /// A finding for a store folder or file that is refused (a symlink, a path outside).
 pub fn unsafe_path(workspace: &Path, at: &Path, e: &path::PathError) -> Finding {
-    let shown = crate::load::display_path(workspace, at);
+    let shown = crate::source::display_path(workspace, at);
     Finding::new(diag::UNSAFE_STORE_PATH, format!("{shown}: {e}"))
         .at(Location::new(shown, 1))
         .help("replace the symlink with a real folder or file (or remove it); vow never follows a symlink in the store")

@@ -159,7 +159,7 @@ impl StorePath {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(e, "read the store file")),
         };
-        let bytes = crate::load::read_all_bounded(std::io::BufReader::new(file))
+        let bytes = crate::source::read_all_bounded(std::io::BufReader::new(file))
             .map_err(|e| self.io(e, "read the store file"))?;
         Ok(Some(bytes))
     }
