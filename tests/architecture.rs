@@ -52,7 +52,6 @@ struct Import {
 }
 
 #[test]
-#[ignore = "until issue 14 lands"]
 fn layering_and_sizes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
@@ -64,6 +63,58 @@ fn layering_and_sizes() {
         "the architecture check failed (docs/architecture.md, tests/architecture.rs):\n\n{}",
         problems.join("\n")
     );
+}
+
+/// The "## Module graph" list of docs/architecture.md is the graph the code has.
+#[test]
+fn the_documented_module_graph_is_the_code_s() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    let layers = layer_table(&doc).unwrap();
+    let sources = read_sources(&root.join("src"));
+    let want = module_graph(&sources, &layers);
+    let have: Vec<&str> = doc
+        .lines()
+        .skip_while(|l| *l != "## Module graph")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("- `"))
+        .collect();
+    assert_eq!(
+        have.join("\n"),
+        want.join("\n"),
+        "docs/architecture.md's module graph differs from the imports in src/; it should read:\n{}",
+        want.join("\n")
+    );
+}
+
+/// Each top-level module and what it imports, one line each, in layer order:
+/// ``- `plan` → `diag`, `model` `` (or `(nothing)`).
+fn module_graph(sources: &[Source], layers: &BTreeMap<String, u32>) -> Vec<String> {
+    let modules: BTreeSet<String> = sources.iter().filter_map(|s| top_module(&s.rel)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    for s in sources {
+        let code = blank_comments_and_strings(&s.text);
+        for i in imports_of(&s.rel, &code) {
+            if modules.contains(&i.to) {
+                edges.entry(i.from).or_default().insert(i.to);
+            }
+        }
+    }
+    let rank = |m: &String| (layers.get(m).copied().unwrap_or(u32::MAX), m.clone());
+    let mut order: Vec<&String> = edges.keys().collect();
+    order.sort_by_key(|m| rank(m));
+    order
+        .into_iter()
+        .map(|m| {
+            let mut to: Vec<&String> = edges[m].iter().collect();
+            to.sort_by_key(|t| rank(t));
+            let to: Vec<String> = to.iter().map(|t| format!("`{t}`")).collect();
+            let to = if to.is_empty() { "(nothing)".to_string() } else { to.join(", ") };
+            format!("- `{m}` → {to}")
+        })
+        .collect()
 }
 
 #[test]
