@@ -6,8 +6,7 @@
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
-    apply, check, explain, render, rollback, scan, status, typed, FailOn, Leftovers, ReportFormat,
-    Sink,
+    apply, check, explain, render, rollback, scan, status, FailOn, Leftovers, ReportFormat, Sink,
 };
 use crate::error::{exit, Error, Result};
 use crate::load::inputs::{self, Catalogue, Fleet};
@@ -434,7 +433,7 @@ impl PlanArgs {
 
 /// Opens the workspace (`-C`, `--config`).
 fn open(g: &Global) -> Result<Workspace> {
-    Workspace::open(&g.dir, g.config.as_deref()).map_err(typed(Error::Usage))
+    Workspace::open(&g.dir, g.config.as_deref())
 }
 
 /// Which of the workspace's inputs a command reads.

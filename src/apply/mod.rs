@@ -16,13 +16,13 @@ mod wave;
 pub use gate::{records as health_records, Decision};
 
 use crate::error::Error;
+use crate::error::Result;
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::{self, Catalogue};
 use crate::model::{InstanceRef, Request};
 use crate::plan::{Action, Plan, PlanKind};
 use crate::store::{self, layout, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use journal::{GateState, Journal, RunStatus};
 use std::collections::HashMap;
@@ -104,7 +104,8 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                     std::thread::sleep(pause);
                     now = Utc::now();
                 } else {
-                    now += chrono::Duration::from_std(pause)?;
+                    now += chrono::Duration::from_std(pause)
+                        .map_err(|e| Error::System(e.to_string()))?;
                 }
             }
             other => return Ok(other),
@@ -113,7 +114,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
 }
 
 /// The lock file is written too: a lock path through a symlinked `.vow/` is refused.
-fn confined_lock(st: &dyn Store) -> crate::error::Result<()> {
+fn confined_lock(st: &dyn Store) -> Result<()> {
     let lock = st.lock_path();
     let Ok(rel) = lock.strip_prefix(st.dir()) else {
         return Ok(());
@@ -304,7 +305,7 @@ fn commit(
     ops: &[Op],
     message: &str,
     trailers: &[(&str, String)],
-) -> crate::error::Result<String> {
+) -> Result<String> {
     if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
         return Err(Error::Store(format!(
             "{e}; nothing of this commit ({message}) was written"
@@ -379,7 +380,7 @@ fn check_fresh(
     current: &store::StoreState,
     plan: &Plan,
     journal: Option<&Journal>,
-) -> crate::error::Result<()> {
+) -> Result<()> {
     let mut changed = Vec::new();
     if !plan.is_rollback() {
         let d = &inputs.digests;
@@ -429,7 +430,7 @@ fn check_fresh(
     if changed.is_empty() {
         return Ok(());
     }
-    Err(crate::error::Error::StalePlan {
+    Err(Error::StalePlan {
         message: format!(
             "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
             plan.run_id(),
@@ -479,9 +480,8 @@ fn judge(
     last: &journal::WaveRecord,
     spec: Option<&crate::plan::Wave>,
     now: DateTime<Utc>,
-) -> crate::error::Result<Decision> {
-    let applied_at =
-        crate::duration::parse_time(&last.applied_at).map_err(crate::error::Error::EditedPlan)?;
+) -> Result<Decision> {
+    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(Error::EditedPlan)?;
     let bake_seconds = spec
         .and_then(|w| w.bake.as_deref())
         .and_then(|b| crate::duration::parse_duration(b).ok())
@@ -509,7 +509,7 @@ fn judge(
     if let Some(cmd) = &opts.gate_cmd {
         return Ok(
             match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)
-                .map_err(|e| crate::error::Error::Usage(format!("{e:#}")))?
+                .map_err(|e| Error::Usage(format!("{e:#}")))?
             {
                 Some(true) => gate::bake_or_pass(&g, Vec::new()),
                 None => Decision::Wait {
@@ -550,7 +550,8 @@ fn abort(
         };
         if let Some(applied) = state.applied.get_mut(&id) {
             applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
-            let text = serde_yaml::to_string(&applied.binding)?;
+            let text =
+                serde_yaml::to_string(&applied.binding).map_err(|e| Error::Store(e.to_string()))?;
             applied.text_digest = store::digest(text.as_bytes());
             ops.push(Op::Write {
                 path: layout::binding(&id),
