@@ -11,7 +11,7 @@ use crate::store;
 use std::collections::HashMap;
 
 /// Refuses a plan whose inputs or store changed since it was made, saying what changed.
-pub(super) fn check_fresh(
+pub(super) fn check(
     inputs: &Catalogue,
     requests: &[Request],
     current: &store::StoreState,

@@ -166,7 +166,7 @@ fn step(
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
-    fresh::check_fresh(inputs, memo.requests(), current, plan, journal.as_ref())?;
+    fresh::check(inputs, memo.requests(), current, plan, journal.as_ref())?;
     verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
     if let Some(ended) = journal.as_ref().and_then(|j| ended(j, &run)) {
         return Ok(Some(ended));
