@@ -6,8 +6,7 @@
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
-    apply, check, explain, render, rollback, scan, status, typed, FailOn, Leftovers, ReportFormat,
-    Sink,
+    apply, check, explain, render, rollback, scan, status, FailOn, Leftovers, ReportFormat, Sink,
 };
 use crate::error::{exit, Error, Result};
 use crate::load::inputs::{self, Catalogue, Fleet};
@@ -322,53 +321,12 @@ fn dispatch(
             Ok(exit::OK)
         }
         Command::Apply(a) => {
-            let opts = apply::Options {
-                plan: a.plan,
-                wait: a.wait,
-                poll: a.poll,
-                gate_cmd: a.gate_cmd,
-                force_unlock: a.force_unlock,
-            };
+            let opts = a.options();
             apply::apply(&open(g)?, &opts, when.clock, when.now.is_none(), sink)
         }
         Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
-        // `--merge` plans from the shards' evaluations: the requests are not read again.
-        Command::Plan(a) if !a.merge.is_empty() => {
-            let opts = a.options();
-            with_inputs(
-                g,
-                when,
-                Load::WithoutRequests,
-                leftovers,
-                |inputs, _, kept| plan::merge(inputs, &a.merge, opts, when.now, sink, kept),
-            )
-        }
-        // `--shard` keeps only its own requests from the start.
-        Command::Plan(a) => match a.shard {
-            Some(shard) => with_inputs(
-                g,
-                when,
-                Load::Shard(shard),
-                leftovers,
-                |inputs, fleet, kept| {
-                    let code = plan::shard(&inputs, fleet, shard, a.options(), when.now, sink);
-                    kept.keep(inputs);
-                    code
-                },
-            ),
-            None => with_inputs(
-                g,
-                when,
-                Load::Everything,
-                leftovers,
-                |inputs, fleet, kept| {
-                    let code = plan::plan(&inputs, fleet, a.options(), when.now, sink, kept);
-                    kept.keep(inputs);
-                    code
-                },
-            ),
-        },
+        Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
         Command::Render(a) => with_inputs(
             g,
             when,
@@ -392,12 +350,7 @@ fn dispatch(
             },
         ),
         Command::Check(a) => {
-            let opts = check::Options {
-                format: a.format,
-                fail_on: a.fail_on,
-                changed: a.changed,
-                out: a.out,
-            };
+            let opts = a.options();
             with_inputs(
                 g,
                 when,
@@ -418,6 +371,75 @@ fn dispatch(
     }
 }
 
+/// `vow plan`, whole, by shard or merging the shards' evaluations.
+fn dispatch_plan(
+    a: PlanArgs,
+    g: &Global,
+    when: When,
+    sink: &mut Sink,
+    leftovers: &mut Leftovers,
+) -> Result<i32> {
+    // `--merge` plans from the shards' evaluations: the requests are not read again.
+    if !a.merge.is_empty() {
+        let opts = a.options();
+        return with_inputs(
+            g,
+            when,
+            Load::WithoutRequests,
+            leftovers,
+            |inputs, _, kept| plan::merge(inputs, &a.merge, opts, when.now, sink, kept),
+        );
+    }
+    // `--shard` keeps only its own requests from the start.
+    match a.shard {
+        Some(shard) => with_inputs(
+            g,
+            when,
+            Load::Shard(shard),
+            leftovers,
+            |inputs, fleet, kept| {
+                let code = plan::shard(&inputs, fleet, shard, a.options(), when.now, sink);
+                kept.keep(inputs);
+                code
+            },
+        ),
+        None => with_inputs(
+            g,
+            when,
+            Load::Everything,
+            leftovers,
+            |inputs, fleet, kept| {
+                let code = plan::plan(&inputs, fleet, a.options(), when.now, sink, kept);
+                kept.keep(inputs);
+                code
+            },
+        ),
+    }
+}
+
+impl ApplyArgs {
+    fn options(self) -> apply::Options {
+        apply::Options {
+            plan: self.plan,
+            wait: self.wait,
+            poll: self.poll,
+            gate_cmd: self.gate_cmd,
+            force_unlock: self.force_unlock,
+        }
+    }
+}
+
+impl CheckArgs {
+    fn options(self) -> check::Options {
+        check::Options {
+            format: self.format,
+            fail_on: self.fail_on,
+            changed: self.changed,
+            out: self.out,
+        }
+    }
+}
+
 impl PlanArgs {
     /// The options of the plan that is written (`--shard` and `--merge` choose what is read).
     fn options(&self) -> plan::Options {
@@ -434,7 +456,7 @@ impl PlanArgs {
 
 /// Opens the workspace (`-C`, `--config`).
 fn open(g: &Global) -> Result<Workspace> {
-    Workspace::open(&g.dir, g.config.as_deref()).map_err(typed(Error::Usage))
+    Workspace::open(&g.dir, g.config.as_deref())
 }
 
 /// Which of the workspace's inputs a command reads.

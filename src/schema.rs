@@ -117,16 +117,7 @@ impl Schema {
                     "must be one of object, array, string, integer, number, boolean",
                 ),
             },
-            "properties" => match val.as_object() {
-                Some(props) => {
-                    for (name, sub) in props {
-                        let p = format!("{path}.properties.{name}");
-                        self.properties
-                            .insert(name.clone(), Schema::compile(sub, &p, notes));
-                    }
-                }
-                None => bad(notes, "must be a map of schemas"),
-            },
+            "properties" | "items" | "additionalProperties" => self.nested(k, val, path, notes),
             "required" => match val.as_array() {
                 Some(a) => {
                     self.required = a
@@ -153,6 +144,43 @@ impl Schema {
             "maxLength" => self.max_length = count(val, k, path, notes),
             "minItems" => self.min_items = count(val, k, path, notes),
             "maxItems" => self.max_items = count(val, k, path, notes),
+            "nullable" => self.nullable = flag(val, k, path, notes),
+            "default" => self.default = Some(val.clone()),
+            "x-kubernetes-preserve-unknown-fields" => {
+                self.preserve_unknown = flag(val, k, path, notes)
+            }
+            "x-kubernetes-int-or-string" => self.int_or_string = flag(val, k, path, notes),
+            k if SILENT.contains(&k) => {}
+            "example" | "regex" => notes.push((
+                format!("{path}.{k}"),
+                format!("`{k}` is not a structural-schema keyword; ignored"),
+                false,
+            )),
+            _ => notes.push((
+                format!("{path}.{k}"),
+                format!("`{k}` is not enforced by vow; ignored"),
+                false,
+            )),
+        }
+    }
+
+    /// The keywords that hold schemas of their own: compiled in turn, at their own paths.
+    fn nested(&mut self, k: &str, val: &Value, path: &str, notes: &mut Vec<SchemaNote>) {
+        match k {
+            "properties" => match val.as_object() {
+                Some(props) => {
+                    for (name, sub) in props {
+                        let p = format!("{path}.properties.{name}");
+                        self.properties
+                            .insert(name.clone(), Schema::compile(sub, &p, notes));
+                    }
+                }
+                None => notes.push((
+                    format!("{path}.{k}"),
+                    format!("`{k}` must be a map of schemas"),
+                    true,
+                )),
+            },
             "items" => {
                 self.items = Some(Box::new(Schema::compile(
                     val,
@@ -171,23 +199,7 @@ impl Schema {
                     )))),
                 }
             }
-            "nullable" => self.nullable = flag(val, k, path, notes),
-            "default" => self.default = Some(val.clone()),
-            "x-kubernetes-preserve-unknown-fields" => {
-                self.preserve_unknown = flag(val, k, path, notes)
-            }
-            "x-kubernetes-int-or-string" => self.int_or_string = flag(val, k, path, notes),
-            k if SILENT.contains(&k) => {}
-            "example" | "regex" => notes.push((
-                format!("{path}.{k}"),
-                format!("`{k}` is not a structural-schema keyword; ignored"),
-                false,
-            )),
-            _ => notes.push((
-                format!("{path}.{k}"),
-                format!("`{k}` is not enforced by vow; ignored"),
-                false,
-            )),
+            _ => {}
         }
     }
 }

@@ -219,49 +219,61 @@ fn key(f: &Finding) -> String {
 fn compare(spec: &TestSpec, case: &Case, ev: &Evaluated) -> (bool, String) {
     let mut detail = String::new();
     if let Some(expected) = &case.expect.findings {
-        let mut actual: Vec<String> = ev
-            .findings
-            .iter()
-            .filter(|f| {
-                if spec.rules.is_empty() {
-                    f.severity > diag::Severity::Info
-                } else {
-                    f.rule
-                        .as_deref()
-                        .is_some_and(|r| spec.rules.iter().any(|x| x == r))
-                }
-            })
-            .map(key)
-            .collect();
-        actual.sort();
-        let mut want: Vec<String> = expected
-            .iter()
-            .map(|e| {
-                let id = e.rule.clone().or(e.code.clone()).unwrap_or_default();
-                let sev = e.severity.clone().or_else(|| {
-                    actual
-                        .iter()
-                        .find(|a| a.split(' ').next() == Some(id.as_str()))
-                        .and_then(|a| a.split(' ').nth(1).map(String::from))
-                });
-                let waived = if e.waived == Some(true) {
-                    " (waived)"
-                } else {
-                    ""
-                };
-                format!("{id} {}{waived}", sev.unwrap_or_default())
-            })
-            .collect();
-        want.sort();
-        if want != actual {
-            detail.push_str("findings differ\n");
-            detail.push_str(&format!("  expected: {}\n", list(&want)));
-            detail.push_str(&format!("  actual:   {}\n", list(&actual)));
-            for f in &ev.findings {
-                detail.push_str(&format!("    {}\n", f.message));
+        compare_findings(&mut detail, spec, expected, ev);
+    }
+    compare_blocked(&mut detail, case, ev);
+    compare_files(&mut detail, case, ev);
+    (detail.is_empty(), detail)
+}
+
+/// The findings of the test's rules (or, with none named, every finding above info), each as its
+/// id and severity; an expected finding without a severity takes the actual one's.
+fn compare_findings(detail: &mut String, spec: &TestSpec, expected: &[Expected], ev: &Evaluated) {
+    let mut actual: Vec<String> = ev
+        .findings
+        .iter()
+        .filter(|f| {
+            if spec.rules.is_empty() {
+                f.severity > diag::Severity::Info
+            } else {
+                f.rule
+                    .as_deref()
+                    .is_some_and(|r| spec.rules.iter().any(|x| x == r))
             }
+        })
+        .map(key)
+        .collect();
+    actual.sort();
+    let mut want: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            let id = e.rule.clone().or(e.code.clone()).unwrap_or_default();
+            let sev = e.severity.clone().or_else(|| {
+                actual
+                    .iter()
+                    .find(|a| a.split(' ').next() == Some(id.as_str()))
+                    .and_then(|a| a.split(' ').nth(1).map(String::from))
+            });
+            let waived = if e.waived == Some(true) {
+                " (waived)"
+            } else {
+                ""
+            };
+            format!("{id} {}{waived}", sev.unwrap_or_default())
+        })
+        .collect();
+    want.sort();
+    if want != actual {
+        detail.push_str("findings differ\n");
+        detail.push_str(&format!("  expected: {}\n", list(&want)));
+        detail.push_str(&format!("  actual:   {}\n", list(&actual)));
+        for f in &ev.findings {
+            detail.push_str(&format!("    {}\n", f.message));
         }
     }
+}
+
+fn compare_blocked(detail: &mut String, case: &Case, ev: &Evaluated) {
     if let Some(b) = case.expect.blocked {
         if b != ev.blocked {
             detail.push_str(&format!(
@@ -274,6 +286,10 @@ fn compare(spec: &TestSpec, case: &Case, ev: &Evaluated) -> (bool, String) {
             }
         }
     }
+}
+
+/// Each expected file against the rendered file whose path ends with it, as a diff.
+fn compare_files(detail: &mut String, case: &Case, ev: &Evaluated) {
     for (path, want) in &case.expect.files {
         let suffix = format!("/{path}");
         match ev.files.iter().find(|f| f.path.ends_with(&suffix)) {
@@ -303,7 +319,6 @@ fn compare(spec: &TestSpec, case: &Case, ev: &Evaluated) -> (bool, String) {
             Some(_) => {}
         }
     }
-    (detail.is_empty(), detail)
 }
 
 fn list(items: &[String]) -> String {

@@ -7,6 +7,7 @@
 //! yet decidable it returns `Waiting` (exit 0, come back later) or, with `--wait`, polls.
 
 mod aggregate;
+mod fresh;
 mod gate;
 pub mod journal;
 pub mod rollback;
@@ -16,13 +17,13 @@ mod wave;
 pub use gate::{records as health_records, Decision};
 
 use crate::error::Error;
-use crate::evaluate::{self, Detail, Evaluated, Options};
+use crate::error::Result;
+use crate::evaluate::Evaluated;
 use crate::load::inputs::{self, Catalogue};
 use crate::model::{InstanceRef, Request};
 use crate::plan::{Action, Plan, PlanKind};
 use crate::store::{self, layout, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
-use anyhow::Result;
 use chrono::{DateTime, Utc};
 use journal::{GateState, Journal, RunStatus};
 use std::collections::HashMap;
@@ -104,7 +105,8 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                     std::thread::sleep(pause);
                     now = Utc::now();
                 } else {
-                    now += chrono::Duration::from_std(pause)?;
+                    now += chrono::Duration::from_std(pause)
+                        .map_err(|e| Error::System(e.to_string()))?;
                 }
             }
             other => return Ok(other),
@@ -113,7 +115,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
 }
 
 /// The lock file is written too: a lock path through a symlinked `.vow/` is refused.
-fn confined_lock(st: &dyn Store) -> crate::error::Result<()> {
+fn confined_lock(st: &dyn Store) -> Result<()> {
     let lock = st.lock_path();
     let Ok(rel) = lock.strip_prefix(st.dir()) else {
         return Ok(());
@@ -164,70 +166,23 @@ fn step(
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
-    check_fresh(inputs, memo.requests(), current, plan, journal.as_ref())?;
+    fresh::check(inputs, memo.requests(), current, plan, journal.as_ref())?;
     verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
-    if let Some(j) = &journal {
-        match j.status {
-            RunStatus::Done => return Ok(Some(Outcome::Done { run })),
-            RunStatus::Aborted => {
-                return Ok(Some(Outcome::Aborted {
-                    run: run.clone(),
-                    why: format!(
-                        "{} (roll it back with `vow rollback {run}`)",
-                        j.reason.clone().unwrap_or_default()
-                    ),
-                }))
-            }
-            RunStatus::Running => {}
-        }
+    if let Some(ended) = journal.as_ref().and_then(|j| ended(j, &run)) {
+        return Ok(Some(ended));
     }
-    let mut state = current.clone();
-    // The gate of the last applied wave.
     if let Some(j) = journal.as_mut() {
-        if let Some(last) = j.waves.last().cloned() {
-            if last.gate == GateState::Pending {
-                let spec = plan.waves.iter().find(|w| w.index == last.index);
-                match judge(inputs, st, plan, opts, &last, spec, now)? {
-                    Decision::Pass => {
-                        if let Some(w) = j.wave_mut(last.index) {
-                            w.gate = GateState::Passed;
-                        }
-                    }
-                    Decision::Wait { until, why } => {
-                        return Ok(Some(Outcome::Waiting {
-                            run,
-                            wave: format!("{} {}", last.index, last.name),
-                            until,
-                            why,
-                        }));
-                    }
-                    Decision::Fail { failed, why } => {
-                        abort(st, &mut state, j, &last, failed, &why, plan)?;
-                        state.digest = state.compute_digest();
-                        *current = state;
-                        return Ok(Some(Outcome::Aborted {
-                            run: run.clone(),
-                            why: format!("{why} (roll back with `vow rollback {run}`)"),
-                        }));
-                    }
-                }
-            }
+        if let Some(outcome) = judge_pending(st, plan, opts, now, inputs, j, current)? {
+            return Ok(Some(outcome));
         }
     }
+    let state = current.clone();
     let next = plan
         .waves
         .iter()
         .find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
     let Some(wave) = next else {
-        let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
-        j.status = RunStatus::Done;
-        j.store_digest = state.compute_digest();
-        commit(
-            st,
-            &[journal_op(&run, &j)],
-            &format!("vow: plan {run} done"),
-            &trailers(plan, "done"),
-        )?;
+        finish(st, plan, journal, now, &state)?;
         return Ok(Some(Outcome::Done { run }));
     };
     if let Some(wait) = calendar_wait(inputs, memo.requests(), wave, now) {
@@ -238,36 +193,135 @@ fn step(
             why: wait.1,
         }));
     }
-    let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+    let j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+    let applied = Applying {
+        plan,
+        wave,
+        now,
+        inputs,
+    };
+    *current = apply_wave(st, &applied, opts, memo, j, state)?;
+    // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
+    Ok(None)
+}
+
+/// The outcome of a run that is over: done, or aborted (and to be rolled back).
+fn ended(j: &Journal, run: &str) -> Option<Outcome> {
+    match j.status {
+        RunStatus::Done => Some(Outcome::Done {
+            run: run.to_string(),
+        }),
+        RunStatus::Aborted => Some(Outcome::Aborted {
+            run: run.to_string(),
+            why: format!(
+                "{} (roll it back with `vow rollback {run}`)",
+                j.reason.clone().unwrap_or_default()
+            ),
+        }),
+        RunStatus::Running => None,
+    }
+}
+
+/// Judges the gate of the last applied wave, if it is pending: a pass is recorded in the journal
+/// (committed with the next wave), a wait or a failure (which aborts the run) ends the pass.
+fn judge_pending(
+    st: &mut dyn Store,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    now: DateTime<Utc>,
+    inputs: &Catalogue,
+    j: &mut Journal,
+    current: &mut store::StoreState,
+) -> Result<Option<Outcome>> {
+    let Some(last) = j.waves.last().cloned() else {
+        return Ok(None);
+    };
+    if last.gate != GateState::Pending {
+        return Ok(None);
+    }
+    let run = plan.run_id();
+    let spec = plan.waves.iter().find(|w| w.index == last.index);
+    match judge(inputs, st, plan, opts, &last, spec, now)? {
+        Decision::Pass => {
+            if let Some(w) = j.wave_mut(last.index) {
+                w.gate = GateState::Passed;
+            }
+            Ok(None)
+        }
+        Decision::Wait { until, why } => Ok(Some(Outcome::Waiting {
+            run,
+            wave: format!("{} {}", last.index, last.name),
+            until,
+            why,
+        })),
+        Decision::Fail { failed, why } => {
+            let mut state = current.clone();
+            abort(st, &mut state, j, &last, failed, &why, plan)?;
+            state.digest = state.compute_digest();
+            *current = state;
+            Ok(Some(Outcome::Aborted {
+                run: run.clone(),
+                why: format!("{why} (roll back with `vow rollback {run}`)"),
+            }))
+        }
+    }
+}
+
+/// Every wave is applied: the journal says the run is done.
+fn finish(
+    st: &mut dyn Store,
+    plan: &Plan,
+    journal: Option<Journal>,
+    now: DateTime<Utc>,
+    state: &store::StoreState,
+) -> Result<()> {
+    let run = plan.run_id();
+    let mut j = journal.unwrap_or_else(|| new_journal(plan, now, state));
+    j.status = RunStatus::Done;
+    j.store_digest = state.compute_digest();
+    commit(
+        st,
+        &[journal_op(&run, &j)],
+        &format!("vow: plan {run} done"),
+        &trailers(plan, "done"),
+    )?;
+    Ok(())
+}
+
+/// The wave being applied, and what it is applied from.
+struct Applying<'a> {
+    plan: &'a Plan,
+    wave: &'a crate::plan::Wave,
+    now: DateTime<Utc>,
+    inputs: &'a Catalogue,
+}
+
+/// Applies one wave as one commit (its files, the aggregated files it touches, the journal) and
+/// returns what the store holds after it.
+fn apply_wave(
+    st: &mut dyn Store,
+    a: &Applying,
+    opts: &ApplyOptions,
+    memo: &mut verify::Memo,
+    mut j: Journal,
+    mut state: store::StoreState,
+) -> Result<store::StoreState> {
+    let (plan, wave) = (a.plan, a.wave);
+    let run = plan.run_id();
     let rendered: &[Evaluated] = if plan.is_rollback() {
         &[]
     } else {
-        memo.rendered(inputs)
+        memo.rendered(a.inputs)
     };
     let by_ref: HashMap<&InstanceRef, &Evaluated> = rendered.iter().map(|e| (&e.id, e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
-        wave::ops(inputs, st, &mut state, &run, wave, &by_ref)?
+        wave::ops(a.inputs, st, &mut state, &run, wave, &by_ref)?
     };
-    let rebuilt = aggregate::ops(&inputs.destinations, st, &ops);
+    let rebuilt = aggregate::ops(&a.inputs.destinations, st, &ops);
     ops.extend(rebuilt);
-    j.waves.push(journal::WaveRecord {
-        index: wave.index,
-        name: wave.name.clone(),
-        applied_at: crate::duration::format_time(now),
-        instances: wave
-            .instances
-            .iter()
-            .map(|i| i.instance.to_string())
-            .collect(),
-        gate: if wave.gate {
-            GateState::Pending
-        } else {
-            GateState::Passed
-        },
-        failed: Vec::new(),
-    });
+    j.waves.push(wave_record(wave, a.now));
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
     let message = format!(
@@ -291,9 +345,27 @@ fn step(
         ops.len()
     ));
     state.digest = state.compute_digest();
-    *current = state;
-    // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
-    Ok(None)
+    Ok(state)
+}
+
+/// The journal's record of a wave just applied: its gate pending, if it has one.
+fn wave_record(wave: &crate::plan::Wave, now: DateTime<Utc>) -> journal::WaveRecord {
+    journal::WaveRecord {
+        index: wave.index,
+        name: wave.name.clone(),
+        applied_at: crate::duration::format_time(now),
+        instances: wave
+            .instances
+            .iter()
+            .map(|i| i.instance.to_string())
+            .collect(),
+        gate: if wave.gate {
+            GateState::Pending
+        } else {
+            GateState::Passed
+        },
+        failed: Vec::new(),
+    }
 }
 
 /// Commits through the second wall: whatever built them, no operation may leave the store or
@@ -304,7 +376,7 @@ fn commit(
     ops: &[Op],
     message: &str,
     trailers: &[(&str, String)],
-) -> crate::error::Result<String> {
+) -> Result<String> {
     if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
         return Err(Error::Store(format!(
             "{e}; nothing of this commit ({message}) was written"
@@ -372,105 +444,6 @@ fn journal_op(run: &str, j: &Journal) -> Op {
     }
 }
 
-/// Refuses a plan whose inputs or store changed since it was made, saying what changed.
-fn check_fresh(
-    inputs: &Catalogue,
-    requests: &[Request],
-    current: &store::StoreState,
-    plan: &Plan,
-    journal: Option<&Journal>,
-) -> crate::error::Result<()> {
-    let mut changed = Vec::new();
-    if !plan.is_rollback() {
-        let d = &inputs.digests;
-        for (name, p) in &plan.inputs.promises {
-            match d.promises.get(name) {
-                Some(now) if now.digest == p.digest => {}
-                Some(now) => changed.push(format!(
-                    "Promise {name} changed ({} → {})",
-                    p.version, now.version
-                )),
-                None => changed.push(format!("Promise {name} is gone")),
-            }
-        }
-        for name in d
-            .promises
-            .keys()
-            .filter(|n| !plan.inputs.promises.contains_key(*n))
-        {
-            changed.push(format!("Promise {name} is new"));
-        }
-        if d.rules != plan.inputs.rules {
-            changed.push("the rules or waivers changed".into());
-        }
-        if d.requests != plan.inputs.requests {
-            changed.push(format!(
-                "the requests changed{}",
-                changed_requests(inputs, requests, plan)
-            ));
-        }
-        if d.destinations != plan.inputs.destinations {
-            changed.push("the destinations changed".into());
-        }
-    }
-    let expected_store = journal
-        .map(|j| j.store_digest.as_str())
-        .unwrap_or(&plan.inputs.store);
-    if current.digest != expected_store {
-        changed.push(format!(
-            "the store changed since {} (someone else applied, or files were edited by hand)",
-            if journal.is_some() {
-                "the last wave of this run"
-            } else {
-                "the plan was made"
-            }
-        ));
-    }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    Err(crate::error::Error::StalePlan {
-        message: format!(
-            "the plan {} is stale: {}.\n  Nothing was applied. Make a new plan (`vow plan --out plan.json`), review it, and apply that.",
-            plan.run_id(),
-            changed.join("; ")
-        ),
-        reasons: changed,
-    })
-}
-
-/// Which planned instances render differently now.
-fn changed_requests(inputs: &Catalogue, requests: &[Request], plan: &Plan) -> String {
-    let all = evaluate::Requests::Borrowed(requests.iter().collect());
-    let evaluated = evaluate::run(
-        inputs,
-        all,
-        &Options::new(Detail::Digests).with_dependencies(),
-    );
-    let now: HashMap<&InstanceRef, String> = evaluated
-        .iter()
-        .map(|e| (&e.id, e.files_digest()))
-        .collect();
-    let mut names: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Delete)
-        .filter(|c| c.digest.as_ref() != now.get(&c.id))
-        .map(|c| c.id.to_string())
-        .collect();
-    names.truncate(10);
-    if names.is_empty() {
-        // The documents differ but no planned instance renders differently: a request outside
-        // the plan (blocked, unchanged, another Promise), or a plan made by a vow whose digest
-        // of the requests differs (the definition changed once, in 0.1).
-        ": no planned instance renders differently (a request the plan leaves alone changed, or \
-         the plan was made by another version of vow)"
-            .to_string()
-    } else {
-        format!(": {} now render(s) differently", names.join(", "))
-    }
-}
-
 fn judge(
     inputs: &Catalogue,
     st: &dyn Store,
@@ -479,9 +452,8 @@ fn judge(
     last: &journal::WaveRecord,
     spec: Option<&crate::plan::Wave>,
     now: DateTime<Utc>,
-) -> crate::error::Result<Decision> {
-    let applied_at =
-        crate::duration::parse_time(&last.applied_at).map_err(crate::error::Error::EditedPlan)?;
+) -> Result<Decision> {
+    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(Error::EditedPlan)?;
     let bake_seconds = spec
         .and_then(|w| w.bake.as_deref())
         .and_then(|b| crate::duration::parse_duration(b).ok())
@@ -509,7 +481,7 @@ fn judge(
     if let Some(cmd) = &opts.gate_cmd {
         return Ok(
             match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)
-                .map_err(|e| crate::error::Error::Usage(format!("{e:#}")))?
+                .map_err(|e| Error::Usage(format!("{e:#}")))?
             {
                 Some(true) => gate::bake_or_pass(&g, Vec::new()),
                 None => Decision::Wait {
@@ -550,7 +522,8 @@ fn abort(
         };
         if let Some(applied) = state.applied.get_mut(&id) {
             applied.binding.status.failed_version = applied.binding.status.applied_version.clone();
-            let text = serde_yaml::to_string(&applied.binding)?;
+            let text =
+                serde_yaml::to_string(&applied.binding).map_err(|e| Error::Store(e.to_string()))?;
             applied.text_digest = store::digest(text.as_bytes());
             ops.push(Op::Write {
                 path: layout::binding(&id),

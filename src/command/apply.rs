@@ -1,7 +1,7 @@
 //! `vow apply`: applies a plan to the store wave by wave behind its gates (src/apply/), and says
 //! how the run stands.
 
-use super::{typed, Sink};
+use super::Sink;
 use crate::apply::{ApplyOptions, Outcome};
 use crate::error::{exit, Error, Result};
 use crate::workspace::Workspace;
@@ -43,7 +43,7 @@ pub fn apply(
         clock,
         say: |line| super::sink::say(&format!("{line}\n")),
     };
-    let outcome = crate::apply::apply(ws, st.as_mut(), &apply_opts).map_err(typed(Error::Store))?;
+    let outcome = crate::apply::apply(ws, st.as_mut(), &apply_opts)?;
     match outcome {
         Outcome::Done { run } => {
             sink.out(&format!(

@@ -17,7 +17,6 @@ pub mod test;
 pub use sink::Sink;
 
 use crate::diag::{Finding, Severity};
-use crate::error::Error;
 use crate::report;
 use clap::ValueEnum;
 
@@ -96,39 +95,5 @@ impl Leftovers {
     /// Keeps `value` until the end of the process.
     pub fn keep<T: 'static>(&mut self, value: T) {
         self.0.push(Box::new(value));
-    }
-}
-
-/// Turns the error of a callee into a typed [`Error`] made by `wrap` from its whole text (the
-/// chain of contexts, as `{:#}` prints it); an error that already is an [`Error`] is kept as it
-/// is. A bridge while parts of the library still return untyped errors: it compiles for both,
-/// so a call site needs no change when its callee becomes typed (and can then drop the bridge).
-pub(crate) fn typed<E: std::fmt::Display + 'static>(
-    wrap: fn(String) -> Error,
-) -> impl Fn(E) -> Error {
-    move |e| {
-        let text = format!("{e:#}");
-        let any: Box<dyn std::any::Any> = Box::new(e);
-        match any.downcast::<Error>() {
-            Ok(done) => *done,
-            Err(_) => wrap(text),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_typed_error_stays_as_it_is() {
-        let e = typed(Error::Store)(Error::Usage("no such run".into()));
-        assert!(matches!(e, Error::Usage(m) if m == "no such run"));
-    }
-
-    #[test]
-    fn any_other_error_is_wrapped_with_its_text() {
-        let e = typed(Error::Git)("the remote refused the push");
-        assert!(matches!(e, Error::Git(m) if m == "the remote refused the push"));
     }
 }

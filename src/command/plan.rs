@@ -1,7 +1,7 @@
 //! `vow plan`: evaluates the fleet, builds the plan and writes it (the plan file, stdout); with
 //! `--shard K/N` one slice's partial plan, with `--merge` the plan of every shard's partials.
 
-use super::{fails, typed, FailOn, Leftovers, Sink};
+use super::{fails, FailOn, Leftovers, Sink};
 use crate::error::{exit, Error, Result};
 use crate::evaluate;
 use crate::load::inputs::{Catalogue, Fleet};
@@ -126,11 +126,11 @@ pub fn merge(
     let parts = parts
         .iter()
         .map(|p| {
-            let part = plan::Partial::read(p).map_err(typed(Error::EditedPlan))?;
+            let part = plan::Partial::read(p)?;
             Ok((p.clone(), part))
         })
         .collect::<Result<Vec<_>>>()?;
-    let merged = plan::merge(inputs, parts).map_err(typed(Error::EditedPlan))?;
+    let merged = plan::merge(inputs, parts)?;
     let shard_now = match &merged.now {
         Some(t) => Some(crate::duration::parse_time(t).map_err(Error::EditedPlan)?),
         None => None,

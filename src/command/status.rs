@@ -1,21 +1,21 @@
 //! `vow status`: where the rollouts stand, from the journals in the store.
 
-use super::{typed, Sink};
-use crate::error::{exit, Error, Result};
+use super::Sink;
+use crate::error::{exit, Result};
 use crate::report;
 use crate::workspace::Workspace;
 
 /// Writes the state of one run (`run`: its id or a prefix) or of every run, newest first.
 pub fn status(ws: &Workspace, run: Option<&str>, sink: &mut Sink) -> Result<i32> {
     let mut st = ws.open_store()?;
-    st.refresh().map_err(typed(Error::Git))?;
+    st.refresh()?;
     let scan = crate::apply::journal::scan(st.dir(), &ws.root);
     for f in &scan.findings {
         sink.say(&format!("{f}\n"));
     }
     let runs = match run {
         Some(r) => {
-            vec![crate::apply::rollback::find_run(st.as_ref(), r).map_err(typed(Error::Usage))?]
+            vec![crate::apply::rollback::find_run(st.as_ref(), r)?]
         }
         None => scan.journals,
     };

@@ -36,40 +36,8 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
     let (changes, held) = hold_deletes(catalogue, classify(catalogue, &evaluated, &wanted));
-    let mut findings: Vec<Finding> = catalogue
-        .findings
-        .iter()
-        .filter(|f| {
-            f.instance.as_deref().is_none_or(|r| {
-                r.parse::<crate::model::InstanceRef>()
-                    .map_or(true, |id| wanted(&id.promise))
-            })
-        })
-        .cloned()
-        .collect();
-    for e in &evaluated {
-        findings.extend(e.findings.iter().cloned());
-    }
-    let rollout_of = |name: &str| {
-        catalogue
-            .promise_by_name(name)
-            .and_then(|p| p.rollout.as_ref())
-    };
-    let strategy = waves::Strategy {
-        rollout_of: &rollout_of,
-        fallback: catalogue
-            .ws
-            .default_rollout
-            .clone()
-            .unwrap_or_else(crate::config::default_rollout),
-    };
-    let mut assigned = waves::assign(&strategy, &changes);
-    timing::time_waves(
-        &mut assigned.waves,
-        &assigned.bakes,
-        &catalogue.ws.calendar,
-        opts.now,
-    );
+    let mut findings = wanted_findings(catalogue, &evaluated, &wanted);
+    let assigned = assign_waves(catalogue, &changes, opts.now);
     findings.extend(assigned.findings.iter().cloned());
     diag::sort_findings(&mut findings);
 
@@ -90,22 +58,7 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
         &catalogue.ws.labels.team,
         &catalogue.ws.labels.environment,
     );
-    let summary = Summary {
-        requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
-        unchanged: changes
-            .iter()
-            .filter(|c| c.action == Action::Unchanged)
-            .count(),
-        create: count(&changes, Action::Create, &assigned.unassigned),
-        update: count(&changes, Action::Update, &assigned.unassigned),
-        delete: count(&changes, Action::Delete, &assigned.unassigned),
-        blocked: blocked.len(),
-        pinned: evaluated.iter().filter(|e| e.pinned).count(),
-        paused: evaluated.iter().filter(|e| e.paused).count(),
-        waves: assigned.waves.len(),
-        failure_budget: assigned.run_budget,
-        findings: findings.len(),
-    };
+    let summary = summary(&evaluated, &changes, &assigned, &blocked, &findings);
     let mut plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
@@ -139,6 +92,86 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
     };
     plan.plan_id = plan_id(&plan);
     plan
+}
+
+/// The workspace's findings about the planned Promises (or about no instance), then the
+/// evaluated instances' own.
+fn wanted_findings(
+    catalogue: &Catalogue,
+    evaluated: &[&Evaluated],
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = catalogue
+        .findings
+        .iter()
+        .filter(|f| {
+            f.instance.as_deref().is_none_or(|r| {
+                r.parse::<crate::model::InstanceRef>()
+                    .map_or(true, |id| wanted(&id.promise))
+            })
+        })
+        .cloned()
+        .collect();
+    for e in evaluated {
+        findings.extend(e.findings.iter().cloned());
+    }
+    findings
+}
+
+/// Puts the changes into waves by their Promises' rollouts (or the default one), and times the
+/// waves against the calendar.
+fn assign_waves(
+    catalogue: &Catalogue,
+    changes: &[Change],
+    now: Option<DateTime<Utc>>,
+) -> waves::Assigned {
+    let rollout_of = |name: &str| {
+        catalogue
+            .promise_by_name(name)
+            .and_then(|p| p.rollout.as_ref())
+    };
+    let strategy = waves::Strategy {
+        rollout_of: &rollout_of,
+        fallback: catalogue
+            .ws
+            .default_rollout
+            .clone()
+            .unwrap_or_else(crate::config::default_rollout),
+    };
+    let mut assigned = waves::assign(&strategy, changes);
+    timing::time_waves(
+        &mut assigned.waves,
+        &assigned.bakes,
+        &catalogue.ws.calendar,
+        now,
+    );
+    assigned
+}
+
+/// The plan's numbers at a glance.
+fn summary(
+    evaluated: &[&Evaluated],
+    changes: &[Change],
+    assigned: &waves::Assigned,
+    blocked: &[Blocked],
+    findings: &[Finding],
+) -> Summary {
+    Summary {
+        requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
+        unchanged: changes
+            .iter()
+            .filter(|c| c.action == Action::Unchanged)
+            .count(),
+        create: count(changes, Action::Create, &assigned.unassigned),
+        update: count(changes, Action::Update, &assigned.unassigned),
+        delete: count(changes, Action::Delete, &assigned.unassigned),
+        blocked: blocked.len(),
+        pinned: evaluated.iter().filter(|e| e.pinned).count(),
+        paused: evaluated.iter().filter(|e| e.paused).count(),
+        waves: assigned.waves.len(),
+        failure_budget: assigned.run_budget,
+        findings: findings.len(),
+    }
 }
 
 /// While any request document failed to load, deletions are held back as blocked: the

@@ -4,6 +4,7 @@
 
 use super::PolicyView;
 use crate::diag::Finding;
+use crate::policy::CheckOutcome;
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,40 +47,11 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
     };
     for c in v.checked {
         for o in &c.outcomes {
-            let mine: Vec<&Finding> = c
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.rule.as_deref() == Some(&*o.rule)
-                        && (f.blocking || f.waived.is_some() || !o.passed)
-                })
-                .collect();
-            let outcome = if o.waived {
-                let w = mine.iter().find_map(|f| f.waived.as_ref());
-                Outcome::Skip(
-                    w.map(|w| format!("waived by {} until {}: {}", w.waiver, w.expires, w.reason))
-                        .unwrap_or_default(),
-                )
-            } else if o.passed {
-                Outcome::Pass
-            } else {
-                let first = mine.first().map(|f| f.message.clone()).unwrap_or_default();
-                let kind = mine
-                    .first()
-                    .map(|f| f.severity.as_str())
-                    .unwrap_or("error")
-                    .to_string();
-                Outcome::Fail {
-                    message: first,
-                    kind,
-                    text: failure_text(&mine),
-                }
-            };
             suites.entry(o.rule.to_string()).or_default().push(Case {
                 name: unique(format!("{} {}", o.rule, c.id)),
                 classname: format!("vow.{}", o.rule),
                 file: Some(c.location.to_string()),
-                outcome,
+                outcome: check_outcome(&c.findings, o),
             });
         }
     }
@@ -93,17 +65,6 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
             .clone()
             .or_else(|| f.location.as_ref().map(|l| l.to_string()))
             .unwrap_or_else(|| "workspace".into());
-        let outcome = match &f.waived {
-            Some(w) => Outcome::Skip(format!(
-                "waived by {} until {}: {}",
-                w.waiver, w.expires, w.reason
-            )),
-            None => Outcome::Fail {
-                message: f.message.clone(),
-                kind: f.severity.as_str().into(),
-                text: f.to_string(),
-            },
-        };
         suites
             .entry(format!("vow {}", v.command))
             .or_default()
@@ -111,7 +72,7 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
                 name: unique(format!("{} {subject}", f.id())),
                 classname: format!("vow.{}", f.id()),
                 file: f.location.as_ref().map(|l| l.to_string()),
-                outcome,
+                outcome: finding_outcome(f),
             });
     }
     for t in v.tests {
@@ -132,6 +93,52 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
         });
     }
     suites
+}
+
+/// How one rule's check of an instance went, from the instance's findings of that rule.
+fn check_outcome(findings: &[Finding], o: &CheckOutcome) -> Outcome {
+    let mine: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.rule.as_deref() == Some(&*o.rule) && (f.blocking || f.waived.is_some() || !o.passed)
+        })
+        .collect();
+    if o.waived {
+        let w = mine.iter().find_map(|f| f.waived.as_ref());
+        Outcome::Skip(
+            w.map(|w| format!("waived by {} until {}: {}", w.waiver, w.expires, w.reason))
+                .unwrap_or_default(),
+        )
+    } else if o.passed {
+        Outcome::Pass
+    } else {
+        let first = mine.first().map(|f| f.message.clone()).unwrap_or_default();
+        let kind = mine
+            .first()
+            .map(|f| f.severity.as_str())
+            .unwrap_or("error")
+            .to_string();
+        Outcome::Fail {
+            message: first,
+            kind,
+            text: failure_text(&mine),
+        }
+    }
+}
+
+/// A finding no check covers: skipped when waived, failed otherwise.
+fn finding_outcome(f: &Finding) -> Outcome {
+    match &f.waived {
+        Some(w) => Outcome::Skip(format!(
+            "waived by {} until {}: {}",
+            w.waiver, w.expires, w.reason
+        )),
+        None => Outcome::Fail {
+            message: f.message.clone(),
+            kind: f.severity.as_str().into(),
+            text: f.to_string(),
+        },
+    }
 }
 
 fn counts(cases: &[Case]) -> (usize, usize, usize) {

@@ -67,6 +67,22 @@ pub fn render(v: &PolicyView) -> String {
         table(&mut o, "team", &c.by_team);
         table(&mut o, "environment", &c.by_environment);
     }
+    findings(&mut o, v);
+    for t in v.tests.iter().filter(|t| !t.passed) {
+        let _ = writeln!(
+            o,
+            "\n**FAIL** `{}` {} / {}\n\n```\n{}\n```",
+            t.location,
+            t.test,
+            t.case,
+            t.detail.trim_end()
+        );
+    }
+    o
+}
+
+/// The findings worth showing, as a table: collapsed when there are more than ten.
+fn findings(o: &mut String, v: &PolicyView) {
     let shown: Vec<_> = v
         .findings
         .iter()
@@ -105,15 +121,4 @@ pub fn render(v: &PolicyView) -> String {
             let _ = writeln!(o, "\n</details>");
         }
     }
-    for t in v.tests.iter().filter(|t| !t.passed) {
-        let _ = writeln!(
-            o,
-            "\n**FAIL** `{}` {} / {}\n\n```\n{}\n```",
-            t.location,
-            t.test,
-            t.case,
-            t.detail.trim_end()
-        );
-    }
-    o
 }
