@@ -62,7 +62,7 @@ pub struct Checked {
     pub findings: Vec<Finding>,
 }
 
-pub struct ScanResult {
+pub(crate) struct ScanResult {
     pub checked: Vec<Checked>,
     /// Every finding: the workspace's (loading, waivers) and the rules'.
     pub findings: Vec<Finding>,
@@ -70,7 +70,7 @@ pub struct ScanResult {
 }
 
 /// Scans the applied fleet.
-pub fn scan(catalogue: &Catalogue, requests: &[crate::model::Request]) -> ScanResult {
+pub(crate) fn scan(catalogue: &Catalogue, requests: &[crate::model::Request]) -> ScanResult {
     let requests: BTreeMap<&InstanceRef, &crate::model::Request> =
         requests.iter().map(|r| (&r.id, r)).collect();
     // Rules judge requests; a Promise's own dependencies are not one.

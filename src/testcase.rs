@@ -82,7 +82,7 @@ pub struct CaseResult {
 }
 
 /// Runs every test case of the workspace. Malformed tests are findings.
-pub fn run_all(catalogue: &Catalogue) -> (Vec<CaseResult>, Vec<Finding>) {
+pub(crate) fn run_all(catalogue: &Catalogue) -> (Vec<CaseResult>, Vec<Finding>) {
     let mut results = Vec::new();
     let mut findings = Vec::new();
     for t in &catalogue.policy.tests {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Reading, splitting and parsing every input, linking requests, reading the store (wall).
     Load,
     /// Structural-schema defaulting and validation of requests (summed over threads).
@@ -54,22 +54,22 @@ static NANOS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 /// Resident memory (KiB) when each wall stage ended; 0 when not recorded.
 static RSS_KIB: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
-pub fn enable() {
+pub(crate) fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-pub fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-pub fn add(stage: Stage, d: Duration) {
+pub(crate) fn add(stage: Stage, d: Duration) {
     if let Some(n) = NANOS.get(stage as usize) {
         n.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
 }
 
 /// Times `f` as `stage` when timings are on.
-pub fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
+pub(crate) fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
     if !enabled() {
         return f();
     }
@@ -83,7 +83,7 @@ pub fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
 }
 
 /// Notes the resident memory at the end of a wall stage timed with [`add`].
-pub fn note_memory(stage: Stage) {
+pub(crate) fn note_memory(stage: Stage) {
     if enabled() {
         if let Some(r) = RSS_KIB.get(stage as usize) {
             r.store(status_kib("VmRSS:").unwrap_or(0), Ordering::Relaxed);
@@ -109,7 +109,7 @@ fn mib(kib: u64) -> String {
 }
 
 /// The table `--timings` prints (to stderr), with the total wall time of the run.
-pub fn report(total: Duration) -> String {
+pub(crate) fn report(total: Duration) -> String {
     let mut out = format!("timings:{:>45}{:>15}\n", "time", "memory after");
     let get = |s: Stage| {
         NANOS

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// The document as serde_yaml would write it, or `None` when it holds something this writer
 /// leaves to serde_yaml.
-pub fn to_string(v: &Value) -> Option<String> {
+pub(crate) fn to_string(v: &Value) -> Option<String> {
     let mut out = String::with_capacity(512);
     match v {
         Value::Object(m) if !m.is_empty() => map(&mut out, m, 0)?,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// The operations that rebuild the aggregated file of every destination whose parts `ops` touch.
 /// Parts are joined in path order with Kratix's separator (`\n---\n`); a destination left with
 /// no parts loses its file.
-pub fn ops(dests: &[Destination], st: &dyn Store, ops: &[Op]) -> Vec<Op> {
+pub(super) fn ops(dests: &[Destination], st: &dyn Store, ops: &[Op]) -> Vec<Op> {
     let mut out = Vec::new();
     for d in dests
         .iter()

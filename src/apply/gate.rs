@@ -38,11 +38,11 @@ impl Health {
 }
 
 /// Health records by instance (`<promise>:<namespace>/<name>`): (state, lastRun).
-pub type Records = BTreeMap<String, Vec<(Health, i64)>>;
+pub(super) type Records = BTreeMap<String, Vec<(Health, i64)>>;
 
 /// Records that could not be read: by instance when the record names one, else unplaced.
 #[derive(Clone, Debug, Default)]
-pub struct Invalid {
+pub(super) struct Invalid {
     pub by_instance: BTreeMap<String, Vec<Finding>>,
     pub other: Vec<Finding>,
 }
@@ -54,7 +54,7 @@ pub fn records(dirs: &[&Path], root: &Path) -> Records {
 
 /// Reads HealthRecords, with a finding (naming the file and line) for each one that is invalid
 /// and for each health file that cannot be read.
-pub fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
+pub(super) fn records_checked(dirs: &[&Path], root: &Path) -> (Records, Invalid) {
     let mut out = Records::new();
     let mut invalid = Invalid::default();
     for dir in dirs {
@@ -152,7 +152,7 @@ pub enum Decision {
     },
 }
 
-pub struct GateInput<'a> {
+pub(super) struct GateInput<'a> {
     pub instances: &'a [String],
     pub applied_at: DateTime<Utc>,
     pub bake_seconds: i64,
@@ -162,13 +162,13 @@ pub struct GateInput<'a> {
 
 /// Judges a wave from health records.
 #[cfg(test)]
-pub fn judge(g: &GateInput, records: &Records) -> Decision {
+pub(super) fn judge(g: &GateInput, records: &Records) -> Decision {
     judge_with(g, records, &Invalid::default())
 }
 
 /// Judges a wave from health records; a wave that waits names, for each instance it waits
 /// for, whether its record is missing or invalid (and where), and any health file unread.
-pub fn judge_with(g: &GateInput, records: &Records, invalid: &Invalid) -> Decision {
+pub(super) fn judge_with(g: &GateInput, records: &Records, invalid: &Invalid) -> Decision {
     let decision = judge_pending(g, records, &|i: &str| match invalid.by_instance.get(i) {
         Some(fs) => {
             let why: Vec<String> = fs.iter().map(|f| f.message.clone()).collect();
@@ -227,7 +227,7 @@ fn judge_pending(g: &GateInput, records: &Records, shown: &dyn Fn(&str) -> Strin
 }
 
 /// After health: the bake time, then pass.
-pub fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
+pub(super) fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
     if !pending.is_empty() {
         let shown: Vec<&str> = pending.iter().take(5).map(String::as_str).collect();
         return Decision::Wait {
@@ -257,7 +257,7 @@ pub fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
 /// Runs a gate command with the wave's instances on stdin (one per line) and, when the list
 /// fits in an environment variable, in `VOW_INSTANCES`; `VOW_INSTANCE_COUNT` always. Exit 0
 /// passes, 75 (EX_TEMPFAIL) means not yet, anything else fails the wave.
-pub fn command(
+pub(super) fn command(
     cmd: &str,
     plan: &str,
     wave: usize,

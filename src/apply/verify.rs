@@ -19,7 +19,7 @@ const SHOWN: usize = 10;
 
 /// What one process of apply computes once: the rendered requests, and whether the plan was
 /// re-derived and found to be what planning gives.
-pub struct Memo {
+pub(super) struct Memo {
     /// The workspace's requests, rendered on first need.
     requests: Vec<Request>,
     rendered: Option<Vec<Evaluated>>,
@@ -27,7 +27,7 @@ pub struct Memo {
 }
 
 impl Memo {
-    pub fn new(requests: Vec<Request>) -> Memo {
+    pub(super) fn new(requests: Vec<Request>) -> Memo {
         Memo {
             requests,
             rendered: None,
@@ -35,11 +35,11 @@ impl Memo {
         }
     }
 
-    pub fn requests(&self) -> &[Request] {
+    pub(super) fn requests(&self) -> &[Request] {
         &self.requests
     }
 
-    pub fn rendered(&mut self, inputs: &Catalogue) -> &[Evaluated] {
+    pub(super) fn rendered(&mut self, inputs: &Catalogue) -> &[Evaluated] {
         let requests = &self.requests;
         self.rendered.get_or_insert_with(|| {
             let all = evaluate::Requests::Borrowed(requests.iter().collect());
@@ -54,7 +54,7 @@ impl Memo {
 
 /// Before a run's first wave: the plan must be what planning its recorded inputs against the
 /// store gives now. Once a run has started, its journal must be this plan's.
-pub fn verify_plan(
+pub(super) fn verify_plan(
     st: &dyn Store,
     plan: &Plan,
     inputs: &Catalogue,
@@ -98,7 +98,11 @@ pub fn verify_plan(
 }
 
 /// The waves planning gives now.
-pub fn derive(inputs: &Catalogue, evaluated: &[Evaluated], plan: &Plan) -> Result<Vec<Wave>> {
+pub(super) fn derive(
+    inputs: &Catalogue,
+    evaluated: &[Evaluated],
+    plan: &Plan,
+) -> Result<Vec<Wave>> {
     let now = match &plan.now {
         Some(t) => Some(crate::duration::parse_time(t).map_err(Error::EditedPlan)?),
         None => None,
@@ -111,7 +115,7 @@ pub fn derive(inputs: &Catalogue, evaluated: &[Evaluated], plan: &Plan) -> Resul
 }
 
 /// Refuses the plan when its waves are not `derived`, listing the first differences.
-pub fn check(plan: &Plan, derived: &[Wave]) -> Result<()> {
+pub(super) fn check(plan: &Plan, derived: &[Wave]) -> Result<()> {
     let diffs = differences(&plan.waves, derived);
     if diffs.is_empty() {
         return Ok(());
@@ -139,7 +143,7 @@ pub fn check(plan: &Plan, derived: &[Wave]) -> Result<()> {
 }
 
 /// Every difference between the plan's waves and the derived ones, in wave order.
-pub fn differences(planned: &[Wave], derived: &[Wave]) -> Vec<String> {
+pub(super) fn differences(planned: &[Wave], derived: &[Wave]) -> Vec<String> {
     let mut out = Vec::new();
     if planned.len() != derived.len() {
         out.push(format!(

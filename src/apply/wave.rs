@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What an instance was before a wave changed it: enough to put it back.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Backup {
+pub(super) struct Backup {
     /// The binding record's text, absent when the instance did not exist.
     pub binding: Option<String>,
     /// Every path the wave wrote or removed, with its content before (absent: did not exist).
@@ -22,7 +22,7 @@ pub struct Backup {
 }
 
 /// Where the backup of an instance before a wave of a run is kept (the layout owns it).
-pub fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
+pub(super) fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
     layout::backup(run, wave, id)
 }
 
@@ -43,7 +43,7 @@ fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
 }
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
-pub fn ops(
+pub(super) fn ops(
     inputs: &Catalogue,
     st: &dyn Store,
     state: &mut StoreState,

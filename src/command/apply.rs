@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// `vow apply`'s options.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// The plan file.
     pub plan: PathBuf,
     /// Poll until the run is done or aborted.
@@ -24,7 +24,7 @@ pub struct Options {
 }
 
 /// Applies the plan at `now`; `clock`: `now` is the clock's (not fixed by `--now`).
-pub fn apply(
+pub(crate) fn apply(
     ws: &Workspace,
     opts: &Options,
     now: DateTime<Utc>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// What to check and where the report goes.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     pub format: ReportFormat,
     /// Also fail on a non-blocking finding at least this severe.
     pub fail_on: FailOn,
@@ -25,7 +25,12 @@ pub struct Options {
 }
 
 /// Checks the workspace and writes the report.
-pub fn check(inputs: &Catalogue, requests: Fleet, opts: &Options, sink: &mut Sink) -> Result<i32> {
+pub(crate) fn check(
+    inputs: &Catalogue,
+    requests: Fleet,
+    opts: &Options,
+    sink: &mut Sink,
+) -> Result<i32> {
     // A path that names nothing would check nothing, and pass.
     if let Some(missing) = opts.changed.iter().find(|p| !p.exists()) {
         return Err(Error::Usage(format!(

@@ -7,7 +7,7 @@ use crate::workspace::Workspace;
 
 /// The listing of every code (no code given) or a built-in code's explanation; `None` when
 /// `code` is not a built-in code (it may name a rule).
-pub fn builtin(code: Option<&str>) -> Option<String> {
+pub(crate) fn builtin(code: Option<&str>) -> Option<String> {
     let Some(code) = code else {
         let list = diag::ALL_CODES
             .iter()
@@ -30,7 +30,7 @@ pub fn builtin(code: Option<&str>) -> Option<String> {
 }
 
 /// Explains a rule of the workspace (rule names are finding ids too).
-pub fn rule(ws: Workspace, code: Option<&str>) -> Result<String> {
+pub(crate) fn rule(ws: Workspace, code: Option<&str>) -> Result<String> {
     let code = code.unwrap_or_default();
     let (policy, _) = crate::policy::load(&ws.root, &ws.rules, Vec::new());
     let Some(r) = policy.rule(code) else {

@@ -3,18 +3,18 @@
 //! options, writes its result through the [`Sink`] it is given and returns its exit code; what
 //! several commands share (the `--fail-on` threshold, the policy report formats) is here.
 
-pub mod apply;
-pub mod check;
-pub mod explain;
-pub mod plan;
-pub mod render;
-pub mod rollback;
-pub mod scan;
-pub mod sink;
-pub mod status;
-pub mod test;
+pub(crate) mod apply;
+pub(crate) mod check;
+pub(crate) mod explain;
+pub(crate) mod plan;
+pub(crate) mod render;
+pub(crate) mod rollback;
+pub(crate) mod scan;
+pub(crate) mod sink;
+pub(crate) mod status;
+pub(crate) mod test;
 
-pub use sink::Sink;
+pub(crate) use sink::Sink;
 
 use crate::diag::{Finding, Severity};
 use crate::report;
@@ -89,11 +89,11 @@ pub(crate) fn policy_report(v: &report::PolicyView, format: ReportFormat) -> Str
 /// process's exit frees at once: dropping them piece by piece took seconds on a large fleet.
 /// The command line forgets them all in one place, after the command.
 #[derive(Default)]
-pub struct Leftovers(Vec<Box<dyn std::any::Any>>);
+pub(crate) struct Leftovers(Vec<Box<dyn std::any::Any>>);
 
 impl Leftovers {
     /// Keeps `value` until the end of the process.
-    pub fn keep<T: 'static>(&mut self, value: T) {
+    pub(crate) fn keep<T: 'static>(&mut self, value: T) {
         self.0.push(Box::new(value));
     }
 }

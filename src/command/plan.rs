@@ -22,7 +22,7 @@ pub enum PlanFormat {
 
 /// What to plan and how to write it (`vow plan`'s options but `--shard` and `--merge`).
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// The plan file (JSON), written as well as stdout.
     pub out: Option<PathBuf>,
     pub format: PlanFormat,
@@ -36,7 +36,7 @@ pub struct Options {
 }
 
 /// `vow plan`: evaluates every request and writes the plan.
-pub fn plan(
+pub(crate) fn plan(
     inputs: &Catalogue,
     requests: Fleet,
     opts: Options,
@@ -69,7 +69,7 @@ pub fn plan(
 }
 
 /// `vow plan --shard K/N`: evaluates one slice and writes the partial plan.
-pub fn shard(
+pub(crate) fn shard(
     inputs: &Catalogue,
     requests: Fleet,
     shard: Shard,
@@ -115,7 +115,7 @@ pub fn shard(
 }
 
 /// `vow plan --merge PARTS...`: the plan of the whole fleet from every shard's partial plan.
-pub fn merge(
+pub(crate) fn merge(
     inputs: Catalogue,
     parts: &[PathBuf],
     opts: Options,

@@ -8,7 +8,7 @@ use crate::model::Request;
 use crate::report;
 
 /// Evaluates the requests `what` names with their trace and writes each one's rendering.
-pub fn render(
+pub(crate) fn render(
     inputs: &Catalogue,
     requests: &[Request],
     what: &str,

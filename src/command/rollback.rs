@@ -7,7 +7,12 @@ use crate::workspace::Workspace;
 use std::path::Path;
 
 /// Writes the reverse plan of `run` (its id or a prefix) to `dest` or stdout.
-pub fn rollback(ws: &Workspace, run: &str, dest: Option<&Path>, sink: &mut Sink) -> Result<i32> {
+pub(crate) fn rollback(
+    ws: &Workspace,
+    run: &str,
+    dest: Option<&Path>,
+    sink: &mut Sink,
+) -> Result<i32> {
     let mut st = ws.open_store()?;
     st.refresh()?;
     let journal = crate::apply::rollback::find_run(st.as_ref(), run)?;

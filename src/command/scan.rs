@@ -10,7 +10,7 @@ use crate::timings::Stage;
 use std::path::Path;
 
 /// Scans the fleet and writes the report in `format` to `out` or stdout.
-pub fn scan(
+pub(crate) fn scan(
     inputs: &Catalogue,
     requests: &[Request],
     format: ReportFormat,

@@ -8,24 +8,24 @@ use std::io::Write;
 use std::path::Path;
 
 /// The output of a command.
-pub struct Sink<'a> {
+pub(crate) struct Sink<'a> {
     stdout: &'a mut (dyn Write + Send),
 }
 
 impl<'a> Sink<'a> {
     /// A sink whose results go to `stdout` (the process's, or a buffer in a test).
-    pub fn new(stdout: &'a mut (dyn Write + Send)) -> Sink<'a> {
+    pub(crate) fn new(stdout: &'a mut (dyn Write + Send)) -> Sink<'a> {
         Sink { stdout }
     }
 
     /// Writes `text` to stdout.
-    pub fn out(&mut self, text: &str) -> Result<()> {
+    pub(crate) fn out(&mut self, text: &str) -> Result<()> {
         self.out_with(|w| w.write_all(text.as_bytes()))
     }
 
     /// Writes to stdout with `write`, through a buffer: a JSON plan is streamed, never built as
     /// one string.
-    pub fn out_with(
+    pub(crate) fn out_with(
         &mut self,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<()> {
@@ -42,7 +42,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Writes a report to `dest` (`--out`) when there is one, or else to stdout.
-    pub fn emit(&mut self, text: &str, dest: Option<&Path>) -> Result<()> {
+    pub(crate) fn emit(&mut self, text: &str, dest: Option<&Path>) -> Result<()> {
         match dest {
             Some(p) => crate::store::write::atomic_write(p, text.as_bytes())
                 .map_err(|e| Error::Store(format!("cannot write {}: {e:#}", p.display()))),
@@ -51,7 +51,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Writes a note for people to stderr.
-    pub fn say(&mut self, text: &str) {
+    pub(crate) fn say(&mut self, text: &str) {
         say(text);
     }
 }

@@ -6,7 +6,7 @@ use crate::report;
 use crate::workspace::Workspace;
 
 /// Writes the state of one run (`run`: its id or a prefix) or of every run, newest first.
-pub fn status(ws: &Workspace, run: Option<&str>, sink: &mut Sink) -> Result<i32> {
+pub(crate) fn status(ws: &Workspace, run: Option<&str>, sink: &mut Sink) -> Result<i32> {
     let mut st = ws.open_store()?;
     st.refresh()?;
     let scan = crate::apply::journal::scan(st.dir(), &ws.root);

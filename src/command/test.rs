@@ -15,7 +15,7 @@ pub enum TestFormat {
 }
 
 /// Runs every test case (the results shown only for those whose name contains `filter`).
-pub fn test(
+pub(crate) fn test(
     inputs: &Catalogue,
     filter: Option<&str>,
     format: TestFormat,

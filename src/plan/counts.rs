@@ -40,7 +40,7 @@ fn key(labels: &Labels, k: &str) -> String {
     labels.get(k).cloned().unwrap_or_else(|| "(none)".into())
 }
 
-pub fn count(
+pub(super) fn count(
     waves: &[Wave],
     blocked: &[Blocked],
     evaluated: &[&Evaluated],

@@ -3,7 +3,7 @@
 
 /// The text with comments and the contents of string and char literals replaced by spaces
 /// (newlines kept, so line numbers stay those of the file).
-pub fn blank_comments_and_strings(text: &str) -> String {
+pub(crate) fn blank_comments_and_strings(text: &str) -> String {
     let c: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -112,12 +112,12 @@ fn raw_start(c: &[char], i: usize) -> bool {
     !ident_before(c, i) || (c[i - 1] == 'b' && !ident_before(c, i - 1))
 }
 
-pub fn is_ident(ch: u8) -> bool {
+pub(crate) fn is_ident(ch: u8) -> bool {
     ch.is_ascii_alphanumeric() || ch == b'_'
 }
 
 /// The name that starts at `at` (letters, digits, `_`), maybe empty.
-pub fn ident_at(code: &str, at: usize) -> String {
+pub(crate) fn ident_at(code: &str, at: usize) -> String {
     code[at..]
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -125,14 +125,14 @@ pub fn ident_at(code: &str, at: usize) -> String {
 }
 
 /// The offsets of each `word` that is not the tail of a longer name.
-pub fn word_starts<'a>(code: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+pub(crate) fn word_starts<'a>(code: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
     code.match_indices(word)
         .map(|(i, _)| i)
         .filter(move |&i| i == 0 || !is_ident(code.as_bytes()[i - 1]))
 }
 
 /// The inline modules of a file (`mod tests { .. }`): (name, byte range of the body).
-pub fn inline_modules(code: &str) -> Vec<(String, usize, usize)> {
+pub(crate) fn inline_modules(code: &str) -> Vec<(String, usize, usize)> {
     let mut out = Vec::new();
     for start in word_starts(code, "mod ") {
         let name = ident_at(code, start + 4);
@@ -148,7 +148,7 @@ pub fn inline_modules(code: &str) -> Vec<(String, usize, usize)> {
 }
 
 /// The offset of the `}` that closes the `{` at `open`.
-pub fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
+pub(crate) fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, &ch) in b.iter().enumerate().skip(open) {
         match ch {
@@ -166,7 +166,7 @@ pub fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
 }
 
 /// The `{` that opens a function's body, or `None` for a declaration without one (`;` first).
-pub fn body_start(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn body_start(b: &[u8], from: usize) -> Option<usize> {
     let mut parens = 0i32;
     for (i, &ch) in b.iter().enumerate().skip(from) {
         match ch {
@@ -180,6 +180,6 @@ pub fn body_start(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-pub fn line_of(code: &str, offset: usize) -> usize {
+pub(crate) fn line_of(code: &str, offset: usize) -> usize {
     code[..offset].matches('\n').count() + 1
 }

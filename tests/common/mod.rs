@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs the `vow` binary with `args`; returns (exit code, stdout, stderr).
-pub fn vow(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn vow(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .output()
@@ -22,7 +22,7 @@ pub fn vow(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Runs `vow` with `dir` as the working directory (relative plan files are the workspace's).
-pub fn vow_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn vow_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .current_dir(dir)
@@ -36,7 +36,7 @@ pub fn vow_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// Runs `vow` in the repository's own workspace (the example fleet).
-pub fn vow_example(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn vow_example(args: &[&str]) -> (i32, String, String) {
     let root = repo();
     let mut all = vec!["-C", root.to_str().unwrap()];
     all.extend_from_slice(args);
@@ -45,7 +45,7 @@ pub fn vow_example(args: &[&str]) -> (i32, String, String) {
 
 /// A small platform: one Promise with an inline validate step and a render step in a file, one
 /// destination, and whatever request files the test adds.
-pub fn scratch_workspace() -> tempfile::TempDir {
+pub(crate) fn scratch_workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "promises/db/promise.yaml", PROMISE);
     write(dir.path(), "promises/db/render.rhai", RENDER);
@@ -57,13 +57,13 @@ pub fn scratch_workspace() -> tempfile::TempDir {
     dir
 }
 
-pub fn write(root: &Path, rel: &str, text: &str) {
+pub(crate) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
-pub const PROMISE: &str = r#"apiVersion: platform.kratix.io/v1alpha1
+pub(crate) const PROMISE: &str = r#"apiVersion: platform.kratix.io/v1alpha1
 kind: Promise
 metadata:
   name: db
@@ -120,7 +120,7 @@ spec:
                 file: render.rhai
 "#;
 
-pub const RENDER: &str = r#"output("db.yaml", #{
+pub(crate) const RENDER: &str = r#"output("db.yaml", #{
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: #{ name: metadata.name, namespace: metadata.namespace },
@@ -128,14 +128,14 @@ pub const RENDER: &str = r#"output("db.yaml", #{
 });
 "#;
 
-pub fn request(name: &str, size: i64) -> String {
+pub(crate) fn request(name: &str, size: i64) -> String {
     format!(
         "apiVersion: example.com/v1\nkind: DB\nmetadata:\n  name: {name}\n  namespace: team-a\n  labels: {{env: dev}}\nspec:\n  size: {size}\n"
     )
 }
 
 /// Copies the example workspace (Promises, rules, fleet, store, vow.yaml) to a scratch folder.
-pub fn example_copy() -> tempfile::TempDir {
+pub(crate) fn example_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in walkdir::WalkDir::new(repo())
         .into_iter()
@@ -163,7 +163,7 @@ pub fn example_copy() -> tempfile::TempDir {
 }
 
 /// Every file under `dir` (relative path → content), skipping `.git`.
-pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_entry(|e| e.file_name() != ".git")
@@ -182,7 +182,10 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 }
 
 /// The files of a git branch's tree (path → content).
-pub fn git_tree(repo_path: &Path, branch: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn git_tree(
+    repo_path: &Path,
+    branch: &str,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
     let repo = git2::Repository::open(repo_path).unwrap();
     let commit = repo
         .find_reference(&format!("refs/heads/{branch}"))
@@ -208,7 +211,7 @@ pub fn git_tree(repo_path: &Path, branch: &str) -> std::collections::BTreeMap<St
 }
 
 /// The messages of a branch's commits, newest first.
-pub fn git_log(repo_path: &Path, branch: &str) -> Vec<String> {
+pub(crate) fn git_log(repo_path: &Path, branch: &str) -> Vec<String> {
     let repo = git2::Repository::open(repo_path).unwrap();
     let mut walk = repo.revwalk().unwrap();
     walk.push_ref(&format!("refs/heads/{branch}")).unwrap();

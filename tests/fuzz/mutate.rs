@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
 /// YAML and JSON metacharacters and the constructs that break parsers most often.
-pub const TOKENS: &[&str] = &[
+pub(crate) const TOKENS: &[&str] = &[
     ":",
     ": ",
     "- ",
@@ -68,7 +68,7 @@ pub const TOKENS: &[&str] = &[
 ];
 
 /// Numbers at and past the edges of i64, u64 and f64.
-pub const NUMBERS: &[&str] = &[
+pub(crate) const NUMBERS: &[&str] = &[
     "1e400",
     "-1e400",
     "1e-400",
@@ -92,7 +92,7 @@ pub const NUMBERS: &[&str] = &[
 const BAD_BYTES: &[u8] = &[0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf5, 0xfe, 0xff];
 
 #[derive(Clone, Debug)]
-pub enum Mutation {
+pub(crate) enum Mutation {
     Flip { at: Index, bit: u8 },
     Insert { at: Index, token: &'static str },
     Delete { at: Index, len: usize },
@@ -104,7 +104,7 @@ pub enum Mutation {
     Splice { at: Index, from: Index, len: usize },
 }
 
-pub fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         3 => (any::<Index>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
         4 => (any::<Index>(), select(TOKENS)).prop_map(|(at, token)| Mutation::Insert { at, token }),
@@ -123,7 +123,7 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
 
 /// What a target is given: a seed file mutated, or random bytes, or random tokens.
 #[derive(Clone, Debug)]
-pub enum Input {
+pub(crate) enum Input {
     Mutated {
         seed: usize,
         mutations: Vec<Mutation>,
@@ -133,7 +133,7 @@ pub enum Input {
 }
 
 /// Inputs over `seeds` seed files (`seeds` > 0).
-pub fn input(seeds: usize) -> impl Strategy<Value = Input> {
+pub(crate) fn input(seeds: usize) -> impl Strategy<Value = Input> {
     prop_oneof![
         8 => (0..seeds, prop::collection::vec(mutation(), 1..6))
             .prop_map(|(seed, mutations)| Input::Mutated { seed, mutations }),
@@ -145,7 +145,7 @@ pub fn input(seeds: usize) -> impl Strategy<Value = Input> {
 
 impl Input {
     /// The bytes of this input given the seed files.
-    pub fn bytes(&self, seeds: &[Vec<u8>]) -> Vec<u8> {
+    pub(crate) fn bytes(&self, seeds: &[Vec<u8>]) -> Vec<u8> {
         match self {
             Input::Mutated { seed, mutations } => {
                 let mut b = seeds.get(*seed).cloned().unwrap_or_default();
@@ -160,7 +160,7 @@ impl Input {
     }
 
     /// The seed file this input started from, if any.
-    pub fn seed(&self) -> Option<usize> {
+    pub(crate) fn seed(&self) -> Option<usize> {
         match self {
             Input::Mutated { seed, .. } => Some(*seed),
             _ => None,
@@ -169,7 +169,7 @@ impl Input {
 }
 
 /// Applies one mutation in place.
-pub fn apply(b: &mut Vec<u8>, m: &Mutation) {
+pub(crate) fn apply(b: &mut Vec<u8>, m: &Mutation) {
     let pos = |at: &Index, len: usize| at.index(len + 1);
     match m {
         Mutation::Flip { at, bit } => {
