@@ -124,7 +124,7 @@ fn evaluate_dependencies(catalogue: &Catalogue, index: usize, detail: Detail) ->
         return Some(ev);
     }
     for pipeline in &promise.promise_configure {
-        run_pipeline(
+        configure_and_schedule(
             catalogue,
             promise,
             pipeline,
@@ -244,7 +244,7 @@ fn evaluate_full(
     let mut rendered = Vec::new();
     for pipeline in &promise.configure {
         let outputs = timings::time(Stage::Steps, || {
-            run_pipeline(
+            configure_and_schedule(
                 catalogue, promise, pipeline, &value, applied, trace, &mut ev,
             )
         });
@@ -268,7 +268,7 @@ fn evaluate_full(
 }
 
 /// One pipeline through the configure and schedule stages; returns what its steps output.
-fn run_pipeline(
+fn configure_and_schedule(
     catalogue: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
