@@ -64,12 +64,9 @@ pub struct GitConfig {
     /// `https://host/org/state.git`, `ssh://git@host/org/state.git`, `git@host:org/state.git`,
     /// `git://host/state.git`, `file:///srv/state.git`, or a path to a (bare) repository.
     pub url: String,
-    #[serde(default = "main_branch")]
-    pub branch: String,
-}
-
-fn main_branch() -> String {
-    "main".into()
+    /// The branch; not given: the remote's default branch (`main` for an empty remote).
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 /// The kind of store, resolved (the store owns it: `store::open` takes it).
@@ -191,7 +188,11 @@ impl Workspace {
                     .url()
                     .to_string();
                 (
-                    crate::store::layout::git_cache(&root, &url, &git.branch),
+                    crate::store::layout::git_cache(
+                        &root,
+                        &url,
+                        git.branch.as_deref().unwrap_or(""),
+                    ),
                     StoreKind::Git {
                         url,
                         branch: git.branch,

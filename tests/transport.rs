@@ -364,3 +364,79 @@ fn a_missing_repository_and_a_closed_port_say_which() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot be reached"), "{err}");
 }
+
+/// `store.git` without `branch`: the remote's default branch, `main` for an empty remote.
+fn use_git_default_branch(ws: &Path, url: &str) {
+    use_git(ws, url);
+    let cfg = std::fs::read_to_string(ws.join("vow.yaml")).unwrap();
+    std::fs::write(ws.join("vow.yaml"), cfg.replace(", branch: main}", "}")).unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn without_a_branch_the_remote_default_is_used_and_main_for_an_empty_remote() {
+    let ws = example_copy();
+    let base = ws.path().join("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let Some(d) = daemon(&base) else { return };
+    let now = "2026-12-01T09:00:00Z";
+    let apply = ["apply", "plan.json", "--now", now, "--gate-cmd", "true"];
+
+    // An empty remote: the first push creates main.
+    let empty = bare(&base, "empty.git");
+    use_git_default_branch(ws.path(), &d.url("empty.git"));
+    plan_out(ws.path(), now);
+    let (code, out, err) = run(ws.path(), &apply);
+    assert_eq!(code, 0, "{out}{err}");
+    let log = git_log(&empty, "main");
+    assert!(log.iter().any(|m| m.contains("Vow-Wave: 0 ")), "{log:?}");
+
+    // A remote whose HEAD is trunk, with a commit on it: vow builds on trunk.
+    let trunk = base.join("trunk.git");
+    git(&base, &["init", "-q", "--bare", "-b", "trunk", "trunk.git"]);
+    let seed = ws.path().join("seed");
+    git(ws.path(), &["init", "-q", "-b", "trunk", "seed"]);
+    git(&seed, &["remote", "add", "origin", &d.url("trunk.git")]);
+    std::fs::write(seed.join("README"), "state\n").unwrap();
+    git(&seed, &["add", "README"]);
+    git(
+        &seed,
+        &[
+            "-c",
+            "user.name=s",
+            "-c",
+            "user.email=s@example.com",
+            "commit",
+            "-qm",
+            "seed",
+        ],
+    );
+    git(&seed, &["push", "-q", "origin", "trunk"]);
+    let cfg = std::fs::read_to_string(ws.path().join("vow.yaml")).unwrap();
+    std::fs::write(
+        ws.path().join("vow.yaml"),
+        cfg.replace(&d.url("empty.git"), &d.url("trunk.git")),
+    )
+    .unwrap();
+    plan_out(ws.path(), now);
+    let (code, out, err) = run(ws.path(), &apply);
+    assert_eq!(code, 0, "{out}{err}");
+    let log = git_log(&trunk, "trunk");
+    assert!(log.iter().any(|m| m.contains("Vow-Wave: 0 ")), "{log:?}");
+    assert_eq!(log.last().unwrap().trim(), "seed");
+    let (_, out, _) = run(ws.path(), &["status"]);
+    assert!(
+        out.contains("trunk.git#trunk") || out.contains("running"),
+        "{out}"
+    );
+}
