@@ -440,3 +440,65 @@ fn without_a_branch_the_remote_default_is_used_and_main_for_an_empty_remote() {
         "{out}"
     );
 }
+
+#[test]
+fn a_push_rejected_by_a_writer_that_changed_a_record_leaves_the_plan_stale() {
+    let ws = example_copy();
+    let base = ws.path().join("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let remote = bare(&base, "state.git");
+    let Some(d) = daemon(&base) else { return };
+    let url = d.url("state.git");
+    use_git(ws.path(), &url);
+    plan_out(ws.path(), "2026-12-01T09:00:00Z");
+    let first = [
+        "apply",
+        "plan.json",
+        "--now",
+        "2026-12-01T09:00:00Z",
+        "--gate-cmd",
+        "true",
+    ];
+    let (code, out, err) = run(ws.path(), &first);
+    assert_eq!(code, 0, "{out}{err}");
+    // The other writer edits one of vow's binding records.
+    let racer = ws.path().join("racer.sh");
+    std::fs::write(
+        &racer,
+        format!(
+            "set -e\nrm -rf {d}\ngit clone -q -b main {url} {d}\ncd {d}\nf=$(git ls-files .vow/bindings | head -n 1)\necho '# edited' >> \"$f\"\ngit -c user.name=r -c user.email=r@example.com commit -qam edit\ngit push -q origin main\n",
+            d = ws.path().join("racer").display()
+        ),
+    )
+    .unwrap();
+    let gate = format!("sh {}", racer.display());
+    let racing = [
+        "apply",
+        "plan.json",
+        "--now",
+        "2026-12-01T10:00:00Z",
+        "--gate-cmd",
+        &gate,
+    ];
+    let (code, out, err) = run(ws.path(), &racing);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("someone else moved main"), "{err}");
+    let edited = git_log(&remote, "main");
+    assert_eq!(edited[0].trim(), "edit");
+    // The next apply sees the edited store and refuses the plan; nothing is pushed.
+    let again = [
+        "apply",
+        "plan.json",
+        "--now",
+        "2026-12-01T10:00:00Z",
+        "--gate-cmd",
+        "true",
+    ];
+    let (code, out, err) = run(ws.path(), &again);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("is stale") || err.contains("not what planning"),
+        "{err}"
+    );
+    assert_eq!(git_log(&remote, "main"), edited);
+}
