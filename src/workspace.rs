@@ -387,4 +387,37 @@ mod tests {
         );
         assert!(f.help.is_some());
     }
+
+    #[test]
+    fn git_urls_are_kept_and_relative_paths_join_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let url_of = |url: &str| {
+            std::fs::write(
+                dir.path().join("vow.yaml"),
+                format!("store: {{git: {{url: \"{url}\"}}}}\n"),
+            )
+            .unwrap();
+            match Workspace::open(dir.path(), None).unwrap().store_kind {
+                StoreKind::Git { url, branch } => {
+                    assert_eq!(branch, None, "no branch given: the remote's default");
+                    url
+                }
+                StoreKind::Folder => panic!("a git store"),
+            }
+        };
+        for kept in [
+            "git@github.com:acme/state.git",
+            "https://github.com/acme/state.git",
+            "ssh://git@host:2222/state.git",
+            "git://127.0.0.1/state.git",
+            "file:///srv/state.git",
+            "/srv/state.git",
+        ] {
+            assert_eq!(url_of(kept), kept);
+        }
+        assert_eq!(
+            url_of("remote/state.git"),
+            dir.path().join("remote/state.git").display().to_string()
+        );
+    }
 }
