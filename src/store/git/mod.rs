@@ -34,7 +34,6 @@ use std::path::{Path, PathBuf};
 
 pub struct GitStore {
     /// The URL git is given (it may hold a password: never shown).
-    url: String,
     remote: Remote,
     /// The URL as messages show it.
     shown: String,
@@ -81,7 +80,6 @@ impl GitStore {
             )));
         }
         Ok(GitStore {
-            url: url.to_string(),
             remote,
             shown,
             branch: branch.to_string(),
@@ -297,7 +295,12 @@ impl GitStore {
         if self.cli {
             return self.net().remote_head().map_err(not_run);
         }
-        fallback::remote_head(&self.repo, &self.url, &self.local_ref(), &self.shown)
+        fallback::remote_head(
+            &self.repo,
+            self.remote.url(),
+            &self.local_ref(),
+            &self.shown,
+        )
     }
 
     fn write_checkout(&self, ops: &[Op]) -> Result<()> {
