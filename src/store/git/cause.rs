@@ -163,8 +163,10 @@ mod tests {
     use super::*;
     use RemoteCause::*;
 
-    /// Real messages of git 2.47 (and OpenSSH, libcurl with GnuTLS or OpenSSL), collected by
-    /// running git against bad targets.
+    /// Real messages of git 2.47 (with OpenSSH 9 and Debian's libcurl-gnutls; the OpenSSL and
+    /// hosting services' wording too), collected by running git against bad targets on
+    /// 127.0.0.1: closed ports, missing repositories, a git daemon, an https server with a
+    /// self-signed certificate and a 401, an sshd with unknown, changed and refused keys.
     const CASES: &[(&str, RemoteCause)] = &[
         ("fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused\n", Network),
         ("fatal: unable to access 'https://127.0.0.1:1/x.git/': Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect to server\n", Network),
@@ -185,7 +187,11 @@ mod tests {
         ("fatal: unable to access 'https://127.0.0.1:8443/s.git/': server certificate verification failed. CAfile: none CRLfile: none\n", Certificate),
         ("fatal: unable to access 'https://127.0.0.1:8443/s.git/': SSL certificate problem: self-signed certificate\n", Certificate),
         ("No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking.\r\nHost key verification failed.\r\nfatal: Could not read from remote repository.\n", HostKeyUnknown),
-        ("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\nIT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\nHost key for [127.0.0.1]:2222 has changed and you have requested strict checking.\r\nHost key verification failed.\r\n", HostKeyChanged),
+        ("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\nIT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\nSomeone could be eavesdropping on you right now (man-in-the-middle attack)!\nIt is also possible that a host key has just been changed.\nThe fingerprint for the ED25519 key sent by the remote host is\nSHA256:oNAa2fPmyp89szlWjqoc0CBV3pKLmjLrjU3PEh49ny4.\nPlease contact your system administrator.\nAdd correct host key in /tmp/gm/ssh/kh to get rid of this message.\nOffending ED25519 key in /tmp/gm/ssh/kh:1\n  remove with:\n  ssh-keygen -f \"/tmp/gm/ssh/kh\" -R \"[127.0.0.1]:35667\"\nHost key for [127.0.0.1]:35667 has changed and you have requested strict checking.\nHost key verification failed.\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n", HostKeyChanged),
+        ("fatal: unable to access 'https://127.0.0.1:46711/x.git/': server certificate verification failed. CAfile: /etc/ssl/certs/ca-certificates.crt CRLfile: none\n", Certificate),
+        ("fatal: Authentication failed for 'https://127.0.0.1:46711/auth/x.git/'\n", Authentication),
+        ("root@127.0.0.1: Permission denied (publickey).\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n", Authentication),
+        ("No ED25519 host key is known for [127.0.0.1]:35667 and you have requested strict checking.\nHost key verification failed.\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n", HostKeyUnknown),
         ("fatal: the remote end hung up unexpectedly\n", Other),
     ];
 
