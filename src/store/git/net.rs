@@ -36,6 +36,9 @@ pub(crate) enum RunError {
 pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, RunError> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir);
+    // No automatic gc or maintenance in the cache: a detached repack would race with libgit2
+    // writing the next wave (and hold locks the crash recovery would take for stale).
+    cmd.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
     if batch_ssh {
         // Never ask about a host key or a password: fail, and say why.
         cmd.args(["-c", "core.sshCommand=ssh -o BatchMode=yes"]);
