@@ -24,7 +24,7 @@
 //! | health records kept in the store | `.vow/health/` |
 //! | the folder store's redo log | `.vow/pending/log` (staged), `.vow/pending/committed` (the commit point) |
 //! | the folder store's lock | `.vow/lock` |
-//! | a git store's checkout (in the workspace) | `.vow/cache/git-<12 hex of sha256(url#branch)>/` |
+//! | a git store's checkout (in the workspace) | `.vow/cache/git-<12 hex of sha256(url#branch)>/` (branch empty when vow.yaml names none) |
 //! | a git store's lock (beside its checkout) | `.vow/cache/git-<...>.lock` |
 //! | a git checkout being made or set aside | `.vow/cache/.git-<...>.new-<pid>`, `.old-<pid>` |
 //! | what libgit2 leaves when killed | `<checkout>/.git/*.lock` (see [`git_lock_files`]) |
@@ -184,7 +184,8 @@ pub fn git_lock(cache: &Path) -> PathBuf {
     cache.with_file_name(name)
 }
 
-/// Where a workspace keeps the checkout of a git store (one per remote and branch).
+/// Where a workspace keeps the checkout of a git store (one per remote and branch; `branch` is
+/// empty for "the remote's default branch", which is only known once the remote is asked).
 pub fn git_cache(workspace: &Path, url: &str, branch: &str) -> PathBuf {
     let key = super::digest(format!("{url}#{branch}").as_bytes());
     workspace
