@@ -1,0 +1,47 @@
+//! The git store over ssh (sshd on 127.0.0.1, tests/servers/ssh.rs): git alone proves the
+//! server; vow runs a full round to `git@127.0.0.1:<path>.git` with the key from the ssh config;
+//! an unknown host key and a wrong client key each stop vow with exit 2 and the cause in words,
+//! with nothing pushed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a test fails loudly; the library may not"
+)]
+
+mod common;
+mod servers;
+
+use servers::ssh::{Client, Sshd};
+
+#[test]
+fn git_alone_clones_and_pushes_over_ssh_with_strict_known_hosts() {
+    let Some(server) = Sshd::start() else { return };
+    let env = server.env(Client::Good);
+    servers::plain_git_round(&env, &server.url());
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, refs, err) = env.git(tmp.path(), &["ls-remote", &server.alias_url()]);
+    assert!(
+        ok && refs.contains("refs/heads/main"),
+        "through the Host alias: {err}"
+    );
+}
+
+#[test]
+fn git_alone_is_refused_an_unknown_host_key_or_a_wrong_client_key() {
+    let Some(server) = Sshd::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for (client, words) in [
+        (Client::UnknownHostKey, "Host key verification failed"),
+        (Client::WrongKey, "Permission denied (publickey)"),
+    ] {
+        let env = server.env(client);
+        let (ok, _, err) = env.git(tmp.path(), &["ls-remote", &server.url()]);
+        assert!(!ok && err.contains(words), "{client:?}: {err}");
+    }
+}
