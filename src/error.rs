@@ -63,6 +63,9 @@ pub enum Error {
     /// The system refused what vow needs to run (its worker threads).
     #[error("{0}")]
     System(String),
+    /// A git remote refused or could not be reached, with the cause read from git's words.
+    #[error("{message}")]
+    Remote { cause: RemoteCause, message: String },
 }
 
 impl Error {
@@ -99,5 +102,44 @@ impl fmt::Display for Findings<'_> {
             write!(f, "{finding}")?;
         }
         Ok(())
+    }
+}
+
+/// Why a git remote refused or could not be reached, read from what git said (the store's
+/// transport classifies it; [`Error::Remote`] carries it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteCause {
+    /// The remote refused the credentials (or there were none to give).
+    Authentication,
+    /// ssh does not know the remote's host key (strict `known_hosts`).
+    HostKeyUnknown,
+    /// The remote's ssh host key is not the one `known_hosts` records.
+    HostKeyChanged,
+    /// The remote's TLS certificate is not trusted.
+    Certificate,
+    /// The remote cannot be reached (refused, unreachable, unresolved, timed out).
+    Network,
+    /// There is no repository at that URL (or it is not exported to this user).
+    RepositoryMissing,
+    /// The repository has no such branch.
+    BranchMissing,
+    /// The push was refused because the branch moved since vow read it.
+    BranchMoved,
+    /// The remote (a hook, a protected branch) refused the push.
+    PushRefused,
+    /// Something else: git's own words say what.
+    Other,
+}
+
+impl Error {
+    /// The same error with `note` appended to what it says (the cause of a remote error kept).
+    pub fn with_note(self, note: &str) -> Error {
+        match self {
+            Error::Remote { cause, message } => Error::Remote {
+                cause,
+                message: format!("{message}{note}"),
+            },
+            e => Error::Git(format!("{e:#}{note}")),
+        }
     }
 }

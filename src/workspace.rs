@@ -61,7 +61,8 @@ impl TryFrom<RawStore> for StoreConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitConfig {
-    /// `file:///srv/state.git`, or a path to a (bare) repository.
+    /// `https://host/org/state.git`, `ssh://git@host/org/state.git`, `git@host:org/state.git`,
+    /// `git://host/state.git`, `file:///srv/state.git`, or a path to a (bare) repository.
     pub url: String,
     #[serde(default = "main_branch")]
     pub branch: String,
@@ -184,12 +185,11 @@ impl Workspace {
             }
             None => (root.join("state"), StoreKind::Folder),
             Some(StoreConfig::Git { git }) => {
-                // A relative path is relative to the workspace, like every other path.
-                let url = if git.url.contains("://") || Path::new(&git.url).is_absolute() {
-                    git.url.clone()
-                } else {
-                    root.join(&git.url).display().to_string()
-                };
+                // A relative path is relative to the workspace, like every other path; a URL
+                // (`https://`, `ssh://`, scp-like `git@host:org/repo`) is kept as written.
+                let url = crate::store::remote::Remote::parse(&git.url, &root)
+                    .url()
+                    .to_string();
                 (
                     crate::store::layout::git_cache(&root, &url, &git.branch),
                     StoreKind::Git {

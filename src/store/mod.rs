@@ -12,6 +12,7 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod path;
+pub mod remote;
 pub mod write;
 
 pub use backend::{LockInfo, Op, Store};

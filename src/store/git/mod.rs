@@ -11,36 +11,40 @@
 //! pushed by the next apply). Every step after that is idempotent, so an apply killed anywhere
 //! is finished by the next one. `super::crash` names the points the crash tests kill at.
 //!
-//! libgit2 (through git2, vendored, without network features) reads and writes the cache; pushes
-//! go through `git push` when git is installed, since libgit2's local transport writes straight
-//! into the remote repository and runs none of its hooks (pre-receive, update).
+//! libgit2 (through git2, vendored, without network features) reads and writes the cache and
+//! builds each wave's commit; the network half (ls-remote, fetch, push) is the `git` command
+//! ([`net`]), so that https and ssh work with the user's own credentials and config, and the
+//! remote's hooks run. Without git on the machine, a remote on this machine is still reached
+//! through libgit2 ([`fallback`]); any other remote needs git.
+
+mod cache;
+mod cause;
+mod fallback;
+mod net;
 
 use super::backend::{Op, Store};
 use super::crash;
 use super::layout;
+use super::remote::{Remote, Transport};
 use crate::error::{Error, Result};
-use git2::{
-    build::CheckoutBuilder, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository, Signature,
-};
+use cache::{create, remove_leftover_caches, remove_path, usable};
+use git2::{build::CheckoutBuilder, Oid, Repository, Signature};
+use net::{Net, RunError};
 use std::path::{Path, PathBuf};
 
-/// The remote's hooks that can refuse a push; only git's own receive-pack runs them.
-const REFUSING_HOOKS: [&str; 4] = [
-    "pre-receive",
-    "update",
-    "proc-receive",
-    "reference-transaction",
-];
-
-/// How much of what the remote said is shown (it is untrusted text).
-const MESSAGE_LINES: usize = 40;
-const MESSAGE_LINE_CHARS: usize = 300;
-
 pub struct GitStore {
+    /// The URL git is given (it may hold a password: never shown).
     url: String,
+    remote: Remote,
+    /// The URL as messages show it.
+    shown: String,
     branch: String,
     dir: PathBuf,
     repo: Repository,
+    /// `git` is installed (otherwise only a remote on this machine can be reached).
+    cli: bool,
+    /// Run ssh in batch mode (no prompt), as the user chose no ssh command of their own.
+    batch_ssh: bool,
 }
 
 impl GitStore {
@@ -48,6 +52,14 @@ impl GitStore {
     /// half-made) first. Call `refresh` (or `recover` under the lock) to bring it to the remote
     /// branch.
     pub fn open(url: &str, branch: &str, cache: &Path) -> Result<GitStore> {
+        // The workspace resolved a relative path already; parse only to classify.
+        let remote = Remote::parse(url, Path::new(""));
+        let shown = remote.shown();
+        if remote.has_secret() {
+            tracing::warn!(
+                "the git store's URL {shown} has a password or token in it: give it to git with a credential helper instead (docs/apply.md)"
+            );
+        }
         let repo = match usable(cache, url, branch) {
             Some(r) => r,
             None => create(url, cache).map_err(|e| {
@@ -57,12 +69,36 @@ impl GitStore {
                 ))
             })?,
         };
+        let cli = !matches!(
+            net::run(cache, false, &["--version"]),
+            Err(RunError::NotInstalled)
+        );
+        let ssh = matches!(remote.transport(), Transport::Ssh | Transport::Scp);
+        let batch_ssh = cli && ssh && !net::user_ssh_command(cache);
+        if !cli && remote.local_path().is_none() {
+            return Err(Error::Git(format!(
+                "git is not installed: vow reaches the remote {shown} with the `git` command; install git"
+            )));
+        }
         Ok(GitStore {
             url: url.to_string(),
+            remote,
+            shown,
             branch: branch.to_string(),
             dir: cache.to_path_buf(),
             repo,
+            cli,
+            batch_ssh,
         })
+    }
+
+    fn net(&self) -> Net<'_> {
+        Net {
+            dir: &self.dir,
+            shown: &self.shown,
+            branch: &self.branch,
+            batch_ssh: self.batch_ssh,
+        }
     }
 
     fn local_ref(&self) -> String {
@@ -73,28 +109,30 @@ impl GitStore {
         format!("refs/remotes/origin/{}", self.branch)
     }
 
+    /// Brings `refs/remotes/origin/<branch>` to the remote's branch (removing it when the
+    /// remote has none) and returns it.
     fn fetch(&self) -> Result<Option<Oid>> {
         self.check_remote()?;
-        let mut remote = self.repo.find_remote("origin")?;
-        let spec = format!("+{}:{}", self.local_ref(), self.remote_ref());
-        remote
-            .fetch(&[&spec], Some(&mut FetchOptions::new()), None)
-            .map_err(|e| {
-                Error::Git(format!(
-                    "cannot fetch {} from {}: {e}",
-                    self.branch, self.url
-                ))
-            })?;
+        if !self.cli {
+            return fallback::fetch(&self.repo, &self.branch, &self.shown);
+        }
+        let head = self.net().remote_head().map_err(not_run)?;
+        let have = self.repo.refname_to_id(&self.remote_ref()).ok();
+        match head {
+            None => {
+                if let Ok(mut r) = self.repo.find_reference(&self.remote_ref()) {
+                    r.delete()?;
+                }
+            }
+            Some(oid) if have == Some(oid) => {}
+            Some(_) => self.net().fetch().map_err(not_run)?,
+        }
         Ok(self.repo.refname_to_id(&self.remote_ref()).ok())
     }
 
     /// The remote's path, when it is on this machine (a path or a `file://` URL).
     fn local_remote(&self) -> Option<&Path> {
-        match self.url.strip_prefix("file://") {
-            Some(p) => Some(Path::new(p)),
-            None if !self.url.contains("://") => Some(Path::new(&self.url)),
-            None => None,
-        }
+        self.remote.local_path()
     }
 
     /// A local remote that is missing or is not a repository says so, rather than libgit2's
@@ -160,11 +198,11 @@ impl GitStore {
     /// not journaled in the remote, so the next apply makes it again).
     fn push_leftover(&self, remote: Option<Oid>) -> Result<()> {
         tracing::warn!("pushing a commit an interrupted apply made but did not push");
-        if let Err(e) = self.push() {
+        if let Err(e) = self.push(remote) {
             self.reset_branch(remote)?;
             self.checkout()?;
-            return Err(Error::Git(format!(
-                "{e:#}\n  The commit an interrupted apply left in {} was not pushed: it is dropped, and the next `vow apply` makes that wave again.",
+            return Err(e.with_note(&format!(
+                "\n  The commit an interrupted apply left in {} was not pushed: it is dropped, and the next `vow apply` makes that wave again.",
                 self.dir.display()
             )));
         }
@@ -210,12 +248,18 @@ impl GitStore {
         Ok(())
     }
 
-    /// Pushes the local branch, and takes it as pushed only when the remote's branch shows it.
-    fn push(&self) -> Result<()> {
-        let spec = format!("{0}:{0}", self.local_ref());
-        match self.push_with_git(&spec) {
-            Some(pushed) => pushed?,
-            None => self.push_with_libgit2(&spec)?,
+    /// Pushes the local branch if the remote's is still at `expected`, and takes it as pushed
+    /// only when the remote's branch shows it.
+    fn push(&self, expected: Option<Oid>) -> Result<()> {
+        if self.cli {
+            self.net().push(expected).map_err(not_run)?;
+        } else {
+            fallback::push(
+                &self.repo,
+                self.local_remote(),
+                &self.local_ref(),
+                &self.shown,
+            )?;
         }
         crash::point("push");
         let want = self.head();
@@ -224,7 +268,7 @@ impl GitStore {
             return Err(Error::Git(format!(
                 "the push of {} to {} did not take: the remote's branch is at {}, not {}",
                 self.branch,
-                self.url,
+                self.shown,
                 have.map(|o| o.to_string())
                     .unwrap_or_else(|| "nothing".into()),
                 want.map(|o| o.to_string())
@@ -236,87 +280,10 @@ impl GitStore {
 
     /// The remote's branch as the remote reports it now (no objects fetched).
     fn remote_head(&self) -> Result<Option<Oid>> {
-        let mut remote = self.repo.remote_anonymous(&self.url)?;
-        remote
-            .connect(git2::Direction::Fetch)
-            .map_err(|e| Error::Git(format!("cannot reach {}: {e}", self.url)))?;
-        let want = self.local_ref();
-        let found = remote
-            .list()?
-            .iter()
-            .find(|h| h.name() == want)
-            .map(|h| h.oid());
-        Ok(found)
-    }
-
-    /// Pushes with git's own `git push`, so that the remote's receive hooks run and can refuse.
-    /// `None` when git is not installed.
-    fn push_with_git(&self, spec: &str) -> Option<Result<()>> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .args(["push", "origin", spec])
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .stdin(std::process::Stdio::null())
-            .output();
-        let out = match out {
-            Ok(o) => o,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => return Some(Err(Error::Git(format!("cannot run `git push`: {e}")))),
-        };
-        if out.status.success() {
-            return Some(Ok(()));
+        if self.cli {
+            return self.net().remote_head().map_err(not_run);
         }
-        Some(Err(Error::Git(format!(
-            "the remote refused the push of {} to {}; it said:\n{}",
-            self.branch,
-            self.url,
-            shown_message(&out.stderr)
-        ))))
-    }
-
-    /// Without git: libgit2's push, which runs no hook, so a remote with a hook that could
-    /// refuse is not pushed to at all.
-    fn push_with_libgit2(&self, spec: &str) -> Result<()> {
-        if let Some(hook) = self.remote_hook() {
-            return Err(Error::Git(format!(
-                "the remote {} has a {hook} hook, which only git's own push runs, and git is not installed: install git so that the remote judges the push",
-                self.url
-            )));
-        }
-        let mut remote = self.repo.find_remote("origin")?;
-        let mut rejected: Option<String> = None;
-        {
-            let mut callbacks = RemoteCallbacks::new();
-            callbacks.push_update_reference(|name, status| {
-                if let Some(s) = status {
-                    rejected = Some(format!("{name}: {s}"));
-                }
-                Ok(())
-            });
-            let mut opts = PushOptions::new();
-            opts.remote_callbacks(callbacks);
-            remote
-                .push(&[spec], Some(&mut opts))
-                .map_err(|e| Error::Git(format!("the remote refused the push: {e}")))?;
-        }
-        if let Some(r) = rejected {
-            return Err(Error::Git(format!("the remote refused the push ({r})")));
-        }
-        Ok(())
-    }
-
-    /// The first hook of the (local) remote that could refuse a push.
-    fn remote_hook(&self) -> Option<&'static str> {
-        let repo = Repository::open(self.local_remote()?).ok()?;
-        let hooks = match repo.config().ok()?.get_path("core.hooksPath") {
-            Ok(p) => p,
-            Err(_) => repo.path().join("hooks"),
-        };
-        REFUSING_HOOKS.into_iter().find(|h| hooks.join(h).is_file())
+        fallback::remote_head(&self.repo, &self.url, &self.local_ref(), &self.shown)
     }
 
     fn write_checkout(&self, ops: &[Op]) -> Result<()> {
@@ -338,7 +305,7 @@ impl Store for GitStore {
     }
 
     fn describe(&self) -> String {
-        format!("git {}#{}", self.url, self.branch)
+        format!("git {}#{}", self.shown, self.branch)
     }
 
     fn refresh(&mut self) -> Result<()> {
@@ -396,14 +363,15 @@ impl Store for GitStore {
             .repo
             .commit(Some(&self.local_ref()), &sig, &sig, &text, &tree, &parents)?;
         crash::point("commit");
-        if let Err(e) = self.push() {
+        let expected = parent.as_ref().map(|p| p.id());
+        if let Err(e) = self.push(expected) {
             // Leave nothing behind: the branch goes back to what the remote has.
-            self.reset_branch(parent.as_ref().map(|p| p.id()))?;
+            self.reset_branch(expected)?;
             self.checkout()?;
-            return Err(Error::Git(format!(
-                "{e:#}\n  Nothing was written: nothing of this wave is in the store, and the journal does not record it. If the remote's hook refused the push, resolve what it says and run `vow apply` again; if someone else moved {} on {} since this apply started, run `vow plan` again and review the new plan.",
+            return Err(e.with_note(&format!(
+                "\n  Nothing was written: nothing of this wave is in the store, and the journal does not record it. If the remote's hook refused the push, resolve what it says and run `vow apply` again; if someone else moved {} on {} since this apply started, run `vow plan` again and review the new plan.",
                 self.branch,
-                self.url
+                self.shown
             )));
         }
         crash::point("checkout");
@@ -421,90 +389,6 @@ impl Store for GitStore {
     }
 }
 
-/// The cache if it opens and is consistent: its origin is `url`, its branch (if any) names a
-/// commit whose tree it holds, and its HEAD and index can be read. Anything else is a cache a kill left half-made, or one made for
-/// another remote.
-fn usable(cache: &Path, url: &str, branch: &str) -> Option<Repository> {
-    let repo = Repository::open(cache).ok()?;
-    if repo.is_bare() || repo.find_remote("origin").ok()?.url().ok() != Some(url) {
-        return None;
-    }
-    if let Ok(oid) = repo.refname_to_id(&format!("refs/heads/{branch}")) {
-        repo.find_commit(oid).ok()?.tree().ok()?;
-    }
-    match repo.head() {
-        Err(e) if e.code() != git2::ErrorCode::UnbornBranch => return None,
-        _ => {}
-    }
-    repo.index().ok()?;
-    Some(repo)
-}
-
-/// The path of a cache's temporary sibling (see `layout`).
-fn sibling(cache: &Path, what: layout::GitCacheSibling) -> Result<PathBuf> {
-    layout::git_cache_sibling(cache, what, std::process::id())
-        .ok_or_else(|| Error::Store(format!("{} has no file name", cache.display())))
-}
-
-/// Makes the cache in a temporary folder and renames it into place, setting aside (then
-/// removing) whatever half-made cache was there: a kill at any point leaves either no cache, the
-/// old one, or a whole one.
-fn create(url: &str, cache: &Path) -> Result<Repository> {
-    if let Some(parent) = cache.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    }
-    let tmp = sibling(cache, layout::GitCacheSibling::New)?;
-    remove_path(&tmp)?;
-    let repo = Repository::init(&tmp)?;
-    crash::point("cache-init");
-    repo.remote("origin", url)?;
-    drop(repo);
-    crash::point("cache-remote");
-    if std::fs::symlink_metadata(cache).is_ok() {
-        tracing::warn!(
-            "the git cache {} cannot be used (an interrupted apply left it half-made?): making it again from the remote",
-            cache.display()
-        );
-        let old = sibling(cache, layout::GitCacheSibling::Old)?;
-        remove_path(&old)?;
-        std::fs::rename(cache, &old).map_err(|e| Error::io("set aside", cache, e))?;
-        crash::point("cache-set-aside");
-        remove_path(&old)?;
-    }
-    std::fs::rename(&tmp, cache).map_err(|e| Error::io("create", cache, e))?;
-    crash::point("cache-rename");
-    Ok(Repository::open(cache)?)
-}
-
-/// Removes the temporary caches killed processes left beside `cache` (called with the lock held).
-fn remove_leftover_caches(cache: &Path) -> Result<()> {
-    let (Some(parent), Some(_)) = (cache.parent(), cache.file_name()) else {
-        return Ok(());
-    };
-    let io = |e| Error::io("read", parent, e);
-    for entry in std::fs::read_dir(parent).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if layout::is_git_cache_sibling(cache, &file) {
-            remove_path(&entry.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// Removes a file, a symlink or a folder; nothing there is fine.
-fn remove_path(p: &Path) -> Result<()> {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return Ok(());
-    };
-    if meta.is_dir() {
-        std::fs::remove_dir_all(p)
-    } else {
-        std::fs::remove_file(p)
-    }
-    .map_err(|e| Error::io("remove", p, e))
-}
-
 /// A libgit2 failure, as libgit2 words it.
 impl From<git2::Error> for Error {
     fn from(e: git2::Error) -> Error {
@@ -512,25 +396,10 @@ impl From<git2::Error> for Error {
     }
 }
 
-/// What the remote said, as plain lines, bounded: it is shown to the user and is untrusted.
-fn shown_message(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| {
-            l.chars()
-                .filter(|c| !c.is_control() || *c == '\t')
-                .take(MESSAGE_LINE_CHARS)
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .filter(|l| !l.trim().is_empty())
-        .take(MESSAGE_LINES)
-        .map(|l| format!("    {l}"))
-        .collect();
-    if lines.is_empty() {
-        return "    (nothing)".into();
+/// A git command that could not run, as an error (git's absence is checked at open).
+fn not_run(e: RunError) -> Error {
+    match e {
+        RunError::NotInstalled => Error::Git("git is not installed: install git".into()),
+        RunError::Failed(e) => e,
     }
-    lines.join("\n")
 }
