@@ -45,3 +45,43 @@ fn git_alone_is_refused_an_unknown_host_key_or_a_wrong_client_key() {
         assert!(!ok && err.contains(words), "{client:?}: {err}");
     }
 }
+
+#[test]
+fn vow_plans_and_applies_over_ssh_to_a_scp_like_url() {
+    let Some(server) = Sshd::start() else { return };
+    servers::vow_round(&server.env(Client::Good), &server.url());
+}
+
+#[test]
+fn vow_with_an_unknown_host_key_exits_2_and_pushes_nothing() {
+    let Some(server) = Sshd::start() else { return };
+    let (good, bad) = (server.env(Client::Good), server.env(Client::UnknownHostKey));
+    servers::assert_refused(
+        &good,
+        &bad,
+        &server.url(),
+        &["ssh host key of", "is not known"],
+        "PRIVATE KEY",
+    );
+}
+
+#[test]
+fn vow_with_a_wrong_client_key_exits_2_and_pushes_nothing() {
+    let Some(server) = Sshd::start() else { return };
+    let (good, bad) = (server.env(Client::Good), server.env(Client::WrongKey));
+    servers::assert_refused(
+        &good,
+        &bad,
+        &server.url(),
+        &["authentication"],
+        "PRIVATE KEY",
+    );
+}
+
+#[test]
+fn vow_with_a_changed_host_key_exits_2_and_pushes_nothing() {
+    let Some(server) = Sshd::start() else { return };
+    let (good, bad) = (server.env(Client::Good), server.env(Client::ChangedHostKey));
+    let words = ["is not the one known_hosts records"];
+    servers::assert_refused(&good, &bad, &server.url(), &words, "PRIVATE KEY");
+}

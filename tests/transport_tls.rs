@@ -17,7 +17,7 @@
 mod common;
 mod servers;
 
-use servers::tls::{Client, Https};
+use servers::tls::{Client, Https, PASSWORD};
 
 #[test]
 fn git_alone_clones_and_pushes_over_https_with_a_credential_helper() {
@@ -38,4 +38,52 @@ fn git_alone_is_refused_without_the_right_credentials_or_a_trusted_certificate()
         let (ok, _, err) = env.git(tmp.path(), &["ls-remote", &server.url()]);
         assert!(!ok && err.contains(words), "{client:?}: {err}");
     }
+}
+
+#[test]
+fn vow_plans_and_applies_over_https_with_credentials_from_a_helper() {
+    let Some(server) = Https::start() else { return };
+    servers::vow_round(&server.env(Client::Good), &server.url());
+}
+
+#[test]
+fn vow_without_credentials_exits_2_and_pushes_nothing() {
+    let Some(server) = Https::start() else { return };
+    let (good, bad) = (server.env(Client::Good), server.env(Client::NoCredentials));
+    servers::assert_refused(
+        &good,
+        &bad,
+        &server.url(),
+        &["authentication to", "was refused"],
+        PASSWORD,
+    );
+}
+
+#[test]
+fn vow_with_a_wrong_password_exits_2_and_pushes_nothing() {
+    let Some(server) = Https::start() else { return };
+    let (good, bad) = (server.env(Client::Good), server.env(Client::WrongPassword));
+    servers::assert_refused(
+        &good,
+        &bad,
+        &server.url(),
+        &["authentication"],
+        "not-the-password",
+    );
+}
+
+#[test]
+fn vow_with_an_untrusted_certificate_exits_2_and_pushes_nothing() {
+    let Some(server) = Https::start() else { return };
+    let (good, bad) = (
+        server.env(Client::Good),
+        server.env(Client::UntrustedCertificate),
+    );
+    servers::assert_refused(
+        &good,
+        &bad,
+        &server.url(),
+        &["TLS certificate", "is not trusted"],
+        PASSWORD,
+    );
 }

@@ -349,3 +349,42 @@ pub fn vow_round(env: &GitEnv, url: &str) {
     assert!(policy, "the change reached the pushed store");
     assert_nothing_to_do(env, ws.path());
 }
+
+/// A refused remote: `vow plan` and `vow apply` (of a plan made with good access) both exit 2
+/// with `words` (the cause, case-insensitive) in the message, never show `secret`, and the
+/// remote's branch stays absent (nothing pushed, nothing journaled).
+pub fn assert_refused(good: &GitEnv, bad: &GitEnv, url: &str, words: &[&str], secret: &str) {
+    let ws = example_on(url);
+    plan_out(good, ws.path(), "2026-12-01T09:00:00Z");
+    let tries: [&[&str]; 2] = [
+        &["plan", "--format", "json"],
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--gate-cmd",
+            "true",
+        ],
+    ];
+    for args in tries {
+        let (code, out, err) = bad.vow(ws.path(), args);
+        assert_eq!(code, 2, "vow {args:?} exits 2: {out}{err}");
+        eprintln!("vow {} refused: {}", args[0], err.trim_end());
+        let lower = err.to_lowercase();
+        for w in words {
+            assert!(
+                lower.contains(&w.to_lowercase()),
+                "vow {args:?}: {w:?} in {err}"
+            );
+        }
+        assert!(
+            !(out.clone() + &err).contains(secret),
+            "a secret in the output: {err}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, refs, err) = good.git(tmp.path(), &["ls-remote", url]);
+    assert!(ok, "ls-remote: {err}");
+    assert!(!refs.contains("refs/heads/main"), "nothing pushed: {refs}");
+}

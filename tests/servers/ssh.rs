@@ -30,6 +30,8 @@ pub enum Client {
     UnknownHostKey,
     /// A key the server does not know.
     WrongKey,
+    /// known_hosts records another key for the server (a rebuilt host, or someone in between).
+    ChangedHostKey,
 }
 
 impl Sshd {
@@ -121,7 +123,11 @@ impl Sshd {
         let home = d.join(format!("home-{client:?}"));
         std::fs::create_dir_all(&home).unwrap();
         let known = home.join("known_hosts");
-        let host_key = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let recorded = match client {
+            Client::ChangedHostKey => "wrong_key.pub",
+            _ => "host_key.pub",
+        };
+        let host_key = std::fs::read_to_string(d.join(recorded)).unwrap();
         let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
         let line = match client {
             Client::UnknownHostKey => String::new(),
