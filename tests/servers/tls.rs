@@ -132,6 +132,8 @@ impl Https {
             let ca = self.dir.path().join("cert.pem");
             config.push_str(&format!("[http]\n\tsslCAInfo = {}\n", ca.display()));
         }
+        // A stalled transfer fails instead of hanging the test (curl has no timeout of its own).
+        config.push_str("[http]\n\tlowSpeedLimit = 1\n\tlowSpeedTime = 60\n");
         let global = home.join("gitconfig");
         std::fs::write(&global, config).unwrap();
         GitEnv {
