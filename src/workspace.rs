@@ -64,12 +64,9 @@ pub struct GitConfig {
     /// `https://host/org/state.git`, `ssh://git@host/org/state.git`, `git@host:org/state.git`,
     /// `git://host/state.git`, `file:///srv/state.git`, or a path to a (bare) repository.
     pub url: String,
-    #[serde(default = "main_branch")]
-    pub branch: String,
-}
-
-fn main_branch() -> String {
-    "main".into()
+    /// The branch; not given: the remote's default branch (`main` for an empty remote).
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 /// The kind of store, resolved (the store owns it: `store::open` takes it).
@@ -191,7 +188,11 @@ impl Workspace {
                     .url()
                     .to_string();
                 (
-                    crate::store::layout::git_cache(&root, &url, &git.branch),
+                    crate::store::layout::git_cache(
+                        &root,
+                        &url,
+                        git.branch.as_deref().unwrap_or(""),
+                    ),
                     StoreKind::Git {
                         url,
                         branch: git.branch,
@@ -385,5 +386,38 @@ mod tests {
             f.message
         );
         assert!(f.help.is_some());
+    }
+
+    #[test]
+    fn git_urls_are_kept_and_relative_paths_join_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let url_of = |url: &str| {
+            std::fs::write(
+                dir.path().join("vow.yaml"),
+                format!("store: {{git: {{url: \"{url}\"}}}}\n"),
+            )
+            .unwrap();
+            match Workspace::open(dir.path(), None).unwrap().store_kind {
+                StoreKind::Git { url, branch } => {
+                    assert_eq!(branch, None, "no branch given: the remote's default");
+                    url
+                }
+                StoreKind::Folder => panic!("a git store"),
+            }
+        };
+        for kept in [
+            "git@github.com:acme/state.git",
+            "https://github.com/acme/state.git",
+            "ssh://git@host:2222/state.git",
+            "git://127.0.0.1/state.git",
+            "file:///srv/state.git",
+            "/srv/state.git",
+        ] {
+            assert_eq!(url_of(kept), kept);
+        }
+        assert_eq!(
+            url_of("remote/state.git"),
+            dir.path().join("remote/state.git").display().to_string()
+        );
     }
 }

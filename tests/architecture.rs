@@ -92,8 +92,10 @@ fn the_documented_module_graph_is_the_code_s() {
 /// ``- `plan` → `diag`, `model` `` (or `(nothing)`).
 fn module_graph(sources: &[Source], layers: &BTreeMap<String, u32>) -> Vec<String> {
     let modules: BTreeSet<String> = sources.iter().filter_map(|s| top_module(&s.rel)).collect();
-    let mut edges: BTreeMap<String, BTreeSet<String>> =
-        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
     for s in sources {
         let code = blank_comments_and_strings(&s.text);
         for i in imports_of(&s.rel, &code) {
@@ -111,7 +113,11 @@ fn module_graph(sources: &[Source], layers: &BTreeMap<String, u32>) -> Vec<Strin
             let mut to: Vec<&String> = edges[m].iter().collect();
             to.sort_by_key(|t| rank(t));
             let to: Vec<String> = to.iter().map(|t| format!("`{t}`")).collect();
-            let to = if to.is_empty() { "(nothing)".to_string() } else { to.join(", ") };
+            let to = if to.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                to.join(", ")
+            };
             format!("- `{m}` → {to}")
         })
         .collect()

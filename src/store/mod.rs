@@ -170,7 +170,11 @@ pub struct StoreState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreKind {
     Folder,
-    Git { url: String, branch: String },
+    /// `branch` not given: the remote's default branch.
+    Git {
+        url: String,
+        branch: Option<String>,
+    },
 }
 
 /// Opens a store of this kind whose files are in `dir` (a folder store's folder, or a git
@@ -178,7 +182,11 @@ pub enum StoreKind {
 pub fn open(kind: &StoreKind, dir: &Path) -> Result<Box<dyn Store>> {
     Ok(match kind {
         StoreKind::Folder => Box::new(folder::FolderStore::open(dir)),
-        StoreKind::Git { url, branch } => Box::new(git::GitStore::open(url, branch, dir)?),
+        StoreKind::Git {
+            url,
+            branch: Some(branch),
+        } => Box::new(git::GitStore::open(url, branch, dir)?),
+        StoreKind::Git { url, branch: None } => Box::new(git::GitStore::open_default(url, dir)?),
     })
 }
 

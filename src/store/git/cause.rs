@@ -66,6 +66,7 @@ pub(crate) fn classify(output: &str) -> RemoteCause {
         "repository not found",
         "not found",
         "not exported",
+        "no such repository",
         "returned error: 404",
         "no such file or directory",
     ]) {
@@ -173,6 +174,7 @@ mod tests {
         ("fatal: '/tmp/gm/none.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n", RepositoryMissing),
         ("fatal: remote error: access denied or repository not exported: /none.git\n", RepositoryMissing),
         ("remote: Repository not found.\nfatal: repository 'https://github.com/acme/none.git/' not found\n", RepositoryMissing),
+        ("fatal: remote error: no such repository: /nowhere.git\n", RepositoryMissing),
         ("fatal: couldn't find remote ref refs/heads/main\n", BranchMissing),
         ("To file:///tmp/gm/b.git\n!\tHEAD:refs/heads/main\t[rejected] (stale info)\nDone\nerror: failed to push some refs to 'file:///tmp/gm/b.git'\n", BranchMoved),
         ("To file:///tmp/b.git\n!\trefs/heads/main:refs/heads/main\t[rejected] (fetch first)\nDone\n", BranchMoved),

@@ -92,6 +92,20 @@ impl GitStore {
         })
     }
 
+    /// Opens the cache for the remote's default branch (what `HEAD` names there; `main` for an
+    /// empty remote, whose first push creates it). This asks the remote, so it can fail as
+    /// any fetch does.
+    pub fn open_default(url: &str, cache: &Path) -> Result<GitStore> {
+        let mut store = GitStore::open(url, "", cache)?;
+        store.check_remote()?;
+        let branch = match store.cli {
+            true => store.net().default_branch().map_err(not_run)?,
+            false => None,
+        };
+        store.branch = branch.unwrap_or_else(|| "main".into());
+        Ok(store)
+    }
+
     fn net(&self) -> Net<'_> {
         Net {
             dir: &self.dir,

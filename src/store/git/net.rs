@@ -172,6 +172,33 @@ impl Net<'_> {
         Ok(None)
     }
 
+    /// The branch the remote's `HEAD` names (`None`: an empty remote, or one without `HEAD`).
+    pub fn default_branch(&self) -> Result<Option<String>, RunError> {
+        let out = self.git(&["ls-remote", "--symref", "origin", "HEAD"])?;
+        if !out.success {
+            return Err(RunError::Failed(
+                self.failed(format!("cannot reach {}", self.shown), &out),
+            ));
+        }
+        for line in out.stdout.lines() {
+            let Some(rest) = line.strip_prefix("ref: refs/heads/") else {
+                continue;
+            };
+            let Some((name, "HEAD")) = rest.split_once('\t') else {
+                continue;
+            };
+            // The remote's word is untrusted: only a valid branch name is taken.
+            if git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+                return Ok(Some(name.to_string()));
+            }
+            return Err(RunError::Failed(Error::Git(format!(
+                "{} names a default branch that is not a valid branch name; set `branch` of the store in vow.yaml",
+                self.shown
+            ))));
+        }
+        Ok(None)
+    }
+
     /// Fetches the branch into `refs/remotes/origin/<branch>`.
     pub fn fetch(&self) -> Result<(), RunError> {
         let spec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);

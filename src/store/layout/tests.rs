@@ -140,7 +140,7 @@ fn locks_and_caches() {
     );
     let git = StoreKind::Git {
         url: "u".into(),
-        branch: "main".into(),
+        branch: Some("main".into()),
     };
     let cache = git_cache(Path::new("/w"), "file:///r.git", "main");
     assert!(cache.starts_with("/w/.vow/cache"));
