@@ -85,3 +85,16 @@ fn vow_with_a_changed_host_key_exits_2_and_pushes_nothing() {
     let words = ["is not the one known_hosts records"];
     servers::assert_refused(&good, &bad, &server.url(), &words, "PRIVATE KEY");
 }
+
+#[test]
+fn vow_applies_through_the_ssh_config_host_alias() {
+    let Some(server) = Sshd::start() else { return };
+    let (env, url) = (server.env(Client::Good), server.alias_url());
+    let ws = servers::example_on(&url);
+    let plan = servers::plan_out(&env, ws.path(), "2026-12-01T09:00:00Z");
+    servers::apply_until_done(&env, ws.path(), "2026-12-01T09:00:00Z");
+    let (log, files) = servers::pushed(&env, &url);
+    assert_eq!(log.len(), plan["waves"].as_array().unwrap().len() + 1);
+    servers::check_run_commits(&log, &plan);
+    servers::check_layout(&files);
+}

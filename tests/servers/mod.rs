@@ -162,9 +162,14 @@ pub fn plain_git_round(env: &GitEnv, url: &str) {
     assert!(ok, "clone: {err}");
     let one = dir.path().join("one");
     std::fs::write(one.join("README"), "a state store\n").unwrap();
+    // Incompressible and over git's smallest http.postBuffer: the https push goes chunked.
+    let noise: Vec<u8> = (0u32..200_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(one.join("noise.bin"), noise).unwrap();
     for args in [
         &["checkout", "-q", "-B", "main"][..],
-        &["add", "README"],
+        &["add", "README", "noise.bin"],
         &[
             "-c",
             "user.name=t",
@@ -174,7 +179,14 @@ pub fn plain_git_round(env: &GitEnv, url: &str) {
             "-qm",
             "first",
         ],
-        &["push", "-q", "origin", "main"],
+        &[
+            "-c",
+            "http.postBuffer=65520",
+            "push",
+            "-q",
+            "origin",
+            "main",
+        ],
     ] {
         let (ok, _, err) = env.git(&one, args);
         assert!(ok, "git {args:?}: {err}");
