@@ -7,8 +7,8 @@
 //! A server that cannot start skips its test loudly, and fails it under `CI=true`.
 #![allow(dead_code)]
 
-pub mod ssh;
-pub mod tls;
+pub(crate) mod ssh;
+pub(crate) mod tls;
 
 use crate::common::{example_copy, snapshot};
 use std::ffi::OsString;
@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to listen: generous for a loaded 2-core machine, still bounded.
-pub const START_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const START_WAIT: Duration = Duration::from_secs(60);
 
 /// Variables that would let git or ssh use the machine's setup instead of the test's.
 const FOREIGN_VARS: &[&str] = &[
@@ -50,7 +50,7 @@ const FOREIGN_VARS: &[&str] = &[
 ];
 
 /// Skips a test whose server cannot start: says why on stderr, or fails under `CI=true`.
-pub fn cannot_start(reason: &str) {
+pub(crate) fn cannot_start(reason: &str) {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("the test server cannot start (CI=true, so this fails): {reason}");
     }
@@ -64,7 +64,7 @@ pub fn cannot_start(reason: &str) {
 }
 
 /// Whether `program` runs at all (`program --version`-like probe with the given args).
-pub fn runs(program: &str, args: &[&str]) -> bool {
+pub(crate) fn runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -74,13 +74,13 @@ pub fn runs(program: &str, args: &[&str]) -> bool {
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed again; the server binds it next).
-pub fn free_port() -> std::io::Result<u16> {
+pub(crate) fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Polls `ready` until it is true or `START_WAIT` has passed.
-pub fn wait_for(mut ready: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + START_WAIT;
     while Instant::now() < deadline {
         if ready() {
@@ -93,7 +93,7 @@ pub fn wait_for(mut ready: impl FnMut() -> bool) -> bool {
 
 /// The environment of every git and vow run in a transport test.
 #[derive(Clone, Debug)]
-pub struct GitEnv {
+pub(crate) struct GitEnv {
     /// A scratch home (nothing of the machine's ~/.gitconfig or ~/.ssh).
     pub home: PathBuf,
     /// The file `GIT_CONFIG_GLOBAL` names.
@@ -104,7 +104,7 @@ pub struct GitEnv {
 
 impl GitEnv {
     /// A command for `program` in this environment.
-    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         for var in FOREIGN_VARS {
             cmd.env_remove(var);
@@ -125,7 +125,7 @@ impl GitEnv {
     }
 
     /// Runs git with `args` in `dir`; returns (success, stdout, stderr).
-    pub fn git(&self, dir: &Path, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> (bool, String, String) {
         let out = self
             .command("git")
             .args(args)
@@ -140,7 +140,7 @@ impl GitEnv {
     }
 
     /// Runs vow with `args` in the workspace `ws`; returns (exit code, stdout, stderr).
-    pub fn vow(&self, ws: &Path, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn vow(&self, ws: &Path, args: &[&str]) -> (i32, String, String) {
         let out = self
             .command(env!("CARGO_BIN_EXE_vow"))
             .args(args)
@@ -156,7 +156,7 @@ impl GitEnv {
 }
 
 /// Proves a server with git alone: clone, commit, push, clone again and see the commit.
-pub fn plain_git_round(env: &GitEnv, url: &str) {
+pub(crate) fn plain_git_round(env: &GitEnv, url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = env.git(dir.path(), &["clone", "-q", url, "one"]);
     assert!(ok, "clone: {err}");
@@ -201,7 +201,7 @@ pub fn plain_git_round(env: &GitEnv, url: &str) {
 
 /// The example workspace with a git store at `url` (branch main) and no windows or freezes:
 /// the rounds step time by hand.
-pub fn example_on(url: &str) -> tempfile::TempDir {
+pub(crate) fn example_on(url: &str) -> tempfile::TempDir {
     let ws = example_copy();
     let cfg = std::fs::read_to_string(ws.path().join("vow.yaml")).unwrap();
     let head = cfg.split("\n# Production changes").next().unwrap();
@@ -215,7 +215,7 @@ pub fn example_on(url: &str) -> tempfile::TempDir {
 }
 
 /// `vow plan --out plan.json` at `now`; the plan as JSON.
-pub fn plan_out(env: &GitEnv, ws: &Path, now: &str) -> serde_json::Value {
+pub(crate) fn plan_out(env: &GitEnv, ws: &Path, now: &str) -> serde_json::Value {
     let args = [
         "plan",
         "--now",
@@ -233,7 +233,7 @@ pub fn plan_out(env: &GitEnv, ws: &Path, now: &str) -> serde_json::Value {
 }
 
 /// Applies plan.json with a passing gate, stepping the clock by 5 hours from `start`, until done.
-pub fn apply_until_done(env: &GitEnv, ws: &Path, start: &str) {
+pub(crate) fn apply_until_done(env: &GitEnv, ws: &Path, start: &str) {
     let mut t = chrono::DateTime::parse_from_rfc3339(start).unwrap();
     for _ in 0..40 {
         let now = t.to_rfc3339();
@@ -249,7 +249,7 @@ pub fn apply_until_done(env: &GitEnv, ws: &Path, start: &str) {
 }
 
 /// The remote's `main` as a fresh clone over the transport: (commit messages newest first, files).
-pub fn pushed(
+pub(crate) fn pushed(
     env: &GitEnv,
     url: &str,
 ) -> (Vec<String>, std::collections::BTreeMap<String, Vec<u8>>) {
@@ -270,7 +270,7 @@ pub fn pushed(
 
 /// The commits one run pushed (the newest `waves + 1` of `log`): one per wave with its trailer,
 /// and one that closes the run, all naming the plan.
-pub fn check_run_commits(log: &[String], plan: &serde_json::Value) {
+pub(crate) fn check_run_commits(log: &[String], plan: &serde_json::Value) {
     let waves = plan["waves"].as_array().unwrap();
     let plan_id = plan["planId"].as_str().unwrap();
     assert!(
@@ -297,7 +297,7 @@ pub fn check_run_commits(log: &[String], plan: &serde_json::Value) {
 }
 
 /// Every file outside vow's records is in Kratix's layout; the records are there.
-pub fn check_layout(files: &std::collections::BTreeMap<String, Vec<u8>>) {
+pub(crate) fn check_layout(files: &std::collections::BTreeMap<String, Vec<u8>>) {
     let layout = regex::Regex::new(
         r"^[a-z0-9./-]+/(resources/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+|dependencies/[a-z0-9-]+)/[a-z0-9-]+/[0-9a-f]{5}/[a-z0-9.-]+$",
     )
@@ -322,7 +322,7 @@ fn assert_nothing_to_do(env: &GitEnv, ws: &Path) {
 
 /// The full round over one transport: plan → apply until done → the pushed history → a second
 /// plan with nothing to do → a change → apply → its history.
-pub fn vow_round(env: &GitEnv, url: &str) {
+pub(crate) fn vow_round(env: &GitEnv, url: &str) {
     let ws = example_on(url);
     let plan = plan_out(env, ws.path(), "2026-12-01T09:00:00Z");
     assert!(
@@ -371,7 +371,7 @@ pub fn vow_round(env: &GitEnv, url: &str) {
 /// A refused remote: `vow plan` and `vow apply` (of a plan made with good access) both exit 2
 /// with `words` (the cause, case-insensitive) in the message, never show `secret`, and the
 /// remote's branch stays absent (nothing pushed, nothing journaled).
-pub fn assert_refused(good: &GitEnv, bad: &GitEnv, url: &str, words: &[&str], secret: &str) {
+pub(crate) fn assert_refused(good: &GitEnv, bad: &GitEnv, url: &str, words: &[&str], secret: &str) {
     let ws = example_on(url);
     plan_out(good, ws.path(), "2026-12-01T09:00:00Z");
     let tries: [&[&str]; 2] = [

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The ssh config's name for the test server (the other URL form the tests use).
-pub const ALIAS: &str = "vowtest";
+pub(crate) const ALIAS: &str = "vowtest";
 
 /// A running sshd; stopped when dropped.
-pub struct Sshd {
+pub(crate) struct Sshd {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub user: String,
@@ -23,7 +23,7 @@ pub struct Sshd {
 
 /// What the client side is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
+pub(crate) enum Client {
     /// The authorized key and the server's host key in known_hosts.
     Good,
     /// The authorized key, but an empty known_hosts (strict checking refuses the server).
@@ -37,7 +37,7 @@ pub enum Client {
 impl Sshd {
     /// Starts sshd with one empty bare repository, `state.git` (branch main); None (after saying
     /// why) when it cannot start.
-    pub fn start() -> Option<Sshd> {
+    pub(crate) fn start() -> Option<Sshd> {
         match Self::try_start() {
             Ok(server) => Some(server),
             Err(reason) => {
@@ -102,23 +102,23 @@ impl Sshd {
     }
 
     /// The bare repository on the server side.
-    pub fn bare(&self) -> PathBuf {
+    pub(crate) fn bare(&self) -> PathBuf {
         self.dir.path().join("repos/state.git")
     }
 
     /// The scp-like URL `<user>@127.0.0.1:<abs path>.git`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}@127.0.0.1:{}", self.user, self.bare().display())
     }
 
     /// The scp-like URL through the ssh config's Host alias.
-    pub fn alias_url(&self) -> String {
+    pub(crate) fn alias_url(&self) -> String {
         format!("{ALIAS}:{}", self.bare().display())
     }
 
     /// An environment for `client`: its own home, known_hosts and ssh config, reached through
     /// `GIT_SSH_COMMAND="ssh -F <config>"`; an empty global git config.
-    pub fn env(&self, client: Client) -> GitEnv {
+    pub(crate) fn env(&self, client: Client) -> GitEnv {
         let d = self.dir.path();
         let home = d.join(format!("home-{client:?}"));
         std::fs::create_dir_all(&home).unwrap();

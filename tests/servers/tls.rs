@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The user and password the server accepts.
-pub const USER: &str = "vow";
-pub const PASSWORD: &str = "s3cret-Pa55";
+pub(crate) const USER: &str = "vow";
+pub(crate) const PASSWORD: &str = "s3cret-Pa55";
 
 /// A running HTTPS git server; stopped when dropped.
-pub struct Https {
+pub(crate) struct Https {
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Child,
@@ -18,7 +18,7 @@ pub struct Https {
 
 /// What the client side is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
+pub(crate) enum Client {
     /// A credential helper with the right password, and the test CA trusted.
     Good,
     /// No credential helper (and no terminal to ask on).
@@ -32,7 +32,7 @@ pub enum Client {
 impl Https {
     /// Starts the server with one empty bare repository, `state.git` (branch main); None (after
     /// saying why) when it cannot start.
-    pub fn start() -> Option<Https> {
+    pub(crate) fn start() -> Option<Https> {
         match Self::try_start() {
             Ok(server) => Some(server),
             Err(reason) => {
@@ -100,18 +100,18 @@ impl Https {
     }
 
     /// The repository's URL: no credentials in it, they come from the helper.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("https://127.0.0.1:{}/state.git", self.port)
     }
 
     /// The bare repository on the server side.
-    pub fn bare(&self) -> PathBuf {
+    pub(crate) fn bare(&self) -> PathBuf {
         self.dir.path().join("root/state.git")
     }
 
     /// An environment for `client`: a global git config with (or without) a credential helper
     /// and the test CA, in a home of its own under the server's folder.
-    pub fn env(&self, client: Client) -> GitEnv {
+    pub(crate) fn env(&self, client: Client) -> GitEnv {
         let home = self.dir.path().join(format!("home-{client:?}"));
         std::fs::create_dir_all(&home).unwrap();
         let mut config = String::new();
@@ -152,7 +152,7 @@ impl Drop for Https {
 }
 
 /// `git init --bare -b main` at `path` (the way the docs tell users to make a new store).
-pub fn init_bare(path: &Path) -> Result<(), String> {
+pub(crate) fn init_bare(path: &Path) -> Result<(), String> {
     let out = Command::new("git")
         .args(["init", "-q", "--bare", "-b", "main"])
         .arg(path)

@@ -152,7 +152,7 @@ impl Net<'_> {
     }
 
     /// The remote's branch head, as the remote reports it now (no objects fetched).
-    pub fn remote_head(&self) -> Result<Option<Oid>, RunError> {
+    pub(super) fn remote_head(&self) -> Result<Option<Oid>, RunError> {
         let want = format!("refs/heads/{}", self.branch);
         let out = self.git(&["ls-remote", "--refs", "origin", &want])?;
         if !out.success {
@@ -176,7 +176,7 @@ impl Net<'_> {
     }
 
     /// The branch the remote's `HEAD` names (`None`: an empty remote, or one without `HEAD`).
-    pub fn default_branch(&self) -> Result<Option<String>, RunError> {
+    pub(super) fn default_branch(&self) -> Result<Option<String>, RunError> {
         let out = self.git(&["ls-remote", "--symref", "origin", "HEAD"])?;
         if !out.success {
             return Err(RunError::Failed(
@@ -203,7 +203,7 @@ impl Net<'_> {
     }
 
     /// Fetches the branch into `refs/remotes/origin/<branch>`.
-    pub fn fetch(&self) -> Result<(), RunError> {
+    pub(super) fn fetch(&self) -> Result<(), RunError> {
         let spec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
         let out = self.git(&["fetch", "--quiet", "--no-tags", "origin", &spec])?;
         if !out.success {
@@ -217,7 +217,7 @@ impl Net<'_> {
 
     /// Pushes the local branch to the remote's, atomically and only if the remote's is still
     /// at `expected` (`None`: it must not exist yet; the first push creates it).
-    pub fn push(&self, expected: Option<Oid>) -> Result<(), RunError> {
+    pub(super) fn push(&self, expected: Option<Oid>) -> Result<(), RunError> {
         let dest = format!("refs/heads/{}", self.branch);
         let lease = format!(
             "--force-with-lease={dest}:{}",
