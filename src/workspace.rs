@@ -7,6 +7,7 @@ use crate::config::{Calendar, FreezeSpec, RolloutSpec, WindowSpec};
 use crate::diag::{self, Finding, Location};
 use crate::error::{Error, Result};
 use crate::model::Rollout;
+use crate::store::git::{AuthorProblem, CommitAuthor};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +68,21 @@ pub struct GitConfig {
     /// The branch; not given: the remote's default branch (`main` for an empty remote).
     #[serde(default)]
     pub branch: Option<String>,
+    /// The author and committer of vow's commits; not given: the user's git config, else
+    /// `vow <vow@localhost>` (docs/apply.md, "Commits").
+    #[serde(default)]
+    pub author: Option<AuthorSpec>,
+}
+
+/// `store.git.author` as written; checked at load ([`ConfigLines::author`]), so that a missing
+/// value is a finding at its line rather than serde's word for the whole `store:`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// The kind of store, resolved (the store owns it: `store::open` takes it).
@@ -176,6 +192,7 @@ impl Workspace {
             None => ConfigFile::default(),
         };
         let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
+        let lines = ConfigLines::new(&root, config_path.as_deref());
         let (store, store_kind) = match file.store {
             Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => {
                 (root.join(p), StoreKind::Folder)
@@ -196,11 +213,11 @@ impl Workspace {
                     StoreKind::Git {
                         url,
                         branch: git.branch,
+                        author: git.author.as_ref().map(|a| lines.author(a)).transpose()?,
                     },
                 )
             }
         };
-        let lines = ConfigLines::new(&root, config_path.as_deref());
         let default_rollout = match &file.rollout {
             Some(spec) => Some(lines.rollout(spec)?),
             None => None,
@@ -318,6 +335,39 @@ impl ConfigLines {
     }
 }
 
+impl ConfigLines {
+    /// `store.git.author`, checked as a commit header needs it; the first bad value is the
+    /// error, at its line.
+    fn author(&self, spec: &AuthorSpec) -> Result<CommitAuthor> {
+        let problem = match (&spec.name, &spec.email) {
+            (Some(name), Some(email)) => match CommitAuthor::new(name, email) {
+                Ok(a) => return Ok(a),
+                Err(p) => p,
+            },
+            (None, _) => AuthorProblem {
+                field: "name",
+                message: "is missing".into(),
+            },
+            (Some(_), None) => AuthorProblem {
+                field: "email",
+                message: "is missing".into(),
+            },
+        };
+        let field = match spec.name.is_some() || problem.field == "email" {
+            true => format!("store.git.author.{}", problem.field),
+            false => "store.git.author".to_string(),
+        };
+        let finding = Finding::new(
+            diag::INVALID_CONFIG,
+            format!("store.git.author.{}: {}", problem.field, problem.message),
+        )
+        .at_opt(self.location(&field))
+        .field(field)
+        .help("store.git.author is the author and committer of vow's commits: {name: Ops Team, email: ops@example.com}");
+        Err(Error::Config(vec![finding]))
+    }
+}
+
 fn read_config(root: &Path, path: &Path) -> Result<ConfigFile> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io("read the configuration", path, e))?;
@@ -398,7 +448,7 @@ mod tests {
             )
             .unwrap();
             match Workspace::open(dir.path(), None).unwrap().store_kind {
-                StoreKind::Git { url, branch } => {
+                StoreKind::Git { url, branch, .. } => {
                     assert_eq!(branch, None, "no branch given: the remote's default");
                     url
                 }
