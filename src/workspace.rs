@@ -339,31 +339,30 @@ impl ConfigLines {
     /// `store.git.author`, checked as a commit header needs it; the first bad value is the
     /// error, at its line.
     fn author(&self, spec: &AuthorSpec) -> Result<CommitAuthor> {
-        let problem = match (&spec.name, &spec.email) {
+        let missing = |field| AuthorProblem {
+            field,
+            message: "is missing".into(),
+        };
+        // A missing value is found at `author:`, a wrong one at its own line.
+        let (problem, at) = match (&spec.name, &spec.email) {
             (Some(name), Some(email)) => match CommitAuthor::new(name, email) {
                 Ok(a) => return Ok(a),
-                Err(p) => p,
+                Err(p) => {
+                    let at = format!("store.git.author.{}", p.field);
+                    (p, at)
+                }
             },
-            (None, _) => AuthorProblem {
-                field: "name",
-                message: "is missing".into(),
-            },
-            (Some(_), None) => AuthorProblem {
-                field: "email",
-                message: "is missing".into(),
-            },
+            (None, _) => (missing("name"), "store.git.author".to_string()),
+            (Some(_), None) => (missing("email"), "store.git.author".to_string()),
         };
-        let field = match spec.name.is_some() || problem.field == "email" {
-            true => format!("store.git.author.{}", problem.field),
-            false => "store.git.author".to_string(),
-        };
+        let field = format!("store.git.author.{}", problem.field);
         let finding = Finding::new(
             diag::INVALID_CONFIG,
-            format!("store.git.author.{}: {}", problem.field, problem.message),
+            format!("{field}: {}", problem.message),
         )
-        .at_opt(self.location(&field))
+        .at_opt(self.location(&at))
         .field(field)
-        .help("store.git.author is the author and committer of vow's commits: {name: Ops Team, email: ops@example.com}");
+        .help("store.git.author is the author and committer of vow's commits, like {name: Ops Team, email: ops@example.com}");
         Err(Error::Config(vec![finding]))
     }
 }
@@ -436,6 +435,38 @@ mod tests {
             f.message
         );
         assert!(f.help.is_some());
+    }
+
+    #[test]
+    fn a_bad_git_author_is_a_finding_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |yaml: &str| {
+            std::fs::write(dir.path().join("vow.yaml"), yaml).unwrap();
+            Workspace::open(dir.path(), None)
+        };
+        let ok = open(
+            "store:\n  git:\n    url: r.git\n    author: {name: Ops, email: ops@example.com}\n",
+        )
+        .unwrap();
+        let StoreKind::Git {
+            author: Some(a), ..
+        } = ok.store_kind
+        else {
+            panic!("a git store with an author");
+        };
+        assert_eq!((a.name(), a.email()), ("Ops", "ops@example.com"));
+        for (yaml, line, start) in [
+            ("store:\n  git:\n    url: r.git\n    author:\n      name: Ops\n      email: ops\n", 6, "store.git.author.email: "),
+            ("store:\n  git:\n    url: r.git\n    author:\n      name: \"<a>\"\n      email: a@b\n", 5, "store.git.author.name: "),
+            ("store:\n  git:\n    url: r.git\n    author:\n      email: a@b\n", 4, "store.git.author.name: is missing"),
+        ] {
+            let Err(Error::Config(findings)) = open(yaml) else {
+                panic!("{yaml}: a configuration error");
+            };
+            let f = &findings[0];
+            assert_eq!(f.location.as_ref().unwrap().line, line, "{yaml}");
+            assert!(f.message.starts_with(start), "{}", f.message);
+        }
     }
 
     #[test]
