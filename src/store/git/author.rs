@@ -122,7 +122,7 @@ pub(crate) fn resolve(configured: Option<&CommitAuthor>, dir: &Path, cli: bool) 
 static SIGNING_WARNED: AtomicBool = AtomicBool::new(false);
 
 fn warn_if_signing_asked(dir: &Path) {
-    let asked = git_config(dir, "commit.gpgSign")
+    let asked = git_config(dir, "commit.gpgsign")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1"));
     if asked && !SIGNING_WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(
