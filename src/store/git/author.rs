@@ -109,7 +109,7 @@ pub(crate) fn resolve(configured: Option<&CommitAuthor>, dir: &Path, cli: bool) 
         Ok(a) => a,
         Err(p) => {
             tracing::warn!(
-                "the git config's user.{} cannot sign a commit ({}): the git store's commits use {DEFAULT_NAME} <{DEFAULT_EMAIL}>; set store.git.author in vow.yaml",
+                "the git config's user.{} cannot name a commit's author ({}): the git store's commits use {DEFAULT_NAME} <{DEFAULT_EMAIL}>; set store.git.author in vow.yaml",
                 p.field,
                 p.message
             );
