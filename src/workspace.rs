@@ -7,6 +7,7 @@ use crate::config::{Calendar, FreezeSpec, RolloutSpec, WindowSpec};
 use crate::diag::{self, Finding, Location};
 use crate::error::{Error, Result};
 use crate::model::Rollout;
+use crate::store::git::{AuthorProblem, CommitAuthor};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +68,21 @@ pub struct GitConfig {
     /// The branch; not given: the remote's default branch (`main` for an empty remote).
     #[serde(default)]
     pub branch: Option<String>,
+    /// The author and committer of vow's commits; not given: the user's git config, else
+    /// `vow <vow@localhost>` (docs/apply.md, "Commits").
+    #[serde(default)]
+    pub author: Option<AuthorSpec>,
+}
+
+/// `store.git.author` as written; checked at load ([`ConfigLines::author`]), so that a missing
+/// value is a finding at its line rather than serde's word for the whole `store:`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// The kind of store, resolved (the store owns it: `store::open` takes it).
@@ -176,6 +192,7 @@ impl Workspace {
             None => ConfigFile::default(),
         };
         let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| default.into()));
+        let lines = ConfigLines::new(&root, config_path.as_deref());
         let (store, store_kind) = match file.store {
             Some(StoreConfig::Path(p)) | Some(StoreConfig::Folder { folder: p }) => {
                 (root.join(p), StoreKind::Folder)
@@ -196,11 +213,11 @@ impl Workspace {
                     StoreKind::Git {
                         url,
                         branch: git.branch,
+                        author: git.author.as_ref().map(|a| lines.author(a)).transpose()?,
                     },
                 )
             }
         };
-        let lines = ConfigLines::new(&root, config_path.as_deref());
         let default_rollout = match &file.rollout {
             Some(spec) => Some(lines.rollout(spec)?),
             None => None,
@@ -318,6 +335,38 @@ impl ConfigLines {
     }
 }
 
+impl ConfigLines {
+    /// `store.git.author`, checked as a commit header needs it; the first bad value is the
+    /// error, at its line.
+    fn author(&self, spec: &AuthorSpec) -> Result<CommitAuthor> {
+        let missing = |field| AuthorProblem {
+            field,
+            message: "is missing".into(),
+        };
+        // A missing value is found at `author:`, a wrong one at its own line.
+        let (problem, at) = match (&spec.name, &spec.email) {
+            (Some(name), Some(email)) => match CommitAuthor::new(name, email) {
+                Ok(a) => return Ok(a),
+                Err(p) => {
+                    let at = format!("store.git.author.{}", p.field);
+                    (p, at)
+                }
+            },
+            (None, _) => (missing("name"), "store.git.author".to_string()),
+            (Some(_), None) => (missing("email"), "store.git.author".to_string()),
+        };
+        let field = format!("store.git.author.{}", problem.field);
+        let finding = Finding::new(
+            diag::INVALID_CONFIG,
+            format!("{field}: {}", problem.message),
+        )
+        .at_opt(self.location(&at))
+        .field(field)
+        .help("store.git.author is the author and committer of vow's commits, like {name: Ops Team, email: ops@example.com}");
+        Err(Error::Config(vec![finding]))
+    }
+}
+
 fn read_config(root: &Path, path: &Path) -> Result<ConfigFile> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io("read the configuration", path, e))?;
@@ -389,6 +438,38 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_git_author_is_a_finding_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |yaml: &str| {
+            std::fs::write(dir.path().join("vow.yaml"), yaml).unwrap();
+            Workspace::open(dir.path(), None)
+        };
+        let ok = open(
+            "store:\n  git:\n    url: r.git\n    author: {name: Ops, email: ops@example.com}\n",
+        )
+        .unwrap();
+        let StoreKind::Git {
+            author: Some(a), ..
+        } = ok.store_kind
+        else {
+            panic!("a git store with an author");
+        };
+        assert_eq!((a.name(), a.email()), ("Ops", "ops@example.com"));
+        for (yaml, line, start) in [
+            ("store:\n  git:\n    url: r.git\n    author:\n      name: Ops\n      email: ops\n", 6, "store.git.author.email: "),
+            ("store:\n  git:\n    url: r.git\n    author:\n      name: \"<a>\"\n      email: a@b\n", 5, "store.git.author.name: "),
+            ("store:\n  git:\n    url: r.git\n    author:\n      email: a@b\n", 4, "store.git.author.name: is missing"),
+        ] {
+            let Err(Error::Config(findings)) = open(yaml) else {
+                panic!("{yaml}: a configuration error");
+            };
+            let f = &findings[0];
+            assert_eq!(f.location.as_ref().unwrap().line, line, "{yaml}");
+            assert!(f.message.starts_with(start), "{}", f.message);
+        }
+    }
+
+    #[test]
     fn git_urls_are_kept_and_relative_paths_join_the_workspace() {
         let dir = tempfile::tempdir().unwrap();
         let url_of = |url: &str| {
@@ -398,7 +479,7 @@ mod tests {
             )
             .unwrap();
             match Workspace::open(dir.path(), None).unwrap().store_kind {
-                StoreKind::Git { url, branch } => {
+                StoreKind::Git { url, branch, .. } => {
                     assert_eq!(branch, None, "no branch given: the remote's default");
                     url
                 }

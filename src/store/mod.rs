@@ -170,10 +170,12 @@ pub struct StoreState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreKind {
     Folder,
-    /// `branch` not given: the remote's default branch.
+    /// `branch` not given: the remote's default branch. `author` not given: the git config's
+    /// identity, else the default.
     Git {
         url: String,
         branch: Option<String>,
+        author: Option<git::CommitAuthor>,
     },
 }
 
@@ -185,8 +187,13 @@ pub fn open(kind: &StoreKind, dir: &Path) -> Result<Box<dyn Store>> {
         StoreKind::Git {
             url,
             branch: Some(branch),
-        } => Box::new(git::GitStore::open(url, branch, dir)?),
-        StoreKind::Git { url, branch: None } => Box::new(git::GitStore::open_default(url, dir)?),
+            author,
+        } => Box::new(git::GitStore::open(url, branch, dir)?.with_author(author.clone())),
+        StoreKind::Git {
+            url,
+            branch: None,
+            author,
+        } => Box::new(git::GitStore::open_default(url, dir)?.with_author(author.clone())),
     })
 }
 

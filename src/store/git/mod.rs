@@ -15,8 +15,10 @@
 //! builds each wave's commit; the network half (ls-remote, fetch, push) is the `git` command
 //! ([`net`]), so that https and ssh work with the user's own credentials and config, and the
 //! remote's hooks run. Without git on the machine, a remote on this machine is still reached
-//! through libgit2 ([`fallback`]); any other remote needs git.
+//! through libgit2 ([`fallback`]); any other remote needs git. Who the commits name as author
+//! and committer is [`author`]'s job.
 
+mod author;
 mod cache;
 mod cause;
 mod fallback;
@@ -27,6 +29,7 @@ use super::crash;
 use super::layout;
 use super::remote::{Remote, Transport};
 use crate::error::{Error, Result};
+pub use author::{AuthorProblem, CommitAuthor};
 use cache::{create, remove_leftover_caches, remove_path, usable};
 use git2::{build::CheckoutBuilder, Oid, Repository, Signature};
 use net::{Net, RunError};
@@ -44,6 +47,10 @@ pub struct GitStore {
     cli: bool,
     /// Run ssh in batch mode (no prompt), as the user chose no ssh command of their own.
     batch_ssh: bool,
+    /// `store.git.author` of vow.yaml, when given.
+    author: Option<CommitAuthor>,
+    /// The author and committer of the commits, resolved at the first commit.
+    identity: std::sync::OnceLock<CommitAuthor>,
 }
 
 impl GitStore {
@@ -87,7 +94,25 @@ impl GitStore {
             repo,
             cli,
             batch_ssh,
+            author: None,
+            identity: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Makes the commits with `author` (vow.yaml's `store.git.author`) as author and
+    /// committer; `None`: the git config's identity, else the default (see [`author`]).
+    pub fn with_author(mut self, author: Option<CommitAuthor>) -> GitStore {
+        self.author = author;
+        self
+    }
+
+    /// The signature of a new commit, now. The identity is resolved once per store, so a run
+    /// asks git's config (and says that signing is not done) only once.
+    fn signature(&self) -> Result<Signature<'static>> {
+        let who = self
+            .identity
+            .get_or_init(|| author::resolve(self.author.as_ref(), &self.dir, self.cli));
+        Ok(Signature::now(who.name(), who.email())?)
     }
 
     /// Opens the cache for the remote's default branch (what `HEAD` names there; `main` for an
@@ -372,7 +397,7 @@ impl Store for GitStore {
         for (k, v) in trailers {
             text.push_str(&format!("{k}: {v}\n"));
         }
-        let sig = Signature::now("vow", "vow@localhost")?;
+        let sig = self.signature()?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         // Updating the branch with the parent as the expected old value: a concurrent writer
         // in the same cache makes this fail rather than be overwritten.

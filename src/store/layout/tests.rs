@@ -141,6 +141,7 @@ fn locks_and_caches() {
     let git = StoreKind::Git {
         url: "u".into(),
         branch: Some("main".into()),
+        author: None,
     };
     let cache = git_cache(Path::new("/w"), "file:///r.git", "main");
     assert!(cache.starts_with("/w/.vow/cache"));
