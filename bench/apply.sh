@@ -2,16 +2,22 @@
 # Benchmark: applying a COUNT-instance upgrade (every instance changes: a new Promise version)
 # to the folder store and to the git store (a bare repository over file://).
 #   bench/apply.sh [COUNT]          default 10000
+#   VOW=/path/to/vow bench/apply.sh  times that binary (built elsewhere, e.g. an older commit,
+#                                    to alternate before/after runs) instead of building this one
+#   KINDS="git" bench/apply.sh       only some of the stores (default: folder git)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-10000}
 OUT=${OUT:-/tmp/vow-bench-apply}
-cargo build --release --quiet --bin vow --example fleet
-VOW=$PWD/target/release/vow
-for kind in folder git; do
+if [ -z "${VOW:-}" ]; then
+  cargo build --release --quiet --bin vow --example fleet
+  VOW=$PWD/target/release/vow
+fi
+FLEET=${FLEET:-$PWD/target/release/examples/fleet}
+for kind in ${KINDS:-folder git}; do
   ws="$OUT/$kind"
   rm -rf "$ws"
-  target/release/examples/fleet --count "$COUNT" --out "$ws" 2>/dev/null
+  "$FLEET" --count "$COUNT" --out "$ws" 2>/dev/null
   cp -r promises "$ws/promises"
   if [ "$kind" = git ]; then
     git init -q --bare "$ws/remote.git"

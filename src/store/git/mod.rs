@@ -21,6 +21,7 @@ mod cache;
 mod cause;
 mod fallback;
 mod net;
+mod pack;
 
 use super::backend::{Op, Store};
 use super::crash;
@@ -303,6 +304,38 @@ impl GitStore {
         )
     }
 
+    /// Builds the wave's tree on `parent`'s, its new blobs and trees made in memory and
+    /// written to the cache as one pack (see [`pack`]); returns the tree's id.
+    fn write_tree(&self, parent: Option<&git2::Commit<'_>>, ops: &[Op]) -> Result<Oid> {
+        let staged = pack::Staged::open(&self.dir)?;
+        let base = match parent {
+            Some(c) => staged.repo().find_tree(c.tree_id())?,
+            None => {
+                let empty = staged.repo().treebuilder(None)?.write()?;
+                staged.repo().find_tree(empty)?
+            }
+        };
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for op in ops {
+            match op {
+                Op::Write { path, bytes } => {
+                    let blob = staged.blob(bytes)?;
+                    crash::point("blob");
+                    update.upsert(path.as_str(), blob, git2::FileMode::Blob);
+                }
+                Op::Remove { path } => {
+                    update.remove(path.as_str());
+                }
+            }
+        }
+        let tree_id = update.create_updated(staged.repo(), &base)?;
+        let tree = staged.repo().find_tree(tree_id)?;
+        staged.note_new_trees(&self.repo, &tree)?;
+        staged.write_pack(&self.repo)?;
+        crash::point("tree");
+        Ok(tree_id)
+    }
+
     fn write_checkout(&self, ops: &[Op]) -> Result<()> {
         // Confined paths: every one checked before the first is written (see `store::path`).
         let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
@@ -344,28 +377,7 @@ impl Store for GitStore {
 
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String> {
         let parent = self.head().map(|o| self.repo.find_commit(o)).transpose()?;
-        let base = match &parent {
-            Some(c) => c.tree()?,
-            None => {
-                let empty = self.repo.treebuilder(None)?.write()?;
-                self.repo.find_tree(empty)?
-            }
-        };
-        let mut update = git2::build::TreeUpdateBuilder::new();
-        for op in ops {
-            match op {
-                Op::Write { path, bytes } => {
-                    let blob = self.repo.blob(bytes)?;
-                    crash::point("blob");
-                    update.upsert(path.as_str(), blob, git2::FileMode::Blob);
-                }
-                Op::Remove { path } => {
-                    update.remove(path.as_str());
-                }
-            }
-        }
-        let tree_id = update.create_updated(&self.repo, &base)?;
-        crash::point("tree");
+        let tree_id = self.write_tree(parent.as_ref(), ops)?;
         let tree = self.repo.find_tree(tree_id)?;
         let mut text = message.trim_end().to_string();
         text.push_str("\n\n");
