@@ -185,16 +185,20 @@ fn write_instance(
     };
     let binding = evaluate::applied_binding(ev, &desired);
     let text = serde_yaml::to_string(&binding).map_err(|e| Error::Store(e.to_string()))?;
-    ops.push(Op::Write {
-        path: layout::binding(&ev.id),
-        bytes: text.clone().into_bytes(),
-    });
+    let text_digest = store::digest(text.as_bytes());
+    // A binding whose text is what the store holds already is not written again.
+    if prior.map(|p| &p.text_digest) != Some(&text_digest) {
+        ops.push(Op::Write {
+            path: layout::binding(&ev.id),
+            bytes: text.into_bytes(),
+        });
+    }
     revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
     state.applied.insert(
         ev.id.clone(),
         Applied {
             binding,
-            text_digest: store::digest(text.as_bytes()),
+            text_digest,
             actual,
         },
     );
