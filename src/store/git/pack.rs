@@ -28,9 +28,8 @@ impl Staged {
         {
             // Above the loose (1) and pack (2) backends: every write goes to memory.
             let odb = repo.odb()?;
-            let mempack = odb.add_new_mempack_backend(1000)?;
-            // The backend is owned by the odb from here on; the handle is not needed.
-            drop(mempack);
+            // The backend is owned by the odb from here on; its handle is not needed.
+            odb.add_new_mempack_backend(1000)?;
         }
         Ok(Staged {
             repo,
