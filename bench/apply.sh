@@ -28,11 +28,11 @@ for kind in ${KINDS:-folder git}; do
   printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' "$PWD/fixtures/example/destinations.yaml" "$store" > "$ws/vow.yaml"
   cd "$ws"
   # The fleet as it was: every instance created at the current versions.
-  "$VOW" plan --now 2026-12-01T09:00:00Z --out base.json --format json > /dev/null
+  "$VOW" plan --fail-on never --now 2026-12-01T09:00:00Z --out base.json --format json > /dev/null
   "$VOW" apply base.json --now 2026-12-01T09:00:00Z --gate-cmd true --wait --poll 1h > /dev/null 2>&1
   # The upgrade: a new version of every Promise, so every instance re-renders.
   sed -i 's/kratix.io\/promise-version: v\([0-9]*\)\.\([0-9]*\)\.\([0-9]*\)/kratix.io\/promise-version: v\1.\2.9\3/' promises/*/promise.yaml
-  "$VOW" plan --now 2026-12-02T09:00:00Z --out upgrade.json --format json > upgrade-plan.json
+  "$VOW" plan --fail-on never --now 2026-12-02T09:00:00Z --out upgrade.json --format json > upgrade-plan.json
   changed=$(python3 -c "import json; s=json.load(open('upgrade-plan.json'))['summary']; print(s['update'])")
   /usr/bin/time -f "%e %M" -o time.txt "$VOW" apply upgrade.json --now 2026-12-02T09:00:00Z --gate-cmd true --wait --poll 1h > /dev/null 2> apply.log
   read -r secs mem < time.txt
