@@ -113,10 +113,14 @@ impl FolderStore {
                      nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
                 ))
             })?;
+        let mut made = path::Made::default();
         for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
-                Some(b) => sp.replace(&self.root, &b)?,
-                None => sp.remove(&self.root)?,
+                Some(b) => sp.replace_in(&self.root, &b, &mut made)?,
+                None => {
+                    sp.remove(&self.root)?;
+                    made.forget();
+                }
             }
         }
         self.finish_replay()
@@ -126,10 +130,14 @@ impl FolderStore {
     /// back what was just written).
     fn replay_ops(&self, ops: &[Op]) -> Result<()> {
         let paths = path::check_all(&self.root, ops.iter().map(Op::path))?;
+        let mut made = path::Made::default();
         for (op, sp) in ops.iter().zip(&paths) {
             match op {
-                Op::Write { bytes, .. } => sp.replace(&self.root, bytes)?,
-                Op::Remove { .. } => sp.remove(&self.root)?,
+                Op::Write { bytes, .. } => sp.replace_in(&self.root, bytes, &mut made)?,
+                Op::Remove { .. } => {
+                    sp.remove(&self.root)?;
+                    made.forget();
+                }
             }
         }
         self.finish_replay()

@@ -352,13 +352,17 @@ impl GitStore {
     fn write_checkout(&self, ops: &[Op], same: &[bool]) -> Result<()> {
         // Confined paths: every one checked before the first is written (see `store::path`).
         let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
+        let mut made = super::path::Made::default();
         for ((op, sp), same) in ops.iter().zip(&paths).zip(same) {
             if *same {
                 continue;
             }
             match op {
-                Op::Write { bytes, .. } => sp.replace(&self.dir, bytes)?,
-                Op::Remove { .. } => sp.remove(&self.dir)?,
+                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut made)?,
+                Op::Remove { .. } => {
+                    sp.remove(&self.dir)?;
+                    made.forget();
+                }
             }
         }
         Ok(())
