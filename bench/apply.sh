@@ -2,16 +2,22 @@
 # Benchmark: applying a COUNT-instance upgrade (every instance changes: a new Promise version)
 # to the folder store and to the git store (a bare repository over file://).
 #   bench/apply.sh [COUNT]          default 10000
+#   VOW=/path/to/vow bench/apply.sh  times that binary (built elsewhere, e.g. an older commit,
+#                                    to alternate before/after runs) instead of building this one
+#   KINDS="git" bench/apply.sh       only some of the stores (default: folder git)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-10000}
 OUT=${OUT:-/tmp/vow-bench-apply}
-cargo build --release --quiet --bin vow --example fleet
-VOW=$PWD/target/release/vow
-for kind in folder git; do
+if [ -z "${VOW:-}" ]; then
+  cargo build --release --quiet --bin vow --example fleet
+  VOW=$PWD/target/release/vow
+fi
+FLEET=${FLEET:-$PWD/target/release/examples/fleet}
+for kind in ${KINDS:-folder git}; do
   ws="$OUT/$kind"
   rm -rf "$ws"
-  target/release/examples/fleet --count "$COUNT" --out "$ws" 2>/dev/null
+  "$FLEET" --count "$COUNT" --out "$ws" 2>/dev/null
   cp -r promises "$ws/promises"
   if [ "$kind" = git ]; then
     git init -q --bare "$ws/remote.git"
@@ -22,11 +28,11 @@ for kind in folder git; do
   printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' "$PWD/fixtures/example/destinations.yaml" "$store" > "$ws/vow.yaml"
   cd "$ws"
   # The fleet as it was: every instance created at the current versions.
-  "$VOW" plan --now 2026-12-01T09:00:00Z --out base.json --format json > /dev/null
+  "$VOW" plan --fail-on never --now 2026-12-01T09:00:00Z --out base.json --format json > /dev/null
   "$VOW" apply base.json --now 2026-12-01T09:00:00Z --gate-cmd true --wait --poll 1h > /dev/null 2>&1
   # The upgrade: a new version of every Promise, so every instance re-renders.
   sed -i 's/kratix.io\/promise-version: v\([0-9]*\)\.\([0-9]*\)\.\([0-9]*\)/kratix.io\/promise-version: v\1.\2.9\3/' promises/*/promise.yaml
-  "$VOW" plan --now 2026-12-02T09:00:00Z --out upgrade.json --format json > upgrade-plan.json
+  "$VOW" plan --fail-on never --now 2026-12-02T09:00:00Z --out upgrade.json --format json > upgrade-plan.json
   changed=$(python3 -c "import json; s=json.load(open('upgrade-plan.json'))['summary']; print(s['update'])")
   /usr/bin/time -f "%e %M" -o time.txt "$VOW" apply upgrade.json --now 2026-12-02T09:00:00Z --gate-cmd true --wait --poll 1h > /dev/null 2> apply.log
   read -r secs mem < time.txt

@@ -308,16 +308,17 @@ fn apply_wave(
 ) -> Result<store::StoreState> {
     let (plan, wave) = (a.plan, a.wave);
     let run = plan.run_id();
-    let rendered: &[Evaluated] = if plan.is_rollback() {
-        &[]
+    let rendered: Vec<Evaluated> = if plan.is_rollback() {
+        Vec::new()
     } else {
-        memo.rendered(a.inputs)
+        memo.take_wave(a.inputs, wave)
     };
-    let by_ref: HashMap<&InstanceRef, &Evaluated> = rendered.iter().map(|e| (&e.id, e)).collect();
+    let mut by_ref: HashMap<InstanceRef, Evaluated> =
+        rendered.into_iter().map(|e| (e.id.clone(), e)).collect();
     let mut ops = if plan.is_rollback() {
         rollback::wave_ops(st, &mut state, plan, wave)?
     } else {
-        wave::ops(a.inputs, st, &mut state, &run, wave, &by_ref)?
+        wave::ops(a.inputs, st, &mut state, &run, wave, &mut by_ref)?
     };
     let rebuilt = aggregate::ops(&a.inputs.destinations, st, &ops);
     ops.extend(rebuilt);

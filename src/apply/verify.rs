@@ -39,6 +39,21 @@ impl Memo {
         &self.requests
     }
 
+    /// Hands over the renderings of `wave`'s instances, which no later use needs (the plan is
+    /// verified before the first wave, and every instance is in one wave): their contents are
+    /// moved into the wave's commit and freed after it, rather than the whole fleet's being
+    /// held until the process ends.
+    pub(super) fn take_wave(&mut self, inputs: &Catalogue, wave: &Wave) -> Vec<Evaluated> {
+        let ids: std::collections::HashSet<&crate::model::InstanceRef> =
+            wave.instances.iter().map(|i| &i.instance).collect();
+        self.rendered(inputs);
+        let all = self.rendered.take().unwrap_or_default();
+        let (taken, kept): (Vec<Evaluated>, Vec<Evaluated>) =
+            all.into_iter().partition(|e| ids.contains(&e.id));
+        self.rendered = Some(kept);
+        taken
+    }
+
     pub(super) fn rendered(&mut self, inputs: &Catalogue) -> &[Evaluated] {
         let requests = &self.requests;
         self.rendered.get_or_insert_with(|| {

@@ -49,7 +49,7 @@ pub(super) fn ops(
     state: &mut StoreState,
     run: &str,
     wave: &Wave,
-    by_ref: &HashMap<&InstanceRef, &Evaluated>,
+    by_ref: &mut HashMap<InstanceRef, Evaluated>,
 ) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     let mut revisions: BTreeSet<(String, String)> = BTreeSet::new();
@@ -83,7 +83,8 @@ pub(super) fn ops(
             });
             state.applied.remove(id);
         } else {
-            let Some(ev) = by_ref.get(&inst.instance) else {
+            // Taken out: its contents move into the operations instead of being copied.
+            let Some(mut ev) = by_ref.remove(&inst.instance) else {
                 return Err(stale(format!(
                     "{} is no longer requested: the plan is stale; plan again",
                     inst.instance
@@ -106,7 +107,7 @@ pub(super) fn ops(
                 inputs,
                 st,
                 state,
-                ev,
+                &mut ev,
                 prior.as_ref(),
                 &mut backup,
                 &mut ops,
@@ -134,14 +135,14 @@ fn write_instance(
     inputs: &Catalogue,
     st: &dyn Store,
     state: &mut StoreState,
-    ev: &Evaluated,
+    ev: &mut Evaluated,
     prior: Option<&Applied>,
     backup: &mut Backup,
     ops: &mut Vec<Op>,
     revisions: &mut BTreeSet<(String, String)>,
 ) -> Result<()> {
     let mut actual = BTreeMap::new();
-    for f in &ev.files {
+    for f in &mut ev.files {
         let unchanged = prior
             .and_then(|p| p.actual.get(&*f.path))
             .and_then(|d| d.as_deref())
@@ -151,7 +152,7 @@ fn write_instance(
             backup.before.insert(f.path.to_string(), before);
             ops.push(Op::Write {
                 path: f.path.to_string(),
-                bytes: f.content.clone().into_bytes(),
+                bytes: std::mem::take(&mut f.content).into_bytes(),
             });
         }
         actual.insert(f.path.to_string(), Some(f.digest.to_string()));
@@ -185,16 +186,20 @@ fn write_instance(
     };
     let binding = evaluate::applied_binding(ev, &desired);
     let text = serde_yaml::to_string(&binding).map_err(|e| Error::Store(e.to_string()))?;
-    ops.push(Op::Write {
-        path: layout::binding(&ev.id),
-        bytes: text.clone().into_bytes(),
-    });
+    let text_digest = store::digest(text.as_bytes());
+    // A binding whose text is what the store holds already is not written again.
+    if prior.map(|p| &p.text_digest) != Some(&text_digest) {
+        ops.push(Op::Write {
+            path: layout::binding(&ev.id),
+            bytes: text.into_bytes(),
+        });
+    }
     revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
     state.applied.insert(
         ev.id.clone(),
         Applied {
             binding,
-            text_digest: store::digest(text.as_bytes()),
+            text_digest,
             actual,
         },
     );

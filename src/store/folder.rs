@@ -37,29 +37,49 @@ struct Logged {
     base64: Option<String>,
 }
 
-impl Logged {
-    fn new(op: &Op) -> Logged {
+/// A log entry as it is written: borrowing the operation's bytes rather than copying them (a
+/// wave's contents would otherwise be held three times: the operations, the entries, the JSON).
+#[derive(Serialize)]
+struct LoggedRef<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base64: Option<String>,
+}
+
+impl<'a> LoggedRef<'a> {
+    fn new(op: &'a Op) -> LoggedRef<'a> {
         match op {
             Op::Write { path, bytes } => match std::str::from_utf8(bytes) {
-                Ok(t) => Logged {
-                    path: path.clone(),
-                    text: Some(t.to_string()),
+                Ok(t) => LoggedRef {
+                    path,
+                    text: Some(t),
                     base64: None,
                 },
-                Err(_) => Logged {
-                    path: path.clone(),
+                Err(_) => LoggedRef {
+                    path,
                     text: None,
                     base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
                 },
             },
-            Op::Remove { path } => Logged {
-                path: path.clone(),
+            Op::Remove { path } => LoggedRef {
+                path,
                 text: None,
                 base64: None,
             },
         }
     }
+}
 
+/// The log as it is written (the same JSON as [`Log`] reads).
+#[derive(Serialize)]
+struct LogRef<'a> {
+    message: &'a str,
+    ops: Vec<LoggedRef<'a>>,
+}
+
+impl Logged {
     fn bytes(&self) -> Result<Option<Vec<u8>>> {
         Ok(match (&self.text, &self.base64) {
             (Some(t), _) => Some(t.as_bytes().to_vec()),
@@ -93,12 +113,38 @@ impl FolderStore {
                      nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
                 ))
             })?;
+        let mut made = path::Made::default();
         for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
-                Some(b) => sp.replace(&self.root, &b)?,
-                None => sp.remove(&self.root)?,
+                Some(b) => sp.replace_in(&self.root, &b, &mut made)?,
+                None => {
+                    sp.remove(&self.root)?;
+                    made.forget();
+                }
             }
         }
+        self.finish_replay()
+    }
+
+    /// Applies a commit's operations, just logged (as replaying the log does, without reading
+    /// back what was just written).
+    fn replay_ops(&self, ops: &[Op]) -> Result<()> {
+        let paths = path::check_all(&self.root, ops.iter().map(Op::path))?;
+        let mut made = path::Made::default();
+        for (op, sp) in ops.iter().zip(&paths) {
+            match op {
+                Op::Write { bytes, .. } => sp.replace_in(&self.root, bytes, &mut made)?,
+                Op::Remove { .. } => {
+                    sp.remove(&self.root)?;
+                    made.forget();
+                }
+            }
+        }
+        self.finish_replay()
+    }
+
+    /// Makes the replayed operations durable and deletes the log.
+    fn finish_replay(&self) -> Result<()> {
         sync_filesystem(&self.root)?;
         let pending = self.pending();
         std::fs::remove_dir_all(&pending).map_err(|e| Error::io("remove", &pending, e))?;
@@ -176,13 +222,19 @@ impl Store for FolderStore {
         }
         let staged = StorePath::new(layout::REDO_STAGED)?.create_parent(&self.root)?;
         let pending = layout::absolute(&self.root, layout::REDO_DIR);
-        let log = Log {
-            message: message.to_string(),
-            ops: ops.iter().map(Logged::new).collect(),
+        let log = LogRef {
+            message,
+            ops: ops.iter().map(LoggedRef::new).collect(),
         };
-        let bytes = serde_json::to_vec(&log).map_err(|e| Error::Store(e.to_string()))?;
+        // Serialized straight to the file: a wave's log is not built as one string first.
+        let write = |f: std::fs::File| -> std::io::Result<()> {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            serde_json::to_writer(&mut w, &log)?;
+            w.flush()?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        };
         std::fs::File::create(&staged)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+            .and_then(write)
             .map_err(|e| Error::io("write", &staged, e))?;
         // The commit point.
         let committed = layout::absolute(&self.root, layout::REDO_LOG);
@@ -190,7 +242,7 @@ impl Store for FolderStore {
         if let Ok(d) = std::fs::File::open(&pending) {
             let _ = d.sync_all();
         }
-        self.replay(&log)?;
+        self.replay_ops(ops)?;
         Ok(super::digest(message.as_bytes()))
     }
 

@@ -23,6 +23,7 @@ mod cache;
 mod cause;
 mod fallback;
 mod net;
+mod pack;
 
 use super::backend::{Op, Store};
 use super::crash;
@@ -328,13 +329,65 @@ impl GitStore {
         )
     }
 
-    fn write_checkout(&self, ops: &[Op]) -> Result<()> {
+    /// Builds the wave's tree on `parent`'s, its new blobs and trees made in memory and
+    /// written to the cache as one pack (see [`pack`]); returns the tree's id and, for each
+    /// operation, whether it leaves its path as it was (the same bytes written again).
+    fn write_tree(
+        &self,
+        parent: Option<&git2::Commit<'_>>,
+        ops: &[Op],
+    ) -> Result<(Oid, Vec<bool>)> {
+        let staged = pack::Staged::open(&self.dir)?;
+        let base = match parent {
+            Some(c) => staged.repo().find_tree(c.tree_id())?,
+            None => {
+                let empty = staged.repo().treebuilder(None)?.write()?;
+                staged.repo().find_tree(empty)?
+            }
+        };
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        let mut same = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                Op::Write { path, bytes } => {
+                    let blob = staged.blob(bytes)?;
+                    crash::point("blob");
+                    let old = base.get_path(Path::new(path)).ok();
+                    same.push(old.is_some_and(|e| {
+                        e.id() == blob && e.filemode() == i32::from(git2::FileMode::Blob)
+                    }));
+                    update.upsert(path.as_str(), blob, git2::FileMode::Blob);
+                }
+                Op::Remove { path } => {
+                    same.push(false);
+                    update.remove(path.as_str());
+                }
+            }
+        }
+        let tree_id = update.create_updated(staged.repo(), &base)?;
+        let tree = staged.repo().find_tree(tree_id)?;
+        staged.note_new_trees(&self.repo, &tree)?;
+        staged.write_pack(&self.repo)?;
+        crash::point("tree");
+        Ok((tree_id, same))
+    }
+
+    /// Writes the operations to the checkout, but for those that leave a file as it was
+    /// (`same`): the checkout is the parent's tree, so those bytes are there already.
+    fn write_checkout(&self, ops: &[Op], same: &[bool]) -> Result<()> {
         // Confined paths: every one checked before the first is written (see `store::path`).
         let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
-        for (op, sp) in ops.iter().zip(&paths) {
+        let mut made = super::path::Made::default();
+        for ((op, sp), same) in ops.iter().zip(&paths).zip(same) {
+            if *same {
+                continue;
+            }
             match op {
-                Op::Write { bytes, .. } => sp.replace(&self.dir, bytes)?,
-                Op::Remove { .. } => sp.remove(&self.dir)?,
+                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut made)?,
+                Op::Remove { .. } => {
+                    sp.remove(&self.dir)?;
+                    made.forget();
+                }
             }
         }
         Ok(())
@@ -369,28 +422,7 @@ impl Store for GitStore {
 
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String> {
         let parent = self.head().map(|o| self.repo.find_commit(o)).transpose()?;
-        let base = match &parent {
-            Some(c) => c.tree()?,
-            None => {
-                let empty = self.repo.treebuilder(None)?.write()?;
-                self.repo.find_tree(empty)?
-            }
-        };
-        let mut update = git2::build::TreeUpdateBuilder::new();
-        for op in ops {
-            match op {
-                Op::Write { path, bytes } => {
-                    let blob = self.repo.blob(bytes)?;
-                    crash::point("blob");
-                    update.upsert(path.as_str(), blob, git2::FileMode::Blob);
-                }
-                Op::Remove { path } => {
-                    update.remove(path.as_str());
-                }
-            }
-        }
-        let tree_id = update.create_updated(&self.repo, &base)?;
-        crash::point("tree");
+        let (tree_id, same) = self.write_tree(parent.as_ref(), ops)?;
         let tree = self.repo.find_tree(tree_id)?;
         let mut text = message.trim_end().to_string();
         text.push_str("\n\n");
@@ -417,7 +449,7 @@ impl Store for GitStore {
             )));
         }
         crash::point("checkout");
-        self.write_checkout(ops)?;
+        self.write_checkout(ops, &same)?;
         crash::point("index");
         let mut index = self.repo.index()?;
         index.read_tree(&tree)?;
