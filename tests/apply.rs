@@ -532,15 +532,7 @@ fn a_rejected_push_stops_cleanly() {
     assert_eq!(after_foreign.len(), before + 1);
     // vow fetches before it plans a wave: the foreign commit changed no record, so it builds
     // on it. To race, push between vow's fetch and its push: from the gate command.
-    let racer = ws.path().join("racer.sh");
-    std::fs::write(
-        &racer,
-        format!(
-            "set -e\nrm -rf {d}\ngit clone -q -b main {url} {d}\ncd {d}\necho more > RACE\ngit add RACE\ngit -c user.name=r -c user.email=r@example.com commit -qm race\ngit push -q origin main\n",
-            d = ws.path().join("racer").display()
-        ),
-    )
-    .unwrap();
+    let gate = racer_gate(ws.path(), &url, "echo more > RACE\ngit add RACE", "race");
     let (code, out, err) = run(
         ws.path(),
         &[
@@ -549,7 +541,7 @@ fn a_rejected_push_stops_cleanly() {
             "--now",
             "2026-12-01T10:00:00Z",
             "--gate-cmd",
-            &format!("sh {}", racer.display()),
+            &gate,
         ],
     );
     assert_eq!(code, 2, "{out}{err}");

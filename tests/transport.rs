@@ -276,15 +276,7 @@ fn a_push_rejected_over_git_daemon_loses_nothing_and_the_next_apply_goes_on() {
     let before = git_log(&remote, "main");
 
     // A second clone pushes between vow's fetch and its push (from the gate command).
-    let racer = ws.path().join("racer.sh");
-    std::fs::write(
-        &racer,
-        format!(
-            "set -e\nrm -rf {d}\ngit clone -q -b main {url} {d}\ncd {d}\necho more > RACE\ngit add RACE\ngit -c user.name=r -c user.email=r@example.com commit -qm race\ngit push -q origin main\n",
-            d = ws.path().join("racer").display()
-        ),
-    )
-    .unwrap();
+    let gate = racer_gate(ws.path(), &url, "echo more > RACE\ngit add RACE", "race");
     let (code, out, err) = run(
         ws.path(),
         &[
@@ -293,7 +285,7 @@ fn a_push_rejected_over_git_daemon_loses_nothing_and_the_next_apply_goes_on() {
             "--now",
             "2026-12-01T10:00:00Z",
             "--gate-cmd",
-            &format!("sh {}", racer.display()),
+            &gate,
         ],
     );
     assert_eq!(code, 2, "{out}{err}");
@@ -462,16 +454,12 @@ fn a_push_rejected_by_a_writer_that_changed_a_record_leaves_the_plan_stale() {
     let (code, out, err) = run(ws.path(), &first);
     assert_eq!(code, 0, "{out}{err}");
     // The other writer edits one of vow's binding records.
-    let racer = ws.path().join("racer.sh");
-    std::fs::write(
-        &racer,
-        format!(
-            "set -e\nrm -rf {d}\ngit clone -q -b main {url} {d}\ncd {d}\nf=$(git ls-files .vow/bindings | head -n 1)\necho '# edited' >> \"$f\"\ngit -c user.name=r -c user.email=r@example.com commit -qam edit\ngit push -q origin main\n",
-            d = ws.path().join("racer").display()
-        ),
-    )
-    .unwrap();
-    let gate = format!("sh {}", racer.display());
+    let gate = racer_gate(
+        ws.path(),
+        &url,
+        "f=$(git ls-files .vow/bindings | head -n 1)\necho '# edited' >> \"$f\"",
+        "edit",
+    );
     let racing = [
         "apply",
         "plan.json",

@@ -224,3 +224,16 @@ pub(crate) fn git_log(repo_path: &Path, branch: &str) -> Vec<String> {
     })
     .collect()
 }
+
+/// Writes `<ws>/racer.sh`, a gate command that plays another writer: it clones `url`'s `main`
+/// into `<ws>/racer`, runs `change` there (shell lines that leave something to commit), commits
+/// it as `message` and pushes, so vow's push of the same wave is rejected. Returns the gate command.
+pub(crate) fn racer_gate(ws: &Path, url: &str, change: &str, message: &str) -> String {
+    let racer = ws.join("racer.sh");
+    let script = format!(
+        "set -e\nrm -rf {d}\ngit clone -q -b main {url} {d}\ncd {d}\n{change}\ngit -c user.name=r -c user.email=r@example.com commit -qam {message}\ngit push -q origin main\n",
+        d = ws.join("racer").display()
+    );
+    std::fs::write(&racer, script).unwrap();
+    format!("sh {}", racer.display())
+}
