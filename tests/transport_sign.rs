@@ -154,6 +154,36 @@ fn assert_all_verified(ws: &Path, remote: &Path, global: &Path, env: &[(&str, &s
     }
 }
 
+/// An ed25519 key at `path` (`passphrase` empty: none); returns its public key line.
+fn ssh_key(path: &Path, passphrase: &str) -> String {
+    let made = Command::new("ssh-keygen")
+        .args([
+            "-q", "-t", "ed25519", "-N", passphrase, "-C", "signer", "-f",
+        ])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(made, "ssh-keygen makes a key");
+    std::fs::read_to_string(path.with_extension("pub")).unwrap()
+}
+
+/// The git config of an ssh signer with `key` as `user.signingKey`, trusting `public`.
+fn ssh_config(ws: &Path, key: &str, public: &str) -> PathBuf {
+    let allowed = ws.join("allowed_signers");
+    std::fs::write(&allowed, format!("signer@example.com {public}")).unwrap();
+    let global = ws.join("gitconfig");
+    std::fs::write(
+        &global,
+        format!(
+            "[user]\n\tname = Signer\n\temail = signer@example.com\n\tsigningkey = {key}\n[gpg]\n\tformat = ssh\n[gpg \"ssh\"]\n\tallowedSignersFile = {}\n[commit]\n\tgpgsign = true\n",
+            allowed.display()
+        ),
+    )
+    .unwrap();
+    global
+}
+
 #[test]
 fn ssh_signed_commits_verify_with_git() {
     if !have("ssh-keygen", "ssh signing") {
@@ -161,31 +191,12 @@ fn ssh_signed_commits_verify_with_git() {
     }
     let (ws, remote) = git_workspace(None);
     let key = ws.path().join("signing");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "signer", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap()
-        .success();
-    assert!(made, "ssh-keygen makes a key");
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let allowed = ws.path().join("allowed_signers");
-    std::fs::write(&allowed, format!("signer@example.com {public}")).unwrap();
-    let global = ws.path().join("gitconfig");
-    std::fs::write(
-        &global,
-        format!(
-            "[user]\n\tname = Signer\n\temail = signer@example.com\n\tsigningkey = {}\n[gpg]\n\tformat = ssh\n[gpg \"ssh\"]\n\tallowedSignersFile = {}\n[commit]\n\tgpgsign = true\n",
-            key.display(),
-            allowed.display()
-        ),
-    )
-    .unwrap();
+    let public = ssh_key(&key, "");
+    let global = ssh_config(ws.path(), &key.display().to_string(), &public);
     let (code, out) = plan_and_apply(ws.path(), &global, &[]);
     assert_eq!(code, 0, "{out}");
     assert_all_verified(ws.path(), &remote, &global, &[]);
-    // The signature is over the commit as written: a second apply (nothing to do) and a plan
-    // against the signed history see no change.
+    // A plan against the signed history sees the applied wave.
     let (code, out) = run(
         ws.path(),
         &global,
@@ -193,6 +204,75 @@ fn ssh_signed_commits_verify_with_git() {
         &["plan", "--now", NOW, "--fail-on", "never"],
     );
     assert_eq!(code, 0, "{out}");
+}
+
+/// An `ssh-agent` in the foreground on a socket of its own; killed when dropped.
+struct SshAgent(std::process::Child);
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_literal_ssh_key_signs_through_the_agent() {
+    if !have("ssh-keygen", "ssh signing") || !have("ssh-add", "ssh signing with the agent") {
+        return;
+    }
+    let (ws, remote) = git_workspace(None);
+    let key = ws.path().join("agent-key");
+    let public = ssh_key(&key, "");
+    let sock = ws.path().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _agent = SshAgent(agent);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg("-q")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .status()
+        .unwrap()
+        .success();
+    assert!(added, "ssh-add");
+    // Only the agent holds the private key now.
+    std::fs::remove_file(&key).unwrap();
+    let literal = format!("key::{}", public.trim());
+    let global = ssh_config(ws.path(), &literal, &public);
+    let env = [("SSH_AUTH_SOCK", sock.to_str().unwrap())];
+    let (code, out) = plan_and_apply(ws.path(), &global, &env);
+    assert_eq!(code, 0, "{out}");
+    assert_all_verified(ws.path(), &remote, &global, &[]);
+}
+
+#[test]
+fn an_ssh_key_with_a_passphrase_and_no_agent_is_refused_with_the_fix() {
+    if !have("ssh-keygen", "ssh signing") {
+        return;
+    }
+    let (ws, remote) = git_workspace(None);
+    let key = ws.path().join("locked");
+    let public = ssh_key(&key, "a passphrase");
+    let global = ssh_config(ws.path(), &key.display().to_string(), &public);
+    let (code, out) = plan_and_apply(ws.path(), &global, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("cannot sign the git store's commit"), "{out}");
+    assert!(
+        out.contains(&format!("-f {}", key.display())),
+        "names the key: {out}"
+    );
+    assert!(out.contains("ssh-add -L"), "says the fix: {out}");
+    assert!(commits(&remote).is_empty(), "nothing pushed");
 }
 
 /// Kills the throwaway GNUPGHOME's agent when the test ends, however it ends.
