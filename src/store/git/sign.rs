@@ -25,6 +25,8 @@ const SIGNATURE_LIMIT: u64 = 1 << 16;
 /// The lines of a failing program's stderr that an error shows (its last ones).
 const SHOWN_LINES: usize = 12;
 const SHOWN_LINE_CHARS: usize = 300;
+/// What a signing error leaves: apply stops before the wave's commit exists.
+const NOTHING_DONE: &str = "Nothing was committed or pushed: this wave is not applied, and the journal does not record it.";
 
 /// Who makes the store's commits and how they are signed, resolved once per store.
 pub(crate) struct Committing {
@@ -46,7 +48,11 @@ impl Committing {
                 &|key, kind| lookup(dir, key, kind),
                 identity.committer.email(),
             )
-            .map_err(|e| Error::Git(format!("cannot sign the git store's commits: {e}")))?,
+            .map_err(|e| {
+                Error::Git(format!(
+                    "cannot sign the git store's commits: {e}.\n  {NOTHING_DONE}"
+                ))
+            })?,
             false => None,
         };
         Ok(Committing { identity, signer })
@@ -78,7 +84,7 @@ pub(crate) fn commit(
             "the commit to sign is not UTF-8 text; report this as a bug".into(),
         ));
     };
-    let signature = signer.sign(buffer, repo.path())?;
+    let signature = signer.sign(buffer)?;
     let oid = repo.commit_signed(buffer, &signature, None)?;
     let log = format!("commit: {}", message.lines().next().unwrap_or(""));
     match parent {
@@ -124,7 +130,8 @@ fn from_config(get: Lookup<'_>, email: &str) -> std::result::Result<Option<Signe
         return Ok(None);
     }
     let format = get("gpg.format", Kind::Text)?.unwrap_or_else(|| "openpgp".into());
-    match format.trim().to_ascii_lowercase().as_str() {
+    // Case matters, as in git (`gpg.format = SSH` is an error there too).
+    match format.trim() {
         "openpgp" => {
             let program = match get("gpg.openpgp.program", Kind::Text)? {
                 Some(p) => p,
@@ -179,8 +186,8 @@ fn lookup(dir: &Path, key: &str, kind: Kind) -> std::result::Result<Option<Strin
 }
 
 impl Signer {
-    /// The signature of `buffer`; `scratch` is a folder for the ssh-keygen's files.
-    fn sign(&self, buffer: &str, scratch: &Path) -> Result<String> {
+    /// The signature of `buffer`.
+    fn sign(&self, buffer: &str) -> Result<String> {
         match self {
             Signer::OpenPgp { program, key } => {
                 let mut cmd = Command::new(program);
@@ -198,25 +205,23 @@ impl Signer {
                 }
                 Ok(out.stdout.replace("\r\n", "\n"))
             }
-            Signer::Ssh { program, key } => self.sign_ssh(program, key, buffer, scratch),
+            Signer::Ssh { program, key } => self.sign_ssh(program, key, buffer),
         }
     }
 
-    fn sign_ssh(
-        &self,
-        program: &str,
-        key: &SshKey,
-        buffer: &str,
-        scratch: &Path,
-    ) -> Result<String> {
+    /// ssh-keygen signs a file: the commit is written to a temporary folder (the system's, so
+    /// that an apply killed here leaves nothing in the cache; the commit and a public key are
+    /// no secrets), and the signature read back from `<file>.sig`.
+    fn sign_ssh(&self, program: &str, key: &SshKey, buffer: &str) -> Result<String> {
         let io = |what: &'static str, p: &Path| {
             let p = p.to_path_buf();
             move |e| Error::io(what, &p, e)
         };
+        let temp = std::env::temp_dir();
         let dir = tempfile::Builder::new()
             .prefix("vow-sign-")
-            .tempdir_in(scratch)
-            .map_err(io("create", scratch))?;
+            .tempdir_in(&temp)
+            .map_err(io("create", &temp))?;
         let data = dir.path().join("commit");
         std::fs::write(&data, buffer).map_err(io("write", &data))?;
         let mut cmd = Command::new(program);
@@ -280,7 +285,7 @@ impl Signer {
             }
         };
         Error::Git(format!(
-            "cannot sign the git store's commit: `{shown}` failed{}\n  Fix: {fix}.\n  Nothing was committed or pushed: this wave is not applied, and the journal does not record it.",
+            "cannot sign the git store's commit: `{shown}` failed{}\n  Fix: {fix}.\n  {NOTHING_DONE}",
             match why {
                 Failure::Refused(stderr) => said(stderr),
                 _ => String::new(),
@@ -371,7 +376,7 @@ mod tests {
                 pgp("g3", "c@x.io"),
             ),
             (
-                vec![on, ("gpg.format", "SSH"), ("user.signingkey", "/k/id")],
+                vec![on, ("gpg.format", "ssh"), ("user.signingkey", "/k/id")],
                 ssh("ssh-keygen", SshKey::File("/k/id".into())),
             ),
             (
@@ -403,6 +408,7 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[on, ("gpg.format", "x509")], "gpgsm"),
             (&[on, ("gpg.format", "pgp")], "openpgp or ssh"),
+            (&[on, ("gpg.format", "SSH")], "openpgp or ssh"),
             (&[on, ("gpg.format", "ssh")], "set user.signingKey"),
         ];
         for (config, says) in cases {
