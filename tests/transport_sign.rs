@@ -434,3 +434,33 @@ fn the_environment_names_author_and_committer_below_vow_yaml() {
         }
     }
 }
+
+#[test]
+fn a_signing_config_vow_cannot_follow_stops_apply_before_the_commit() {
+    // (the git config's signing lines, what the error says)
+    let cases = [
+        (
+            "[commit]\n\tgpgSign = maybe\n",
+            "git cannot read commit.gpgsign",
+        ),
+        (
+            "[commit]\n\tgpgSign = true\n[gpg]\n\tformat = x509\n",
+            "x509 (gpgsm), which vow does not support",
+        ),
+        (
+            "[commit]\n\tgpgSign = true\n[gpg]\n\tformat = ssh\n",
+            "user.signingKey is not set",
+        ),
+    ];
+    for (signing, says) in cases {
+        let (ws, remote) = git_workspace(None);
+        let global = ws.path().join("gitconfig");
+        let user = "[user]\n\tname = Signer\n\temail = signer@example.com\n";
+        std::fs::write(&global, format!("{user}{signing}")).unwrap();
+        let (code, out) = plan_and_apply(ws.path(), &global, &[]);
+        assert_ne!(code, 0, "{signing}: {out}");
+        assert!(out.contains(says), "{signing}: {out}");
+        assert!(out.contains("Nothing was committed or pushed"), "{out}");
+        assert!(commits(&remote).is_empty(), "nothing pushed");
+    }
+}
