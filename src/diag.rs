@@ -5,12 +5,15 @@
 //! and, where there is one, the instance it concerns. `Err` is kept for the few cases where the
 //! tool cannot go on at all (no workspace, an unreadable store): one bad file never stops the batch.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
 /// How bad a finding is. Ordered: `Info < Low < ... < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,

@@ -2,6 +2,7 @@
 
 use crate::diag::Location;
 use crate::schema::Schema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ pub type Labels = BTreeMap<String, String>;
 pub type SharedLabels = std::sync::Arc<Labels>;
 
 /// A Kubernetes label selector (`matchLabels` and `matchExpressions`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Selector {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -27,7 +28,8 @@ pub struct Selector {
     pub match_expressions: Vec<Requirement>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One `matchExpressions` requirement: a label key, an operator and (for In, NotIn) values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     pub key: String,
@@ -36,7 +38,7 @@ pub struct Requirement {
     pub values: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Operator {
     In,
     NotIn,

@@ -6,6 +6,7 @@
 //! until it expires; a waived finding is still reported, as waived. See docs/policy.md.
 
 mod check;
+pub(crate) mod document;
 pub(crate) mod scope;
 
 pub use check::{check, CheckOutcome, Subject};
@@ -15,6 +16,7 @@ use crate::model::Selector;
 use crate::script::Script;
 use crate::source::{self, locate, Doc};
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -30,7 +32,9 @@ pub const RULE_SCOPE: &[&str] = &[
     "documents",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `spec.enforcement`: `block` keeps a failing instance out of every wave; `warn` only reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Enforcement {
     Block,
     Warn,
@@ -45,14 +49,16 @@ impl Enforcement {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `spec.on`: what a rule's script looks at: the defaulted `request`, or the rendered `outputs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum On {
     Request,
     Outputs,
 }
 
 /// Which instances a rule or waiver applies to. Empty lists match everything.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Match {
     #[serde(default)]

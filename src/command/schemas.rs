@@ -1,0 +1,46 @@
+//! `vow schemas --out DIR` (hidden): writes the JSON Schemas of the files people edit, derived
+//! from the types vow reads them into (schemars), to the folder shipped as schemas/. The test
+//! tests/schemas.rs fails when a shipped file differs from what this writes, so the shipped
+//! schemas follow the code. docs/editors.md says which schema goes with which file.
+
+use super::Sink;
+use crate::config::RolloutSpec;
+use crate::error::{Error, Result};
+use crate::policy::document::{RuleDocument, WaiverDocument};
+use crate::testcase::TestDocument;
+use crate::workspace::ConfigFile;
+use std::path::Path;
+
+/// Every schema: its file name under schemas/ and its text (pretty JSON, sorted keys, a final
+/// newline: byte-identical on every run).
+pub(crate) fn all() -> Vec<(&'static str, String)> {
+    [
+        ("vow.json", schemars::schema_for!(ConfigFile)),
+        ("rule.json", schemars::schema_for!(RuleDocument)),
+        ("waiver.json", schemars::schema_for!(WaiverDocument)),
+        ("test.json", schemars::schema_for!(TestDocument)),
+        ("rollout.json", schemars::schema_for!(RolloutSpec)),
+    ]
+    .into_iter()
+    .map(|(name, schema)| {
+        let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        (name, text + "\n")
+    })
+    .collect()
+}
+
+/// Writes every schema into `out` (made when missing) and names each file on stderr.
+pub(crate) fn write(out: &Path, sink: &mut Sink) -> Result<i32> {
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        action: "create",
+        path: out.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in all() {
+        let path = out.join(name);
+        crate::store::write::atomic_write(&path, text.as_bytes())
+            .map_err(|e| Error::Store(format!("cannot write {}: {e:#}", path.display())))?;
+        sink.say(&format!("vow schemas: wrote {}\n", path.display()));
+    }
+    Ok(crate::error::exit::OK)
+}
