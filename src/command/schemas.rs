@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::policy::document::{RuleDocument, WaiverDocument};
 use crate::testcase::TestDocument;
 use crate::workspace::ConfigFile;
+use serde_json::Value;
 use std::path::Path;
 
 /// Every schema: its file name under schemas/ and its text (pretty JSON, sorted keys, a final
@@ -23,10 +24,46 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
     ]
     .into_iter()
     .map(|(name, schema)| {
-        let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        let mut value = schema.to_value();
+        without_null(&mut value);
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
         (name, text + "\n")
     })
     .collect()
+}
+
+/// An optional key is written or left out, never `null`: schemars says `Option<T>` as "T or
+/// null" (`anyOf [T, null]`, `type [T, null]`, `default: null`), and under an `anyOf` a
+/// validator's error no longer names the misspelt key inside T. So each of those becomes T.
+fn without_null(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("default") == Some(&Value::Null) {
+                map.remove("default");
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    map.insert("type".into(), only);
+                }
+            }
+            let null = serde_json::json!({"type": "null"});
+            let other = match map.get("anyOf") {
+                Some(Value::Array(alts)) if alts.len() == 2 && alts.contains(&null) => {
+                    alts.iter().find(|a| **a != null).cloned()
+                }
+                _ => None,
+            };
+            if let Some(Value::Object(other)) = other {
+                map.remove("anyOf");
+                map.extend(other);
+            }
+            map.values_mut().for_each(without_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_null),
+        _ => {}
+    }
 }
 
 /// Writes every schema into `out` (made when missing) and names each file on stderr.
