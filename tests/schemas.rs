@@ -75,7 +75,8 @@ fn the_shipped_schemas_are_what_the_code_generates() {
     assert_eq!(written, expected);
     for name in NAMES {
         let generated = std::fs::read_to_string(out.path().join(name)).unwrap();
-        let shipped = std::fs::read_to_string(repo().join("schemas").join(name)).unwrap_or_default();
+        let shipped =
+            std::fs::read_to_string(repo().join("schemas").join(name)).unwrap_or_default();
         assert!(
             generated == shipped,
             "schemas/{name} is not what the code generates now; regenerate the schemas with\n    \
@@ -91,7 +92,10 @@ struct Tally(BTreeMap<&'static str, usize>);
 impl Tally {
     fn check(&mut self, schema: &'static str, v: &jsonschema::Validator, doc: &Value, what: &str) {
         let errors = problems(v, doc);
-        assert!(errors.is_empty(), "{what} does not validate against schemas/{schema}: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "{what} does not validate against schemas/{schema}: {errors:#?}"
+        );
         *self.0.entry(schema).or_default() += 1;
     }
 }
@@ -143,9 +147,17 @@ fn every_yaml_file_of_the_example_platform_validates() {
         }
     }
     assert_eq!(tally.0.get("vow.json"), Some(&configs.len()));
-    for (schema, at_least) in [("rule.json", 9), ("waiver.json", 2), ("test.json", 8), ("rollout.json", 6)] {
+    for (schema, at_least) in [
+        ("rule.json", 9),
+        ("waiver.json", 2),
+        ("test.json", 8),
+        ("rollout.json", 6),
+    ] {
         let n = tally.0.get(schema).copied().unwrap_or(0);
-        assert!(n >= at_least, "only {n} documents checked against schemas/{schema}");
+        assert!(
+            n >= at_least,
+            "only {n} documents checked against schemas/{schema}"
+        );
     }
 }
 
@@ -155,15 +167,22 @@ fn every_yaml_file_of_the_example_platform_validates() {
 fn kratix_sample_promises_with_a_rollout_validate() {
     let samples = repo().join("../shared/kratix-samples");
     if !samples.is_dir() {
-        assert!(std::env::var("CI").is_err(), "CI must have ../shared/kratix-samples beside the checkout");
-        eprintln!("!!! ../shared/kratix-samples not found: the Kratix rollout check did not run !!!");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have ../shared/kratix-samples beside the checkout"
+        );
+        eprintln!(
+            "!!! ../shared/kratix-samples not found: the Kratix rollout check did not run !!!"
+        );
         return;
     }
     let rollout = validator("rollout.json");
     let mut promises = 0;
     let mut rollouts = 0;
     for path in yaml_files(&samples) {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         if !text.contains("kind: Promise") {
             continue;
         }
@@ -176,7 +195,11 @@ fn kratix_sample_promises_with_a_rollout_validate() {
             if let Some(r) = doc.pointer("/spec/rollout") {
                 rollouts += 1;
                 let errors = problems(&rollout, r);
-                assert!(errors.is_empty(), "{}: spec.rollout: {errors:#?}", path.display());
+                assert!(
+                    errors.is_empty(),
+                    "{}: spec.rollout: {errors:#?}",
+                    path.display()
+                );
             }
         }
     }

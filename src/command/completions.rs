@@ -31,7 +31,10 @@ pub(crate) fn man(cmd: clap::Command, out: Option<&Path>, sink: &mut Sink) -> Re
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         clap_mangen::generate_to(cmd, dir).map_err(io)?;
-        sink.say(&format!("vow man: wrote the man pages to {}\n", dir.display()));
+        sink.say(&format!(
+            "vow man: wrote the man pages to {}\n",
+            dir.display()
+        ));
         return Ok(exit::OK);
     }
     let mut pages = vec![cmd.clone()];

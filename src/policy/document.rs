@@ -157,19 +157,41 @@ mod tests {
         let rules = [
             (rule(json!({"script": script})), true, true),
             (
-                rule(json!({"severity": "critical", "enforcement": "warn", "on": "outputs",
+                rule(
+                    json!({"severity": "critical", "enforcement": "warn", "on": "outputs",
                             "match": {"promises": ["p"], "selector": {"matchLabels": {"env": "prod"}}},
-                            "script": script})),
+                            "script": script}),
+                ),
                 true,
                 true,
             ),
-            (rule(json!({"severity": "urgent", "script": script})), false, false),
-            (rule(json!({"enforcement": "deny", "script": script})), false, false),
-            (rule(json!({"on": "inputs", "script": script})), false, false),
-            (rule(json!({"match": {"promise": ["p"]}, "script": script})), false, false),
+            (
+                rule(json!({"severity": "urgent", "script": script})),
+                false,
+                false,
+            ),
+            (
+                rule(json!({"enforcement": "deny", "script": script})),
+                false,
+                false,
+            ),
+            (
+                rule(json!({"on": "inputs", "script": script})),
+                false,
+                false,
+            ),
+            (
+                rule(json!({"match": {"promise": ["p"]}, "script": script})),
+                false,
+                false,
+            ),
             (rule(json!({"severity": "low"})), false, false),
             // Stricter: a misspelt key is ignored by the parser, refused by the schema.
-            (rule(json!({"severty": "low", "script": script})), true, false),
+            (
+                rule(json!({"severty": "low", "script": script})),
+                true,
+                false,
+            ),
         ];
         let root = Path::new(".");
         for (i, (value, parser, typed)) in rules.into_iter().enumerate() {
