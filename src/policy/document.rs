@@ -5,9 +5,9 @@
 //! hand, field by field, so that each bad value is its own finding at its own line with its own
 //! fix; serde would stop at the first problem with one message for the whole document. These
 //! types say the same shape in serde's terms, so that schemars can derive the schema from them;
-//! the tests below check that the parser and these types agree, case by case. The schema is the
-//! stricter of the two where editors are helped by it: unknown keys are refused and `spec`
-//! needs exactly one of `script` and `file`.
+//! the tests below check that the parser and the schema derived from these types agree, case by
+//! case. The schema is the stricter of the two where editors are helped by it: unknown keys are
+//! refused and `spec` needs exactly one of `script` and `file`.
 
 // The fields are never read: the types exist for the schema and for the tests' deserialising.
 #![allow(dead_code)]
@@ -149,8 +149,14 @@ mod tests {
                "metadata": {"name": "a-waiver"}, "spec": spec})
     }
 
-    /// Each case: the document, whether the parser takes it, whether the typed description
-    /// takes it. Where they differ, the description is the stricter, on purpose.
+    fn schema_accepts<T: schemars::JsonSchema>(value: &Value) -> bool {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+        jsonschema::validator_for(&schema).unwrap().is_valid(value)
+    }
+
+    /// Each case: the document, whether the parser takes it, whether the schema derived from
+    /// the typed description takes it. Where they differ, the schema is the stricter, on
+    /// purpose.
     #[test]
     fn the_parser_and_the_typed_description_agree() {
         let script = "deny(\"x\")";
@@ -197,8 +203,8 @@ mod tests {
         for (i, (value, parser, typed)) in rules.into_iter().enumerate() {
             let parsed = super::super::parse_rule(root, &doc(value.clone())).is_ok();
             assert_eq!(parsed, parser, "rule case {i}: the parser");
-            let described = serde_json::from_value::<RuleDocument>(value).is_ok();
-            assert_eq!(described, typed, "rule case {i}: the typed description");
+            let described = schema_accepts::<RuleDocument>(&value);
+            assert_eq!(described, typed, "rule case {i}: the schema");
         }
         let ok = json!({"rule": "r", "reason": "why", "owner": "me@example.com",
                         "expires": "2026-12-31", "match": {"namespace": "n", "names": ["a"]}});
@@ -220,12 +226,16 @@ mod tests {
             (waiver(without("rule")), false, false),
             (waiver(with("expires", json!(20261231))), false, false),
             (waiver(with("match", json!({"name": "a"}))), false, false),
+            (waiver(with("expires", json!("next week"))), false, false),
+            (waiver(with("reason", json!("  "))), false, false),
+            // Stricter: the schema checks the form of a date, the parser the date itself.
+            (waiver(with("expires", json!("2026-02-30"))), false, true),
         ];
         for (i, (value, parser, typed)) in waivers.into_iter().enumerate() {
             let parsed = super::super::parse_waiver(root, &doc(value.clone())).is_ok();
             assert_eq!(parsed, parser, "waiver case {i}: the parser");
-            let described = serde_json::from_value::<WaiverDocument>(value).is_ok();
-            assert_eq!(described, typed, "waiver case {i}: the typed description");
+            let described = schema_accepts::<WaiverDocument>(&value);
+            assert_eq!(described, typed, "waiver case {i}: the schema");
         }
     }
 }
