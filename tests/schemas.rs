@@ -21,8 +21,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "vow.json",
+    "policy.json",
     "rule.json",
     "waiver.json",
     "test.json",
@@ -107,6 +108,7 @@ fn every_yaml_file_of_the_example_platform_validates() {
     let waiver = validator("waiver.json");
     let test = validator("test.json");
     let rollout = validator("rollout.json");
+    let policy = validator("policy.json");
     let mut tally = Tally::default();
     // vow.yaml, and those of the planner cases (valid workspaces, with windows and freezes).
     let mut configs = vec![repo().join("vow.yaml")];
@@ -125,6 +127,9 @@ fn every_yaml_file_of_the_example_platform_validates() {
         for path in yaml_files(&repo().join(dir)) {
             for (i, doc) in documents(&path).into_iter().enumerate() {
                 let what = format!("{} (document {})", path.display(), i + 1);
+                if doc["kind"] != "Promise" {
+                    tally.check("policy.json", &policy, &doc, &what);
+                }
                 match doc["kind"].as_str() {
                     Some("Rule") => tally.check("rule.json", &rule, &doc, &what),
                     Some("Waiver") => tally.check("waiver.json", &waiver, &doc, &what),
@@ -259,6 +264,16 @@ const MISTAKES: &[(&str, &str, &str)] = &[
         "test.json",
         "apiVersion: vow.dev/v1alpha1\nkind: Test\nmetadata: {name: t}\nspec: {cases: [{name: c, expect: {blocked: yes}}]}\n",
         "boolean",
+    ),
+    (
+        "policy.json",
+        "apiVersion: vow.dev/v1alpha1\nkind: Rule\nmetadata: {name: r}\nspec: {severty: low, script: x}\n",
+        "anyOf",
+    ),
+    (
+        "policy.json",
+        "apiVersion: vow.dev/v1alpha1\nkind: Policy\nmetadata: {name: r}\nspec: {}\n",
+        "anyOf",
     ),
     ("rollout.json", "waves: [{name: dev, maxSize: true}]\n", "true"),
     ("rollout.json", "waves: [{selector: {matchLabels: {env: dev}}}]\n", "name"),

@@ -12,6 +12,19 @@ use crate::workspace::ConfigFile;
 use serde_json::Value;
 use std::path::Path;
 
+/// Any document of rules/: one schema for the whole folder, where editors match files by name
+/// and a Waiver or Test file is named like a Rule's. Each kind has its own `kind`, so exactly
+/// one of the three matches a document.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "vow Rule, Waiver or Test")]
+#[allow(dead_code)] // only for the schema
+enum PolicyDocument {
+    Rule(RuleDocument),
+    Waiver(WaiverDocument),
+    Test(TestDocument),
+}
+
 /// Every schema: its file name under schemas/ and its text (pretty JSON, sorted keys, a final
 /// newline: byte-identical on every run).
 pub(crate) fn all() -> Vec<(&'static str, String)> {
@@ -21,6 +34,7 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
         ("waiver.json", schemars::schema_for!(WaiverDocument)),
         ("test.json", schemars::schema_for!(TestDocument)),
         ("rollout.json", schemars::schema_for!(RolloutSpec)),
+        ("policy.json", schemars::schema_for!(PolicyDocument)),
     ]
     .into_iter()
     .map(|(name, schema)| {
