@@ -15,11 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// A Test document (`kind: Test`) whole, for its JSON Schema (schemas/test.json): the loader
-/// keeps the document raw and `vow test` reads its `spec` as [`TestSpec`].
+// A Test document whole, for its JSON Schema (schemas/test.json): the loader keeps the document
+// raw and `vow test` reads its `spec` as `TestSpec`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(title = "vow Test")]
+#[schemars(
+    title = "vow Test",
+    description = "Test cases beside rules and Promises, run by `vow test`: requests and the findings, blocking and rendered files they must give (docs/policy.md)."
+)]
 #[allow(dead_code)] // only for the schema: `run_test` reads `spec` alone
 pub(crate) struct TestDocument {
     api_version: crate::policy::document::ApiVersion,
@@ -92,14 +95,17 @@ struct Expect {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Expected {
+    /// The name of the Rule that makes the finding.
     #[serde(default)]
     rule: Option<String>,
     /// A finding code, like `V100`.
     #[serde(default)]
     code: Option<String>,
+    /// The finding's severity.
     #[serde(default)]
     #[schemars(with = "Option<crate::diag::Severity>")]
     severity: Option<String>,
+    /// Whether a Waiver excepts the finding.
     #[serde(default)]
     waived: Option<bool>,
 }

@@ -12,12 +12,15 @@ use crate::workspace::ConfigFile;
 use serde_json::Value;
 use std::path::Path;
 
-/// Any document of rules/: one schema for the whole folder, where editors match files by name
-/// and a Waiver or Test file is named like a Rule's. Each kind has its own `kind`, so exactly
-/// one of the three matches a document.
+// Any document of rules/: one schema for the whole folder, where editors match files by name
+// and a Waiver or Test file is named like a Rule's. Each kind has its own `kind`, so exactly one
+// of the three matches a document.
 #[derive(schemars::JsonSchema)]
 #[serde(untagged)]
-#[schemars(title = "vow Rule, Waiver or Test")]
+#[schemars(
+    title = "vow Rule, Waiver or Test",
+    description = "A document of rules/: a Rule, a Waiver or a Test, by its `kind` (docs/policy.md)."
+)]
 #[allow(dead_code)] // only for the schema
 enum PolicyDocument {
     Rule(RuleDocument),

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WindowSpec {
+    /// The window's name, shown with the waves it holds back.
     pub name: String,
+    /// The instances the window applies to (none: every instance).
     #[serde(default)]
     pub selector: Option<Selector>,
     /// `Mon`..`Sun` (or full names); default every day.
@@ -23,6 +25,7 @@ pub struct WindowSpec {
     pub days: Vec<String>,
     /// `HH:MM-HH:MM` in the window's time zone; an end before the start runs past midnight.
     pub hours: String,
+    /// An IANA time zone, like `Europe/Dublin` (default `UTC`).
     #[serde(default = "utc_name")]
     pub time_zone: String,
 }
@@ -35,13 +38,16 @@ fn utc_name() -> String {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FreezeSpec {
+    /// The freeze's name, shown with the waves it holds back.
     pub name: String,
+    /// The instances the freeze applies to (none: every instance).
     #[serde(default)]
     pub selector: Option<Selector>,
     /// RFC 3339 or a date (midnight UTC).
     pub from: String,
     /// Exclusive; RFC 3339 or a date.
     pub to: String,
+    /// Why nothing may start (shown in plans).
     #[serde(default)]
     pub reason: Option<String>,
 }

@@ -25,7 +25,7 @@ pub struct RolloutSpec {
     pub failure_budget: Option<Quantity>,
 }
 
-/// The canaries as written.
+/// The canaries: how many, from which instances, spread over which labels, and their bake.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CanarySpec {
@@ -46,7 +46,7 @@ pub struct CanarySpec {
     pub bake: Option<String>,
 }
 
-/// A named wave as written.
+/// A wave: its name, the instances it takes, its batch size, bake and failure budget.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WaveSpec {

@@ -61,8 +61,10 @@ pub enum On {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Match {
+    /// Only instances of these Promises.
     #[serde(default)]
     pub promises: Vec<String>,
+    /// Only instances in these namespaces.
     #[serde(default)]
     pub namespaces: Vec<String>,
     /// A waiver's single namespace (`namespace: team-payments`).
@@ -71,6 +73,7 @@ pub struct Match {
     /// Instance names (waivers).
     #[serde(default)]
     pub names: Vec<String>,
+    /// Only instances whose request labels match.
     #[serde(default)]
     pub selector: Option<Selector>,
 }
