@@ -10,10 +10,10 @@ use std::path::Path;
 /// Prints the completion script of `shell` for the command line `cmd`.
 pub(crate) fn completions(mut cmd: clap::Command, shell: Shell, sink: &mut Sink) -> Result<i32> {
     let name = cmd.get_name().to_string();
-    sink.out_with(|w| {
-        clap_complete::generate(shell, &mut cmd, name, w);
-        Ok(())
-    })?;
+    // Into memory first: clap_complete panics when a write fails (`vow completions bash | head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    sink.out_with(|w| w.write_all(&script))?;
     Ok(exit::OK)
 }
 
