@@ -299,3 +299,106 @@ fn the_schemas_refuse_misspelt_keys_and_wrong_types() {
         );
     }
 }
+
+/// The YAML blocks of a Markdown file, with the line each starts at.
+fn yaml_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let fence = line.trim_start();
+        match current.as_mut() {
+            None if fence == "```yaml" || fence == "```yml" => {
+                current = Some((i + 2, String::new()))
+            }
+            Some(_) if fence == "```" => blocks.extend(current.take()),
+            Some((_, block)) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// The YAML examples of the docs are true: each block that is a Rule, Waiver or Test, a
+/// Promise's `spec.rollout`, or a piece of `vow.yaml` validates. A block of one-line
+/// alternatives (`store: ...` several times) is read line by line.
+#[test]
+fn the_docs_yaml_examples_validate() {
+    let config = validator("vow.json");
+    let policy = validator("policy.json");
+    let rollout = validator("rollout.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/vow.json")).unwrap())
+            .unwrap();
+    let config_keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    let mut checked = 0;
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.push(repo().join("README.md"));
+    docs.sort();
+    for path in docs {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, block) in yaml_blocks(&text) {
+            let block = unindent(&block);
+            let lines: Vec<&str> = block
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .collect();
+            let values: Vec<Value> = if lines.len() > 1 && lines.iter().all(|l| !l.starts_with(' '))
+            {
+                lines
+                    .iter()
+                    .map(|l| serde_yaml::from_str(l).unwrap())
+                    .collect()
+            } else {
+                // Up to the first error: after one, the deserializer repeats it without end.
+                serde_yaml::Deserializer::from_str(&block)
+                    .map_while(|d| Value::deserialize(d).ok())
+                    .collect()
+            };
+            for doc in values {
+                let what = format!("{}:{line}", path.display());
+                let kind = doc["kind"].as_str().unwrap_or("");
+                let errors = if ["Rule", "Waiver", "Test"].contains(&kind) {
+                    problems(&policy, &doc)
+                } else if let Some(r) = doc.pointer("/spec/rollout") {
+                    problems(&rollout, r)
+                } else if doc
+                    .as_object()
+                    .is_some_and(|m| !m.is_empty() && m.keys().all(|k| config_keys.contains(&k)))
+                {
+                    problems(&config, &doc)
+                } else {
+                    continue;
+                };
+                assert!(
+                    errors.is_empty(),
+                    "the example at {what} does not validate: {errors:#?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples checked");
+}
+
+/// A block taken from inside a list item, moved to column 0.
+fn unindent(block: &str) -> String {
+    let indent = block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    block
+        .lines()
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
