@@ -58,6 +58,7 @@ struct Case {
     name: String,
     /// The whole request (apiVersion, kind, metadata, spec).
     #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Value>>")]
     request: Option<Value>,
     /// The Promise to build a request of, without `request`.
     #[serde(default)]
@@ -70,6 +71,7 @@ struct Case {
     labels: BTreeMap<String, String>,
     /// The built request's spec.
     #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Value>>")]
     spec: Option<Value>,
     /// What the request must produce.
     #[serde(default)]

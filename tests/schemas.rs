@@ -275,6 +275,11 @@ const MISTAKES: &[(&str, &str, &str)] = &[
         "apiVersion: vow.dev/v1alpha1\nkind: Policy\nmetadata: {name: r}\nspec: {}\n",
         "anyOf",
     ),
+    (
+        "test.json",
+        "apiVersion: vow.dev/v1alpha1\nkind: Test\nmetadata: {name: t}\nspec: {cases: [{name: c, promise: p, spec: 15.8}]}\n",
+        "object",
+    ),
     ("rollout.json", "waves: [{name: dev, maxSize: true}]\n", "true"),
     ("rollout.json", "waves: [{selector: {matchLabels: {env: dev}}}]\n", "name"),
     ("rollout.json", "canary: {count: -1}\n", "-1"),
