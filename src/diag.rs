@@ -446,8 +446,8 @@ codes! {
         "A Waiver's `expires` date has passed: it no longer waives anything, and the findings it \
          covered count again. Renew it with a new date and reason, or fix the instances.";
     INVALID_RULE = "V502", "invalid-rule", High, true,
-        "A Rule, Waiver or Test document is malformed (a missing script, an unknown severity or \
-         enforcement, a waiver naming a rule that does not exist, an expiry that is not a date). \
+        "A Rule, Waiver or Test document is malformed (a missing script, a misspelt key, an \
+         unknown severity or enforcement, a waiver naming a rule that does not exist, an expiry that is not a date). \
          The message names the field.";
     TEST_FAILED = "V503", "test-failed", High, true,
         "A `vow test` case did not produce what it expects: the report shows the expected and \
