@@ -6,14 +6,15 @@
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
-    apply, check, explain, render, rollback, scan, status, FailOn, Leftovers, ReportFormat, Sink,
+    apply, check, completions, explain, render, rollback, scan, schemas, status, FailOn, Leftovers,
+    ReportFormat, Sink,
 };
 use crate::error::{exit, Error, Result};
 use crate::load::inputs::{self, Catalogue, Fleet};
 use crate::timings::Stage;
 use crate::workspace::{StoreKind, Workspace};
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -102,6 +103,25 @@ pub enum Command {
     Explain {
         /// The code or its name; without one, list every code.
         code: Option<String>,
+    },
+    /// Print the shell completion script for vow (README.md says where to put it).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print vow's man pages (roff), or write one page per command into a folder.
+    Man {
+        /// Write `vow.1`, `vow-plan.1`, ... into this folder instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Write the JSON Schemas of vow.yaml, Rules, Waivers, Tests and rollouts (schemas/).
+    #[command(hide = true)]
+    Schemas {
+        /// The folder to write them into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -324,6 +344,9 @@ fn dispatch(
             let opts = a.options();
             apply::apply(&open(g)?, &opts, when.clock, when.now.is_none(), sink)
         }
+        Command::Completions { shell } => completions::completions(Cli::command(), shell, sink),
+        Command::Man { out } => completions::man(Cli::command(), out.as_deref(), sink),
+        Command::Schemas { out } => schemas::write(&out, sink),
         Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
