@@ -126,6 +126,10 @@ pub struct PlanArgs {
     /// Show a unified diff of every changed file (human and markdown formats).
     #[arg(long)]
     pub diff: bool,
+    /// The markdown format's size budget: diffs are left out (and counted), then lists
+    /// shortened, to stay under it (GitHub refuses comments over 65,536 characters).
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_MAX_BYTES)]
+    pub max_bytes: usize,
     /// Evaluate only the K-th of N deterministic slices of the fleet (1-based, e.g. 2/8) and
     /// write a partial plan (to --out, or stdout) for `--merge`.
     #[arg(long, value_name = "K/N", conflicts_with_all = ["merge", "diff"])]
@@ -450,6 +454,7 @@ impl PlanArgs {
             detailed_exitcode: self.detailed_exitcode,
             fail_on: self.fail_on,
             diff: self.diff,
+            max_bytes: self.max_bytes,
         }
     }
 }

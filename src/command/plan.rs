@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use std::path::PathBuf;
 
+/// The markdown plan's default size budget (`--max-bytes`).
+pub(crate) const DEFAULT_MAX_BYTES: usize = report::plan_markdown::DEFAULT_MAX_BYTES;
+
 /// The formats of the plan on stdout.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanFormat {
@@ -33,6 +36,8 @@ pub(crate) struct Options {
     pub fail_on: FailOn,
     /// A unified diff of every changed file.
     pub diff: bool,
+    /// The markdown plan's size budget, in bytes.
+    pub max_bytes: usize,
 }
 
 /// `vow plan`: evaluates every request and writes the plan.
@@ -213,7 +218,11 @@ fn emit_plan(
     match opts.format {
         PlanFormat::Human => sink.out(&report::human::plan(&plan, &diffs))?,
         PlanFormat::Json => sink.out_with(|w| plan::write_json(&plan, w))?,
-        PlanFormat::Markdown => sink.out(&report::plan_markdown::render(&plan, &diffs))?,
+        PlanFormat::Markdown => sink.out(&report::plan_markdown::render(
+            &plan,
+            &diffs,
+            opts.max_bytes,
+        ))?,
     }
     crate::timings::add(Stage::Output, output_started.elapsed());
     crate::timings::note_memory(Stage::Output);
