@@ -6,7 +6,8 @@
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
-    apply, check, explain, render, rollback, scan, status, FailOn, Leftovers, ReportFormat, Sink,
+    apply, check, explain, render, rollback, scan, show, status, FailOn, Leftovers, ReportFormat,
+    Sink,
 };
 use crate::error::{exit, Error, Result};
 use crate::load::inputs::{self, Catalogue, Fleet};
@@ -98,6 +99,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Print a saved plan file again (no workspace needed); inside a workspace, also say on
+    /// stderr whether the plan is stale.
+    Show(ShowArgs),
     /// Explain a finding code (V100) or name (schema-violation).
     Explain {
         /// The code or its name; without one, list every code.
@@ -137,6 +141,18 @@ pub struct PlanArgs {
     /// Combine the partial plans of every shard into the plan an unsharded run gives.
     #[arg(long, value_name = "PART", num_args = 1.., conflicts_with = "diff")]
     pub merge: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// The plan file (`vow plan --out plan.json`).
+    pub plan: PathBuf,
+    /// The format printed on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// The markdown format's size budget (as `vow plan --max-bytes`).
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_MAX_BYTES)]
+    pub max_bytes: usize,
 }
 
 #[derive(Args, Debug)]
@@ -331,6 +347,17 @@ fn dispatch(
         Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
+        Command::Show(a) => show::show(
+            &show::Options {
+                plan: a.plan,
+                format: a.format,
+                max_bytes: a.max_bytes,
+                dir: g.dir.clone(),
+                config: g.config.clone(),
+            },
+            when.clock,
+            sink,
+        ),
         Command::Render(a) => with_inputs(
             g,
             when,

@@ -1,5 +1,6 @@
 //! The people's views of a plan: the markdown plan within its size budget (the example fleet,
-//! a generated upgrade of 1,000 instances, a tiny budget), and `vow show` of a saved plan.
+//! a generated upgrade of 1,000 instances, a tiny budget), and `vow show` of a saved plan
+//! (the same bytes as `vow plan`, an edited file refused, a stale plan said so).
 
 #![allow(
     clippy::unwrap_used,
@@ -193,4 +194,90 @@ fn diffs_that_fit_are_all_shown_smallest_first() {
     let at = |p: &str| md.find(p).unwrap();
     // db-0001's statefulset has one more context line than db-0000's files.
     assert!(at("db-0000/secret.yaml") < at("db-0001/statefulset.yaml"));
+}
+
+/// `vow plan --out plan.json` in a copy of the example; the copy, the plan's path and stdout.
+fn saved_plan(format: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let ws = example_copy();
+    let path = ws.path().join("plan.json");
+    let (code, out, err) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "plan",
+        "--now",
+        NOW,
+        "--format",
+        format,
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "the example blocks requests: {err}");
+    (ws, path, out)
+}
+
+#[test]
+fn show_prints_a_saved_plan_as_plan_did_without_a_workspace() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    for format in ["human", "json", "markdown"] {
+        let (_ws, path, planned) = saved_plan(format);
+        let (code, shown, err) = vow_in(
+            elsewhere.path(),
+            &["show", path.to_str().unwrap(), "--format", format],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.is_empty(), "no workspace, nothing said: {err}");
+        if format == "markdown" {
+            // The plan file keeps no file contents: the same plan, without the diffs.
+            let lists = planned.split("\n### Diffs\n").next().unwrap();
+            assert_eq!(shown, lists);
+        } else {
+            assert_eq!(shown, planned, "{format}");
+        }
+    }
+}
+
+#[test]
+fn show_refuses_an_edited_plan_file() {
+    let (_ws, path, _) = saved_plan("json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"failureBudget\": 3", "\"failureBudget\": 30", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let (code, out, err) = vow(&["show", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("plan.json: the plan was changed after it was made"),
+        "{err}"
+    );
+}
+
+#[test]
+fn show_inside_the_workspace_says_whether_the_plan_is_stale() {
+    let (ws, path, _) = saved_plan("json");
+    let dir = ws.path().to_str().unwrap();
+    let (code, _, err) = vow(&["-C", dir, "show", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "is current: planning the workspace at --now 2026-12-01T09:00:00Z gives the same waves"
+        ),
+        "{err}"
+    );
+    // A team's requests removed: their instances are deleted now, in other waves.
+    std::fs::remove_file(ws.path().join("fixtures/example/requests/ml.yaml")).unwrap();
+    let (code, out, err) = vow(&["-C", dir, "show", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("vow plan: 70 requests"),
+        "the saved plan: {out}"
+    );
+    assert!(
+        err.contains("is stale: planning the workspace at --now"),
+        "{err}"
+    );
+    assert!(
+        err.contains("team-ml"),
+        "the differences name the instances: {err}"
+    );
 }

@@ -10,6 +10,7 @@ pub(crate) mod plan;
 pub(crate) mod render;
 pub(crate) mod rollback;
 pub(crate) mod scan;
+pub(crate) mod show;
 pub(crate) mod sink;
 pub(crate) mod status;
 pub(crate) mod test;
