@@ -59,7 +59,9 @@ pub(crate) fn plan(
         evaluate::Detail::Digests
     };
     let requests = evaluate::Requests::Owned(requests);
-    let eval_opts = evaluate::Options::new(detail).with_dependencies();
+    let eval_opts = evaluate::Options::new(detail)
+        .with_dependencies()
+        .with_summaries();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
         evaluate::run(inputs, requests, &eval_opts)
     });
@@ -84,7 +86,7 @@ pub(crate) fn shard(
 ) -> Result<i32> {
     check_promise(inputs, opts.promise.as_deref())?;
     // The Promises' dependencies belong to the first shard.
-    let mut eval_opts = evaluate::Options::new(evaluate::Detail::Digests);
+    let mut eval_opts = evaluate::Options::new(evaluate::Detail::Digests).with_summaries();
     eval_opts.with_dependencies = shard.index == 1;
     let requests = requests
         .into_iter()

@@ -1,0 +1,296 @@
+//! What an update changes, in one short line for people: the rendered documents against the
+//! store's files, compared as YAML (the changed leaf paths, old → new for short scalars), e.g.
+//! `statefulset.yaml: spec.template.spec.containers[0].image postgres:15.7 → postgres:15.8;
+//! 2 files unchanged`. Made while the contents are at hand and kept as a bounded string, so a
+//! large fleet keeps no file contents for it.
+
+use super::evaluated::OutFile;
+use crate::store::Applied;
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt::Write;
+use std::path::Path;
+
+/// The longest summary kept, in characters.
+pub const MAX_CHARS: usize = 240;
+/// Changed leaves shown per file; the rest are counted.
+const LEAVES: usize = 3;
+/// Changed leaves kept per file (to find those every file shares); the rest are counted.
+const KEPT: usize = 16;
+/// A scalar longer than this is named, not quoted.
+const SCALAR_CHARS: usize = 40;
+/// Files larger than this are said to change, not compared.
+const COMPARED_BYTES: usize = 1 << 20;
+
+/// The summary of what `files` change against what the store holds for the instance, or
+/// `None` when nothing changes (or the instance is new). A change every changed file shares
+/// (a label on every document) is said once, for all of them.
+pub(super) fn summarize(store_root: &Path, files: &[OutFile], applied: &Applied) -> Option<String> {
+    let mut changed_files: Vec<(&str, Leaves)> = Vec::new();
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let mut unchanged = 0;
+    for f in files {
+        match applied.actual.get(&*f.path) {
+            Some(Some(d)) if **d == *f.digest => unchanged += 1,
+            Some(Some(_)) => {
+                let old = read(store_root, &f.path);
+                changed_files.push((name(&f.path), changed(old.as_deref(), &f.content)));
+            }
+            _ => added.push(name(&f.path)),
+        }
+    }
+    let rendered: std::collections::HashSet<&str> = files.iter().map(|f| &*f.path).collect();
+    for (path, d) in &applied.actual {
+        if d.is_some() && !rendered.contains(path.as_str()) {
+            removed.push(name(path));
+        }
+    }
+    let mut parts = shared_and_own(&changed_files);
+    for (list, what) in [(added, "added"), (removed, "removed")] {
+        if !list.is_empty() {
+            parts.push(format!("{} {what}", names(&list)));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    if unchanged > 0 {
+        let s = if unchanged == 1 { "" } else { "s" };
+        parts.push(format!("{unchanged} file{s} unchanged"));
+    }
+    Some(clip(&parts.join("; "), MAX_CHARS))
+}
+
+/// The leaves every changed file shares, said once (`3 files: …`), then each file's own.
+fn shared_and_own(files: &[(&str, Leaves)]) -> Vec<String> {
+    // The leaf's text, whatever document of its file it is in.
+    let has = |f: &Leaves, leaf: &str| f.named.iter().any(|(_, l)| l == leaf);
+    let mut shared: Vec<&String> = match files {
+        [(_, first), _, ..] => first
+            .named
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| files.iter().all(|(_, f)| has(f, l)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    shared.dedup();
+    let mut parts = Vec::new();
+    if !shared.is_empty() {
+        let listed: Vec<String> = shared.iter().map(|l| l.to_string()).collect();
+        parts.push(format!(
+            "{} files: {}",
+            files.len(),
+            listing(&listed, listed.len())
+        ));
+    }
+    for (name, leaves) in files {
+        let own: Vec<String> = leaves
+            .named
+            .iter()
+            .filter(|(_, l)| !shared.contains(&l))
+            .map(|(doc, l)| format!("{doc}{l}"))
+            .collect();
+        let count = leaves.count - (leaves.named.len() - own.len());
+        if let Some(note) = &leaves.note {
+            parts.push(format!("{name}: {note}"));
+        } else if count > 0 {
+            parts.push(format!("{name}: {}", listing(&own, count)));
+        }
+    }
+    parts
+}
+
+/// The first few of `named`, and how many more of `count` there are.
+fn listing(named: &[String], count: usize) -> String {
+    let shown: Vec<&str> = named.iter().take(LEAVES).map(String::as_str).collect();
+    let mut s = shown.join(", ");
+    if count > shown.len() {
+        let _ = write!(s, " and {} more", count - shown.len());
+    }
+    s
+}
+
+/// `a.yaml`, `a.yaml, b.yaml`, or `a.yaml and 4 more files`.
+fn names(list: &[&str]) -> String {
+    match list {
+        [a] => a.to_string(),
+        [a, b] => format!("{a}, {b}"),
+        [a, rest @ ..] => format!("{a} and {} more files", rest.len()),
+        [] => String::new(),
+    }
+}
+
+/// The store's text of a file, through the store's wall (a symlink is not followed out).
+fn read(root: &Path, path: &str) -> Option<String> {
+    let bytes = crate::store::path::StorePath::new(path)
+        .ok()?
+        .read(root)
+        .ok()??;
+    String::from_utf8(bytes).ok()
+}
+
+/// The file's name without its directories (the instance's folder is the same for all).
+fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The changed leaves of a file, or a note on why they are not listed.
+fn changed(old: Option<&str>, new: &str) -> Leaves {
+    let mut leaves = Leaves::default();
+    let Some(old) = old.filter(|o| o.len() <= COMPARED_BYTES && new.len() <= COMPARED_BYTES) else {
+        leaves.note = Some("changed".into());
+        return leaves;
+    };
+    let (Some(a), Some(b)) = (documents(old), documents(new)) else {
+        leaves.note = Some("changed (not YAML)".into());
+        return leaves;
+    };
+    let many = a.len().max(b.len()) > 1;
+    for i in 0..a.len().max(b.len()) {
+        leaves.doc = if many {
+            format!("#{} ", i + 1)
+        } else {
+            String::new()
+        };
+        compare(a.get(i), b.get(i), "", &mut leaves);
+    }
+    if leaves.count == 0 {
+        leaves.note = Some("layout only (the same data)".into());
+    }
+    leaves
+}
+
+/// The YAML documents of a text, or `None` when it is not YAML.
+fn documents(text: &str) -> Option<Vec<Value>> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).ok())
+        .filter(|v| v.as_ref().is_none_or(|v| !v.is_null()))
+        .collect()
+}
+
+/// A file's changed leaves: the first few named, all counted.
+#[derive(Default)]
+struct Leaves {
+    /// Each leaf with its document (`#2 `, in a file of several).
+    named: Vec<(String, String)>,
+    count: usize,
+    /// Why no leaves are listed (not YAML, too large, only the layout changed).
+    note: Option<String>,
+    /// `#2 ` in a file of several documents: the document the leaves are in.
+    doc: String,
+}
+
+impl Leaves {
+    fn push(&mut self, text: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.named.len() < KEPT {
+            self.named.push((self.doc.clone(), text()));
+        }
+    }
+}
+
+/// Walks two values side by side, noting every leaf that differs.
+fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                compare(x.get(k), y.get(k), &field(path, k), out);
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            for i in 0..x.len().max(y.len()) {
+                compare(x.get(i), y.get(i), &format!("{path}[{i}]"), out);
+            }
+        }
+        (Some(x), Some(y)) if x == y => {}
+        (Some(x), Some(y)) => out.push(|| match (scalar(x), scalar(y)) {
+            (Some(x), Some(y)) => format!("{path} {x} → {y}"),
+            _ => format!("{path} changed"),
+        }),
+        (None, Some(y)) => out.push(|| match scalar(y) {
+            Some(y) => format!("{path} added ({y})"),
+            None => format!("{path} added"),
+        }),
+        (Some(_), None) => out.push(|| format!("{path} removed")),
+        (None, None) => {}
+    }
+}
+
+/// `path.key`, or `path["a.b/c"]` for a key that is not a plain word.
+fn field(path: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (plain, path.is_empty()) {
+        (true, true) => key.to_string(),
+        (true, false) => format!("{path}.{key}"),
+        (false, _) => format!("{path}[{}]", Value::String(key.into())),
+    }
+}
+
+/// A short scalar as people read it; `None` for a mapping, a list or a long value.
+fn scalar(v: &Value) -> Option<String> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Object(_) | Value::Array(_) => return None,
+        other => other.to_string(),
+    };
+    (s.chars().count() <= SCALAR_CHARS && !s.contains('\n')).then_some(s)
+}
+
+/// `s` cut to `n` characters (not bytes), marked when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{changed, listing};
+
+    fn text(old: &str, new: &str) -> String {
+        let l = changed(Some(old), new);
+        let named: Vec<String> = l.named.iter().map(|(d, x)| format!("{d}{x}")).collect();
+        l.note.unwrap_or_else(|| listing(&named, l.count))
+    }
+
+    #[test]
+    fn the_changed_leaves_of_a_document() {
+        let cases = [
+            (
+                "spec:\n  template:\n    spec:\n      containers:\n      - image: postgres:15.7\n",
+                "spec:\n  template:\n    spec:\n      containers:\n      - image: postgres:15.8\n",
+                "spec.template.spec.containers[0].image postgres:15.7 → postgres:15.8",
+            ),
+            (
+                "spec: {replicas: 1}\n",
+                "spec: {replicas: 3}\n",
+                "spec.replicas 1 → 3",
+            ),
+            (
+                "metadata:\n  labels: {a: x}\n",
+                "metadata:\n  labels: {a: x, app.kubernetes.io/version: v2}\n",
+                "metadata.labels[\"app.kubernetes.io/version\"] added (v2)",
+            ),
+            ("a: 1\nb: 2\n", "b: 2\n", "a removed"),
+            ("a: 1\n", "a:   1\n", "layout only (the same data)"),
+            ("a: 1\n---\nb: 1\n", "a: 1\n---\nb: 2\n", "#2 b 1 → 2"),
+            (
+                "{a: 1, b: 1, c: 1, d: 1, e: 1}\n",
+                "{a: 2, b: 2, c: 2, d: 2, e: 2}\n",
+                "a 1 → 2, b 1 → 2, c 1 → 2 and 2 more",
+            ),
+            ("a: [1\n", "a: 1\n", "changed (not YAML)"),
+        ];
+        for (old, new, want) in cases {
+            assert_eq!(text(old, new), want, "{old:?} → {new:?}");
+        }
+    }
+}
