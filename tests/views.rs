@@ -51,16 +51,55 @@ fn the_example_markdown_plan_fits_a_pull_request_comment() {
     lists_every_wave_and_blocked(&md, &plan);
     assert!(md.contains("```diff"), "the smallest diffs fit");
     assert!(md.contains("left out to stay under 60,000 bytes"), "{md}");
+    // The updates grouped by what they change.
+    assert!(md.contains("\n### What changes ("), "{md}");
+    assert!(
+        md.contains("| 19 | bucket v1.0.0 → v1.1.0 | 3 files: metadata.labels"),
+        "{md}"
+    );
+}
+
+#[test]
+fn each_update_has_a_bounded_change_summary_in_the_plan_file() {
+    let (plan, _) = example_plan(&[]);
+    let updates: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .collect();
+    let summarized = updates.iter().filter(|c| c.summary.is_some()).count();
+    // The dependencies' and one redis update change no file (the version only).
+    assert!(
+        summarized + 2 >= updates.len(),
+        "{summarized} of {}",
+        updates.len()
+    );
+    for c in &plan.changes {
+        if let Some(s) = &c.summary {
+            assert!(
+                s.chars().count() <= vow::evaluate::summary::MAX_CHARS,
+                "{s}"
+            );
+        }
+        if c.action != Action::Update {
+            assert!(c.summary.is_none(), "{}", c.id);
+        }
+    }
 }
 
 #[test]
 fn a_tiny_budget_still_names_every_wave_and_blocked_instance() {
-    for budget in ["1", "3000", "12000"] {
+    for budget in ["1", "3000"] {
         let (plan, md) = example_plan(&["--max-bytes", budget]);
         lists_every_wave_and_blocked(&md, &plan);
         assert!(md.contains("Lists shortened"), "{budget}: {md}");
         assert!(!md.contains("```diff"), "{budget}: no diff fits");
     }
+    // Room for the first instances of each wave.
+    let (plan, md) = example_plan(&["--max-bytes", "8000"]);
+    lists_every_wave_and_blocked(&md, &plan);
+    assert!(md.len() <= 8_000, "{}", md.len());
+    assert!(md.contains("more in this wave"), "{md}");
 }
 
 #[test]
@@ -134,6 +173,25 @@ fn generated_upgrade() -> (Plan, Vec<FileDiff>) {
             })
         })
         .collect();
+    // Fifty kinds of change, twenty instances each.
+    let changes = (0..1000)
+        .map(|i| Change {
+            id: instance(i).instance,
+            action: Action::Update,
+            from: Some("v1.3.0".into()),
+            to: Some("v1.4.0".into()),
+            reason: String::new(),
+            summary: Some(format!(
+                "statefulset.yaml: spec.replicas {} → {}; 2 files unchanged",
+                i % 50,
+                i % 50 + 1
+            )),
+            digest: None,
+            files: Vec::new(),
+            labels: Default::default(),
+            location: None,
+        })
+        .collect();
     let plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: "sha256:0".into(),
@@ -154,7 +212,7 @@ fn generated_upgrade() -> (Plan, Vec<FileDiff>) {
         pinned: Vec::new(),
         paused: Vec::new(),
         external_steps: Vec::new(),
-        changes: Vec::new(),
+        changes,
         findings: Vec::new(),
     };
     (plan, diffs)
@@ -168,6 +226,8 @@ fn a_generated_upgrade_of_a_thousand_instances_fits_and_names_every_wave() {
     assert!(md.len() <= 60_000, "{} bytes", md.len());
     lists_every_wave_and_blocked(&md, &plan);
     assert!(md.contains("more in this wave"), "the lists were shortened");
+    assert!(md.contains("### What changes (50 kinds)"), "{md}");
+    assert!(md.contains("| 20 | postgresql v1.3.0 → v1.4.0 | statefulset.yaml: spec.replicas 0 → 1; 2 files unchanged"));
     assert!(md.contains("of 1,000 instances left out"), "{md}");
     assert_eq!(md, render(&plan, &diffs, 60_000), "deterministic");
     // Without the diffs, the budget is spent on the lists.

@@ -58,7 +58,13 @@ fn first(k: usize) -> Shape {
 /// and of the blocked instances alone take more). Deterministic: the same plan and diffs give
 /// the same bytes.
 pub fn render(p: &Plan, diffs: &[FileDiff], max_bytes: usize) -> String {
-    let (mut o, shape) = fitted(p, max_bytes);
+    // Room for the count of diffs left out, at its longest.
+    let reserve = if diffs.is_empty() {
+        0
+    } else {
+        left_out_note(diffs.len(), diffs.len(), max_bytes).len()
+    };
+    let (mut o, shape) = fitted(p, max_bytes.saturating_sub(reserve));
     if shape != FULL {
         let _ = writeln!(
             o,
@@ -107,6 +113,7 @@ fn lists(p: &Plan, shape: Shape) -> String {
     summary(&mut o, p);
     wave_table(&mut o, p);
     blocked(&mut o, p, shape);
+    what_changes(&mut o, p, shape);
     for w in &p.waves {
         wave_details(&mut o, w, shape);
     }
@@ -245,6 +252,47 @@ fn wave_table(o: &mut String, p: &Plan) {
             w.not_before.as_deref().unwrap_or("-")
         );
     }
+}
+
+/// The updates grouped by what they change, the largest group first; the summaries quote
+/// rendered values (untrusted), so they are escaped for a table cell and for HTML.
+fn what_changes(o: &mut String, p: &Plan, shape: Shape) {
+    let groups = super::changes::change_groups(p);
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n### What changes ({} kinds)\n", groups.len());
+    let shown = shape.lines.unwrap_or(usize::MAX);
+    if shown > 0 {
+        let _ = writeln!(o, "| instances | Promise | change |\n|---:|---|---|");
+    }
+    for g in groups.iter().take(shown) {
+        let mut change = html(&cell(g.summary));
+        if shape.why {
+            let names = super::changes::some_names(&g.instances, 3, "`");
+            let _ = write!(change, "<br>{names}");
+        }
+        let _ = writeln!(
+            o,
+            "| {} | {} | {change} |",
+            g.instances.len(),
+            cell(&g.what())
+        );
+    }
+    if groups.len() > shown {
+        let _ = writeln!(
+            o,
+            "\n{} more kinds of change (the plan file has each instance's summary).",
+            thousands(groups.len() - shown)
+        );
+    }
+}
+
+/// `<` and `>` as entities: a value must not open or close an HTML element of the comment.
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// One wave's instances, what each change does and why it is in this wave; collapsed.
