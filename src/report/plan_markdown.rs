@@ -130,11 +130,12 @@ fn append_diffs(o: &mut String, diffs: &[FileDiff], max_bytes: usize) {
     let mut blocks: Vec<(&FileDiff, String)> = diffs
         .iter()
         .map(|d| {
+            let body = d.unified.trim_end();
+            let fence = fence(body);
             let block = format!(
-                "<details><summary><code>{}</code> ({})</summary>\n\n```diff\n{}\n```\n\n</details>\n",
-                d.path,
+                "<details><summary><code>{}</code> ({})</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n",
+                html(&d.path),
                 d.change,
-                d.unified.trim_end()
             );
             (d, block)
         })
@@ -164,6 +165,18 @@ fn append_diffs(o: &mut String, diffs: &[FileDiff], max_bytes: usize) {
             left.iter().map(|d| d.instance.as_str()).collect();
         o.push_str(&left_out_note(left.len(), instances.len(), max_bytes));
     }
+}
+
+/// A code fence longer than any run of backticks in `body` (the files are untrusted: one
+/// holding ``` must not close the block early).
+fn fence(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat(longest.max(2) + 1)
 }
 
 fn left_out_note(files: usize, instances: usize, max_bytes: usize) -> String {
@@ -420,6 +433,12 @@ fn clipped(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::thousands;
+
+    #[test]
+    fn a_fence_is_longer_than_the_backticks_it_holds() {
+        assert_eq!(super::fence("a"), "```");
+        assert_eq!(super::fence("a ``` b ```` c"), "`````");
+    }
 
     #[test]
     fn thousands_are_separated() {
