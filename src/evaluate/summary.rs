@@ -1,6 +1,7 @@
 //! What an update changes, in one short line for people: the rendered documents against the
-//! store's files, compared as YAML (the changed leaf paths, old → new for short scalars), e.g.
-//! `statefulset.yaml: spec.template.spec.containers[0].image postgres:15.7 → postgres:15.8;
+//! store's files, compared as YAML (the changed leaf paths, old → new for short scalars, an
+//! image's new tag without its name), e.g.
+//! `statefulset.yaml: spec.template.spec.containers[0].image postgres:15.7 → 15.8;
 //! 2 files unchanged`. Made while the contents are at hand and kept as a bounded string, so a
 //! large fleet keeps no file contents for it.
 
@@ -206,7 +207,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
         }
         (Some(x), Some(y)) if x == y => {}
         (Some(x), Some(y)) => out.push(|| match (scalar(x), scalar(y)) {
-            (Some(x), Some(y)) => format!("{path} {x} → {y}"),
+            (Some(x), Some(y)) => format!("{path} {x} → {}", after_tag(&x, &y)),
             _ => format!("{path} changed"),
         }),
         (None, Some(y)) => out.push(|| match scalar(y) {
@@ -228,6 +229,26 @@ fn field(path: &str, key: &str) -> String {
         (true, true) => key.to_string(),
         (true, false) => format!("{path}.{key}"),
         (false, _) => format!("{path}[{}]", Value::String(key.into())),
+    }
+}
+
+/// `new` without the image (or other `name:`) both values share: `postgres:15.7 → 15.8`.
+fn after_tag(old: &str, new: &str) -> String {
+    let common = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let shared = old.chars().take(common).collect::<Vec<char>>();
+    let at = shared.iter().rposition(|c| *c == ':');
+    // A name (letters, no spaces) before the colon, and a tag after it: not a time of day.
+    let named = |at: usize| {
+        let name = shared.iter().take(at);
+        name.clone().any(|c| c.is_alphabetic()) && !name.clone().any(|c| c.is_whitespace())
+    };
+    match at {
+        Some(at) if named(at) && new.chars().count() > at + 1 => new.chars().skip(at + 1).collect(),
+        _ => new.to_string(),
     }
 }
 
@@ -267,7 +288,7 @@ mod tests {
             (
                 "spec:\n  template:\n    spec:\n      containers:\n      - image: postgres:15.7\n",
                 "spec:\n  template:\n    spec:\n      containers:\n      - image: postgres:15.8\n",
-                "spec.template.spec.containers[0].image postgres:15.7 → postgres:15.8",
+                "spec.template.spec.containers[0].image postgres:15.7 → 15.8",
             ),
             (
                 "spec: {replicas: 1}\n",
