@@ -193,6 +193,10 @@ impl Leaves {
 
 /// Walks two values side by side, noting every leaf that differs.
 fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
+    // Equal subtrees are skipped whole: most of a document is, and paths cost allocations.
+    if a == b {
+        return;
+    }
     match (a, b) {
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
@@ -205,7 +209,6 @@ fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
                 compare(x.get(i), y.get(i), &format!("{path}[{i}]"), out);
             }
         }
-        (Some(x), Some(y)) if x == y => {}
         (Some(x), Some(y)) => out.push(|| match (scalar(x), scalar(y)) {
             (Some(x), Some(y)) => format!("{path} {x} → {}", after_tag(&x, &y)),
             _ => format!("{path} changed"),
@@ -215,6 +218,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
             None => format!("{path} added"),
         }),
         (Some(_), None) => out.push(|| format!("{path} removed")),
+        // Equal, or both absent: returned above.
         (None, None) => {}
     }
 }
