@@ -12,6 +12,7 @@ mod layout;
 mod schedule;
 pub mod summary;
 mod validate;
+mod yaml_lines;
 
 pub use evaluated::{applied_binding, Evaluated, OutFile, StepTrace};
 pub use layout::render_file;

@@ -143,6 +143,22 @@ fn changed(old: Option<&str>, new: &str) -> Leaves {
         leaves.note = Some("changed".into());
         return leaves;
     };
+    // The line diff first: most files are what vow writes, and parsing is the cost.
+    if let Some(found) = super::yaml_lines::changed_leaves(old, new) {
+        for l in &found {
+            leaves.push(|| leaf_text(l));
+        }
+        if leaves.count == 0 {
+            leaves.note = Some("layout only (the same data)".into());
+        }
+        return leaves;
+    }
+    parsed(old, new)
+}
+
+/// The changed leaves of two texts parsed as YAML documents.
+fn parsed(old: &str, new: &str) -> Leaves {
+    let mut leaves = Leaves::default();
     let (Some(a), Some(b)) = (documents(old), documents(new)) else {
         leaves.note = Some("changed (not YAML)".into());
         return leaves;
@@ -160,6 +176,26 @@ fn changed(old: Option<&str>, new: &str) -> Leaves {
         leaves.note = Some("layout only (the same data)".into());
     }
     leaves
+}
+
+/// A leaf the line diff found, as [`compare`] says it.
+fn leaf_text(l: &super::yaml_lines::Leaf) -> String {
+    use super::yaml_lines::Held::Scalar;
+    let short = |s: &str| (s.chars().count() <= SCALAR_CHARS).then(|| s.to_string());
+    let path = &l.path;
+    match (&l.old, &l.new) {
+        (Some(Scalar(x)), Some(Scalar(y))) => match (short(x), short(y)) {
+            (Some(x), Some(y)) => format!("{path} {x} → {}", after_tag(&x, &y)),
+            _ => format!("{path} changed"),
+        },
+        (None, Some(Scalar(y))) => match short(y) {
+            Some(y) => format!("{path} added ({y})"),
+            None => format!("{path} added"),
+        },
+        (None, Some(_)) => format!("{path} added"),
+        (Some(_), None) => format!("{path} removed"),
+        _ => format!("{path} changed"),
+    }
 }
 
 /// The YAML documents of a text, or `None` when it is not YAML.
@@ -224,7 +260,7 @@ fn compare(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Leaves) {
 }
 
 /// `path.key`, or `path["a.b/c"]` for a key that is not a plain word.
-fn field(path: &str, key: &str) -> String {
+pub(super) fn field(path: &str, key: &str) -> String {
     let plain = !key.is_empty()
         && key
             .chars()
@@ -284,6 +320,37 @@ mod tests {
         let l = changed(Some(old), new);
         let named: Vec<String> = l.named.iter().map(|(d, x)| format!("{d}{x}")).collect();
         l.note.unwrap_or_else(|| listing(&named, l.count))
+    }
+
+    /// The line diff reads what vow writes as parsing does: the same leaves, in the same order.
+    #[test]
+    fn the_line_diff_finds_what_parsing_finds() {
+        let base = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  labels:\n    app: x\n    app.kubernetes.io/version: v1\n  name: x\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - image: postgres:15.7\n        name: db\n      - image: busybox\n        name: side\n      volumes:\n      - a\n      - b\ndata:\n  conf: |\n    line one\n    line two\n";
+        let edits = [
+            ("replicas: 1", "replicas: 3"),
+            ("postgres:15.7", "postgres:15.8"),
+            ("    app: x\n", "    app: x\n    tier: gold\n"),
+            ("    app: x\n", ""),
+            ("      - image: busybox\n        name: side\n", ""),
+            ("      - b\n", "      - b\n      - c\n"),
+            ("line two", "line 2"),
+            ("  name: x\n", "  name: x\n  namespace: y\n"),
+            (
+                "spec:\n  replicas: 1\n",
+                "spec:\n  paused: 'true'\n  replicas: 1\n",
+            ),
+            ("    app: x\n", "    app: 'x y'\n"),
+        ];
+        for (from, to) in edits {
+            let new = base.replacen(from, to, 1);
+            let fast = super::super::yaml_lines::changed_leaves(base, &new)
+                .unwrap_or_else(|| panic!("read by lines: {from:?}"));
+            let fast: Vec<String> = fast.iter().map(super::leaf_text).collect();
+            let slow = super::parsed(base, &new);
+            let slow: Vec<String> = slow.named.iter().map(|(_, l)| l.clone()).collect();
+            assert_eq!(fast, slow, "{from:?} → {to:?}");
+            assert!(!fast.is_empty(), "{from:?}");
+        }
     }
 
     #[test]
