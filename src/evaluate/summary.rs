@@ -353,6 +353,37 @@ mod tests {
         }
     }
 
+    /// Store files are untrusted: odd texts give some answer, never a panic.
+    #[test]
+    fn odd_texts_are_answered() {
+        let odd = [
+            "",
+            "-",
+            "- - a",
+            ":",
+            ": x",
+            "a:\n\tb: 1",
+            "'open",
+            "a: |\n",
+            "  - x\n- y",
+            "a:\n  - b: c\n    - d",
+            "a: 'x'' y'",
+            "---\n---",
+            "a: &x 1\nb: *x",
+            "é: ü\n  ö",
+            "a:\n    b: 1\n  c: 2",
+            "- a: 1\n  - b",
+            "a: b: c",
+            "[1, 2",
+            "a: |-\n  x\n b: 1",
+        ];
+        for old in odd {
+            for new in odd {
+                let _ = changed(Some(old), new);
+            }
+        }
+    }
+
     #[test]
     fn the_changed_leaves_of_a_document() {
         let cases = [
