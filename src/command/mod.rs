@@ -12,6 +12,7 @@ pub(crate) mod render;
 pub(crate) mod rollback;
 pub(crate) mod scan;
 pub(crate) mod schemas;
+pub(crate) mod show;
 pub(crate) mod sink;
 pub(crate) mod status;
 pub(crate) mod test;
