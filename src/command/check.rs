@@ -70,7 +70,10 @@ pub(crate) fn check(
         tests: &tests,
         now: inputs.now,
     };
-    sink.emit(&policy_report(&view, opts.format), opts.out.as_deref())?;
+    sink.emit(
+        &policy_report(&view, opts.format, &inputs.ws.labels),
+        opts.out.as_deref(),
+    )?;
     let blocked = findings.iter().any(|f| f.blocking);
     let failed_tests = tests.iter().any(|t| !t.passed);
     Ok(

@@ -33,6 +33,8 @@ pub enum ReportFormat {
     Policyreport,
     Github,
     Markdown,
+    /// One self-contained page (docs/reports.md).
+    Html,
 }
 
 /// The lowest severity that fails the command.
@@ -76,7 +78,12 @@ pub(crate) fn fails(findings: &[Finding], fail_on: FailOn) -> bool {
 }
 
 /// A policy report (scan, check) in the format asked for.
-pub(crate) fn policy_report(v: &report::PolicyView, format: ReportFormat) -> String {
+/// `labels`: the workspace's team and environment label keys (the HTML page's filters).
+pub(crate) fn policy_report(
+    v: &report::PolicyView,
+    format: ReportFormat,
+    labels: &crate::workspace::LabelKeys,
+) -> String {
     match format {
         ReportFormat::Human => report::human::policy(v),
         ReportFormat::Json => report::policy_json(v),
@@ -85,6 +92,7 @@ pub(crate) fn policy_report(v: &report::PolicyView, format: ReportFormat) -> Str
         ReportFormat::Policyreport => report::policyreport::render(v),
         ReportFormat::Github => report::github::render(v),
         ReportFormat::Markdown => report::markdown::render(v),
+        ReportFormat::Html => report::html::policy(v, &labels.team, &labels.environment),
     }
 }
 

@@ -21,6 +21,8 @@ pub enum PlanFormat {
     Human,
     Json,
     Markdown,
+    /// One self-contained page (docs/reports.md).
+    Html,
 }
 
 /// What to plan and how to write it (`vow plan`'s options but `--shard` and `--merge`).
@@ -51,8 +53,8 @@ pub(crate) fn plan(
 ) -> Result<i32> {
     check_promise(inputs, opts.promise.as_deref())?;
     let started = std::time::Instant::now();
-    // Diffs need the rendered contents; markdown shows them collapsed.
-    let diff = opts.diff || opts.format == PlanFormat::Markdown;
+    // Diffs need the rendered contents; markdown and HTML show them collapsed.
+    let diff = opts.diff || folds_diffs(opts.format);
     let detail = if diff {
         evaluate::Detail::Contents
     } else {
@@ -169,6 +171,11 @@ pub(crate) fn merge(
     code
 }
 
+/// The formats that show every diff, folded, without `--diff`.
+fn folds_diffs(format: PlanFormat) -> bool {
+    matches!(format, PlanFormat::Markdown | PlanFormat::Html)
+}
+
 /// Refuses a `--promise` that names no Promise of the workspace.
 fn check_promise(inputs: &Catalogue, promise: Option<&str>) -> Result<()> {
     if let Some(p) = promise {
@@ -194,7 +201,7 @@ fn emit_plan(
     sink: &mut Sink,
     leftovers: &mut Leftovers,
 ) -> Result<i32> {
-    let diff = contents && (opts.diff || opts.format == PlanFormat::Markdown);
+    let diff = contents && (opts.diff || folds_diffs(opts.format));
     let plan = crate::timings::time(Stage::Plan, || {
         plan::build(
             inputs,
@@ -225,6 +232,15 @@ fn emit_plan(
             &diffs,
             opts.max_bytes,
         ))?,
+        PlanFormat::Html => {
+            let keys = &inputs.ws.labels;
+            let facets = report::html::Facets::new(
+                &keys.team,
+                &keys.environment,
+                evaluated.iter().map(|e| (&e.id, &*e.labels)),
+            );
+            sink.out(&report::html::plan(&plan, &diffs, &facets))?
+        }
     }
     crate::timings::add(Stage::Output, output_started.elapsed());
     crate::timings::note_memory(Stage::Output);

@@ -29,7 +29,7 @@ pub(crate) fn scan(
         now: inputs.now,
     };
     crate::timings::time(Stage::Output, || {
-        sink.emit(&policy_report(&view, format), out)
+        sink.emit(&policy_report(&view, format, &inputs.ws.labels), out)
     })?;
     Ok(if fails(&result.findings, fail_on) {
         exit::FINDINGS

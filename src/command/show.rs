@@ -36,6 +36,12 @@ pub(crate) fn show(opts: &Options, clock: DateTime<Utc>, sink: &mut Sink) -> Res
         PlanFormat::Markdown => {
             sink.out(&report::plan_markdown::render(&saved, &[], opts.max_bytes))?
         }
+        // The plan file keeps no labels either: the teams and environments are unknown.
+        PlanFormat::Html => sink.out(&report::html::plan(
+            &saved,
+            &[],
+            &report::html::Facets::default(),
+        ))?,
     }
     let in_workspace = opts.config.is_some() || opts.dir.join("vow.yaml").is_file();
     if in_workspace {

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
