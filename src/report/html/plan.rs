@@ -41,6 +41,7 @@ pub fn plan(p: &Plan, diffs: &[FileDiff], facets: &Facets) -> String {
     }
     blocked(&mut o, p, facets);
     held(&mut o, p, facets);
+    findings(&mut o, p);
     let _ = writeln!(o, "</main>");
     page(title, &o)
 }
@@ -159,9 +160,18 @@ fn wave_name(w: &Wave) -> String {
     }
 }
 
-/// Where each wave's bake sits between the first start and the last bake's end, in percent;
-/// `None` when the plan has no times (made without `--now`) or a time does not parse.
-fn slots(waves: &[Wave]) -> Option<Vec<(f64, f64)>> {
+/// Where each wave's bake sits between the first start and the last bake's end, in percent.
+struct Slots {
+    /// Each wave's left edge and width.
+    bars: Vec<(f64, f64)>,
+    /// The first start and the last bake's end, in seconds since the epoch.
+    from: i64,
+    to: i64,
+}
+
+/// The waves' slots; `None` when the plan has no times (made without `--now`) or a time does
+/// not parse.
+fn slots(waves: &[Wave]) -> Option<Slots> {
     let spans: Vec<(i64, i64)> = waves
         .iter()
         .map(|w| {
@@ -176,15 +186,25 @@ fn slots(waves: &[Wave]) -> Option<Vec<(f64, f64)>> {
     let first = spans.iter().map(|s| s.0).min()?;
     let last = spans.iter().map(|s| s.0.saturating_add(s.1)).max()?;
     let width = (last.saturating_sub(first)).max(1) as f64;
-    Some(
-        spans
-            .iter()
-            .map(|(start, bake)| {
-                let left = (start.saturating_sub(first)) as f64 / width * 100.0;
-                (left, *bake as f64 / width * 100.0)
-            })
-            .collect(),
-    )
+    let bars = spans
+        .iter()
+        .map(|(start, bake)| {
+            let left = (start.saturating_sub(first)) as f64 / width * 100.0;
+            (left, *bake as f64 / width * 100.0)
+        })
+        .collect();
+    Some(Slots {
+        bars,
+        from: first,
+        to: last,
+    })
+}
+
+/// Seconds since the epoch as the plan writes times.
+fn time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(crate::duration::format_time)
+        .unwrap_or_default()
 }
 
 /// The waves as a table and a timeline: each wave's earliest start, its bake as a bar, and
@@ -199,12 +219,17 @@ fn timeline(o: &mut String, waves: &[Wave]) {
         return;
     }
     let slots = slots(waves);
-    if slots.is_none() {
-        let _ = writeln!(o, "<p class=\"muted\">The plan was made without <code>--now</code>: the waves have no times.</p>");
+    match &slots {
+        None => {
+            let _ = writeln!(o, "<p class=\"muted\">The plan was made without <code>--now</code>: the waves have no times.</p>");
+        }
+        Some(s) => {
+            let _ = writeln!(o, "<p>The timeline runs from <code>{}</code> (the first start) to <code>{}</code> (the last bake's end); each bar is a wave's bake, amber when the wave waits for a window or a freeze.</p>", time(s.from), time(s.to));
+        }
     }
     let _ = writeln!(o, "<table id=\"waves\">\n<thead><tr><th scope=\"col\" class=\"n\">#</th><th scope=\"col\">wave</th><th scope=\"col\" class=\"n\">instances</th><th scope=\"col\">earliest start</th><th scope=\"col\">bake</th><th scope=\"col\" class=\"n\">failure budget</th><th scope=\"col\">waits for</th><th scope=\"col\">timeline</th></tr></thead>\n<tbody>");
     for (k, w) in waves.iter().enumerate() {
-        let bar = match slots.as_ref().and_then(|s| s.get(k)) {
+        let bar = match slots.as_ref().and_then(|s| s.bars.get(k)) {
             Some((left, width)) => format!(
                 "<span class=\"track\" aria-hidden=\"true\"><span class=\"slot{}\" style=\"left:{left:.2}%;width:{width:.2}%\"></span></span>",
                 if w.waits_for.is_empty() { "" } else { " wait" }
@@ -407,4 +432,34 @@ fn held(o: &mut String, p: &Plan, facets: &Facets) {
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n</section>");
+}
+
+/// Every finding of the plan (blocking or not), folded: the blocked instances above show the
+/// ones that block.
+fn findings(o: &mut String, p: &Plan) {
+    if p.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<section aria-labelledby=\"findings-h\">\n<h2 id=\"findings-h\">Findings ({})</h2>\n<details>\n<summary>Every finding of the plan</summary>\n<table id=\"findings\">\n<thead><tr><th scope=\"col\">severity</th><th scope=\"col\">rule</th><th scope=\"col\">instance</th><th scope=\"col\">blocks</th><th scope=\"col\">location</th><th scope=\"col\">message</th></tr></thead>\n<tbody>", p.findings.len());
+    for f in &p.findings {
+        let at = f
+            .location
+            .as_ref()
+            .map(|l| format!("<code>{}</code>", esc(&l.to_string())))
+            .unwrap_or_default();
+        let blocks = match (f.blocking, f.waived.is_some()) {
+            (_, true) => "waived",
+            (true, false) => "✗ blocks",
+            (false, false) => "-",
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{blocks}</td><td>{at}</td><td>{}</td></tr>",
+            f.severity.as_str(),
+            esc(f.id()),
+            esc(f.instance.as_deref().unwrap_or("")),
+            esc(&f.message)
+        );
+    }
+    let _ = writeln!(o, "</tbody>\n</table>\n</details>\n</section>");
 }
