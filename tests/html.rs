@@ -221,6 +221,16 @@ fn the_plan_page_filters_by_team_and_counts_as_the_plan() {
     let listed = n("create") + n("update") + n("delete");
     let held = n("blocked") + n("pinned") + n("paused");
     assert_eq!(every.len() as u64, listed + held);
+    // Without the script the page is its markup (the browser's parse keeps every element, as
+    // checked above): every row shown, the filter form hidden. (Chromium's --dump-dom needs
+    // scripts on, so the written page is checked.)
+    assert_eq!(visible(&rows(&html)).len(), every.len());
+    let form = "<section id=\"filters\" aria-labelledby=\"filters-h\"";
+    assert!(html.contains(&format!("{form} hidden=\"hidden\">")));
+    assert!(
+        all.contains(&format!("{form}>")),
+        "the script shows the form"
+    );
     for k in ["requests", "create", "update", "delete", "blocked", "waves"] {
         assert_eq!(number(&all, &format!("count-{k}")), n(k), "count-{k}");
     }

@@ -44,7 +44,10 @@
   form.addEventListener("change", function () { apply(true); });
   form.addEventListener("reset", function () { setTimeout(function () { apply(true); }, 0); });
   form.addEventListener("submit", function (e) { e.preventDefault(); });
-  window.addEventListener("hashchange", read);
+  // A fragment without `=` is a link within the page (#wave-3): it keeps the filter.
+  window.addEventListener("hashchange", function () {
+    if (location.hash.indexOf("=") !== -1 || location.hash.length <= 1) { read(); }
+  });
   document.getElementById("filters").hidden = false;
   read();
 })();

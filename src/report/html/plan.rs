@@ -36,6 +36,9 @@ pub fn plan(p: &Plan, diffs: &[FileDiff], facets: &Facets) -> String {
     timeline(&mut o, &p.waves);
     what_changes(&mut o, p);
     let details = Details::new(p, diffs);
+    if !p.waves.is_empty() {
+        let _ = writeln!(o, "<h2 id=\"instances-h\">Instances by wave</h2>");
+    }
     for w in &p.waves {
         wave(&mut o, w, facets, &details);
     }
