@@ -333,19 +333,11 @@ fn wave(o: &mut String, w: &Wave, facets: &Facets, details: &Details) {
         };
         let summary = details.summaries.get(&id).copied();
         let mut change = esc(summary.unwrap_or(&i.reason));
-        for d in details
+        let files = details
             .diffs
             .get(id.as_str())
-            .map_or(&[][..], |v| v.as_slice())
-        {
-            let _ = write!(
-                change,
-                "<details><summary><code>{}</code> ({})</summary><pre>{}</pre></details>",
-                esc(&d.path),
-                esc(d.change),
-                esc(d.unified.trim_end())
-            );
-        }
+            .map_or(&[][..], |v| v.as_slice());
+        diff_list(&mut change, files);
         let why = if i.action == Action::Unchanged {
             esc(&i.placement)
         } else {
@@ -363,6 +355,29 @@ fn wave(o: &mut String, w: &Wave, facets: &Facets, details: &Details) {
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n</section>");
+}
+
+/// An instance's diffs, folded twice: the list of files, then each file's diff.
+fn diff_list(o: &mut String, files: &[&FileDiff]) {
+    if files.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<details class=\"diffs\"><summary>Diffs of {} file{}</summary>",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
+    for d in files {
+        let _ = write!(
+            o,
+            "<details><summary><code>{}</code> ({})</summary><pre>{}</pre></details>",
+            esc(&d.path),
+            esc(d.change),
+            esc(d.unified.trim_end())
+        );
+    }
+    o.push_str("</details>");
 }
 
 /// The blocked instances with every finding that blocks them.
@@ -465,4 +480,26 @@ fn findings(o: &mut String, p: &Plan) {
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n</details>\n</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::FileDiff;
+
+    #[test]
+    fn a_hostile_diff_stays_text() {
+        let d = FileDiff {
+            instance: "db:team-a/<b>".into(),
+            path: "x/\"><script>alert(1)</script>.yaml".into(),
+            change: "changed",
+            unified: "-a: </pre></details><script>alert(2)</script>\n+a: & 'b'\n".into(),
+        };
+        let mut o = String::new();
+        super::diff_list(&mut o, &[&d]);
+        assert!(!o.contains("<script"), "{o}");
+        assert_eq!(o.matches("</pre>").count(), 1, "{o}");
+        assert!(o.contains("&lt;/pre&gt;&lt;/details&gt;&lt;script&gt;alert(2)"));
+        assert_eq!(o.matches("<details").count(), 2);
+        assert_eq!(o.matches("</details>").count(), 2);
+    }
 }
