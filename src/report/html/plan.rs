@@ -39,6 +39,9 @@ pub fn plan(p: &Plan, diffs: &[FileDiff], facets: &Facets) -> String {
     if !p.waves.is_empty() {
         let _ = writeln!(o, "<h2 id=\"instances-h\">Instances by wave</h2>");
     }
+    if details.left_out > 0 {
+        let _ = writeln!(o, "<p>The diffs of {} files are left out to keep the page under {} MiB of diffs: <code>vow plan --diff</code> shows every one.</p>", details.left_out, DIFF_BUDGET >> 20);
+    }
     for w in &p.waves {
         wave(&mut o, w, facets, &details);
     }
@@ -83,10 +86,16 @@ fn rows<'a>(p: &'a Plan, facets: &'a Facets) -> Vec<Row<'a>> {
     out
 }
 
+/// The most bytes of diff text a page holds: a fleet-wide upgrade's diffs would make a page no
+/// browser opens. The diffs past it (in the plan's order) are counted, not shown.
+const DIFF_BUDGET: usize = 8 << 20;
+
 /// Each instance's change summary and diffs, by its name.
 struct Details<'a> {
     summaries: BTreeMap<String, &'a str>,
     diffs: BTreeMap<&'a str, Vec<&'a FileDiff>>,
+    /// The diffs over [`DIFF_BUDGET`], left out.
+    left_out: usize,
 }
 
 impl<'a> Details<'a> {
@@ -97,12 +106,20 @@ impl<'a> Details<'a> {
             .filter_map(|c| Some((c.id.to_string(), c.summary.as_deref()?)))
             .collect();
         let mut by_instance: BTreeMap<&str, Vec<&FileDiff>> = BTreeMap::new();
+        let mut used = 0usize;
+        let mut left_out = 0;
         for d in diffs {
+            used = used.saturating_add(d.unified.len());
+            if used > DIFF_BUDGET {
+                left_out += 1;
+                continue;
+            }
             by_instance.entry(d.instance.as_str()).or_default().push(d);
         }
         Details {
             summaries,
             diffs: by_instance,
+            left_out,
         }
     }
 }
