@@ -366,4 +366,24 @@ fn hostile_values_are_escaped() {
         &format!("file://{}", path.display()),
     );
     same_elements(&html, &dom);
+
+    // Defence in depth: were a script ever let through, the page's Content-Security-Policy
+    // would not run it (only the page's own script, by its hash, runs).
+    let injected = html.replace(
+        "</body>",
+        "<script>document.body.setAttribute('data-pwned', 'yes')</script></body>",
+    );
+    let path = artifacts().join("injected.html");
+    std::fs::write(&path, injected).unwrap();
+    let dom = headless(
+        browser,
+        &["--dump-dom"],
+        &format!("file://{}", path.display()),
+    );
+    assert!(
+        !dom.contains("data-pwned=\"yes\""),
+        "an injected script ran"
+    );
+    let shown = "<section id=\"filters\" aria-labelledby=\"filters-h\">";
+    assert!(dom.contains(shown), "the page's own script ran");
 }
