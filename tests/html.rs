@@ -387,3 +387,36 @@ fn hostile_values_are_escaped() {
     let shown = "<section id=\"filters\" aria-labelledby=\"filters-h\">";
     assert!(dom.contains(shown), "the page's own script ran");
 }
+
+/// The other pages: a plan without `--now` (no times), one Promise's plan, and `vow check`.
+#[test]
+fn every_page_is_well_formed() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["plan", "--format", "html"],
+            "made without <code>--now</code>",
+        ),
+        (
+            &[
+                "plan",
+                "--now",
+                NOW,
+                "--promise",
+                "redis",
+                "--format",
+                "html",
+            ],
+            "for Promise <code>redis</code> only",
+        ),
+        (
+            &["check", "--now", NOW, "--format", "html"],
+            "<h1>vow check</h1>",
+        ),
+    ];
+    for (args, says) in cases {
+        let (code, html, err) = vow_example(args);
+        assert!(code == 0 || code == 1, "{args:?}: {err}");
+        well_formed(&html).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(html.contains(says), "{args:?} does not say {says}");
+    }
+}

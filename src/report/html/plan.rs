@@ -331,13 +331,14 @@ const INSTANCE_HEAD: &str = "<thead><tr><th scope=\"col\">instance</th><th scope
 fn wave(o: &mut String, w: &Wave, facets: &Facets, details: &Details) {
     let _ = writeln!(
         o,
-        "<section class=\"group\" id=\"wave-{}\" aria-labelledby=\"wave-{}-h\">\n<h3 id=\"wave-{}-h\">Wave {} · {} · {} instances <span class=\"group-shown muted\"></span></h3>\n<table>\n{INSTANCE_HEAD}\n<tbody>",
+        "<section class=\"group\" id=\"wave-{}\" aria-labelledby=\"wave-{}-h\">\n<h3 id=\"wave-{}-h\">Wave {} · {} · {} instance{} <span class=\"group-shown muted\"></span></h3>\n<table>\n{INSTANCE_HEAD}\n<tbody>",
         w.index,
         w.index,
         w.index,
         w.index,
         esc(&wave_name(w)),
-        w.size
+        w.size,
+        if w.size == 1 { "" } else { "s" }
     );
     for i in &w.instances {
         let id = i.instance.to_string();
