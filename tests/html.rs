@@ -58,8 +58,15 @@ fn chromium() -> Option<&'static str> {
 fn headless(browser: &str, extra: &[&str], url: &str) -> String {
     // A profile of its own: runs in parallel must not share one.
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+    // coreutils' timeout: a browser that hangs fails the test instead of the CI job.
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url)
