@@ -7,7 +7,7 @@
 //!   must appear in the output, in the order shown; `...` or `…` inside a line stands for any
 //!   text, and a line that is only `...` for any lines.
 //! - A ```sh block is commands only, one a line (`#` lines are comments).
-//! - A command exits 0, unless its comment says `exits N`.
+//! - A command exits 0, unless its comment says `exits N`, within 5 minutes.
 //! - A block right after a line `<!-- not run: REASON -->` is not run (it installs things,
 //!   writes outside the workspace, ...); every other block is.
 //! - `cargo run --release -- ARGS` runs as `vow ARGS` (what it runs after the build), and the
@@ -35,6 +35,9 @@ use std::process::{Command, Stdio};
 
 /// The example's date: the clock of every command that does not set `--now`.
 const NOW: &str = "2026-12-01T09:00:00Z";
+
+/// The longest a README command may run (`timeout`'s syntax); it exits 124 after that.
+const TIMEOUT: &str = "300s";
 
 /// Commands of the README that are not run, and why.
 const NOT_RUN: &[(&str, &str)] = &[("cargo test", "it is the suite this test is part of")];
@@ -161,7 +164,8 @@ fn with_run_id(text: &str, id: Option<&str>) -> String {
     out
 }
 
-/// Runs a command through `sh -c` in `ws`; (exit code, stdout and stderr as one text).
+/// Runs a command through `sh -c` in `ws`, for at most [`TIMEOUT`]; (exit code, stdout and
+/// stderr as one text).
 fn run(ws: &Path, bin: &Path, command: &str) -> (i32, String) {
     let log = ws.join(".readme-output");
     let file = std::fs::File::create(&log).unwrap();
@@ -170,9 +174,10 @@ fn run(ws: &Path, bin: &Path, command: &str) -> (i32, String) {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+    // coreutils' `timeout`: a command that waits for ever (`--wait` on records that never come)
+    // fails the test instead of hanging it.
+    let status = Command::new("timeout")
+        .args([TIMEOUT, "sh", "-c", command])
         .current_dir(ws)
         .env("PATH", path)
         .env("NO_COLOR", "1")
@@ -249,9 +254,15 @@ fn every_command_of_the_readme_does_what_the_readme_says() {
             .collect();
         if code != e.code {
             failures.push(format!(
-                "README.md:{}: `{command}` exited {code}, the README says {} (a comment \
+                "README.md:{}: `{command}` exited {code}{}, the README says {} (a comment \
                  `# exits N` gives another code):\n{output}",
-                e.line, e.code
+                e.line,
+                if code == 124 {
+                    format!(" (killed after {TIMEOUT})")
+                } else {
+                    String::new()
+                },
+                e.code
             ));
         } else if let Some((line, s)) = missing(&output, &shown, e.line) {
             failures.push(format!(
