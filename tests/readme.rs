@@ -1,5 +1,6 @@
 //! The README's examples are true: every ```console and ```sh block of README.md is run, in
-//! order, in one copy of the example workspace, with the built `vow` on PATH.
+//! order, in one copy of the example workspace, with the built `vow` on PATH; and the
+//! HealthRecord example of docs/apply.md is one of the records that walk-through reads.
 //!
 //! The conventions (README.md says them where a reader meets them):
 //! - A ```console block is a transcript: a line starting with `$ ` is a command, the lines after
@@ -306,5 +307,42 @@ fn the_conventions_read_commands_codes_and_output() {
     assert_eq!(
         with_run_id("vow rollback 0123456789ab --out x", Some("ffffffffffff")),
         "vow rollback ffffffffffff --out x"
+    );
+}
+
+/// The YAML documents of a text (a file, or a Markdown block), as JSON values.
+fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| serde_json::Value::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// The HealthRecord example of docs/apply.md is one of the example's records (which the apply
+/// walk-through above reads), so the documented format is one vow reads.
+#[test]
+fn the_documented_health_record_is_one_of_the_example() {
+    let doc = std::fs::read_to_string(common::repo().join("docs/apply.md")).unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("```").map(|(block, _)| block))
+        .filter(|b| b.contains("kind: HealthRecord"))
+        .collect();
+    assert_eq!(blocks.len(), 1, "docs/apply.md: one HealthRecord example");
+    let shown = yaml_documents(blocks[0]);
+    let health = common::repo().join("fixtures/example/health");
+    let mut records = Vec::new();
+    for entry in std::fs::read_dir(&health).unwrap() {
+        records.extend(yaml_documents(
+            &std::fs::read_to_string(entry.unwrap().path()).unwrap(),
+        ));
+    }
+    assert!(records.len() >= 30, "{} records", records.len());
+    assert!(
+        records.contains(&shown[0]),
+        "docs/apply.md's HealthRecord is not one of fixtures/example/health/: {:#?}",
+        shown[0]
     );
 }
