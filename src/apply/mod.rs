@@ -176,13 +176,12 @@ fn step(
             return Ok(Some(outcome));
         }
     }
-    let state = current.clone();
     let next = plan
         .waves
         .iter()
         .find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
     let Some(wave) = next else {
-        finish(st, plan, journal, now, &state)?;
+        finish(st, plan, journal, now, current)?;
         return Ok(Some(Outcome::Done { run }));
     };
     if let Some(wait) = calendar_wait(inputs, memo.requests(), wave, now) {
@@ -193,7 +192,10 @@ fn step(
             why: wait.1,
         }));
     }
-    let j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+    let j = journal.unwrap_or_else(|| new_journal(plan, now, current));
+    // Moved, not copied: the wave's commit returns what the store holds after it (an error ends
+    // the run, and with it `current`).
+    let state = std::mem::take(current);
     let applied = Applying {
         plan,
         wave,
@@ -302,7 +304,7 @@ fn apply_wave(
     st: &mut dyn Store,
     a: &Applying,
     opts: &ApplyOptions,
-    memo: &mut verify::Memo,
+    memo: &verify::Memo,
     mut j: Journal,
     mut state: store::StoreState,
 ) -> Result<store::StoreState> {
@@ -311,7 +313,7 @@ fn apply_wave(
     let rendered: Vec<Evaluated> = if plan.is_rollback() {
         Vec::new()
     } else {
-        memo.take_wave(a.inputs, wave)
+        memo.take_wave(a.inputs, wave)?
     };
     let mut by_ref: HashMap<InstanceRef, Evaluated> =
         rendered.into_iter().map(|e| (e.id.clone(), e)).collect();

@@ -226,9 +226,42 @@ impl GitStore {
         }
         self.repo.set_head(&self.local_ref())?;
         crash::point("sync-head");
-        self.checkout()?;
+        if !self.checkout_is_clean() {
+            self.checkout()?;
+        }
         crash::point("sync-checkout");
         Ok(())
+    }
+
+    /// Whether the checkout is the branch's tree as vow left it: its marker names the head.
+    /// Checking a 60,000-file checkout out again costs seconds (every file is looked at, and
+    /// those the index has no stat data for are hashed), and a plan or an apply opens the
+    /// store every time while the branch moved only when someone else pushed.
+    fn checkout_is_clean(&self) -> bool {
+        let marker = layout::git_clean_marker(&self.dir);
+        std::fs::read_to_string(marker).is_ok_and(|m| m.trim() == self.head_text())
+    }
+
+    /// The head as the marker writes it (`none` for an empty branch).
+    fn head_text(&self) -> String {
+        self.head().map_or("none".into(), |o| o.to_string())
+    }
+
+    /// Removes the marker before the checkout is changed, so that a kill part-way leaves none.
+    fn unmark_clean(&self) -> Result<()> {
+        let marker = layout::git_clean_marker(&self.dir);
+        match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove", &marker, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the checkout as exactly the head's tree (after it was written whole).
+    fn mark_clean(&self) -> Result<()> {
+        let marker = layout::git_clean_marker(&self.dir);
+        std::fs::write(&marker, self.head_text()).map_err(|e| Error::io("write", &marker, e))
     }
 
     /// Pushes the commit an interrupted apply made but did not push. When the remote refuses
@@ -269,6 +302,12 @@ impl GitStore {
 
     /// Makes the checkout exactly the branch's tree.
     fn checkout(&self) -> Result<()> {
+        self.unmark_clean()?;
+        self.force_checkout()?;
+        self.mark_clean()
+    }
+
+    fn force_checkout(&self) -> Result<()> {
         let mut co = CheckoutBuilder::new();
         co.force().remove_untracked(true);
         if self.head().is_some() {
@@ -376,18 +415,15 @@ impl GitStore {
     /// (`same`): the checkout is the parent's tree, so those bytes are there already.
     fn write_checkout(&self, ops: &[Op], same: &[bool]) -> Result<()> {
         // Confined paths: every one checked before the first is written (see `store::path`).
-        let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
-        let mut made = super::path::Made::default();
+        let mut checked = super::path::Checked::default();
+        let paths = super::path::check_all_in(&self.dir, ops.iter().map(Op::path), &mut checked)?;
         for ((op, sp), same) in ops.iter().zip(&paths).zip(same) {
             if *same {
                 continue;
             }
             match op {
-                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut made)?,
-                Op::Remove { .. } => {
-                    sp.remove(&self.dir)?;
-                    made.forget();
-                }
+                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut checked)?,
+                Op::Remove { .. } => sp.remove_in(&self.dir, &mut checked)?,
             }
         }
         Ok(())
@@ -449,12 +485,14 @@ impl Store for GitStore {
             )));
         }
         crash::point("checkout");
+        self.unmark_clean()?;
         self.write_checkout(ops, &same)?;
         crash::point("index");
         let mut index = self.repo.index()?;
         index.read_tree(&tree)?;
         index.write()?;
         crash::point("index-written");
+        self.mark_clean()?;
         Ok(oid.to_string())
     }
 
