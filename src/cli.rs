@@ -6,14 +6,15 @@
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
-    apply, check, explain, render, rollback, scan, status, FailOn, Leftovers, ReportFormat, Sink,
+    apply, check, completions, explain, render, rollback, scan, schemas, show, status, FailOn,
+    Leftovers, ReportFormat, Sink,
 };
 use crate::error::{exit, Error, Result};
 use crate::load::inputs::{self, Catalogue, Fleet};
 use crate::timings::Stage;
 use crate::workspace::{StoreKind, Workspace};
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -98,10 +99,32 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Print a saved plan file again (no workspace needed); inside a workspace, also say on
+    /// stderr whether the plan is stale.
+    Show(ShowArgs),
     /// Explain a finding code (V100) or name (schema-violation).
     Explain {
         /// The code or its name; without one, list every code.
         code: Option<String>,
+    },
+    /// Print the shell completion script for vow (README.md says where to put it).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print vow's man pages (roff), or write one page per command into a folder.
+    Man {
+        /// Write `vow.1`, `vow-plan.1`, ... into this folder instead of printing.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Write the JSON Schemas of vow.yaml, Rules, Waivers, Tests and rollouts (schemas/).
+    #[command(hide = true)]
+    Schemas {
+        /// The folder to write them into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -126,6 +149,10 @@ pub struct PlanArgs {
     /// Show a unified diff of every changed file (human and markdown formats).
     #[arg(long)]
     pub diff: bool,
+    /// The markdown format's size budget: diffs are left out (and counted), then lists
+    /// shortened, to stay under it (GitHub refuses comments over 65,536 characters).
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_MAX_BYTES)]
+    pub max_bytes: usize,
     /// Evaluate only the K-th of N deterministic slices of the fleet (1-based, e.g. 2/8) and
     /// write a partial plan (to --out, or stdout) for `--merge`.
     #[arg(long, value_name = "K/N", conflicts_with_all = ["merge", "diff"])]
@@ -133,6 +160,18 @@ pub struct PlanArgs {
     /// Combine the partial plans of every shard into the plan an unsharded run gives.
     #[arg(long, value_name = "PART", num_args = 1.., conflicts_with = "diff")]
     pub merge: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// The plan file (`vow plan --out plan.json`).
+    pub plan: PathBuf,
+    /// The format printed on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// The markdown format's size budget (as `vow plan --max-bytes`).
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_MAX_BYTES)]
+    pub max_bytes: usize,
 }
 
 #[derive(Args, Debug)]
@@ -324,9 +363,23 @@ fn dispatch(
             let opts = a.options();
             apply::apply(&open(g)?, &opts, when.clock, when.now.is_none(), sink)
         }
+        Command::Completions { shell } => completions::completions(Cli::command(), shell, sink),
+        Command::Man { out } => completions::man(Cli::command(), out.as_deref(), sink),
+        Command::Schemas { out } => schemas::write(&out, sink),
         Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
+        Command::Show(a) => show::show(
+            &show::Options {
+                plan: a.plan,
+                format: a.format,
+                max_bytes: a.max_bytes,
+                dir: g.dir.clone(),
+                config: g.config.clone(),
+            },
+            when.clock,
+            sink,
+        ),
         Command::Render(a) => with_inputs(
             g,
             when,
@@ -450,6 +503,7 @@ impl PlanArgs {
             detailed_exitcode: self.detailed_exitcode,
             fail_on: self.fail_on,
             diff: self.diff,
+            max_bytes: self.max_bytes,
         }
     }
 }

@@ -5,12 +5,15 @@
 //! and, where there is one, the instance it concerns. `Err` is kept for the few cases where the
 //! tool cannot go on at all (no workspace, an unreadable store): one bad file never stops the batch.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
 /// How bad a finding is. Ordered: `Info < Low < ... < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -443,8 +446,8 @@ codes! {
         "A Waiver's `expires` date has passed: it no longer waives anything, and the findings it \
          covered count again. Renew it with a new date and reason, or fix the instances.";
     INVALID_RULE = "V502", "invalid-rule", High, true,
-        "A Rule, Waiver or Test document is malformed (a missing script, an unknown severity or \
-         enforcement, a waiver naming a rule that does not exist, an expiry that is not a date). \
+        "A Rule, Waiver or Test document is malformed (a missing script, a misspelt key, an \
+         unknown severity or enforcement, a waiver naming a rule that does not exist, an expiry that is not a date). \
          The message names the field.";
     TEST_FAILED = "V503", "test-failed", High, true,
         "A `vow test` case did not produce what it expects: the report shows the expected and \

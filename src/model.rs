@@ -2,6 +2,7 @@
 
 use crate::diag::Location;
 use crate::schema::Schema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,25 +19,32 @@ pub type Labels = BTreeMap<String, String>;
 pub type SharedLabels = std::sync::Arc<Labels>;
 
 /// A Kubernetes label selector (`matchLabels` and `matchExpressions`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Selector {
+    /// Labels that must have exactly these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub match_labels: Labels,
+    /// Requirements that must all hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub match_expressions: Vec<Requirement>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One `matchExpressions` requirement: a label key, an operator and (for In, NotIn) values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
+    /// The label.
     pub key: String,
     pub operator: Operator,
+    /// The values `In` and `NotIn` compare with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a requirement's label is compared: `In` and `NotIn` its values, `Exists` and
+/// `DoesNotExist` none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Operator {
     In,
     NotIn,

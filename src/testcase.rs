@@ -10,60 +10,104 @@ use crate::load::inputs::Catalogue;
 use crate::load::request;
 use crate::policy::TestDoc;
 use crate::source::Doc;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Deserialize)]
+// A Test document whole, for its JSON Schema (schemas/test.json): the loader keeps the document
+// raw and `vow test` reads its `spec` as `TestSpec`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(
+    title = "vow Test",
+    description = "Test cases beside rules and Promises, run by `vow test`: requests and the findings, blocking and rendered files they must give (docs/policy.md)."
+)]
+#[allow(dead_code)] // only for the schema: `run_test` reads `spec` alone
+pub(crate) struct TestDocument {
+    api_version: crate::policy::document::ApiVersion,
+    kind: TestKind,
+    metadata: crate::policy::document::Metadata,
+    spec: TestSpec,
+}
+
+#[derive(Deserialize, JsonSchema)]
+enum TestKind {
+    Test,
+}
+
+/// Test cases for rules or Promises, run by `vow test` (docs/policy.md).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TestSpec {
     /// Only these rules' findings are compared (default: every finding above info).
     #[serde(default)]
     rules: Vec<String>,
-    /// The time waivers are judged at, for this test.
+    /// The time waivers are judged at, for this test: RFC 3339 or a date (midnight UTC).
     #[serde(default)]
     now: Option<String>,
     cases: Vec<Case>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One case: a request (whole, or a Promise with a namespace, labels and a spec) and what it
+/// must produce.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Case {
+    /// What the case shows; reports name it.
     name: String,
+    /// The whole request (apiVersion, kind, metadata, spec).
     #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Value>>")]
     request: Option<Value>,
+    /// The Promise to build a request of, without `request`.
     #[serde(default)]
     promise: Option<String>,
+    /// The built request's namespace.
     #[serde(default)]
     namespace: Option<String>,
+    /// The built request's labels.
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// The built request's spec.
     #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, Value>>")]
     spec: Option<Value>,
+    /// What the request must produce.
     #[serde(default)]
     expect: Expect,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What a case must produce; what is left out is not compared.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Expect {
+    /// The findings, exactly (`[]`: none).
     #[serde(default)]
     findings: Option<Vec<Expected>>,
+    /// Whether the instance is held back.
     #[serde(default)]
     blocked: Option<bool>,
+    /// Rendered files by path, compared exactly.
     #[serde(default)]
     files: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An expected finding, by rule name or finding code.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Expected {
+    /// The name of the Rule that makes the finding.
     #[serde(default)]
     rule: Option<String>,
+    /// A finding code, like `V100`.
     #[serde(default)]
     code: Option<String>,
+    /// The finding's severity.
     #[serde(default)]
+    #[schemars(with = "Option<crate::diag::Severity>")]
     severity: Option<String>,
+    /// Whether a Waiver excepts the finding.
     #[serde(default)]
     waived: Option<bool>,
 }

@@ -8,11 +8,12 @@ use crate::diag::{self, Finding, Location};
 use crate::error::{Error, Result};
 use crate::model::Rollout;
 use crate::store::git::{AuthorProblem, CommitAuthor};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Where the state store is.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "RawStore")]
 pub enum StoreConfig {
     Path(PathBuf),
@@ -22,15 +23,17 @@ pub enum StoreConfig {
 
 /// `store:` as written: a path, or a map naming exactly one of a folder and a git repository
 /// (an untagged enum of the two would take `{folder, git}` as whichever it tried first).
-#[derive(Deserialize)]
+/// Also the shape of the JSON Schema of `store:` (schemars follows `try_from`).
+#[derive(Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum RawStore {
     Path(PathBuf),
     Keys(StoreKeys),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 struct StoreKeys {
     folder: Option<PathBuf>,
     git: Option<GitConfig>,
@@ -59,7 +62,7 @@ impl TryFrom<RawStore> for StoreConfig {
 }
 
 /// A git store: a repository URL (or path) and a branch.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GitConfig {
     /// `https://host/org/state.git`, `ssh://git@host/org/state.git`, `git@host:org/state.git`,
@@ -74,9 +77,10 @@ pub struct GitConfig {
     pub author: Option<AuthorSpec>,
 }
 
-/// `store.git.author` as written; checked at load ([`ConfigLines::author`]), so that a missing
-/// value is a finding at its line rather than serde's word for the whole `store:`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// The author and committer of vow's commits: a name and an email.
+// Checked at load (`ConfigLines::author`), so that a missing value is a finding at its line
+// rather than serde's word for the whole `store:`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorSpec {
     #[serde(default)]
@@ -89,11 +93,13 @@ pub struct AuthorSpec {
 pub use crate::store::StoreKind;
 
 /// Which request labels name a team and an environment, for summaries.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelKeys {
+    /// The label naming a request's team (default `team`).
     #[serde(default = "team_key")]
     pub team: String,
+    /// The label naming a request's environment (default `env`).
     #[serde(default = "env_key")]
     pub environment: String,
 }
@@ -114,16 +120,25 @@ impl Default for LabelKeys {
     }
 }
 
-/// `vow.yaml`, as written. Every key is optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `vow.yaml`, as written. Every key is optional; paths are relative to the workspace.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "vow.yaml")]
 pub struct ConfigFile {
+    /// The folder of Promises (default `promises`).
     pub promises: Option<PathBuf>,
+    /// The folder of Rules, Waivers and Tests (default `rules`).
     pub rules: Option<PathBuf>,
+    /// The folder of requests (default `requests`).
     pub requests: Option<PathBuf>,
+    /// The file of Destinations (default `destinations.yaml`).
     pub destinations: Option<PathBuf>,
+    /// The folder of health records that `vow apply` judges gates by (default `health`).
     pub health: Option<PathBuf>,
+    /// The state store: a folder path, `{folder: PATH}` or `{git: {url, branch, author}}`
+    /// (default the folder `state`).
     pub store: Option<StoreConfig>,
+    /// Which request labels name a team and an environment, for summaries.
     #[serde(default)]
     pub labels: LabelKeys,
     /// The rollout strategy for Promises that have none.
@@ -144,7 +159,7 @@ pub struct ConfigFile {
     pub kratix_config: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BindingStrategy {
     #[default]

@@ -145,7 +145,7 @@ fn shown_text(stream: &str, ws: &Path, head: Option<usize>) -> String {
     let stream = stream.replace(&*ws.to_string_lossy(), "<ws>");
     stream
         .lines()
-        .filter(|l| !l.starts_with("plan sha256:"))
+        .filter(|l| !l.starts_with("plan sha256:") && !l.starts_with("Plan `sha256:"))
         .take(head.unwrap_or(usize::MAX))
         .collect::<Vec<_>>()
         .join("\n")

@@ -41,6 +41,7 @@ fn change(i: &Inst) -> Change {
         from: Some("v1".into()),
         to: Some("v2".into()),
         reason: "test".into(),
+        summary: None,
         digest: None,
         files: Vec::new(),
         labels: labels.into(),

@@ -1,8 +1,8 @@
 //! Who the git store's commits name as author and committer (docs/apply.md, "Commits"):
 //! `store.git.author` of vow.yaml, else the user's git config as `git config` resolves it in the
 //! cache clone (a temporary `GIT_CONFIG_GLOBAL`, with a conditional include), else the default
-//! `vow <vow@localhost>`; and a git config that asks for signing gets unsigned commits and one
-//! warning. The remote is a `file://` bare repository, reached through the `git` command.
+//! `vow <vow@localhost>` (signing and the `GIT_AUTHOR_*` variables: tests/transport_sign.rs).
+//! The remote is a `file://` bare repository, reached through the `git` command.
 
 #![allow(
     clippy::unwrap_used,
@@ -168,21 +168,4 @@ fn without_either_the_default_names_vow() {
     std::fs::write(&global, "").unwrap();
     plan_and_apply(ws.path(), &global);
     assert_all(&remote, "vow <vow@localhost>");
-}
-
-#[test]
-fn a_git_config_asking_for_signing_gets_unsigned_commits_and_one_warning() {
-    let (ws, remote) = git_workspace(None);
-    let global = ws.path().join("gitconfig");
-    std::fs::write(
-        &global,
-        "[user]\n\tname = Signer\n\temail = signer@example.com\n[commit]\n\tgpgSign = true\n",
-    )
-    .unwrap();
-    let err = plan_and_apply(ws.path(), &global);
-    let said = err.matches("vow does not sign its commits yet").count();
-    assert_eq!(said, 1, "said once: {err}");
-    let (ids, signed) = identities(&remote);
-    assert!(!signed, "no commit is signed");
-    assert!(ids.iter().all(|(a, _)| a == "Signer <signer@example.com>"));
 }

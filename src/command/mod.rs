@@ -5,11 +5,14 @@
 
 pub(crate) mod apply;
 pub(crate) mod check;
+pub(crate) mod completions;
 pub(crate) mod explain;
 pub(crate) mod plan;
 pub(crate) mod render;
 pub(crate) mod rollback;
 pub(crate) mod scan;
+pub(crate) mod schemas;
+pub(crate) mod show;
 pub(crate) mod sink;
 pub(crate) mod status;
 pub(crate) mod test;

@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use std::path::PathBuf;
 
+/// The markdown plan's default size budget (`--max-bytes`).
+pub(crate) const DEFAULT_MAX_BYTES: usize = report::plan_markdown::DEFAULT_MAX_BYTES;
+
 /// The formats of the plan on stdout.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanFormat {
@@ -33,6 +36,8 @@ pub(crate) struct Options {
     pub fail_on: FailOn,
     /// A unified diff of every changed file.
     pub diff: bool,
+    /// The markdown plan's size budget, in bytes.
+    pub max_bytes: usize,
 }
 
 /// `vow plan`: evaluates every request and writes the plan.
@@ -54,7 +59,9 @@ pub(crate) fn plan(
         evaluate::Detail::Digests
     };
     let requests = evaluate::Requests::Owned(requests);
-    let eval_opts = evaluate::Options::new(detail).with_dependencies();
+    let eval_opts = evaluate::Options::new(detail)
+        .with_dependencies()
+        .with_summaries();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
         evaluate::run(inputs, requests, &eval_opts)
     });
@@ -79,7 +86,7 @@ pub(crate) fn shard(
 ) -> Result<i32> {
     check_promise(inputs, opts.promise.as_deref())?;
     // The Promises' dependencies belong to the first shard.
-    let mut eval_opts = evaluate::Options::new(evaluate::Detail::Digests);
+    let mut eval_opts = evaluate::Options::new(evaluate::Detail::Digests).with_summaries();
     eval_opts.with_dependencies = shard.index == 1;
     let requests = requests
         .into_iter()
@@ -213,7 +220,11 @@ fn emit_plan(
     match opts.format {
         PlanFormat::Human => sink.out(&report::human::plan(&plan, &diffs))?,
         PlanFormat::Json => sink.out_with(|w| plan::write_json(&plan, w))?,
-        PlanFormat::Markdown => sink.out(&report::plan_markdown::render(&plan, &diffs))?,
+        PlanFormat::Markdown => sink.out(&report::plan_markdown::render(
+            &plan,
+            &diffs,
+            opts.max_bytes,
+        ))?,
     }
     crate::timings::add(Stage::Output, output_started.elapsed());
     crate::timings::note_memory(Stage::Output);

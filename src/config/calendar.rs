@@ -8,13 +8,16 @@
 use crate::model::{Labels, Selector};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A maintenance window as written in vow.yaml.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WindowSpec {
+    /// The window's name, shown with the waves it holds back.
     pub name: String,
+    /// The instances the window applies to (none: every instance).
     #[serde(default)]
     pub selector: Option<Selector>,
     /// `Mon`..`Sun` (or full names); default every day.
@@ -22,6 +25,7 @@ pub struct WindowSpec {
     pub days: Vec<String>,
     /// `HH:MM-HH:MM` in the window's time zone; an end before the start runs past midnight.
     pub hours: String,
+    /// An IANA time zone, like `Europe/Dublin` (default `UTC`).
     #[serde(default = "utc_name")]
     pub time_zone: String,
 }
@@ -31,16 +35,19 @@ fn utc_name() -> String {
 }
 
 /// A freeze period as written in vow.yaml: no wave of matching instances starts inside it.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FreezeSpec {
+    /// The freeze's name, shown with the waves it holds back.
     pub name: String,
+    /// The instances the freeze applies to (none: every instance).
     #[serde(default)]
     pub selector: Option<Selector>,
     /// RFC 3339 or a date (midnight UTC).
     pub from: String,
     /// Exclusive; RFC 3339 or a date.
     pub to: String,
+    /// Why nothing may start (shown in plans).
     #[serde(default)]
     pub reason: Option<String>,
 }

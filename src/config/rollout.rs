@@ -4,30 +4,41 @@
 
 use crate::duration::parse_duration;
 use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A rollout strategy as written.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A rollout strategy as written: a Promise's `spec.rollout`, or `rollout:` in vow.yaml for
+/// Promises without one (docs/planning.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "vow rollout")]
 pub struct RolloutSpec {
+    /// The canaries: the first instances changed, alone, before any wave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySpec>,
+    /// The waves, in order; an instance goes to the first whose selector matches it.
     #[serde(default)]
     pub waves: Vec<WaveSpec>,
+    /// How many instances of a wave may fail before the run halts (a count or a share like
+    /// `5%`), for every wave that sets none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_budget: Option<Quantity>,
 }
 
-/// The canaries as written.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The canaries: how many, from which instances, spread over which labels, and their bake.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CanarySpec {
+    /// How many canaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// How many canaries, as a percentage of the instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent: Option<u64>,
+    /// Only instances matching this may be canaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
+    /// Labels whose values the canaries should cover (one canary per region, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spread: Vec<String>,
     /// How long the canaries bake before the first wave.
@@ -35,24 +46,29 @@ pub struct CanarySpec {
     pub bake: Option<String>,
 }
 
-/// A named wave as written.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A wave: its name, the instances it takes, its batch size, bake and failure budget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WaveSpec {
+    /// The wave's name, shown in plans (`dev`, `prod`).
     pub name: String,
     /// No selector: a catch-all wave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Selector>,
+    /// The most instances in one batch of the wave (a count or a share like `25%`); a larger
+    /// wave is split into batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size: Option<Quantity>,
+    /// How long the wave bakes before the next one starts (`30m`, `4h`, `1d`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake: Option<String>,
+    /// How many instances of the wave may fail before the run halts (a count or a share).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_budget: Option<Quantity>,
 }
 
 /// A count (`25`) or a share (`"25%"`) as written.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Quantity {
     Count(u64),

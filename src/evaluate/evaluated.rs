@@ -60,6 +60,9 @@ pub struct Evaluated {
     /// read it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Value>,
+    /// What an update changes, in one bounded line (`evaluate::summary`), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
     /// Container steps vow did not run, as `<pipeline>/<container>`.
     pub external: Vec<String>,
     #[serde(skip)]
@@ -86,6 +89,7 @@ impl Evaluated {
             spec: Value::Null,
             spec_changed: false,
             status: None,
+            change: None,
             external: Vec::new(),
             trace: Vec::new(),
         }

@@ -10,7 +10,9 @@ mod configure;
 mod evaluated;
 mod layout;
 mod schedule;
+pub mod summary;
 mod validate;
+mod yaml_lines;
 
 pub use evaluated::{applied_binding, Evaluated, OutFile, StepTrace};
 pub use layout::render_file;
@@ -58,6 +60,9 @@ pub struct Options {
     /// Whether the Promises' own dependencies are evaluated too (the whole fleet, or a run's
     /// first shard).
     pub with_dependencies: bool,
+    /// Whether each update's change is summarized ([`Evaluated::change`]): the plan's people
+    /// read it; apply and check do not need it.
+    pub with_summaries: bool,
 }
 
 impl Options {
@@ -68,6 +73,7 @@ impl Options {
             now: None,
             with_store: true,
             with_dependencies: false,
+            with_summaries: false,
         }
     }
 
@@ -78,15 +84,21 @@ impl Options {
             ..self
         }
     }
+
+    /// The same, with each update's change summarized.
+    pub fn with_summaries(self) -> Options {
+        Options {
+            with_summaries: true,
+            ..self
+        }
+    }
 }
 
 /// Evaluates the requests in parallel (and the Promises' dependencies when asked); results are
 /// in instance order. Field lines of findings are found once per file for the whole batch.
 pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evaluated> {
     let now = opts.now.unwrap_or(catalogue.now);
-    let one = |r: &Request, value: Value| {
-        evaluate_unlocated(catalogue, r, value, opts.detail, now, opts.with_store)
-    };
+    let one = |r: &Request, value: Value| evaluate_unlocated(catalogue, r, value, opts, now);
     let mut out: Vec<Evaluated> = match requests {
         Requests::Owned(requests) => requests
             .into_par_iter()
@@ -100,8 +112,7 @@ pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Eva
     locate_all(catalogue, &mut out);
     if opts.with_dependencies {
         out.extend(
-            (0..catalogue.promises.len())
-                .filter_map(|i| evaluate_dependencies(catalogue, i, opts.detail)),
+            (0..catalogue.promises.len()).filter_map(|i| evaluate_dependencies(catalogue, i, opts)),
         );
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -111,7 +122,7 @@ pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Eva
 /// Runs a Promise's own workflow (`workflows.promise.configure`): its outputs (operators, CRDs,
 /// catalogs) are the Promise's dependencies, written under `dependencies/<promise>/` to every
 /// destination its `destinationSelectors` match, as Kratix does. None when it has no Rhai step.
-fn evaluate_dependencies(catalogue: &Catalogue, index: usize, detail: Detail) -> Option<Evaluated> {
+fn evaluate_dependencies(catalogue: &Catalogue, index: usize, opts: &Options) -> Option<Evaluated> {
     let promise = catalogue.promises.get(index)?;
     if promise.paused || promise.promise_configure.iter().all(|p| p.steps.is_empty()) {
         return None;
@@ -139,15 +150,19 @@ fn evaluate_dependencies(catalogue: &Catalogue, index: usize, detail: Detail) ->
         }
     }
     ev.files.sort_by(|a, b| a.path.cmp(&b.path));
-    keep(&mut ev, applied, detail);
+    keep(catalogue, &mut ev, applied, opts);
     Some(ev)
 }
 
-/// Notes what planning needs of the spec, then drops what `detail` does not keep.
-fn keep(ev: &mut Evaluated, applied: Option<&Applied>, detail: Detail) {
+/// Notes what planning needs of the spec (and, when asked, what the change is, while the
+/// contents are at hand), then drops what `opts.detail` does not keep.
+fn keep(catalogue: &Catalogue, ev: &mut Evaluated, applied: Option<&Applied>, opts: &Options) {
     ev.spec_changed =
         applied.is_some_and(|a| a.binding.status.applied_spec.as_ref() != Some(&ev.spec));
-    if detail == Detail::Digests {
+    if let Some(a) = applied.filter(|_| opts.with_summaries && !ev.blocked && !ev.paused) {
+        ev.change = summary::summarize(&catalogue.ws.store, &ev.files, a);
+    }
+    if opts.detail == Detail::Digests {
         ev.spec = Value::Null;
         ev.status = None;
         for f in &mut ev.files {
@@ -169,10 +184,11 @@ fn evaluate_unlocated(
     catalogue: &Catalogue,
     r: &Request,
     value: Value,
-    detail: Detail,
+    opts: &Options,
     now: chrono::DateTime<chrono::Utc>,
-    with_store: bool,
 ) -> Evaluated {
+    let with_store = opts.with_store;
+    let detail = opts.detail;
     let applied = catalogue.store.applied.get(&r.id).filter(|_| with_store);
     // One time budget for all of the request's steps and rules.
     let _budget = script::limits::RequestBudget::start();
@@ -180,7 +196,7 @@ fn evaluate_unlocated(
     if with_store {
         hold_refused(catalogue, &mut ev);
     }
-    keep(&mut ev, applied, detail);
+    keep(catalogue, &mut ev, applied, opts);
     ev
 }
 

@@ -36,6 +36,7 @@ pub fn classify(
             from: applied.binding.status.applied_version.clone(),
             to: None,
             reason: "its request was removed".into(),
+            summary: None,
             digest: None,
             files: applied
                 .binding
@@ -74,6 +75,7 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
         } else {
             "a new request".into()
         },
+        summary: None,
         digest: Some(e.files_digest()),
         files: Vec::new(),
         labels: e.labels.clone(),
@@ -106,6 +108,9 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
     } else {
         Action::Update
     };
+    if change.action == Action::Update {
+        change.summary = e.change.clone();
+    }
     change.reason = match (version_changed, spec_changed, drifted) {
         _ if change.action == Action::Unchanged => "up to date".into(),
         (true, _, _) => format!(

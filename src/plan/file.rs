@@ -307,6 +307,11 @@ pub struct Change {
     pub to: Option<String>,
     #[serde(default)]
     pub reason: String,
+    /// What an update changes, in one bounded line computed from the rendered documents and
+    /// the store's files (`statefulset.yaml: spec.replicas 1 → 3; 2 files unchanged`); absent
+    /// for creates and deletes, and in plans made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// The digest of everything the instance renders to (absent for deletes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,

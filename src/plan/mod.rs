@@ -2,6 +2,7 @@
 //!
 //! Planning is a pure function of the loaded catalogue, the evaluated requests and `--now`.
 
+mod compare;
 mod counts;
 mod diff;
 mod file;
@@ -11,6 +12,7 @@ mod shard;
 pub mod timing;
 pub mod waves;
 
+pub use compare::wave_differences;
 pub use counts::{ActionCounts, Counts};
 pub use diff::{classify, unified_diffs, FileDiff};
 pub use file::*;

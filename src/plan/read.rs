@@ -149,6 +149,7 @@ mod tests {
                 from: Some("v1".into()),
                 to: Some("v2".into()),
                 reason: "Promise app v1 → v2".into(),
+                summary: Some("a.yaml: spec.replicas 1 → 3".into()),
                 digest: Some("sha256:d".into()),
                 files: vec![FileChange {
                     path: "dest/a.yaml".into(),

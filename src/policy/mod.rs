@@ -6,6 +6,7 @@
 //! until it expires; a waived finding is still reported, as waived. See docs/policy.md.
 
 mod check;
+pub(crate) mod document;
 pub(crate) mod scope;
 
 pub use check::{check, CheckOutcome, Subject};
@@ -15,6 +16,7 @@ use crate::model::Selector;
 use crate::script::Script;
 use crate::source::{self, locate, Doc};
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -30,7 +32,9 @@ pub const RULE_SCOPE: &[&str] = &[
     "documents",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `spec.enforcement`: `block` keeps a failing instance out of every wave; `warn` only reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Enforcement {
     Block,
     Warn,
@@ -45,18 +49,22 @@ impl Enforcement {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `spec.on`: what a rule's script looks at: the defaulted `request`, or the rendered `outputs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum On {
     Request,
     Outputs,
 }
 
 /// Which instances a rule or waiver applies to. Empty lists match everything.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Match {
+    /// Only instances of these Promises.
     #[serde(default)]
     pub promises: Vec<String>,
+    /// Only instances in these namespaces.
     #[serde(default)]
     pub namespaces: Vec<String>,
     /// A waiver's single namespace (`namespace: team-payments`).
@@ -65,6 +73,7 @@ pub struct Match {
     /// Instance names (waivers).
     #[serde(default)]
     pub names: Vec<String>,
+    /// Only instances whose request labels match.
     #[serde(default)]
     pub selector: Option<Selector>,
 }
@@ -216,6 +225,30 @@ fn check_name(root: &Path, doc: &Doc, kind: &str, name: &str) -> Result<(), Find
     })
 }
 
+/// The keys of a Rule's and a Waiver's `spec` (their schemas, `document.rs`, say the same).
+const RULE_KEYS: &[&str] = &["severity", "enforcement", "match", "on", "script", "file"];
+const WAIVER_KEYS: &[&str] = &["rule", "match", "reason", "owner", "expires"];
+
+/// A misspelt key of `spec` is an error at its line: read as absent, `severty: low` would give
+/// the rule the default severity without a word.
+fn known_keys(root: &Path, doc: &Doc, what: &str, keys: &[&str]) -> Result<(), Finding> {
+    let Some(spec) = doc.value.get("spec").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    match spec.keys().find(|k| !keys.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(key) => Err(invalid(
+            doc,
+            root,
+            &format!("spec.{key}"),
+            format!(
+                "{what}: spec.{key} is not a key of its spec ({}); check its spelling",
+                keys.join(", ")
+            ),
+        )),
+    }
+}
+
 fn str_field<'a>(doc: &'a Doc, pointer: &str) -> Option<&'a str> {
     doc.value.pointer(pointer).and_then(Value::as_str)
 }
@@ -225,6 +258,7 @@ fn parse_rule(root: &Path, doc: &Doc) -> Result<Rule, Finding> {
         .name()
         .ok_or_else(|| invalid(doc, root, "metadata", "a Rule without metadata.name".into()))?;
     check_name(root, doc, "Rule", name)?;
+    known_keys(root, doc, &format!("Rule {name}"), RULE_KEYS)?;
     let what = |f: &str| format!("Rule {name}: {f}");
     let severity = str_field(doc, "/spec/severity").unwrap_or("medium");
     let severity = Severity::parse(severity).ok_or_else(|| {
@@ -336,6 +370,7 @@ fn parse_waiver(root: &Path, doc: &Doc) -> Result<Waiver, Finding> {
         )
     })?;
     check_name(root, doc, "Waiver", name)?;
+    known_keys(root, doc, &format!("Waiver {name}"), WAIVER_KEYS)?;
     let need = |field: &str| -> Result<String, Finding> {
         str_field(doc, &format!("/spec/{field}"))
             .filter(|s| !s.trim().is_empty())

@@ -39,19 +39,8 @@ pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
     for w in &p.waves {
         wave(&mut o, w);
     }
-    if !p.blocked.is_empty() {
-        let _ = writeln!(o, "\nBlocked ({}), in no wave:", p.blocked.len());
-        for b in &p.blocked {
-            match &b.location {
-                Some(l) => writeln!(o, "  x {}  ({l})", b.instance),
-                None => writeln!(o, "  x {}", b.instance),
-            }
-            .ok();
-            for r in &b.reasons {
-                let _ = writeln!(o, "      {r}");
-            }
-        }
-    }
+    what_changes(&mut o, p);
+    blocked(&mut o, p);
     if !p.pinned.is_empty() {
         let _ = writeln!(
             o,
@@ -94,6 +83,48 @@ pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
         );
     }
     o
+}
+
+/// The blocked instances, each with its reasons.
+fn blocked(o: &mut String, p: &Plan) {
+    if p.blocked.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nBlocked ({}), in no wave:", p.blocked.len());
+    for b in &p.blocked {
+        match &b.location {
+            Some(l) => writeln!(o, "  x {}  ({l})", b.instance),
+            None => writeln!(o, "  x {}", b.instance),
+        }
+        .ok();
+        for r in &b.reasons {
+            let _ = writeln!(o, "      {r}");
+        }
+    }
+}
+
+/// The updates grouped by what they change: one line per kind of change, with a count.
+fn what_changes(o: &mut String, p: &Plan) {
+    let groups = super::changes::change_groups(p);
+    if groups.is_empty() {
+        return;
+    }
+    let n: usize = groups.iter().map(|g| g.instances.len()).sum();
+    let _ = writeln!(
+        o,
+        "\nWhat changes ({n} update{}, {} kind{} of change):",
+        if n == 1 { "" } else { "s" },
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" }
+    );
+    for g in &groups {
+        let _ = writeln!(o, "  {} × {}: {}", g.instances.len(), g.what(), g.summary);
+        let _ = writeln!(
+            o,
+            "      {}",
+            super::changes::some_names(&g.instances, 3, "")
+        );
+    }
 }
 
 fn counts(o: &mut String, c: &crate::plan::Counts) {

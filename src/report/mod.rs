@@ -1,6 +1,7 @@
 //! Every output format. Reports are written to a `String` and printed by the CLI; nothing here
 //! reads inputs or touches the store.
 
+pub mod changes;
 pub mod github;
 pub mod human;
 pub mod junit;

@@ -1,14 +1,14 @@
 //! Who the git store's commits say made them, so that the history of the state store can be
-//! audited: the author and committer come from `vow.yaml` (`store.git.author`), else from the
-//! user's git config (`user.name` and `user.email`, as `git config` resolves them in the cache
-//! clone, so includes and conditional includes apply), else the default `vow <vow@localhost>`.
-//!
-//! Signing is not supported yet: when the git config asks for it (`commit.gpgSign=true`), the
-//! commit is written unsigned and vow says so once (docs/apply.md, "Commits").
+//! audited (docs/apply.md, "Commits"). Both the author and the committer are `store.git.author`
+//! of vow.yaml when it is given; otherwise each value is the first of git's own sources: the
+//! environment (`GIT_AUTHOR_NAME`, `GIT_AUTHOR_EMAIL`, `GIT_COMMITTER_NAME`,
+//! `GIT_COMMITTER_EMAIL`), then the git config as `git config` resolves it in the cache clone (so
+//! includes and conditional includes apply: `author.name` / `committer.name`, then `user.name`,
+//! and the same for the email), else the default `vow <vow@localhost>`. Author and committer may
+//! differ, as in git. Signing the commits is [`super::sign`]'s job.
 
 use super::net::{run, Output};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The identity used when neither vow.yaml nor the git config gives one (what vow always used
 /// before `store.git.author`).
@@ -37,19 +37,9 @@ impl CommitAuthor {
     /// Checks a name and an email as git would write them into a commit header: not empty, one
     /// line, no `<` or `>` (they delimit the email), and an email with an `@` and no spaces.
     pub fn new(name: &str, email: &str) -> Result<CommitAuthor, AuthorProblem> {
-        let name = name.trim();
-        let email = email.trim();
-        check_value("name", name)?;
-        check_value("email", email)?;
-        if email.contains(char::is_whitespace) || !email.contains('@') {
-            return Err(AuthorProblem {
-                field: "email",
-                message: format!("{email:?} is not an email address (like ops@example.com)"),
-            });
-        }
         Ok(CommitAuthor {
-            name: name.to_string(),
-            email: email.to_string(),
+            name: check_name(name)?,
+            email: check_email(email)?,
         })
     }
 
@@ -67,6 +57,26 @@ impl CommitAuthor {
             email: DEFAULT_EMAIL.into(),
         }
     }
+}
+
+/// A name as a commit header can hold it (trimmed).
+fn check_name(name: &str) -> Result<String, AuthorProblem> {
+    let name = name.trim();
+    check_value("name", name)?;
+    Ok(name.to_string())
+}
+
+/// An email as a commit header can hold it (trimmed): one with an `@` and no spaces.
+fn check_email(email: &str) -> Result<String, AuthorProblem> {
+    let email = email.trim();
+    check_value("email", email)?;
+    if email.contains(char::is_whitespace) || !email.contains('@') {
+        return Err(AuthorProblem {
+            field: "email",
+            message: format!("{email:?} is not an email address (like ops@example.com)"),
+        });
+    }
+    Ok(email.to_string())
 }
 
 fn check_value(field: &'static str, value: &str) -> Result<(), AuthorProblem> {
@@ -89,51 +99,81 @@ fn check_value(field: &'static str, value: &str) -> Result<(), AuthorProblem> {
     }
 }
 
+/// The author and the committer of a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) author: CommitAuthor,
+    pub(crate) committer: CommitAuthor,
+}
+
 /// The identity of the commits made in the cache clone `dir`: `configured` (vow.yaml) if
-/// given, else the git config's when `git` is installed and sets both values, else the default.
-pub(crate) fn resolve(configured: Option<&CommitAuthor>, dir: &Path, cli: bool) -> CommitAuthor {
-    if cli {
-        warn_if_signing_asked(dir);
-    }
+/// given, else git's sources (the environment, then the git config when `git` is installed),
+/// else the default.
+pub(crate) fn resolve(configured: Option<&CommitAuthor>, dir: &Path, cli: bool) -> Identity {
     if let Some(a) = configured {
-        return a.clone();
+        return Identity {
+            author: a.clone(),
+            committer: a.clone(),
+        };
     }
-    if !cli {
-        return CommitAuthor::default_identity();
-    }
-    let (Some(name), Some(email)) = (git_config(dir, "user.name"), git_config(dir, "user.email"))
-    else {
-        return CommitAuthor::default_identity();
-    };
-    match CommitAuthor::new(&name, &email) {
-        Ok(a) => a,
-        Err(p) => {
-            tracing::warn!(
-                "the git config's user.{} cannot name a commit's author ({}): the git store's commits use {DEFAULT_NAME} <{DEFAULT_EMAIL}>; set store.git.author in vow.yaml",
-                p.field,
-                p.message
-            );
-            CommitAuthor::default_identity()
-        }
+    let env = |key: &str| std::env::var(key).ok();
+    let config = |key: &str| if cli { git_config(dir, key) } else { None };
+    Identity {
+        author: role("author", &env, &config),
+        committer: role("committer", &env, &config),
     }
 }
 
-/// Said at most once per process: every wave's commit would say the same.
-static SIGNING_WARNED: AtomicBool = AtomicBool::new(false);
-
-fn warn_if_signing_asked(dir: &Path) {
-    let asked = git_config(dir, "commit.gpgsign")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1"));
-    if asked && !SIGNING_WARNED.swap(true, Ordering::Relaxed) {
-        tracing::warn!(
-            "the git config asks for signed commits (commit.gpgSign=true), but vow does not sign its commits yet: the git store's commits are unsigned (docs/apply.md, Commits)"
+/// The `role` (`author` or `committer`) as git resolves it: each of the name and the email is
+/// the first valid one of `GIT_<ROLE>_<FIELD>`, `<role>.<field>` and `user.<field>`; a value a
+/// commit cannot hold is warned about and skipped. Without both, the default identity.
+fn role(
+    role: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    config: &dyn Fn(&str) -> Option<String>,
+) -> CommitAuthor {
+    let pick = |field: &str, check: fn(&str) -> Result<String, AuthorProblem>| {
+        let var = format!(
+            "GIT_{}_{}",
+            role.to_ascii_uppercase(),
+            field.to_ascii_uppercase()
         );
+        let sources = [
+            (format!("the environment's {var}"), var, env),
+            (
+                format!("the git config's {role}.{field}"),
+                format!("{role}.{field}"),
+                config,
+            ),
+            (
+                format!("the git config's user.{field}"),
+                format!("user.{field}"),
+                config,
+            ),
+        ];
+        for (said, key, lookup) in sources {
+            let Some(value) = lookup(&key).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            match check(&value) {
+                Ok(v) => return Some(v),
+                Err(p) => tracing::warn!(
+                    "{said} cannot name a commit's {role} ({}): it is skipped; set store.git.author in vow.yaml to choose who the git store's commits name",
+                    p.message
+                ),
+            }
+        }
+        None
+    };
+    match (pick("name", check_name), pick("email", check_email)) {
+        (Some(name), Some(email)) => CommitAuthor { name, email },
+        _ => CommitAuthor::default_identity(),
     }
 }
 
 /// One value of the git config as `git config --get` resolves it in `dir`; `None` when unset,
 /// empty, or git cannot say.
-fn git_config(dir: &Path, key: &str) -> Option<String> {
+pub(super) fn git_config(dir: &Path, key: &str) -> Option<String> {
     match run(dir, false, &["config", "--get", key]) {
         Ok(Output {
             success: true,
@@ -163,5 +203,65 @@ mod tests {
         assert_eq!(field("Ops", "ops @example.com"), Some("email"));
         assert_eq!(field("Ops", "<ops@example.com>"), Some("email"));
         assert_eq!(field("Ops", " "), Some("email"));
+    }
+
+    /// Variables or config keys, and their values.
+    type Values = &'static [(&'static str, &'static str)];
+
+    /// (environment, git config, author wanted, committer wanted) as `name <email>`.
+    const ROLES: &[(Values, Values, &str, &str)] = &[
+        (&[], &[], "vow <vow@localhost>", "vow <vow@localhost>"),
+        (
+            &[],
+            &[("user.name", "U"), ("user.email", "u@x.io")],
+            "U <u@x.io>",
+            "U <u@x.io>",
+        ),
+        (
+            &[("GIT_AUTHOR_NAME", "A"), ("GIT_COMMITTER_EMAIL", "c@x.io")],
+            &[("user.name", "U"), ("user.email", "u@x.io")],
+            "A <u@x.io>",
+            "U <c@x.io>",
+        ),
+        (
+            &[("GIT_AUTHOR_EMAIL", "not an email")],
+            &[("user.name", "U"), ("user.email", "u@x.io")],
+            "U <u@x.io>",
+            "U <u@x.io>",
+        ),
+        (
+            &[],
+            &[
+                ("author.name", "Au"),
+                ("committer.email", "co@x.io"),
+                ("user.name", "U"),
+                ("user.email", "u@x.io"),
+            ],
+            "Au <u@x.io>",
+            "U <co@x.io>",
+        ),
+        (
+            &[("GIT_AUTHOR_NAME", "A")],
+            &[],
+            "vow <vow@localhost>",
+            "vow <vow@localhost>",
+        ),
+    ];
+
+    #[test]
+    fn each_value_is_the_first_valid_of_the_environment_and_the_git_config() {
+        for (env, config, author, committer) in ROLES {
+            let find = |table: &[(&str, &str)], key: &str| {
+                table
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.to_string())
+            };
+            let env = |key: &str| find(env, key);
+            let config = |key: &str| find(config, key);
+            let show = |a: CommitAuthor| format!("{} <{}>", a.name(), a.email());
+            assert_eq!(show(role("author", &env, &config)), *author);
+            assert_eq!(show(role("committer", &env, &config)), *committer);
+        }
     }
 }

@@ -16,7 +16,7 @@
 //! ([`net`]), so that https and ssh work with the user's own credentials and config, and the
 //! remote's hooks run. Without git on the machine, a remote on this machine is still reached
 //! through libgit2 ([`fallback`]); any other remote needs git. Who the commits name as author
-//! and committer is [`author`]'s job.
+//! and committer is [`author`]'s job, and signing them [`sign`]'s.
 
 mod author;
 mod cache;
@@ -24,6 +24,7 @@ mod cause;
 mod fallback;
 mod net;
 mod pack;
+mod sign;
 
 use super::backend::{Op, Store};
 use super::crash;
@@ -32,7 +33,7 @@ use super::remote::{Remote, Transport};
 use crate::error::{Error, Result};
 pub use author::{AuthorProblem, CommitAuthor};
 use cache::{create, remove_leftover_caches, remove_path, usable};
-use git2::{build::CheckoutBuilder, Oid, Repository, Signature};
+use git2::{build::CheckoutBuilder, Oid, Repository};
 use net::{Net, RunError};
 use std::path::{Path, PathBuf};
 
@@ -50,8 +51,8 @@ pub struct GitStore {
     batch_ssh: bool,
     /// `store.git.author` of vow.yaml, when given.
     author: Option<CommitAuthor>,
-    /// The author and committer of the commits, resolved at the first commit.
-    identity: std::sync::OnceLock<CommitAuthor>,
+    /// The author, committer and signer of the commits, resolved at the first commit.
+    identity: std::sync::OnceLock<sign::Committing>,
 }
 
 impl GitStore {
@@ -107,13 +108,14 @@ impl GitStore {
         self
     }
 
-    /// The signature of a new commit, now. The identity is resolved once per store, so a run
-    /// asks git's config (and says that signing is not done) only once.
-    fn signature(&self) -> Result<Signature<'static>> {
-        let who = self
-            .identity
-            .get_or_init(|| author::resolve(self.author.as_ref(), &self.dir, self.cli));
-        Ok(Signature::now(who.name(), who.email())?)
+    /// Who makes the commits and how they are signed ([`author`], [`sign`]), resolved once per
+    /// store, so a run asks git's config only once.
+    fn committing(&self) -> Result<&sign::Committing> {
+        if let Some(c) = self.identity.get() {
+            return Ok(c);
+        }
+        let c = sign::Committing::resolve(self.author.as_ref(), &self.dir, self.cli)?;
+        Ok(self.identity.get_or_init(|| c))
     }
 
     /// Opens the cache for the remote's default branch (what `HEAD` names there; `main` for an
@@ -465,13 +467,18 @@ impl Store for GitStore {
         for (k, v) in trailers {
             text.push_str(&format!("{k}: {v}\n"));
         }
-        let sig = self.signature()?;
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        // Updating the branch with the parent as the expected old value: a concurrent writer
-        // in the same cache makes this fail rather than be overwritten.
-        let oid = self
-            .repo
-            .commit(Some(&self.local_ref()), &sig, &sig, &text, &tree, &parents)?;
+        // Signed when the git config asks for it; the branch is updated with the parent as the
+        // expected old value: a concurrent writer in the same cache makes this fail rather
+        // than be overwritten. A signer that fails leaves nothing committed.
+        let how = self.committing()?;
+        let oid = sign::commit(
+            &self.repo,
+            how,
+            &self.local_ref(),
+            parent.as_ref(),
+            &tree,
+            &text,
+        )?;
         crash::point("commit");
         let expected = parent.as_ref().map(|p| p.id());
         if let Err(e) = self.push(expected) {

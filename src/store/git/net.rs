@@ -4,7 +4,7 @@
 //! has no TLS or ssh, and its ssh ignores `~/.ssh/config`). Git never prompts
 //! (`GIT_TERMINAL_PROMPT=0`, no stdin, ssh in batch mode unless the user chose an ssh command),
 //! its output is read bounded, and a command that runs past `VOW_GIT_TIMEOUT` seconds (default
-//! 300) is killed.
+//! 300) is killed. The signing programs ([`super::sign`]) run through the same bounded runner.
 
 use super::cause::remote_error;
 use crate::error::{Error, Result};
@@ -47,8 +47,24 @@ pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, 
         .env("GIT_TERMINAL_PROMPT", "0")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .stdin(Stdio::null())
+        .env_remove("GIT_INDEX_FILE");
+    let what = format!("git {}", args.first().copied().unwrap_or(""));
+    run_command(cmd, &what, None)
+}
+
+/// Runs `cmd` (named `what` in messages) with `input` as its standard input (none: stdin is
+/// null, so it cannot wait for a person there), its output read bounded, killed after
+/// `VOW_GIT_TIMEOUT` seconds. `NotInstalled`: the program is not on the PATH.
+pub(crate) fn run_command(
+    mut cmd: Command,
+    what: &str,
+    input: Option<Vec<u8>>,
+) -> Result<Output, RunError> {
+    let stdin = match input {
+        Some(_) => Stdio::piped(),
+        None => Stdio::null(),
+    };
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
@@ -56,10 +72,17 @@ pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RunError::NotInstalled),
         Err(e) => {
             return Err(RunError::Failed(Error::Git(format!(
-                "cannot run `git {}`: {e}",
-                args.first().copied().unwrap_or("")
+                "cannot run `{what}`: {e}"
             ))))
         }
+    };
+    // Written on a thread, so a program that prints before it has read everything cannot
+    // block on a full pipe while vow blocks on writing; dropping the pipe closes its stdin.
+    let feed = match (child.stdin.take(), input) {
+        (Some(mut pipe), Some(bytes)) => Some(std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut pipe, &bytes);
+        })),
+        _ => None,
     };
     let out = child.stdout.take().map(reader);
     let err = child.stderr.take().map(reader);
@@ -75,11 +98,14 @@ pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, 
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => {
                 return Err(RunError::Failed(Error::Git(format!(
-                    "cannot wait for git: {e}"
+                    "cannot wait for `{what}`: {e}"
                 ))))
             }
         }
     };
+    if let Some(h) = feed {
+        let _ = h.join();
+    }
     let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
         h.and_then(|h| h.join().ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
