@@ -166,7 +166,13 @@ fn step(
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
-    fresh::check(inputs, memo.requests(), &inputs.store, plan, journal.as_ref())?;
+    fresh::check(
+        inputs,
+        memo.requests(),
+        &inputs.store,
+        plan,
+        journal.as_ref(),
+    )?;
     verify::verify_plan(st, plan, inputs, &inputs.store, journal.as_ref(), memo)?;
     if let Some(ended) = journal.as_ref().and_then(|j| ended(j, &run)) {
         return Ok(Some(ended));

@@ -45,7 +45,11 @@ impl Memo {
     /// the fleet's. An instance that renders otherwise than the check saw makes the plan stale.
     pub(super) fn take_wave(&self, inputs: &Catalogue, wave: &Wave) -> Result<Vec<Evaluated>> {
         let ids: HashSet<&InstanceRef> = wave.instances.iter().map(|i| &i.instance).collect();
-        let mine: Vec<&Request> = self.requests.iter().filter(|r| ids.contains(&r.id)).collect();
+        let mine: Vec<&Request> = self
+            .requests
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .collect();
         let mut opts = Options::new(Detail::Contents);
         if ids.iter().any(|i| i.is_dependencies()) {
             opts = opts.with_dependencies();

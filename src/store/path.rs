@@ -202,7 +202,10 @@ impl StorePath {
         checked: &mut Checked,
     ) -> crate::error::Result<PathBuf> {
         let path = self.under_in(root, checked)?;
-        if path.parent().is_some_and(|p| p == root || checked.0.contains(p)) {
+        if path
+            .parent()
+            .is_some_and(|p| p == root || checked.0.contains(p))
+        {
             return Ok(path);
         }
         let mut at = root.to_path_buf();

@@ -60,6 +60,7 @@ impl GitStore {
     /// half-made) first. Call `refresh` (or `recover` under the lock) to bring it to the remote
     /// branch.
     pub fn open(url: &str, branch: &str, cache: &Path) -> Result<GitStore> {
+        bound_pack_maps();
         // The workspace resolved a relative path already; parse only to classify.
         let remote = Remote::parse(url, Path::new(""));
         let shown = remote.shown();
@@ -378,14 +379,8 @@ impl GitStore {
         parent: Option<&git2::Commit<'_>>,
         ops: &[Op],
     ) -> Result<(Oid, Vec<bool>)> {
-        let staged = pack::Staged::open(&self.dir)?;
-        let base = match parent {
-            Some(c) => staged.repo().find_tree(c.tree_id())?,
-            None => {
-                let empty = staged.repo().treebuilder(None)?.write()?;
-                staged.repo().find_tree(empty)?
-            }
-        };
+        let mut staged = pack::Staged::open(&self.dir)?;
+        let old_tree = parent.map(|c| c.tree()).transpose()?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut same = Vec::with_capacity(ops.len());
         for op in ops {
@@ -393,7 +388,9 @@ impl GitStore {
                 Op::Write { path, bytes } => {
                     let blob = staged.blob(bytes)?;
                     crash::point("blob");
-                    let old = base.get_path(Path::new(path)).ok();
+                    let old = old_tree
+                        .as_ref()
+                        .and_then(|t| t.get_path(Path::new(path)).ok());
                     same.push(old.is_some_and(|e| {
                         e.id() == blob && e.filemode() == i32::from(git2::FileMode::Blob)
                     }));
@@ -404,7 +401,21 @@ impl GitStore {
                     update.remove(path.as_str());
                 }
             }
+            // A large wave's blobs go to disk a pack at a time, so that memory holds one
+            // chunk of them, not the wave's (the packs are written whole before the commit
+            // that needs them, as the last one is).
+            if staged.held() >= pack::CHUNK_BYTES {
+                staged.write_pack(&self.repo)?;
+                staged = pack::Staged::open(&self.dir)?;
+            }
         }
+        let base = match parent {
+            Some(c) => staged.repo().find_tree(c.tree_id())?,
+            None => {
+                let empty = staged.repo().treebuilder(None)?.write()?;
+                staged.repo().find_tree(empty)?
+            }
+        };
         let tree_id = update.create_updated(staged.repo(), &base)?;
         let tree = staged.repo().find_tree(tree_id)?;
         staged.note_new_trees(&self.repo, &tree)?;
@@ -506,6 +517,25 @@ impl Store for GitStore {
     fn lock_path(&self) -> PathBuf {
         layout::git_lock(&self.dir)
     }
+}
+
+/// libgit2 maps the packs it reads into memory up to 8 GiB by default, and caches the trees it
+/// reads up to 256 MiB: a large store's packs and trees then count as the process's memory.
+/// 64 MiB of maps (in 8 MiB windows) and a 16 MiB cache are enough for a wave's lookups.
+fn bound_pack_maps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's global options are set once, before this process's first
+        // repository is opened (`Once`), so no other libgit2 call runs at the same time.
+        let set = unsafe {
+            git2::opts::set_mwindow_size(8 << 20)
+                .and_then(|()| git2::opts::set_mwindow_mapped_limit(64 << 20))
+                .and_then(|()| git2::opts::set_cache_max_size(16 << 20))
+        };
+        if let Err(e) = set {
+            tracing::debug!("cannot bound libgit2's pack maps: {e}");
+        }
+    });
 }
 
 /// A libgit2 failure, as libgit2 words it.

@@ -2,7 +2,9 @@
 //! each: a wave of 10,000 instances makes some 30,000 new objects, and as loose objects each is
 //! a file created, compressed on its own and renamed, and the push then has to read them all
 //! back to pack them again. Here they are made in memory (a mempack backend on a second handle
-//! of the cache's repository), then written as one pack with its index, which the push reuses.
+//! of the cache's repository), then written as one pack with its index, which the push reuses;
+//! a large wave writes a pack per 16 MiB of blobs ([`CHUNK_BYTES`]), so that memory holds one
+//! chunk of its files rather than all of them.
 //!
 //! Crash safety: nothing is on disk until the pack and its index are written whole (libgit2's
 //! indexer writes them under temporary names and renames them); the commit that names the tree
@@ -41,7 +43,14 @@ pub(super) struct Staged {
     /// The new objects so far, in the order made, and the set of them (a cell: the trees and
     /// blobs borrowed from `repo` stay alive while objects are noted).
     new: RefCell<(Vec<Oid>, HashSet<Oid>)>,
+    /// The bytes of the blobs made so far.
+    held: usize,
 }
+
+/// How many bytes of blobs a pack holds before the next one is begun: a 10,000-instance
+/// wave's files are some 40 MiB, held three times while packed (the blobs in memory, the
+/// objects the pack builder reads, the pack), so a chunk bounds that memory.
+pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 impl Staged {
     pub(super) fn open(dir: &Path) -> Result<Staged> {
@@ -56,6 +65,7 @@ impl Staged {
         Ok(Staged {
             repo,
             new: RefCell::default(),
+            held: 0,
         })
     }
 
@@ -64,10 +74,16 @@ impl Staged {
     }
 
     /// Makes a blob in memory and returns its id.
-    pub(super) fn blob(&self, bytes: &[u8]) -> Result<Oid> {
+    pub(super) fn blob(&mut self, bytes: &[u8]) -> Result<Oid> {
         let oid = self.repo.blob(bytes)?;
         self.note(oid);
+        self.held += bytes.len();
         Ok(oid)
+    }
+
+    /// The bytes of blobs made since this handle was opened.
+    pub(super) fn held(&self) -> usize {
+        self.held
     }
 
     fn note(&self, oid: Oid) {
