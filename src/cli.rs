@@ -342,6 +342,8 @@ fn run(cli: Cli, sink: &mut Sink) -> Result<i32> {
 }
 
 /// Runs the command: the one dispatch.
+// long: one arm per command, each a line or two; splitting the match would hide the one place
+// that maps commands to their code.
 fn dispatch(
     command: Command,
     g: &Global,

@@ -79,13 +79,14 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     let mut now = opts.now;
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
-    let (inputs, requests) = inputs::load(ws.clone(), now);
+    let (mut inputs, requests) = inputs::load(ws.clone(), now);
     let mut memo = verify::Memo::new(requests);
-    // What the store holds, kept up to date as waves are committed (re-reading a large store
-    // after every wave would cost more than the wave).
-    let mut current = inputs.store.clone();
+    // The catalogue's store is what the store holds, kept up to date as waves are committed
+    // (re-reading a large store after every wave would cost more than the wave), and the one
+    // copy of it: a wave's instances are untouched until their wave, so rendering them against
+    // it is rendering them against the store as it was loaded.
     loop {
-        let Some(step) = step(st, &plan, opts, now, &inputs, &mut current, &mut memo)? else {
+        let Some(step) = step(st, &plan, opts, now, &mut inputs, &mut memo)? else {
             continue;
         };
         match step {
@@ -160,29 +161,33 @@ fn step(
     plan: &Plan,
     opts: &ApplyOptions,
     now: DateTime<Utc>,
-    inputs: &Catalogue,
-    current: &mut store::StoreState,
+    inputs: &mut Catalogue,
     memo: &mut verify::Memo,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
-    fresh::check(inputs, memo.requests(), current, plan, journal.as_ref())?;
-    verify::verify_plan(st, plan, inputs, current, journal.as_ref(), memo)?;
+    fresh::check(
+        inputs,
+        memo.requests(),
+        &inputs.store,
+        plan,
+        journal.as_ref(),
+    )?;
+    verify::verify_plan(st, plan, inputs, &inputs.store, journal.as_ref(), memo)?;
     if let Some(ended) = journal.as_ref().and_then(|j| ended(j, &run)) {
         return Ok(Some(ended));
     }
     if let Some(j) = journal.as_mut() {
-        if let Some(outcome) = judge_pending(st, plan, opts, now, inputs, j, current)? {
+        if let Some(outcome) = judge_pending(st, plan, opts, now, inputs, j)? {
             return Ok(Some(outcome));
         }
     }
-    let state = current.clone();
     let next = plan
         .waves
         .iter()
         .find(|w| !journal.as_ref().is_some_and(|j| j.done(w.index)));
     let Some(wave) = next else {
-        finish(st, plan, journal, now, &state)?;
+        finish(st, plan, journal, now, &inputs.store)?;
         return Ok(Some(Outcome::Done { run }));
     };
     if let Some(wait) = calendar_wait(inputs, memo.requests(), wave, now) {
@@ -193,14 +198,23 @@ fn step(
             why: wait.1,
         }));
     }
-    let j = journal.unwrap_or_else(|| new_journal(plan, now, &state));
+    let j = journal.unwrap_or_else(|| new_journal(plan, now, &inputs.store));
+    let rendered = if plan.is_rollback() {
+        Vec::new()
+    } else {
+        memo.take_wave(inputs, wave)?
+    };
+    // Moved, not copied: the wave's commit returns what the store holds after it (an error ends
+    // the run, and with it the catalogue).
+    let state = std::mem::take(&mut inputs.store);
     let applied = Applying {
         plan,
         wave,
         now,
         inputs,
     };
-    *current = apply_wave(st, &applied, opts, memo, j, state)?;
+    let after = apply_wave(st, &applied, opts, rendered, j, state)?;
+    inputs.store = after;
     // Judge the new wave's gate right away: it passes at once when there is nothing to wait for.
     Ok(None)
 }
@@ -229,9 +243,8 @@ fn judge_pending(
     plan: &Plan,
     opts: &ApplyOptions,
     now: DateTime<Utc>,
-    inputs: &Catalogue,
+    inputs: &mut Catalogue,
     j: &mut Journal,
-    current: &mut store::StoreState,
 ) -> Result<Option<Outcome>> {
     let Some(last) = j.waves.last().cloned() else {
         return Ok(None);
@@ -255,10 +268,10 @@ fn judge_pending(
             why,
         })),
         Decision::Fail { failed, why } => {
-            let mut state = current.clone();
+            let mut state = inputs.store.clone();
             abort(st, &mut state, j, &last, failed, &why, plan)?;
             state.digest = state.compute_digest();
-            *current = state;
+            inputs.store = state;
             Ok(Some(Outcome::Aborted {
                 run: run.clone(),
                 why: format!("{why} (roll back with `vow rollback {run}`)"),
@@ -302,17 +315,12 @@ fn apply_wave(
     st: &mut dyn Store,
     a: &Applying,
     opts: &ApplyOptions,
-    memo: &mut verify::Memo,
+    rendered: Vec<Evaluated>,
     mut j: Journal,
     mut state: store::StoreState,
 ) -> Result<store::StoreState> {
     let (plan, wave) = (a.plan, a.wave);
     let run = plan.run_id();
-    let rendered: Vec<Evaluated> = if plan.is_rollback() {
-        Vec::new()
-    } else {
-        memo.take_wave(a.inputs, wave)
-    };
     let mut by_ref: HashMap<InstanceRef, Evaluated> =
         rendered.into_iter().map(|e| (e.id.clone(), e)).collect();
     let mut ops = if plan.is_rollback() {

@@ -9,29 +9,29 @@ use super::rollback;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::Catalogue;
-use crate::model::Request;
+use crate::model::{InstanceRef, Request};
 use crate::plan::{Plan, PlanKind, Wave, WaveInstance};
 use crate::store::{self, Store};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many differences a refusal lists.
 const SHOWN: usize = 10;
 
-/// What one process of apply computes once: the rendered requests, and whether the plan was
-/// re-derived and found to be what planning gives.
+/// What one process of apply keeps between waves: the workspace's requests, and whether the
+/// plan was re-derived and found to be what planning gives, with each instance's rendering as
+/// that check saw it (its files' digest).
 pub(super) struct Memo {
-    /// The workspace's requests, rendered on first need.
     requests: Vec<Request>,
-    rendered: Option<Vec<Evaluated>>,
     verified: bool,
+    seen: HashMap<InstanceRef, String>,
 }
 
 impl Memo {
     pub(super) fn new(requests: Vec<Request>) -> Memo {
         Memo {
             requests,
-            rendered: None,
             verified: false,
+            seen: HashMap::new(),
         }
     }
 
@@ -39,31 +39,53 @@ impl Memo {
         &self.requests
     }
 
-    /// Hands over the renderings of `wave`'s instances, which no later use needs (the plan is
-    /// verified before the first wave, and every instance is in one wave): their contents are
-    /// moved into the wave's commit and freed after it, rather than the whole fleet's being
-    /// held until the process ends.
-    pub(super) fn take_wave(&mut self, inputs: &Catalogue, wave: &Wave) -> Vec<Evaluated> {
-        let ids: std::collections::HashSet<&crate::model::InstanceRef> =
-            wave.instances.iter().map(|i| &i.instance).collect();
-        self.rendered(inputs);
-        let all = self.rendered.take().unwrap_or_default();
-        let (taken, kept): (Vec<Evaluated>, Vec<Evaluated>) =
-            all.into_iter().partition(|e| ids.contains(&e.id));
-        self.rendered = Some(kept);
-        taken
+    /// Renders `wave`'s instances with their contents. Only the wave's: the check before the
+    /// first wave renders the fleet's digests alone, and each wave's contents are rendered when
+    /// it is applied and freed after its commit, so apply holds one wave's files at a time, not
+    /// the fleet's. An instance that renders otherwise than the check saw makes the plan stale.
+    pub(super) fn take_wave(&self, inputs: &Catalogue, wave: &Wave) -> Result<Vec<Evaluated>> {
+        let ids: HashSet<&InstanceRef> = wave.instances.iter().map(|i| &i.instance).collect();
+        let mine: Vec<&Request> = self
+            .requests
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .collect();
+        let mut opts = Options::new(Detail::Contents);
+        if ids.iter().any(|i| i.is_dependencies()) {
+            opts = opts.with_dependencies();
+        }
+        let mut out = evaluate::run(inputs, evaluate::Requests::Borrowed(mine), &opts);
+        out.retain(|e| ids.contains(&e.id));
+        if let Some(moved) = out
+            .iter()
+            .find(|e| self.verified && self.seen.get(&e.id) != Some(&e.files_digest()))
+        {
+            let message = format!(
+                "{} renders otherwise than when the plan was checked: its inputs changed while \
+                 apply ran; nothing of this wave was written. Plan again",
+                moved.id
+            );
+            return Err(Error::StalePlan {
+                reasons: vec![message.clone()],
+                message,
+            });
+        }
+        Ok(out)
     }
 
-    pub(super) fn rendered(&mut self, inputs: &Catalogue) -> &[Evaluated] {
-        let requests = &self.requests;
-        self.rendered.get_or_insert_with(|| {
-            let all = evaluate::Requests::Borrowed(requests.iter().collect());
-            evaluate::run(
-                inputs,
-                all,
-                &Options::new(Detail::Contents).with_dependencies(),
-            )
-        })
+    /// Renders every request's digests (no contents) for the check, noting each one's.
+    fn digests(&mut self, inputs: &Catalogue) -> Vec<Evaluated> {
+        let all = evaluate::Requests::Borrowed(self.requests.iter().collect());
+        let out = evaluate::run(
+            inputs,
+            all,
+            &Options::new(Detail::Digests).with_dependencies(),
+        );
+        self.seen = out
+            .iter()
+            .map(|e| (e.id.clone(), e.files_digest()))
+            .collect();
+        out
     }
 }
 
@@ -105,7 +127,7 @@ pub(super) fn verify_plan(
             };
             rollback::make_plan(st, current, &undone)?.waves
         }
-        PlanKind::Apply => derive(inputs, memo.rendered(inputs), plan)?,
+        PlanKind::Apply => derive(inputs, &memo.digests(inputs), plan)?,
     };
     check(plan, &derived)?;
     memo.verified = true;

@@ -7,7 +7,7 @@ use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
 use crate::plan::{Action, Wave};
 use crate::store::layout;
-use crate::store::path::StorePath;
+use crate::store::path::{Checked, StorePath};
 use crate::store::{self, Applied, Op, Store, StoreState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -26,20 +26,46 @@ pub(super) fn backup_path(run: &str, wave: usize, id: &InstanceRef) -> String {
     layout::backup(run, wave, id)
 }
 
-/// A store file's text as it is now (`None` when absent or not text), read through a confined
-/// path: a path that leaves the store or passes a symlink is an error naming `record`.
-fn read(st: &dyn Store, rel: &str, record: &str) -> Result<Option<String>> {
-    let bytes = StorePath::new(rel)
-        .map_err(Error::from)
-        .and_then(|p| p.read(st.dir()))
-        .map_err(|e| {
-            Error::Store(format!(
-                "{record}: {e}; nothing of this wave was written. vow never writes through a \
-                 symlink or outside the store: replace the symlink with a real folder or file, \
-                 or fix the name or record the path comes from"
-            ))
-        })?;
-    Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+/// What a wave's operations are built from and into.
+struct Building<'a> {
+    inputs: &'a Catalogue,
+    st: &'a dyn Store,
+    ops: Vec<Op>,
+    /// The revisions (Promise, version) kept by this wave already.
+    revisions: BTreeSet<(String, String)>,
+    /// The directories the wave's reads found real (see `StorePath::under_in`).
+    checked: Checked,
+}
+
+impl Building<'_> {
+    /// A store file's text as it is now (`None` when absent or not text), read through a
+    /// confined path: a path that leaves the store or passes a symlink is an error naming
+    /// `record`.
+    fn read(&mut self, rel: &str, record: &str) -> Result<Option<String>> {
+        let bytes = StorePath::new(rel)
+            .map_err(Error::from)
+            .and_then(|p| p.read_in(self.st.dir(), &mut self.checked))
+            .map_err(|e| {
+                Error::Store(format!(
+                    "{record}: {e}; nothing of this wave was written. vow never writes through \
+                     a symlink or outside the store: replace the symlink with a real folder or \
+                     file, or fix the name or record the path comes from"
+                ))
+            })?;
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    /// Removes every file the instance's record names, keeping what they held.
+    fn remove_all(&mut self, prior: &Applied, record: &str, backup: &mut Backup) -> Result<()> {
+        for f in &prior.binding.status.files {
+            let before = self.read(&f.path, &format!("{record} (status.files)"))?;
+            backup.before.insert(f.path.clone(), before);
+            self.ops.push(Op::Remove {
+                path: f.path.clone(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
@@ -51,15 +77,20 @@ pub(super) fn ops(
     wave: &Wave,
     by_ref: &mut HashMap<InstanceRef, Evaluated>,
 ) -> Result<Vec<Op>> {
-    let mut ops = Vec::new();
-    let mut revisions: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut b = Building {
+        inputs,
+        st,
+        ops: Vec::new(),
+        revisions: BTreeSet::new(),
+        checked: Checked::default(),
+    };
     for inst in &wave.instances {
         let id = &inst.instance;
         let prior = state.applied.get(id).cloned();
         let record = layout::binding(id);
         let mut backup = Backup {
             binding: match prior {
-                Some(_) => read(st, &record, &record)?,
+                Some(_) => b.read(&record, &record)?,
                 None => None,
             },
             ..Backup::default()
@@ -71,14 +102,8 @@ pub(super) fn ops(
                     inst.instance
                 )));
             };
-            for f in &prior.binding.status.files {
-                let before = read(st, &f.path, &format!("{record} (status.files)"))?;
-                backup.before.insert(f.path.clone(), before);
-                ops.push(Op::Remove {
-                    path: f.path.clone(),
-                });
-            }
-            ops.push(Op::Remove {
+            b.remove_all(&prior, &record, &mut backup)?;
+            b.ops.push(Op::Remove {
                 path: layout::binding(id),
             });
             state.applied.remove(id);
@@ -91,35 +116,16 @@ pub(super) fn ops(
                 )));
             };
             if ev.blocked {
-                let why: Vec<&str> = ev
-                    .findings
-                    .iter()
-                    .filter(|f| f.blocking)
-                    .map(|f| f.message.as_str())
-                    .collect();
-                return Err(stale(format!(
-                    "{} is blocked now ({}): the plan is stale; plan again",
-                    inst.instance,
-                    why.join("; ")
-                )));
+                return Err(blocked(&ev));
             }
-            write_instance(
-                inputs,
-                st,
-                state,
-                &mut ev,
-                prior.as_ref(),
-                &mut backup,
-                &mut ops,
-                &mut revisions,
-            )?;
+            write_instance(&mut b, state, &mut ev, prior.as_ref(), &mut backup)?;
         }
-        ops.push(Op::Write {
+        b.ops.push(Op::Write {
             path: layout::backup(run, wave.index, id),
             bytes: serde_json::to_vec_pretty(&backup).map_err(|e| Error::Store(e.to_string()))?,
         });
     }
-    Ok(ops)
+    Ok(b.ops)
 }
 
 /// The plan no longer matches the fleet: nothing of the wave is written.
@@ -130,16 +136,27 @@ fn stale(message: String) -> Error {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An instance the plan applies is blocked now: the plan is stale.
+fn blocked(ev: &Evaluated) -> Error {
+    let why: Vec<&str> = ev
+        .findings
+        .iter()
+        .filter(|f| f.blocking)
+        .map(|f| f.message.as_str())
+        .collect();
+    stale(format!(
+        "{} is blocked now ({}): the plan is stale; plan again",
+        ev.id,
+        why.join("; ")
+    ))
+}
+
 fn write_instance(
-    inputs: &Catalogue,
-    st: &dyn Store,
+    b: &mut Building,
     state: &mut StoreState,
     ev: &mut Evaluated,
     prior: Option<&Applied>,
     backup: &mut Backup,
-    ops: &mut Vec<Op>,
-    revisions: &mut BTreeSet<(String, String)>,
 ) -> Result<()> {
     let mut actual = BTreeMap::new();
     for f in &mut ev.files {
@@ -148,9 +165,9 @@ fn write_instance(
             .and_then(|d| d.as_deref())
             == Some(&*f.digest);
         if !unchanged {
-            let before = read(st, &f.path, &format!("the output {} of {}", f.path, ev.id))?;
+            let before = b.read(&f.path, &format!("the output {} of {}", f.path, ev.id))?;
             backup.before.insert(f.path.to_string(), before);
-            ops.push(Op::Write {
+            b.ops.push(Op::Write {
                 path: f.path.to_string(),
                 bytes: std::mem::take(&mut f.content).into_bytes(),
             });
@@ -166,9 +183,9 @@ fn write_instance(
             .filter(|f| !actual.contains_key(&f.path))
         {
             let record = format!("{} (status.files)", layout::binding(&ev.id));
-            let before = read(st, &old.path, &record)?;
+            let before = b.read(&old.path, &record)?;
             backup.before.insert(old.path.clone(), before);
-            ops.push(Op::Remove {
+            b.ops.push(Op::Remove {
                 path: old.path.clone(),
             });
         }
@@ -179,7 +196,7 @@ fn write_instance(
         ev.version.clone()
     } else if let Some(p) = prior {
         p.binding.spec.version.clone()
-    } else if inputs.ws.binding_strategy == crate::workspace::BindingStrategy::Pinned {
+    } else if b.inputs.ws.binding_strategy == crate::workspace::BindingStrategy::Pinned {
         ev.version.clone()
     } else {
         "latest".into()
@@ -189,12 +206,12 @@ fn write_instance(
     let text_digest = store::digest(text.as_bytes());
     // A binding whose text is what the store holds already is not written again.
     if prior.map(|p| &p.text_digest) != Some(&text_digest) {
-        ops.push(Op::Write {
+        b.ops.push(Op::Write {
             path: layout::binding(&ev.id),
             bytes: text.into_bytes(),
         });
     }
-    revision_ops(inputs, st, &ev.id.promise, &ev.version, revisions, ops)?;
+    revision_ops(b, &ev.id.promise, &ev.version)?;
     state.applied.insert(
         ev.id.clone(),
         Applied {
@@ -207,25 +224,22 @@ fn write_instance(
 }
 
 /// Keeps the Promise version an instance is applied at as a revision in the store, once.
-fn revision_ops(
-    inputs: &Catalogue,
-    st: &dyn Store,
-    promise: &str,
-    version: &str,
-    done: &mut BTreeSet<(String, String)>,
-    ops: &mut Vec<Op>,
-) -> Result<()> {
+fn revision_ops(b: &mut Building, promise: &str, version: &str) -> Result<()> {
     let key = (promise.to_string(), version.to_string());
+    if b.revisions.contains(&key) {
+        return Ok(());
+    }
+    b.revisions.insert(key);
     // Kept already: looked up through the wall (a symlinked revision counts as absent, and the
     // commit then refuses the symlink rather than trusting what it points at).
     let kept = StorePath::new(&layout::revision_file(promise, version, "promise.yaml"))
-        .and_then(|p| p.under(st.dir()))
+        .and_then(|p| p.under_in(b.st.dir(), &mut b.checked))
         .is_ok_and(|p| p.is_file());
-    if done.contains(&key) || kept {
+    if kept {
         return Ok(());
     }
-    done.insert(key);
-    let Some(p) = inputs
+    let Some(p) = b
+        .inputs
         .promise_by_name(promise)
         .filter(|p| p.version == version)
     else {
@@ -248,7 +262,7 @@ fn revision_ops(
         if sub.contains("tests/") {
             continue;
         }
-        ops.push(Op::Write {
+        b.ops.push(Op::Write {
             path: layout::revision_file(promise, version, &sub),
             bytes: std::fs::read(entry.path()).map_err(|e| Error::io("read", entry.path(), e))?,
         });

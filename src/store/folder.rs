@@ -113,31 +113,28 @@ impl FolderStore {
                      nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
                 ))
             })?;
-        let mut made = path::Made::default();
+        let mut checked = path::Checked::default();
         for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
-                Some(b) => sp.replace_in(&self.root, &b, &mut made)?,
-                None => {
-                    sp.remove(&self.root)?;
-                    made.forget();
-                }
+                Some(b) => sp.replace_in(&self.root, &b, &mut checked)?,
+                None => sp.remove_in(&self.root, &mut checked)?,
             }
         }
         self.finish_replay()
     }
 
-    /// Applies a commit's operations, just logged (as replaying the log does, without reading
-    /// back what was just written).
-    fn replay_ops(&self, ops: &[Op]) -> Result<()> {
-        let paths = path::check_all(&self.root, ops.iter().map(Op::path))?;
-        let mut made = path::Made::default();
-        for (op, sp) in ops.iter().zip(&paths) {
+    /// Applies a commit's operations, just logged and their paths checked (as replaying the
+    /// log does, without reading back what was just written).
+    fn replay_ops(
+        &self,
+        ops: &[Op],
+        paths: &[StorePath],
+        checked: &mut path::Checked,
+    ) -> Result<()> {
+        for (op, sp) in ops.iter().zip(paths) {
             match op {
-                Op::Write { bytes, .. } => sp.replace_in(&self.root, bytes, &mut made)?,
-                Op::Remove { .. } => {
-                    sp.remove(&self.root)?;
-                    made.forget();
-                }
+                Op::Write { bytes, .. } => sp.replace_in(&self.root, bytes, checked)?,
+                Op::Remove { .. } => sp.remove_in(&self.root, checked)?,
             }
         }
         self.finish_replay()
@@ -215,11 +212,9 @@ impl Store for FolderStore {
     ) -> Result<String> {
         self.recover()?;
         // A refused path stops the commit before anything of it is written, the log included.
-        if let Err(e) = path::check_all(&self.root, ops.iter().map(Op::path)) {
-            return Err(Error::Store(format!(
-                "{e}; nothing of this wave was written"
-            )));
-        }
+        let mut checked = path::Checked::default();
+        let paths = path::check_all_in(&self.root, ops.iter().map(Op::path), &mut checked)
+            .map_err(|e| Error::Store(format!("{e}; nothing of this wave was written")))?;
         let staged = StorePath::new(layout::REDO_STAGED)?.create_parent(&self.root)?;
         let pending = layout::absolute(&self.root, layout::REDO_DIR);
         let log = LogRef {
@@ -242,7 +237,7 @@ impl Store for FolderStore {
         if let Ok(d) = std::fs::File::open(&pending) {
             let _ = d.sync_all();
         }
-        self.replay_ops(ops)?;
+        self.replay_ops(ops, &paths, &mut checked)?;
         Ok(super::digest(message.as_bytes()))
     }
 

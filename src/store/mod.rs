@@ -239,7 +239,10 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
     };
     let read: Vec<Result<(Applied, Vec<Finding>), Finding>> = files
         .par_iter()
-        .map(|p| read_binding(root, workspace, p))
+        // One set of checked directories per thread: the files share their folders.
+        .map_init(path::Checked::default, |checked, p| {
+            read_binding(root, workspace, p, checked)
+        })
         .collect();
     let mut state = StoreState {
         root: root.to_path_buf(),
@@ -305,6 +308,7 @@ fn read_binding(
     root: &Path,
     workspace: &Path,
     path: &Path,
+    checked: &mut path::Checked,
 ) -> Result<(Applied, Vec<Finding>), Finding> {
     let shown = crate::source::display_path(workspace, path);
     let bad = |msg: String| {
@@ -322,7 +326,7 @@ fn read_binding(
         .map(|f| {
             (
                 f.path.clone(),
-                file_digest(root, &f.path, &shown, &mut findings),
+                file_digest(root, &f.path, &shown, &mut findings, checked),
             )
         })
         .collect();
@@ -356,10 +360,11 @@ fn file_digest(
     rel: &str,
     record: &std::sync::Arc<str>,
     findings: &mut Vec<Finding>,
+    checked: &mut path::Checked,
 ) -> Option<String> {
     let read = path::StorePath::new(rel)
         .map_err(crate::error::Error::from)
-        .and_then(|p| p.read(root));
+        .and_then(|p| p.read_in(root, checked));
     match read {
         Ok(bytes) => bytes.map(|b| digest(&b)),
         Err(e) => {

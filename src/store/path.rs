@@ -104,11 +104,22 @@ impl StorePath {
     /// The path under `root`, after checking that no component that exists is a symlink, that
     /// every directory component is a directory, and that the last one is not a directory.
     pub fn under(&self, root: &Path) -> Result<PathBuf, PathError> {
+        self.under_in(root, &mut Checked::default())
+    }
+
+    /// As [`StorePath::under`], for one of a batch of paths: a directory `checked` holds was
+    /// found to be a real directory by an earlier path of the batch and is not looked at again
+    /// (a wave's 60,000 paths share a few thousand directories; checking each component of each
+    /// path cost 2.9 million `statx` calls for a 10,000-instance apply).
+    pub fn under_in(&self, root: &Path, checked: &mut Checked) -> Result<PathBuf, PathError> {
         let mut at = root.to_path_buf();
         let parts: Vec<&str> = self.rel.split('/').collect();
         let last = parts.len().saturating_sub(1);
         for (i, c) in parts.iter().enumerate() {
             at.push(c);
+            if i < last && checked.0.contains(&at) {
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(&at) else {
                 // Nothing there (or not readable): nothing further down exists to follow.
                 return Ok(root.join(&self.rel));
@@ -122,6 +133,9 @@ impl StorePath {
             }
             if i == last && meta.is_dir() {
                 return Err(refuse(&self.rel, "it is a directory"));
+            }
+            if i < last {
+                checked.0.insert(at.clone());
             }
         }
         Ok(at)
@@ -153,7 +167,16 @@ impl StorePath {
 
     /// Reads the file, `None` when it does not exist.
     pub fn read(&self, root: &Path) -> crate::error::Result<Option<Vec<u8>>> {
-        let path = self.under(root)?;
+        self.read_in(root, &mut Checked::default())
+    }
+
+    /// As [`StorePath::read`], for one of a batch of reads (see [`StorePath::under_in`]).
+    pub fn read_in(
+        &self,
+        root: &Path,
+        checked: &mut Checked,
+    ) -> crate::error::Result<Option<Vec<u8>>> {
+        let path = self.under_in(root, checked)?;
         let file = match open_nofollow(&path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -166,17 +189,23 @@ impl StorePath {
 
     /// Creates the directories above the file, one at a time, refusing a symlink among them.
     pub fn create_parent(&self, root: &Path) -> crate::error::Result<PathBuf> {
-        self.create_parent_in(root, &mut Made::default())
+        self.create_parent_in(root, &mut Checked::default())
     }
 
-    /// As [`StorePath::create_parent`], but a directory `made` holds (made or found by an
-    /// earlier write of the same batch) is not made again: `under` has just checked that
-    /// every component is still a real directory. This saves a mkdir per component per file
-    /// (43,249 mkdir calls for a 1,000-instance apply, 11,127 with it).
-    pub fn create_parent_in(&self, root: &Path, made: &mut Made) -> crate::error::Result<PathBuf> {
-        let path = self.under(root)?;
-        let parent = path.parent().map(Path::to_path_buf);
-        if parent.as_ref().is_some_and(|p| made.0.contains(p)) {
+    /// As [`StorePath::create_parent`], for one of a batch of writes: a directory `checked`
+    /// holds (made or found by an earlier path of the batch) is neither looked at nor made
+    /// again. This saves a mkdir per component per file (43,249 mkdir calls for a
+    /// 1,000-instance apply, 11,127 with it).
+    pub fn create_parent_in(
+        &self,
+        root: &Path,
+        checked: &mut Checked,
+    ) -> crate::error::Result<PathBuf> {
+        let path = self.under_in(root, checked)?;
+        if path
+            .parent()
+            .is_some_and(|p| p == root || checked.0.contains(p))
+        {
             return Ok(path);
         }
         let mut at = root.to_path_buf();
@@ -186,22 +215,25 @@ impl StorePath {
                 break;
             }
             at.push(c);
+            if checked.0.contains(&at) {
+                continue;
+            }
             match std::fs::create_dir(&at) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(self.io(e, "create the directory of the store file")),
             }
         }
-        // A directory made a symlink between the check and the creation is seen here.
-        self.under(root)?;
-        made.0.extend(parent);
+        // A directory made a symlink between the check and the creation is seen here (the
+        // directories just made are not in `checked` yet, so they are looked at).
+        self.under_in(root, checked)?;
         Ok(path)
     }
 
     /// Replaces the file atomically (a temporary file beside it, renamed over it; a rename
     /// replaces a symlink rather than following it), without syncing: callers sync once.
     pub fn replace(&self, root: &Path, bytes: &[u8]) -> crate::error::Result<()> {
-        self.replace_in(root, bytes, &mut Made::default())
+        self.replace_in(root, bytes, &mut Checked::default())
     }
 
     /// As [`StorePath::replace`], for one of a batch of writes (see `create_parent_in`).
@@ -209,18 +241,22 @@ impl StorePath {
         &self,
         root: &Path,
         bytes: &[u8],
-        made: &mut Made,
+        checked: &mut Checked,
     ) -> crate::error::Result<()> {
-        let path = self.create_parent_in(root, made)?;
+        let path = self.create_parent_in(root, checked)?;
         let mut tmp = path.clone().into_os_string();
         tmp.push(super::layout::TMP_SUFFIX);
         let tmp = PathBuf::from(tmp);
         // A temporary file left by a crash is ours to replace; a symlink there is removed, not
-        // followed (remove_file removes the link itself).
-        if std::fs::symlink_metadata(&tmp).is_ok() {
-            std::fs::remove_file(&tmp).map_err(|e| self.io(e, "replace the store file"))?;
+        // followed (remove_file removes the link itself). Created exclusively, so only then.
+        let mut f = match open_nofollow(&tmp, true) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&tmp).map_err(|e| self.io(e, "replace the store file"))?;
+                open_nofollow(&tmp, true)
+            }
+            other => other,
         }
-        let mut f = open_nofollow(&tmp, true).map_err(|e| self.io(e, "write the store file"))?;
+        .map_err(|e| self.io(e, "write the store file"))?;
         f.write_all(bytes)
             .map_err(|e| self.io(e, "write the store file"))?;
         drop(f);
@@ -231,7 +267,13 @@ impl StorePath {
     /// Removes the file (nothing when it is absent) and the directories it leaves empty, up to
     /// the root.
     pub fn remove(&self, root: &Path) -> crate::error::Result<()> {
-        let path = self.under(root)?;
+        self.remove_in(root, &mut Checked::default())
+    }
+
+    /// As [`StorePath::remove`], for one of a batch: the directories it removes are forgotten
+    /// by `checked`.
+    pub fn remove_in(&self, root: &Path, checked: &mut Checked) -> crate::error::Result<()> {
+        let path = self.under_in(root, checked)?;
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -242,6 +284,7 @@ impl StorePath {
             if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
                 break;
             }
+            checked.0.remove(d);
             dir = d.parent();
         }
         Ok(())
@@ -275,28 +318,31 @@ fn open_nofollow(path: &Path, create: bool) -> std::io::Result<std::fs::File> {
     o.open(path)
 }
 
-/// Checks every operation's path before any is applied: a refused path stops the whole commit.
-/// The directories a batch of writes has made or found already (see
-/// [`StorePath::create_parent_in`]).
+/// The directories of a batch of paths (a wave's reads, checks or writes) found to be real
+/// directories, or made, by an earlier path of the batch: see [`StorePath::under_in`]. A batch
+/// runs under the store's lock, so no other vow changes them meanwhile.
 #[derive(Default)]
-pub struct Made(std::collections::HashSet<PathBuf>);
+pub struct Checked(std::collections::HashSet<PathBuf>);
 
-impl Made {
-    /// Forgets every directory: a removal may have removed the ones it left empty.
-    pub fn forget(&mut self) {
-        self.0.clear();
-    }
-}
-
+/// Checks every operation's path before any is applied: a refused path stops the whole commit.
 pub fn check_all<'a>(
     root: &Path,
     paths: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<StorePath>, PathError> {
+    check_all_in(root, paths, &mut Checked::default())
+}
+
+/// As [`check_all`], keeping the directories it checked for the batch's writes that follow.
+pub fn check_all_in<'a>(
+    root: &Path,
+    paths: impl IntoIterator<Item = &'a str>,
+    checked: &mut Checked,
 ) -> Result<Vec<StorePath>, PathError> {
     paths
         .into_iter()
         .map(|p| {
             let sp = StorePath::new(p)?;
-            sp.under(root)?;
+            sp.under_in(root, checked)?;
             Ok(sp)
         })
         .collect()

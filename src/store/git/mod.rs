@@ -60,6 +60,7 @@ impl GitStore {
     /// half-made) first. Call `refresh` (or `recover` under the lock) to bring it to the remote
     /// branch.
     pub fn open(url: &str, branch: &str, cache: &Path) -> Result<GitStore> {
+        bound_pack_maps();
         // The workspace resolved a relative path already; parse only to classify.
         let remote = Remote::parse(url, Path::new(""));
         let shown = remote.shown();
@@ -228,9 +229,42 @@ impl GitStore {
         }
         self.repo.set_head(&self.local_ref())?;
         crash::point("sync-head");
-        self.checkout()?;
+        if !self.checkout_is_clean() {
+            self.checkout()?;
+        }
         crash::point("sync-checkout");
         Ok(())
+    }
+
+    /// Whether the checkout is the branch's tree as vow left it: its marker names the head.
+    /// Checking a 60,000-file checkout out again costs seconds (every file is looked at, and
+    /// those the index has no stat data for are hashed), and a plan or an apply opens the
+    /// store every time while the branch moved only when someone else pushed.
+    fn checkout_is_clean(&self) -> bool {
+        let marker = layout::git_clean_marker(&self.dir);
+        std::fs::read_to_string(marker).is_ok_and(|m| m.trim() == self.head_text())
+    }
+
+    /// The head as the marker writes it (`none` for an empty branch).
+    fn head_text(&self) -> String {
+        self.head().map_or("none".into(), |o| o.to_string())
+    }
+
+    /// Removes the marker before the checkout is changed, so that a kill part-way leaves none.
+    fn unmark_clean(&self) -> Result<()> {
+        let marker = layout::git_clean_marker(&self.dir);
+        match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove", &marker, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the checkout as exactly the head's tree (after it was written whole).
+    fn mark_clean(&self) -> Result<()> {
+        let marker = layout::git_clean_marker(&self.dir);
+        std::fs::write(&marker, self.head_text()).map_err(|e| Error::io("write", &marker, e))
     }
 
     /// Pushes the commit an interrupted apply made but did not push. When the remote refuses
@@ -271,6 +305,12 @@ impl GitStore {
 
     /// Makes the checkout exactly the branch's tree.
     fn checkout(&self) -> Result<()> {
+        self.unmark_clean()?;
+        self.force_checkout()?;
+        self.mark_clean()
+    }
+
+    fn force_checkout(&self) -> Result<()> {
         let mut co = CheckoutBuilder::new();
         co.force().remove_untracked(true);
         if self.head().is_some() {
@@ -339,14 +379,8 @@ impl GitStore {
         parent: Option<&git2::Commit<'_>>,
         ops: &[Op],
     ) -> Result<(Oid, Vec<bool>)> {
-        let staged = pack::Staged::open(&self.dir)?;
-        let base = match parent {
-            Some(c) => staged.repo().find_tree(c.tree_id())?,
-            None => {
-                let empty = staged.repo().treebuilder(None)?.write()?;
-                staged.repo().find_tree(empty)?
-            }
-        };
+        let mut staged = pack::Staged::open(&self.dir)?;
+        let old_tree = parent.map(|c| c.tree()).transpose()?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut same = Vec::with_capacity(ops.len());
         for op in ops {
@@ -354,7 +388,9 @@ impl GitStore {
                 Op::Write { path, bytes } => {
                     let blob = staged.blob(bytes)?;
                     crash::point("blob");
-                    let old = base.get_path(Path::new(path)).ok();
+                    let old = old_tree
+                        .as_ref()
+                        .and_then(|t| t.get_path(Path::new(path)).ok());
                     same.push(old.is_some_and(|e| {
                         e.id() == blob && e.filemode() == i32::from(git2::FileMode::Blob)
                     }));
@@ -365,7 +401,21 @@ impl GitStore {
                     update.remove(path.as_str());
                 }
             }
+            // A large wave's blobs go to disk a pack at a time, so that memory holds one
+            // chunk of them, not the wave's (the packs are written whole before the commit
+            // that needs them, as the last one is).
+            if staged.held() >= pack::CHUNK_BYTES {
+                staged.write_pack(&self.repo)?;
+                staged = pack::Staged::open(&self.dir)?;
+            }
         }
+        let base = match parent {
+            Some(c) => staged.repo().find_tree(c.tree_id())?,
+            None => {
+                let empty = staged.repo().treebuilder(None)?.write()?;
+                staged.repo().find_tree(empty)?
+            }
+        };
         let tree_id = update.create_updated(staged.repo(), &base)?;
         let tree = staged.repo().find_tree(tree_id)?;
         staged.note_new_trees(&self.repo, &tree)?;
@@ -378,18 +428,15 @@ impl GitStore {
     /// (`same`): the checkout is the parent's tree, so those bytes are there already.
     fn write_checkout(&self, ops: &[Op], same: &[bool]) -> Result<()> {
         // Confined paths: every one checked before the first is written (see `store::path`).
-        let paths = super::path::check_all(&self.dir, ops.iter().map(Op::path))?;
-        let mut made = super::path::Made::default();
+        let mut checked = super::path::Checked::default();
+        let paths = super::path::check_all_in(&self.dir, ops.iter().map(Op::path), &mut checked)?;
         for ((op, sp), same) in ops.iter().zip(&paths).zip(same) {
             if *same {
                 continue;
             }
             match op {
-                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut made)?,
-                Op::Remove { .. } => {
-                    sp.remove(&self.dir)?;
-                    made.forget();
-                }
+                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut checked)?,
+                Op::Remove { .. } => sp.remove_in(&self.dir, &mut checked)?,
             }
         }
         Ok(())
@@ -456,18 +503,39 @@ impl Store for GitStore {
             )));
         }
         crash::point("checkout");
+        self.unmark_clean()?;
         self.write_checkout(ops, &same)?;
         crash::point("index");
         let mut index = self.repo.index()?;
         index.read_tree(&tree)?;
         index.write()?;
         crash::point("index-written");
+        self.mark_clean()?;
         Ok(oid.to_string())
     }
 
     fn lock_path(&self) -> PathBuf {
         layout::git_lock(&self.dir)
     }
+}
+
+/// libgit2 maps the packs it reads into memory up to 8 GiB by default, and caches the trees it
+/// reads up to 256 MiB: a large store's packs and trees then count as the process's memory.
+/// 64 MiB of maps (in 8 MiB windows) and a 16 MiB cache are enough for a wave's lookups.
+fn bound_pack_maps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's global options are set once, before this process's first
+        // repository is opened (`Once`), so no other libgit2 call runs at the same time.
+        let set = unsafe {
+            git2::opts::set_mwindow_size(8 << 20)
+                .and_then(|()| git2::opts::set_mwindow_mapped_limit(64 << 20))
+                .and_then(|()| git2::opts::set_cache_max_size(16 << 20))
+        };
+        if let Err(e) = set {
+            tracing::debug!("cannot bound libgit2's pack maps: {e}");
+        }
+    });
 }
 
 /// A libgit2 failure, as libgit2 words it.

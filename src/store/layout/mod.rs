@@ -193,6 +193,18 @@ pub fn git_cache(workspace: &Path, url: &str, branch: &str) -> PathBuf {
         .join(format!("git-{}", key.get(7..19).unwrap_or(&key)))
 }
 
+/// The marker a git store's checkout holds while it is exactly a commit's tree: that commit's
+/// id. Removed before vow changes the checkout and written after, so a checkout an apply was
+/// killed in the middle of writing has none and is checked out again (see `git::GitStore`).
+pub fn git_clean_marker(cache: &Path) -> PathBuf {
+    cache.join(".git").join("vow-checkout")
+}
+
+/// The git config vow's pack writer reads in a git store's cache (see `git::pack`).
+pub fn git_pack_config(cache: &Path) -> PathBuf {
+    cache.join(".git").join("vow-pack.config")
+}
+
 /// A git checkout's temporary sibling while it is made (`new`) or set aside (`old`):
 /// `.<cache>.<what>-<pid>`; `None` when `cache` has no file name.
 pub fn git_cache_sibling(cache: &Path, what: GitCacheSibling, pid: u32) -> Option<PathBuf> {
