@@ -45,6 +45,7 @@ pub mod report;
 mod scan;
 pub mod schema;
 pub mod script;
+pub mod snippet;
 pub mod source;
 pub mod store;
 mod testcase;

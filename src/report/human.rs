@@ -3,6 +3,7 @@
 use crate::diag::Finding;
 use crate::evaluate::Evaluated;
 use crate::plan::{Action, Plan, Wave};
+use crate::snippet::{self, Stream};
 use std::fmt::Write;
 
 fn symbol(a: Action) -> char {
@@ -216,7 +217,7 @@ fn findings_summary(
         .filter(|f| f.blocking && f.instance.as_deref().is_none_or(|i| !listed.contains(i)))
         .collect();
     for f in unbound.iter().chain(others.iter()) {
-        let _ = writeln!(o, "{f}");
+        let _ = writeln!(o, "{}", human(f));
     }
 }
 
@@ -263,7 +264,7 @@ pub fn render(ev: &Evaluated) -> String {
     if !ev.findings.is_empty() {
         let _ = writeln!(o, "\n## findings");
         for f in &ev.findings {
-            let _ = writeln!(o, "{f}");
+            let _ = writeln!(o, "{}", human(f));
         }
     }
     if ev.blocked {
@@ -302,7 +303,7 @@ pub fn policy(v: &super::PolicyView) -> String {
         .iter()
         .filter(|f| f.severity > crate::diag::Severity::Info || f.blocking)
     {
-        let _ = writeln!(o, "{f}\n");
+        let _ = writeln!(o, "{}\n", human(f));
     }
     for t in v.tests.iter().filter(|t| !t.passed) {
         let _ = writeln!(
@@ -382,7 +383,7 @@ fn compliance(o: &mut String, c: &crate::scan::Compliance) {
 pub fn tests(results: &[crate::testcase::CaseResult], findings: &[Finding]) -> String {
     let mut o = String::new();
     for f in findings {
-        let _ = writeln!(o, "{f}\n");
+        let _ = writeln!(o, "{}\n", human(f));
     }
     for t in results {
         let mark = if t.passed { "PASS" } else { "FAIL" };
@@ -451,4 +452,9 @@ mod tests {
         assert!(o.contains("a second copy"), "{o}");
         assert!(!o.contains("listed under Blocked"), "{o}");
     }
+}
+
+/// A finding for people on stdout, with its source line (src/snippet.rs).
+fn human(f: &Finding) -> String {
+    snippet::human(f, Stream::Stdout)
 }
