@@ -254,6 +254,7 @@ pub fn main(args: Vec<String>) -> Result<i32> {
         }
     };
     init_logging(&cli.global);
+    crate::command::progress::set_quiet(cli.global.quiet);
     crate::snippet::configure(crate::snippet::Settings {
         root: cli.global.dir.clone(),
         color_stdout: colour(cli.global.color, &std::io::stdout()),

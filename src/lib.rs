@@ -41,6 +41,7 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod progress;
 pub mod report;
 mod scan;
 pub mod schema;
