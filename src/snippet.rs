@@ -107,7 +107,12 @@ fn level(f: &Finding) -> Level<'static> {
 /// Line `n` (1-based) of the file at `path`, without its line ending; `None` when the file
 /// cannot be read or is shorter.
 fn read_line(path: &std::path::Path, n: u32) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
+    // Only a regular file: opening a FIFO would wait for a writer forever. Non-blocking, so that
+    // one swapped in since cannot either.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let file = open_nonblocking(path)?;
     let mut reader = std::io::BufReader::new(file.take(MAX_READ_BYTES));
     let mut buf = Vec::new();
     for _ in 1..n {
@@ -125,6 +130,22 @@ fn read_line(path: &std::path::Path, n: u32) -> Option<String> {
     }
     let text = String::from_utf8_lossy(&buf);
     Some(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &std::path::Path) -> Option<std::fs::File> {
+    std::fs::File::open(path).ok()
 }
 
 /// The line as shown (cut to [`MAX_LINE_CHARS`] with an ellipsis, tabs as spaces) and the byte
@@ -209,6 +230,17 @@ mod tests {
         assert_eq!(text.chars().count(), MAX_LINE_CHARS + 1);
         assert!(text.ends_with('…'));
         assert_eq!(span, 0..3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        assert_eq!(read_line(&fifo, 1), None);
+        assert_eq!(read_line(&dir.path().join("missing"), 1), None);
     }
 
     #[test]
