@@ -174,11 +174,14 @@ fn cut(line: &str, field: Option<&str>, column: Option<u32>) -> (String, std::op
     let column = column
         .and_then(|c| usize::try_from(c).ok())
         .and_then(|c| text.char_indices().nth(c.saturating_sub(1)))
+        // A script's column counts from the script's own margin, not the file's: a column that
+        // lands on blanks is no help.
+        .filter(|(_, c)| !c.is_whitespace())
         .map(|(i, _)| i);
     let at = column.unwrap_or(start_of_text);
     let rest = text.get(at..).unwrap_or("");
     let len = rest
-        .find(|ch: char| ch.is_whitespace() || ch == ':' || ch == ',')
+        .find(|ch: char| ch.is_whitespace() || matches!(ch, ':' | ',' | '('))
         .unwrap_or(rest.len())
         .max(rest.chars().next().map_or(0, char::len_utf8));
     if rest.is_empty() {
@@ -213,9 +216,10 @@ mod tests {
             ("  storageGb: 5", Some("spec.storageGb"), None, 2..11),
             ("  - name: a", Some("spec.items[0].name"), None, 4..8),
             ("  \"size\": 3", Some("spec.size"), None, 3..7),
-            ("  other: 3", Some("spec.size"), Some(9), 8..9),
+            ("  other: 3", Some("spec.size"), Some(10), 9..10),
             ("  other: 3", None, None, 2..7),
             ("{\"a\":1}", None, None, 0..4),
+            ("      reject(`no`);", None, Some(3), 6..12),
             ("", None, None, 0..0),
         ];
         for (line, field, column, span) in cases {

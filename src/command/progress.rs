@@ -72,7 +72,7 @@ impl Progress for Terminal {
 
     fn step(&self) {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % BATCH == 0 {
+        if n.is_multiple_of(BATCH) {
             if let Ok(slot) = self.bar.try_lock() {
                 if let Some(bar) = slot.as_ref() {
                     bar.set_position(n);

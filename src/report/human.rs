@@ -436,6 +436,11 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
     o
 }
 
+/// A finding for people on stdout, with its source line (src/snippet.rs).
+fn human(f: &Finding) -> String {
+    snippet::human(f, Stream::Stdout)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,9 +457,4 @@ mod tests {
         assert!(o.contains("a second copy"), "{o}");
         assert!(!o.contains("listed under Blocked"), "{o}");
     }
-}
-
-/// A finding for people on stdout, with its source line (src/snippet.rs).
-fn human(f: &Finding) -> String {
-    snippet::human(f, Stream::Stdout)
 }
