@@ -3,7 +3,7 @@
 //! `NO_COLOR` and the terminal; progress only on a terminal.
 //!
 //! Snapshots: `INSTA_UPDATE=always cargo test -q --test output`. The terminal tests run `vow`
-//! under a pseudo-terminal with `script` (util-linux); without it they skip loudly, and fail
+//! under a pseudo-terminal with `script` (bsdutils on Debian, util-linux); without it they skip loudly, and fail
 //! under `CI=true`.
 
 #![allow(
@@ -109,7 +109,7 @@ fn on_a_terminal(ws: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> 
             eprintln!("SKIPPED: `script` (util-linux) cannot run: {e}");
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
-                "CI must have `script` (util-linux)"
+                "CI must have `script` (bsdutils)"
             );
             None
         }
