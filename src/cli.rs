@@ -356,6 +356,7 @@ fn run(cli: Cli, sink: &mut Sink) -> Result<i32> {
 }
 
 /// Runs the command: the one dispatch.
+// long: one arm per command, a table.
 fn dispatch(
     command: Command,
     g: &Global,
