@@ -553,11 +553,14 @@ fn with_inputs(
     if ws.store_kind != StoreKind::Folder {
         ws.open_store()?.refresh()?;
     }
+    let loading = crate::command::progress::Terminal::new("loading");
+    loading.spin("loading the workspace");
     let (inputs, requests) = crate::timings::time(Stage::Load, || match load {
         Load::Everything => inputs::load(ws, when.clock),
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
     });
+    crate::progress::Progress::done(&loading);
     tracing::info!(
         "loaded {} Promises, {} requests, {} destinations in {:?}",
         inputs.promises.len(),

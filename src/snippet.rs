@@ -13,6 +13,7 @@ use crate::diag::{Finding, Severity};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// A line longer than this many characters is cut, with an ellipsis.
@@ -33,6 +34,14 @@ pub struct Settings {
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
+/// Set when the report goes to a file (`--out`) instead of stdout: a file gets no colour.
+static STDOUT_TO_FILE: AtomicBool = AtomicBool::new(false);
+
+/// The report goes to a file (`--out`), not to stdout: no colour in it whatever stdout is.
+pub fn report_to_file() {
+    STDOUT_TO_FILE.store(true, Ordering::Relaxed);
+}
+
 /// Sets where findings' files are and the colours, once for the process (the first call wins).
 pub fn configure(settings: Settings) {
     let _ = SETTINGS.set(settings);
@@ -51,7 +60,7 @@ pub fn human(finding: &Finding, stream: Stream) -> String {
         return finding.to_string();
     };
     let color = match stream {
-        Stream::Stdout => settings.color_stdout,
+        Stream::Stdout => settings.color_stdout && !STDOUT_TO_FILE.load(Ordering::Relaxed),
         Stream::Stderr => settings.color_stderr,
     };
     render(finding, settings, color).unwrap_or_else(|| finding.to_string())

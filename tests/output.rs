@@ -88,6 +88,14 @@ fn color_always_colours_findings() {
     let (_, stdout, _) = vow(ws.path(), &["check", "--color", "always"]);
     assert!(stdout.contains("\u{1b}["), "{stdout}");
     assert!(stdout.contains("size: 500"), "{stdout}");
+    // A report written to a file has no colour, whatever stdout is.
+    let (_, stdout, _) = vow(ws.path(), &["check", "--color", "always", "--out", "r.txt"]);
+    assert_eq!(stdout, "");
+    let file = std::fs::read_to_string(ws.path().join("r.txt")).unwrap();
+    assert!(
+        file.contains("size: 500") && !file.contains('\u{1b}'),
+        "{file}"
+    );
 }
 
 /// Runs `vow ARGS` in `ws` under a pseudo-terminal (stdout and stderr both the terminal), with
@@ -137,6 +145,7 @@ fn progress_is_drawn_on_a_terminal_only() {
     let Some(screen) = on_a_terminal(ws.path(), "plan --format json > plan.json", &[]) else {
         return;
     };
+    assert!(screen.contains("loading the workspace"), "{screen:?}");
     assert!(screen.contains("evaluating"), "{screen:?}");
     assert!(screen.contains("requests"), "{screen:?}");
     let quiet = on_a_terminal(ws.path(), "-q plan --format json > plan.json", &[]).unwrap();

@@ -75,6 +75,9 @@ pub(crate) fn check(
         tests: &tests,
         now: inputs.now,
     };
+    if opts.out.is_some() {
+        crate::snippet::report_to_file();
+    }
     sink.emit(&policy_report(&view, opts.format), opts.out.as_deref())?;
     let blocked = findings.iter().any(|f| f.blocking);
     let failed_tests = tests.iter().any(|t| !t.passed);

@@ -1,5 +1,5 @@
-//! Progress on stderr while it is a terminal (indicatif): a bar over the requests evaluated and
-//! a spinner while apply waits for a gate. Nothing is drawn when stderr is not a terminal or
+//! Progress on stderr while it is a terminal (indicatif): a spinner while the workspace loads, a
+//! bar over the requests evaluated and a spinner while apply waits for a gate. Nothing is drawn when stderr is not a terminal or
 //! with `-q`, so pipes, files and CI logs never hold progress characters; stdout is never
 //! touched. The library counts (an atomic add per request); the bar reads the count when it
 //! redraws.
@@ -40,6 +40,21 @@ impl Terminal {
         }
     }
 
+    /// A spinner saying `what` until [`Progress::done`] (loading a workspace, a gate's wait).
+    pub(crate) fn spin(&self, what: &str) {
+        if !Self::shown() {
+            return;
+        }
+        let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            spinner.set_style(style.tick_chars("|/-\\ "));
+        }
+        spinner.set_message(what.to_string());
+        spinner.tick();
+        spinner.enable_steady_tick(Duration::from_millis(100));
+        self.replace(Some(spinner));
+    }
+
     fn shown() -> bool {
         !QUIET.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
     }
@@ -64,9 +79,10 @@ impl Progress for Terminal {
         if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        bar.enable_steady_tick(Duration::from_millis(100));
-        // Drawn at once: a small fleet is done before the first tick.
+        // Drawn at once (a small fleet is done before the first tick), and before the steady
+        // tick starts: with it, `tick` does nothing.
         bar.tick();
+        bar.enable_steady_tick(Duration::from_millis(100));
         self.replace(Some(bar));
     }
 
@@ -82,13 +98,7 @@ impl Progress for Terminal {
     }
 
     fn waiting(&self, why: &str) {
-        if !Self::shown() {
-            return;
-        }
-        let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        spinner.set_message(why.to_string());
-        spinner.enable_steady_tick(Duration::from_millis(100));
-        self.replace(Some(spinner));
+        self.spin(why);
     }
 
     fn done(&self) {
