@@ -98,12 +98,17 @@ fn color_always_colours_findings() {
     );
 }
 
-/// Runs `vow ARGS` in `ws` under a pseudo-terminal (stdout and stderr both the terminal), with
-/// `env`; the terminal's bytes, or `None` when `script` is missing.
+/// Runs `vow --now NOW ARGS` in `ws` under a pseudo-terminal (stdout and stderr both the
+/// terminal), with `env`; the terminal's bytes, or `None` when `script` is missing.
 fn on_a_terminal(ws: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> {
+    terminal(ws, &format!("--now {NOW} {args}"), env)
+}
+
+/// Runs `vow ARGS` in `ws` under a pseudo-terminal, with `env`.
+fn terminal(ws: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> {
     let vow = env!("CARGO_BIN_EXE_vow");
     let mut cmd = Command::new("script");
-    cmd.args(["-qec", &format!("{vow} --now {NOW} {args}"), "/dev/null"])
+    cmd.args(["-qec", &format!("{vow} {args}"), "/dev/null"])
         .current_dir(ws)
         // indicatif draws nothing on a terminal it cannot name (CI has no TERM).
         .env("TERM", "xterm")
@@ -114,7 +119,7 @@ fn on_a_terminal(ws: &Path, args: &str, env: &[(&str, &str)]) -> Option<String> 
     match cmd.output() {
         Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
         Err(e) => {
-            eprintln!("SKIPPED: `script` (util-linux) cannot run: {e}");
+            eprintln!("SKIPPED: `script` (bsdutils on Debian, util-linux) cannot run: {e}");
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI must have `script` (bsdutils)"
@@ -216,4 +221,25 @@ fn every_command_writes_machine_output_to_stdout_and_the_rest_to_stderr() {
             "{args:?}: progress on a pipe: {stderr:?}"
         );
     }
+}
+
+#[test]
+fn apply_spins_while_a_gate_waits_on_a_terminal() {
+    let ws = workspace();
+    std::fs::remove_file(ws.path().join("requests/big.yaml")).unwrap();
+    // The clock, not --now: only a real wait sleeps, and the spinner is drawn while it does.
+    let (code, _, err) = vow_in(
+        ws.path(),
+        &["plan", "--format", "json", "--out", "plan.json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // The gate says "not yet" (75) once, then passes.
+    let gate = "'test -f ok || { touch ok; exit 75; }'";
+    let apply = format!("apply plan.json --wait --poll 1s --gate-cmd {gate}");
+    let Some(screen) = terminal(ws.path(), &apply, &[]) else {
+        return;
+    };
+    assert!(screen.contains("applied wave 0 all"), "{screen:?}");
+    assert!(screen.contains("waiting for the wave's gate"), "{screen:?}");
+    assert!(screen.contains(": done:"), "{screen:?}");
 }
