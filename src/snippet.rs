@@ -11,10 +11,10 @@
 
 use crate::diag::{Finding, Severity};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use std::io::{BufRead, Read};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// A line longer than this many characters is cut, with an ellipsis.
 const MAX_LINE_CHARS: usize = 200;
@@ -113,25 +113,49 @@ fn level(f: &Finding) -> Level<'static> {
     }
 }
 
+/// Where the last line read starts: findings come sorted by file and line, so the next line
+/// asked for is mostly further down the same file, and each file is read through once however
+/// many findings it has (not once per finding).
+struct Cursor {
+    path: PathBuf,
+    line: u32,
+    offset: u64,
+}
+
+static CURSOR: Mutex<Option<Cursor>> = Mutex::new(None);
+
 /// Line `n` (1-based) of the file at `path`, without its line ending; `None` when the file
 /// cannot be read or is shorter.
 fn read_line(path: &std::path::Path, n: u32) -> Option<String> {
     // Only a regular file: opening a FIFO would wait for a writer forever. Non-blocking, so that
     // one swapped in since cannot either.
-    if !std::fs::metadata(path).ok()?.is_file() {
+    if n == 0 || !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
-    let file = open_nonblocking(path)?;
-    let mut reader = std::io::BufReader::new(file.take(MAX_READ_BYTES));
-    let mut buf = Vec::new();
-    for _ in 1..n {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).ok()? == 0 {
+    let mut file = open_nonblocking(path)?;
+    let mut cursor = CURSOR.lock().ok()?;
+    let (mut line, mut offset) = match cursor.as_ref() {
+        Some(c) if c.path == path && c.line <= n => (c.line, c.offset),
+        _ => (1, 0),
+    };
+    file.seek(SeekFrom::Start(offset)).ok()?;
+    let mut reader = std::io::BufReader::new(file.take(MAX_READ_BYTES.saturating_sub(offset)));
+    while line < n {
+        let skipped = reader.skip_until(b'\n').ok()?;
+        if skipped == 0 {
             return None;
         }
+        offset += skipped as u64;
+        line += 1;
     }
-    buf.clear();
+    *cursor = Some(Cursor {
+        path: path.to_path_buf(),
+        line,
+        offset,
+    });
+    drop(cursor);
     // The wanted line itself is read to at most a little more than is shown.
+    let mut buf = Vec::new();
     let limit = (MAX_LINE_CHARS * 4 + 4) as u64;
     let read = (&mut reader).take(limit).read_until(b'\n', &mut buf).ok()?;
     if read == 0 {
@@ -254,6 +278,34 @@ mod tests {
         assert!(made.unwrap().success());
         assert_eq!(read_line(&fifo, 1), None);
         assert_eq!(read_line(&dir.path().join("missing"), 1), None);
+    }
+
+    #[test]
+    fn lines_are_read_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.yaml");
+        std::fs::write(&file, "one\ntwo\r\n\nfour").unwrap();
+        let other = dir.path().join("b.yaml");
+        std::fs::write(&other, "b1\nb2\n").unwrap();
+        let cases = [
+            (&file, 2, Some("two")),
+            (&file, 4, Some("four")),
+            (&file, 1, Some("one")),
+            (&other, 2, Some("b2")),
+            (&file, 3, Some("")),
+            (&file, 5, None),
+            (&file, 0, None),
+            (&other, 3, None),
+            (&file, 4, Some("four")),
+        ];
+        for (path, n, want) in cases {
+            assert_eq!(
+                read_line(path, n).as_deref(),
+                want,
+                "{} {n}",
+                path.display()
+            );
+        }
     }
 
     #[test]
