@@ -216,8 +216,9 @@ fn findings_summary(
         .iter()
         .filter(|f| f.blocking && f.instance.as_deref().is_none_or(|i| !listed.contains(i)))
         .collect();
+    // A blank line before each: a finding with its source line takes several lines.
     for f in unbound.iter().chain(others.iter()) {
-        let _ = writeln!(o, "{}", human(f));
+        let _ = writeln!(o, "\n{}", human(f));
     }
 }
 
@@ -263,8 +264,10 @@ pub fn render(ev: &Evaluated) -> String {
     }
     if !ev.findings.is_empty() {
         let _ = writeln!(o, "\n## findings");
-        for f in &ev.findings {
-            let _ = writeln!(o, "{}", human(f));
+        for (i, f) in ev.findings.iter().enumerate() {
+            // A blank line between findings: one with its source line takes several lines.
+            let gap = if i == 0 { "" } else { "\n" };
+            let _ = writeln!(o, "{gap}{}", human(f));
         }
     }
     if ev.blocked {
