@@ -53,7 +53,7 @@ pub struct Global {
     /// More detail on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Colour on stderr.
+    /// Colour (findings, logs): auto is on a terminal without NO_COLOR.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// The time to plan and judge waivers at: RFC 3339 or a date (midnight UTC). Default: now.
@@ -254,6 +254,12 @@ pub fn main(args: Vec<String>) -> Result<i32> {
         }
     };
     init_logging(&cli.global);
+    crate::command::progress::set_quiet(cli.global.quiet);
+    crate::snippet::configure(crate::snippet::Settings {
+        root: cli.global.dir.clone(),
+        color_stdout: colour(cli.global.color, &std::io::stdout()),
+        color_stderr: colour(cli.global.color, &std::io::stderr()),
+    });
     let started = std::time::Instant::now();
     if cli.global.timings {
         crate::timings::enable();
@@ -274,11 +280,7 @@ fn init_logging(g: &Global) {
         (false, 1) => tracing::Level::INFO,
         (false, _) => tracing::Level::DEBUG,
     };
-    let ansi = match g.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    };
+    let ansi = colour(g.color, &std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
@@ -286,6 +288,18 @@ fn init_logging(g: &Global) {
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+/// Whether to colour `stream`: `--color`, and under `auto` a terminal without `NO_COLOR` set
+/// to a non-empty value (no-color.org).
+fn colour(choice: Color, stream: &impl std::io::IsTerminal) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_terminal()
+        }
+    }
 }
 
 /// The most worker threads `-j` starts: more only cost memory and start-up time (`-j 100000`
@@ -540,11 +554,14 @@ fn with_inputs(
     if ws.store_kind != StoreKind::Folder {
         ws.open_store()?.refresh()?;
     }
+    let loading = crate::command::progress::Terminal::new("loading");
+    loading.spin("loading the workspace");
     let (inputs, requests) = crate::timings::time(Stage::Load, || match load {
         Load::Everything => inputs::load(ws, when.clock),
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
     });
+    crate::progress::Progress::done(&loading);
     tracing::info!(
         "loaded {} Promises, {} requests, {} destinations in {:?}",
         inputs.promises.len(),

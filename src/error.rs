@@ -99,7 +99,10 @@ impl fmt::Display for Findings<'_> {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{finding}")?;
+            f.write_str(&crate::snippet::human(
+                finding,
+                crate::snippet::Stream::Stderr,
+            ))?;
         }
         Ok(())
     }

@@ -75,7 +75,11 @@ fn apply_until_done(ws: &Path, plan: &str) -> usize {
         let now = t.to_rfc3339();
         let (code, out, err) = run(ws, &["apply", plan, "--now", &now, "--gate-cmd", "true"]);
         assert_eq!(code, 0, "{out}{err}");
-        if out.contains(": done:") {
+        assert_eq!(
+            out, "",
+            "apply has no machine output: all of it is on stderr"
+        );
+        if err.contains(": done:") {
             return i + 1;
         }
         t += chrono::Duration::hours(5);
@@ -193,7 +197,7 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
     // This test writes the canaries' records itself, so it starts without the example's.
     std::fs::remove_dir_all(ws.path().join("fixtures/example/health")).unwrap();
     plan_out(ws.path(), "2026-12-01T09:00:00Z");
-    let (code, out, _) = run(
+    let (code, _, out) = run(
         ws.path(),
         &[
             "apply",
@@ -214,7 +218,7 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
         "{out}"
     );
     // Health records instead of a gate command: none yet, so it waits for them.
-    let (code, out, _) = run(
+    let (code, _, out) = run(
         ws.path(),
         &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z"],
     );
@@ -247,7 +251,11 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("applied wave 2 dev"), "{err}");
-    assert!(out.contains("waits for health records"), "{out}");
+    assert!(err.contains("waits for health records"), "{err}");
+    assert_eq!(
+        out, "",
+        "apply has no machine output: all of it is on stderr"
+    );
 }
 
 #[test]
@@ -372,7 +380,7 @@ fn a_failing_gate_aborts_and_rollback_restores_the_previous_files() {
     );
     assert_eq!(code, 0);
     // The staging wave goes bad: over budget, the run is aborted.
-    let (code, out, _) = run(
+    let (code, _, out) = run(
         ws.path(),
         &[
             "apply",

@@ -162,7 +162,8 @@ fn apply_until_done(ws: &Path, start: &str) {
             &["apply", "plan.json", "--now", &now, "--gate-cmd", "true"],
         );
         assert_eq!(code, 0, "{out}{err}");
-        if out.contains(": done:") {
+        // Apply's lines are all on stderr (docs/cli.md).
+        if err.contains(": done:") {
             return;
         }
         t += chrono::Duration::hours(5);

@@ -29,7 +29,7 @@ use journal::{GateState, Journal, RunStatus};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub struct ApplyOptions {
+pub struct ApplyOptions<'a> {
     pub plan: PathBuf,
     pub now: DateTime<Utc>,
     /// Poll until the run is done or aborted instead of returning when a gate must wait.
@@ -43,6 +43,8 @@ pub struct ApplyOptions {
     /// Tells people what apply did (a wave applied, a lock broken, a gate polled): the command
     /// line writes it to stderr; apply itself never prints.
     pub say: fn(&str),
+    /// Shows a spinner while a gate waits (the command line's, on a terminal).
+    pub progress: &'a dyn crate::progress::Progress,
 }
 
 /// How a run of apply ended.
@@ -103,7 +105,9 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                 }
                 // With a fixed --now, time is simulated: it advances without sleeping.
                 if opts.clock {
+                    opts.progress.waiting("waiting for the wave's gate");
                     std::thread::sleep(pause);
+                    opts.progress.done();
                     now = Utc::now();
                 } else {
                     now += chrono::Duration::from_std(pause)

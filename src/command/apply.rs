@@ -1,5 +1,6 @@
 //! `vow apply`: applies a plan to the store wave by wave behind its gates (src/apply/), and says
-//! how the run stands.
+//! how the run stands. Apply has no machine output: every line of it (the waves applied, the
+//! waits, how the run stands) is for people, on stderr (docs/cli.md, "Output rules").
 
 use super::Sink;
 use crate::apply::{ApplyOptions, Outcome};
@@ -33,6 +34,7 @@ pub(crate) fn apply(
 ) -> Result<i32> {
     let mut st = ws.open_store()?;
     let poll = crate::duration::parse_duration(&opts.poll).map_err(Error::Usage)?;
+    let progress = super::progress::Terminal::new("applying");
     let apply_opts = ApplyOptions {
         plan: opts.plan.clone(),
         now,
@@ -42,14 +44,15 @@ pub(crate) fn apply(
         force_unlock: opts.force_unlock.clone(),
         clock,
         say: |line| super::sink::say(&format!("{line}\n")),
+        progress: &progress,
     };
     let outcome = crate::apply::apply(ws, st.as_mut(), &apply_opts)?;
     match outcome {
         Outcome::Done { run } => {
-            sink.out(&format!(
+            sink.say(&format!(
                 "run {run}: done: every wave applied and its gate passed ({})\n",
                 st.describe()
-            ))?;
+            ));
             Ok(exit::OK)
         }
         Outcome::Waiting {
@@ -61,11 +64,11 @@ pub(crate) fn apply(
             let when = until
                 .map(|u| format!("after {}", crate::duration::format_time(u)))
                 .unwrap_or_else(|| "when they are in".into());
-            sink.out(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"))?;
+            sink.say(&format!("run {run}: wave {wave} waits for {why}\nRun `vow apply` again {when}, or use --wait.\n"));
             Ok(exit::OK)
         }
         Outcome::Aborted { run, why } => {
-            sink.out(&format!("run {run}: aborted: {why}\n"))?;
+            sink.say(&format!("run {run}: aborted: {why}\n"));
             Ok(exit::FINDINGS)
         }
     }

@@ -53,7 +53,12 @@ pub(crate) fn check(
         .collect();
     let evaluated: Vec<evaluate::Evaluated> = crate::timings::time(Stage::Evaluate, || {
         let eval_opts = evaluate::Options::new(evaluate::Detail::Digests);
-        evaluate::run(inputs, evaluate::Requests::Owned(requests), &eval_opts)
+        evaluate::run_with_progress(
+            inputs,
+            evaluate::Requests::Owned(requests),
+            &eval_opts,
+            &super::progress::Terminal::new("evaluating"),
+        )
     });
     for e in &evaluated {
         findings.extend(e.findings.iter().cloned());
@@ -70,6 +75,9 @@ pub(crate) fn check(
         tests: &tests,
         now: inputs.now,
     };
+    if opts.out.is_some() {
+        crate::snippet::report_to_file();
+    }
     sink.emit(
         &policy_report(&view, opts.format, &inputs.ws.labels),
         opts.out.as_deref(),

@@ -65,7 +65,12 @@ pub(crate) fn plan(
         .with_dependencies()
         .with_summaries();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::run(inputs, requests, &eval_opts)
+        evaluate::run_with_progress(
+            inputs,
+            requests,
+            &eval_opts,
+            &super::progress::Terminal::new("evaluating"),
+        )
     });
     tracing::info!(
         "evaluated {} requests in {:?}",
@@ -95,7 +100,12 @@ pub(crate) fn shard(
         .filter(|r| crate::model::shard_of(&r.id, shard.count) == shard.index - 1)
         .collect();
     let evaluated = crate::timings::time(Stage::Evaluate, || {
-        evaluate::run(inputs, evaluate::Requests::Owned(requests), &eval_opts)
+        evaluate::run_with_progress(
+            inputs,
+            evaluate::Requests::Owned(requests),
+            &eval_opts,
+            &super::progress::Terminal::new("evaluating"),
+        )
     });
     let count = evaluated.len();
     let partial = plan::Partial::new(

@@ -28,6 +28,9 @@ pub(crate) fn scan(
         tests: &[],
         now: inputs.now,
     };
+    if out.is_some() {
+        crate::snippet::report_to_file();
+    }
     crate::timings::time(Stage::Output, || {
         sink.emit(&policy_report(&view, format, &inputs.ws.labels), out)
     })?;

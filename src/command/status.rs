@@ -11,7 +11,10 @@ pub(crate) fn status(ws: &Workspace, run: Option<&str>, sink: &mut Sink) -> Resu
     st.refresh()?;
     let scan = crate::apply::journal::scan(st.dir(), &ws.root);
     for f in &scan.findings {
-        sink.say(&format!("{f}\n"));
+        sink.say(&format!(
+            "{}\n",
+            crate::snippet::human(f, crate::snippet::Stream::Stderr)
+        ));
     }
     let runs = match run {
         Some(r) => {

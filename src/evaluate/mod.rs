@@ -97,8 +97,26 @@ impl Options {
 /// Evaluates the requests in parallel (and the Promises' dependencies when asked); results are
 /// in instance order. Field lines of findings are found once per file for the whole batch.
 pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Evaluated> {
+    run_with_progress(catalogue, requests, opts, &crate::progress::Silent)
+}
+
+/// [`run`], telling `progress` of every request evaluated.
+pub fn run_with_progress(
+    catalogue: &Catalogue,
+    requests: Requests,
+    opts: &Options,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<Evaluated> {
     let now = opts.now.unwrap_or(catalogue.now);
-    let one = |r: &Request, value: Value| evaluate_unlocated(catalogue, r, value, opts, now);
+    let one = |r: &Request, value: Value| {
+        let evaluated = evaluate_unlocated(catalogue, r, value, opts, now);
+        progress.step();
+        evaluated
+    };
+    progress.start(match &requests {
+        Requests::Owned(r) => r.len() as u64,
+        Requests::Borrowed(r) => r.len() as u64,
+    });
     let mut out: Vec<Evaluated> = match requests {
         Requests::Owned(requests) => requests
             .into_par_iter()
@@ -109,6 +127,7 @@ pub fn run(catalogue: &Catalogue, requests: Requests, opts: &Options) -> Vec<Eva
             .collect(),
         Requests::Borrowed(requests) => requests.par_iter().map(|r| one(r, r.document())).collect(),
     };
+    progress.done();
     locate_all(catalogue, &mut out);
     if opts.with_dependencies {
         out.extend(

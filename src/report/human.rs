@@ -3,6 +3,7 @@
 use crate::diag::Finding;
 use crate::evaluate::Evaluated;
 use crate::plan::{Action, Plan, Wave};
+use crate::snippet::{self, Stream};
 use std::fmt::Write;
 
 fn symbol(a: Action) -> char {
@@ -215,8 +216,9 @@ fn findings_summary(
         .iter()
         .filter(|f| f.blocking && f.instance.as_deref().is_none_or(|i| !listed.contains(i)))
         .collect();
+    // A blank line before each: a finding with its source line takes several lines.
     for f in unbound.iter().chain(others.iter()) {
-        let _ = writeln!(o, "{f}");
+        let _ = writeln!(o, "\n{}", human(f));
     }
 }
 
@@ -262,8 +264,10 @@ pub fn render(ev: &Evaluated) -> String {
     }
     if !ev.findings.is_empty() {
         let _ = writeln!(o, "\n## findings");
-        for f in &ev.findings {
-            let _ = writeln!(o, "{f}");
+        for (i, f) in ev.findings.iter().enumerate() {
+            // A blank line between findings: one with its source line takes several lines.
+            let gap = if i == 0 { "" } else { "\n" };
+            let _ = writeln!(o, "{gap}{}", human(f));
         }
     }
     if ev.blocked {
@@ -302,7 +306,7 @@ pub fn policy(v: &super::PolicyView) -> String {
         .iter()
         .filter(|f| f.severity > crate::diag::Severity::Info || f.blocking)
     {
-        let _ = writeln!(o, "{f}\n");
+        let _ = writeln!(o, "{}\n", human(f));
     }
     for t in v.tests.iter().filter(|t| !t.passed) {
         let _ = writeln!(
@@ -382,7 +386,7 @@ fn compliance(o: &mut String, c: &crate::scan::Compliance) {
 pub fn tests(results: &[crate::testcase::CaseResult], findings: &[Finding]) -> String {
     let mut o = String::new();
     for f in findings {
-        let _ = writeln!(o, "{f}\n");
+        let _ = writeln!(o, "{}\n", human(f));
     }
     for t in results {
         let mark = if t.passed { "PASS" } else { "FAIL" };
@@ -433,6 +437,11 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
         }
     }
     o
+}
+
+/// A finding for people on stdout, with its source line (src/snippet.rs).
+fn human(f: &Finding) -> String {
+    snippet::human(f, Stream::Stdout)
 }
 
 #[cfg(test)]

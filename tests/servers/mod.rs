@@ -240,7 +240,8 @@ pub(crate) fn apply_until_done(env: &GitEnv, ws: &Path, start: &str) {
         let args = ["apply", "plan.json", "--now", &now, "--gate-cmd", "true"];
         let (code, out, err) = env.vow(ws, &args);
         assert_eq!(code, 0, "{out}{err}");
-        if out.contains(": done:") {
+        // Apply's lines are all on stderr (docs/cli.md).
+        if err.contains(": done:") {
             return;
         }
         t += chrono::Duration::hours(5);
