@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::evaluate::{self, Detail, Evaluated, Options};
 use crate::load::inputs::Catalogue;
 use crate::model::{InstanceRef, Request};
-use crate::plan::{Plan, PlanKind, Wave, WaveInstance};
+use crate::plan::{Plan, PlanKind, Wave};
 use crate::store::{self, Store};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// How many differences a refusal lists.
 const SHOWN: usize = 10;
@@ -179,112 +179,10 @@ pub(super) fn check(plan: &Plan, derived: &[Wave]) -> Result<()> {
     Err(Error::EditedPlan(message))
 }
 
-/// Every difference between the plan's waves and the derived ones, in wave order.
+/// Every difference between the plan's waves and the derived ones, in wave order (the same
+/// comparison `vow show` makes).
 pub(super) fn differences(planned: &[Wave], derived: &[Wave]) -> Vec<String> {
-    let mut out = Vec::new();
-    if planned.len() != derived.len() {
-        out.push(format!(
-            "{} wave(s), but planning gives {}",
-            planned.len(),
-            derived.len()
-        ));
-    }
-    for (i, p) in planned.iter().enumerate() {
-        match derived.get(i) {
-            Some(d) => wave_differences(p, d, &mut out),
-            None => out.push(format!(
-                "wave {} {} ({} instances) is not in the plan planning gives",
-                p.index,
-                p.name,
-                p.instances.len()
-            )),
-        }
-    }
-    for d in derived.iter().skip(planned.len()) {
-        out.push(format!(
-            "wave {} {} ({} instances) is missing from the plan",
-            d.index,
-            d.name,
-            d.instances.len()
-        ));
-    }
-    out
-}
-
-fn wave_differences(p: &Wave, d: &Wave, out: &mut Vec<String>) {
-    let at = format!("wave {} {}", d.index, d.name);
-    let mut field = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(format!("{at}: {name} {a}, but {b}"));
-        }
-    };
-    field("index", p.index.to_string(), d.index.to_string());
-    field("name", p.name.clone(), d.name.clone());
-    field("canary", p.canary.to_string(), d.canary.to_string());
-    field("bake", shown(&p.bake), shown(&d.bake));
-    field(
-        "failureBudget",
-        p.failure_budget.to_string(),
-        d.failure_budget.to_string(),
-    );
-    field("gate", p.gate.to_string(), d.gate.to_string());
-    field("notBefore", shown(&p.not_before), shown(&d.not_before));
-    field("batch", batch(p), batch(d));
-    // Keyed by the refs' text: differences are listed in the order of the plan file's text.
-    let planned: BTreeMap<String, &WaveInstance> = p
-        .instances
-        .iter()
-        .map(|i| (i.instance.to_string(), i))
-        .collect();
-    let derived: BTreeMap<String, &WaveInstance> = d
-        .instances
-        .iter()
-        .map(|i| (i.instance.to_string(), i))
-        .collect();
-    if planned.len() != p.instances.len() {
-        out.push(format!("{at}: an instance is listed twice"));
-    }
-    for (r, pi) in &planned {
-        match derived.get(r) {
-            None => out.push(format!("{at}: {r} ({}) is not in this wave now", pi.action)),
-            Some(di) if !same(di, pi) => out.push(format!(
-                "{at}: {r} is {}, but {}",
-                instance(pi),
-                instance(di)
-            )),
-            Some(_) => {}
-        }
-    }
-    for (r, di) in derived.iter().filter(|(r, _)| !planned.contains_key(*r)) {
-        out.push(format!(
-            "{at}: {r} ({}) is missing from the plan",
-            di.action
-        ));
-    }
-}
-
-/// A batch as the plan file writes it (`{"index":1,"of":3}`), or `none`.
-fn batch(w: &Wave) -> String {
-    w.batch.as_ref().map_or("none".into(), |b| {
-        format!("{{\"index\":{},\"of\":{}}}", b.index, b.of)
-    })
-}
-
-/// What apply does with an instance: its reason and placement are for people and not compared.
-fn same(a: &WaveInstance, b: &WaveInstance) -> bool {
-    (a.action, &a.from, &a.to, &a.source) == (b.action, &b.from, &b.to, &b.source)
-}
-
-fn instance(i: &WaveInstance) -> String {
-    let mut s = format!("{} {} → {}", i.action, shown(&i.from), shown(&i.to));
-    if let Some(src) = &i.source {
-        s.push_str(&format!(" from {src}"));
-    }
-    s
-}
-
-fn shown(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "none".into())
+    crate::plan::wave_differences(planned, derived)
 }
 
 #[cfg(test)]
@@ -325,8 +223,8 @@ mod tests {
             "failureBudget 9, but 0",
             "gate false, but true",
             "p:n/a is delete v1 → none, but update v1 → v2",
-            "p:n/z (create) is not in this wave now",
-            "p:n/b (create) is missing from the plan",
+            "p:n/z (create none → v2) is not in this wave now",
+            "p:n/b (create none → v2) is missing from the plan",
         ] {
             assert!(text.contains(needle), "{needle} not in:\n{text}");
         }
