@@ -26,30 +26,6 @@ use std::process::Command;
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
-/// A bare `main` repository under the workspace, and vow.yaml pointing at it (with `author`
-/// added to `store.git` when given).
-fn git_workspace(author: Option<&str>) -> (tempfile::TempDir, PathBuf) {
-    let ws = example_copy();
-    let remote = ws.path().join("served/state.git");
-    let ok = Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&remote)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git init --bare");
-    let cfg = std::fs::read_to_string(ws.path().join("vow.yaml")).unwrap();
-    let head = cfg.split("\n# Production changes").next().unwrap();
-    let author = author.map(|a| format!(", author: {a}")).unwrap_or_default();
-    let url = format!("file://{}", remote.display());
-    let cfg = head.replace(
-        "store: {folder: fixtures/example/state}",
-        &format!("store: {{git: {{url: \"{url}\", branch: main{author}}}}}"),
-    );
-    std::fs::write(ws.path().join("vow.yaml"), cfg).unwrap();
-    (ws, remote)
-}
-
 /// `cmd` with only `global` as the user's git config and `env` added; no identity variables
 /// but those in `env`.
 fn isolated(mut cmd: Command, ws: &Path, global: &Path, env: &[(&str, &str)]) -> Command {

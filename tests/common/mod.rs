@@ -237,3 +237,27 @@ pub(crate) fn racer_gate(ws: &Path, url: &str, change: &str, message: &str) -> S
     std::fs::write(&racer, script).unwrap();
     format!("sh {}", racer.display())
 }
+
+/// A bare `main` repository under the workspace, and vow.yaml pointing at it (with `author`
+/// lines added to `store.git` when given).
+pub(crate) fn git_workspace(author: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let ws = example_copy();
+    let remote = ws.path().join("served/state.git");
+    let ok = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&remote)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init --bare");
+    let cfg = std::fs::read_to_string(ws.path().join("vow.yaml")).unwrap();
+    let head = cfg.split("\n# Production changes").next().unwrap();
+    let author = author.map(|a| format!(", author: {a}")).unwrap_or_default();
+    let url = format!("file://{}", remote.display());
+    let cfg = head.replace(
+        "store: {folder: fixtures/example/state}",
+        &format!("store: {{git: {{url: \"{url}\", branch: main{author}}}}}"),
+    );
+    std::fs::write(ws.path().join("vow.yaml"), cfg).unwrap();
+    (ws, remote)
+}
