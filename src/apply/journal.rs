@@ -13,8 +13,42 @@ use std::path::Path;
 pub enum RunStatus {
     /// Waves remain; the next one waits for its gate or has not started.
     Running,
+    /// Stopped by `vow pause`: apply changes nothing until `vow resume`.
+    Paused,
+    /// Ended by `vow cancel` (or superseded): no further waves; the store stays as it is.
+    Cancelled,
     Aborted,
     Done,
+}
+
+/// A hand on the run: `vow pause|resume|promote|cancel|abort`, `--supersede`, `--break-freeze`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    Promote,
+    Cancel,
+    Abort,
+    Supersede,
+    BreakFreeze,
+}
+
+/// One control, as the journal keeps it: what, when, by whom and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Control {
+    pub action: ControlAction,
+    pub at: String,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The wave it acted on (promote: the wave whose gate it passed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<usize>,
+    /// The other run it names (supersede: the run it cancelled, or the run that replaced this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +69,34 @@ pub struct WaveRecord {
     pub gate: GateState,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
+    /// What the gate command said about this wave, kept so `vow status` can show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_report: Option<GateReport>,
+}
+
+/// The last judgement of a wave's gate command: its exit code, its bounded output, and the
+/// verdicts it gave per instance (empty when it answered by exit code alone).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateReport {
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<InstanceVerdict>,
+}
+
+/// A gate command's answer for one instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceVerdict {
+    pub instance: String,
+    /// `pass`, `fail` or `wait`.
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +114,9 @@ pub struct Journal {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<String>,
+    /// The controls applied to the run by hand, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<Control>,
 }
 
 impl Journal {

@@ -236,7 +236,8 @@ fn ended(j: &Journal, run: &str) -> Option<Outcome> {
                 j.reason.clone().unwrap_or_default()
             ),
         }),
-        RunStatus::Running => None,
+        // Paused and cancelled runs are handled by the run controls (issue 17).
+        RunStatus::Running | RunStatus::Paused | RunStatus::Cancelled => None,
     }
 }
 
@@ -377,6 +378,7 @@ fn wave_record(wave: &crate::plan::Wave, now: DateTime<Utc>) -> journal::WaveRec
         } else {
             GateState::Passed
         },
+        gate_report: None,
         failed: Vec::new(),
     }
 }
@@ -447,6 +449,7 @@ fn new_journal(plan: &Plan, now: DateTime<Utc>, state: &store::StoreState) -> Jo
             PlanKind::Rollback { of } => Some(of.clone()),
             PlanKind::Apply => None,
         },
+        controls: Vec::new(),
     }
 }
 

@@ -410,6 +410,8 @@ pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
         let run = crate::plan::run_id(&j.plan_id);
         let status = match j.status {
             RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
+            RunStatus::Cancelled => "cancelled",
             RunStatus::Aborted => "aborted",
             RunStatus::Done => "done",
         };
