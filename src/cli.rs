@@ -91,6 +91,8 @@ pub enum Command {
         /// A run id (or a prefix); default: every run, newest first.
         run: Option<String>,
     },
+    #[command(flatten)]
+    Control(crate::command::control::ControlCommand),
     /// Write the reverse plan of a run: every instance it changed back as it was.
     Rollback {
         /// The run id (or a prefix), as `vow status` shows it.
@@ -228,6 +230,8 @@ pub struct ApplyArgs {
     /// Break a lock left by a dead apply (its id, as the lock error shows it).
     #[arg(long, value_name = "ID")]
     pub force_unlock: Option<String>,
+    #[command(flatten)]
+    pub control: crate::command::control::ApplyControlArgs,
 }
 
 #[derive(Args, Debug)]
@@ -383,6 +387,7 @@ fn dispatch(
         Command::Man { out } => completions::man(Cli::command(), out.as_deref(), sink),
         Command::Schemas { out } => schemas::write(&out, sink),
         Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
+        Command::Control(c) => crate::command::control::run(&open(g)?, c, when.clock, sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
         Command::Show(a) => show::show(
@@ -494,6 +499,7 @@ impl ApplyArgs {
             poll: self.poll,
             gate_cmd: self.gate_cmd,
             force_unlock: self.force_unlock,
+            control: self.control,
         }
     }
 }

@@ -17,6 +17,8 @@ pub mod exit {
     pub const ERROR: i32 = 2;
     /// `vow plan --fail-on never` found changes to make.
     pub const CHANGES: i32 = 3;
+    /// `vow apply` of a run someone paused (`vow pause`): nothing was changed; `vow resume`.
+    pub const PAUSED: i32 = 4;
 }
 
 /// A fatal error of a command.
@@ -57,6 +59,14 @@ pub enum Error {
     /// The command was asked something it cannot do (an unknown request, disagreeing options).
     #[error("{0}")]
     Usage(String),
+    /// A run control that means nothing in the run's state (resume a running run, promote with
+    /// no pending gate, anything on a run that is over); nothing was written.
+    #[error("{message}")]
+    Control { run: String, message: String },
+    /// Another run on the store is not over: a new run is refused until it ends (or
+    /// `--supersede`); nothing was applied.
+    #[error("{message}")]
+    Unfinished { run: String, message: String },
     /// Whoever read stdout went away (`vow plan | head`): the command stops without a word.
     #[error("the reader of the output went away")]
     ReaderGone,

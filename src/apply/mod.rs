@@ -7,8 +7,10 @@
 //! yet decidable it returns `Waiting` (exit 0, come back later) or, with `--wait`, polls.
 
 mod aggregate;
+pub mod control;
 mod fresh;
 mod gate;
+mod hold;
 pub mod journal;
 pub mod rollback;
 mod verify;
@@ -20,7 +22,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::evaluate::Evaluated;
 use crate::load::inputs::{self, Catalogue};
-use crate::model::{InstanceRef, Request};
+use crate::model::InstanceRef;
 use crate::plan::{Action, Plan, PlanKind};
 use crate::store::{self, layout, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
@@ -45,6 +47,12 @@ pub struct ApplyOptions<'a> {
     pub say: fn(&str),
     /// Shows a spinner while a gate waits (the command line's, on a terminal).
     pub progress: &'a dyn crate::progress::Progress,
+    /// Cancel another unfinished run of the store at this run's first wave (`--supersede`).
+    pub supersede: bool,
+    /// Let a rollback plan through the freezes that hold it, for this reason (`--break-freeze`).
+    pub break_freeze: Option<String>,
+    /// Who applies: the journal names them in the controls apply records.
+    pub by: String,
 }
 
 /// How a run of apply ended.
@@ -65,6 +73,16 @@ pub enum Outcome {
         run: String,
         why: String,
     },
+    /// Paused by hand (`vow pause`): nothing was changed; `why` names who, when and why.
+    Paused {
+        run: String,
+        why: String,
+    },
+    /// Cancelled by hand or superseded: no further waves.
+    Cancelled {
+        run: String,
+        why: String,
+    },
 }
 
 /// Applies (or continues applying) a plan.
@@ -78,6 +96,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     confined_lock(st)?;
     let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
     st.recover()?;
+    let mut ending = control::starting(st, &plan, opts)?;
     let mut now = opts.now;
     // Loaded and rendered once per process: the inputs do not change while apply runs, and an
     // instance's rendering depends only on its own (untouched until its wave) store records.
@@ -88,7 +107,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
     // copy of it: a wave's instances are untouched until their wave, so rendering them against
     // it is rendering them against the store as it was loaded.
     loop {
-        let Some(step) = step(st, &plan, opts, now, &mut inputs, &mut memo)? else {
+        let Some(step) = step(st, &plan, opts, now, &mut inputs, &mut memo, &mut ending)? else {
             continue;
         };
         match step {
@@ -167,9 +186,14 @@ fn step(
     now: DateTime<Utc>,
     inputs: &mut Catalogue,
     memo: &mut verify::Memo,
+    ending: &mut Vec<Journal>,
 ) -> Result<Option<Outcome>> {
     let run = plan.run_id();
     let mut journal = journal::read(st.dir(), &run)?;
+    // A run held or ended by hand changes nothing, whatever else has changed.
+    if let Some(held) = journal.as_ref().and_then(control::held) {
+        return Ok(Some(held));
+    }
     fresh::check(
         inputs,
         memo.requests(),
@@ -194,15 +218,24 @@ fn step(
         finish(st, plan, journal, now, &inputs.store)?;
         return Ok(Some(Outcome::Done { run }));
     };
-    if let Some(wait) = calendar_wait(inputs, memo.requests(), wave, now) {
-        return Ok(Some(Outcome::Waiting {
-            run,
-            wave: format!("{} {}", wave.index, wave.name),
-            until: Some(wait.0),
-            why: wait.1,
-        }));
-    }
-    let j = journal.unwrap_or_else(|| new_journal(plan, now, &inputs.store));
+    let rules = hold::Rules {
+        rollback: plan.is_rollback(),
+        break_freeze: opts.break_freeze.is_some(),
+    };
+    let broke = match hold::wave(inputs, memo.requests(), wave, now, rules) {
+        hold::Hold::Wait(until, why) => {
+            return Ok(Some(Outcome::Waiting {
+                run,
+                wave: format!("{} {}", wave.index, wave.name),
+                until: Some(until),
+                why,
+            }))
+        }
+        hold::Hold::Go { broke } => broke,
+    };
+    let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &inputs.store));
+    let extra = control::supersede(&std::mem::take(ending), &mut j, &opts.hand(now));
+    control::broke_freeze(&mut j, &broke, wave.index, opts, now);
     let rendered = if plan.is_rollback() {
         Vec::new()
     } else {
@@ -216,6 +249,7 @@ fn step(
         wave,
         now,
         inputs,
+        extra,
     };
     let after = apply_wave(st, &applied, opts, rendered, j, state)?;
     inputs.store = after;
@@ -236,7 +270,7 @@ fn ended(j: &Journal, run: &str) -> Option<Outcome> {
                 j.reason.clone().unwrap_or_default()
             ),
         }),
-        // Paused and cancelled runs are handled by the run controls (issue 17).
+        // Paused and cancelled runs are the run controls' (`control::held`).
         RunStatus::Running | RunStatus::Paused | RunStatus::Cancelled => None,
     }
 }
@@ -312,6 +346,8 @@ struct Applying<'a> {
     wave: &'a crate::plan::Wave,
     now: DateTime<Utc>,
     inputs: &'a Catalogue,
+    /// Other journals this commit writes (the runs a new run supersedes).
+    extra: Vec<Op>,
 }
 
 /// Applies one wave as one commit (its files, the aggregated files it touches, the journal) and
@@ -335,6 +371,7 @@ fn apply_wave(
     };
     let rebuilt = aggregate::ops(&a.inputs.destinations, st, &ops);
     ops.extend(rebuilt);
+    ops.extend(a.extra.iter().cloned());
     j.waves.push(wave_record(wave, a.now));
     j.store_digest = state.compute_digest();
     ops.push(journal_op(&run, &j));
@@ -398,35 +435,6 @@ fn commit(
         )));
     }
     st.commit(ops, message, trailers)
-}
-
-/// Maintenance windows and freezes hold at apply time too: a wave starts only when allowed.
-fn calendar_wait(
-    inputs: &Catalogue,
-    requests: &[Request],
-    wave: &crate::plan::Wave,
-    now: DateTime<Utc>,
-) -> Option<(DateTime<Utc>, String)> {
-    let requests: HashMap<&InstanceRef, &crate::model::Labels> =
-        requests.iter().map(|r| (&r.id, &r.labels)).collect();
-    let stored: HashMap<&InstanceRef, &crate::model::Labels> = inputs
-        .store
-        .applied
-        .iter()
-        .map(|(id, a)| (id, &a.binding.status.request_labels))
-        .collect();
-    let labels: Vec<&crate::model::Labels> = wave
-        .instances
-        .iter()
-        .filter_map(|i| {
-            requests
-                .get(&i.instance)
-                .or_else(|| stored.get(&i.instance))
-                .copied()
-        })
-        .collect();
-    let (start, why) = inputs.ws.calendar.earliest(now, &labels);
-    (start > now).then(|| (start, why.join("; ")))
 }
 
 fn trailers(plan: &Plan, wave: &str) -> Vec<(&'static str, String)> {

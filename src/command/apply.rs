@@ -22,6 +22,8 @@ pub(crate) struct Options {
     pub gate_cmd: Option<String>,
     /// The id of a dead apply's lock to break.
     pub force_unlock: Option<String>,
+    /// `--supersede`, `--break-freeze`, `--by`.
+    pub control: super::control::ApplyControlArgs,
 }
 
 /// Applies the plan at `now`; `clock`: `now` is the clock's (not fixed by `--now`).
@@ -45,6 +47,9 @@ pub(crate) fn apply(
         clock,
         say: |line| super::sink::say(&format!("{line}\n")),
         progress: &progress,
+        supersede: opts.control.supersede,
+        break_freeze: super::control::break_freeze(opts.control.break_freeze.clone())?,
+        by: super::control::user(opts.control.by.as_deref(), &ws.root)?,
     };
     let outcome = crate::apply::apply(ws, st.as_mut(), &apply_opts)?;
     match outcome {
@@ -69,6 +74,18 @@ pub(crate) fn apply(
         }
         Outcome::Aborted { run, why } => {
             sink.say(&format!("run {run}: aborted: {why}\n"));
+            Ok(exit::FINDINGS)
+        }
+        Outcome::Paused { run, why } => {
+            sink.say(&format!(
+                "run {run}: {why}; nothing was changed. `vow resume {run}` continues it.\n"
+            ));
+            Ok(exit::PAUSED)
+        }
+        Outcome::Cancelled { run, why } => {
+            sink.say(&format!(
+                "run {run}: {why}; no further waves are applied (`vow rollback {run}` undoes it).\n"
+            ));
             Ok(exit::FINDINGS)
         }
     }

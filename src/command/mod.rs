@@ -6,6 +6,7 @@
 pub(crate) mod apply;
 pub(crate) mod check;
 pub(crate) mod completions;
+pub(crate) mod control;
 pub(crate) mod explain;
 pub(crate) mod plan;
 pub(crate) mod progress;
