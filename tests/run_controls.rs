@@ -42,7 +42,17 @@ fn no_calendar(ws: &Path) {
 fn plan(ws: &Path, now: &str, out: &str) {
     let (code, _, err) = run(
         ws,
-        &["plan", "--now", now, "--out", out, "--format", "json", "--fail-on", "never"],
+        &[
+            "plan",
+            "--now",
+            now,
+            "--out",
+            out,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
     );
     assert_eq!(code, 0, "{err}");
 }
@@ -93,8 +103,20 @@ fn controls(j: &serde_json::Value) -> Vec<(String, String, String, String, Strin
         .unwrap_or_default()
 }
 
-fn c(action: &str, by: &str, reason: &str, wave: &str, run: &str) -> (String, String, String, String, String) {
-    (action.into(), by.into(), reason.into(), wave.into(), run.into())
+fn c(
+    action: &str,
+    by: &str,
+    reason: &str,
+    wave: &str,
+    run: &str,
+) -> (String, String, String, String, String) {
+    (
+        action.into(),
+        by.into(),
+        reason.into(),
+        wave.into(),
+        run.into(),
+    )
 }
 
 #[test]
@@ -108,11 +130,23 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
     // Waves 0 and 1 go; the canary bakes 30 minutes.
     let (code, err) = apply(ws, "plan.json", "2026-12-01T09:00:00Z", &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("wave 1 canary waits for the bake time"), "{err}");
+    assert!(
+        err.contains("wave 1 canary waits for the bake time"),
+        "{err}"
+    );
 
     let (code, _, err) = run(
         ws,
-        &["pause", &id[..6], "--reason", "CVE triage", "--by", "alice", "--now", "2026-12-01T09:05:00Z"],
+        &[
+            "pause",
+            &id[..6],
+            "--reason",
+            "CVE triage",
+            "--by",
+            "alice",
+            "--now",
+            "2026-12-01T09:05:00Z",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("run {id}: paused by alice")), "{err}");
@@ -124,7 +158,10 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
             && err.contains(&format!("`vow resume {id}`")),
         "{err}"
     );
-    assert!(snapshot(&store) == before, "apply of a paused run changes no byte of the store");
+    assert!(
+        snapshot(&store) == before,
+        "apply of a paused run changes no byte of the store"
+    );
     let (code, _, err) = run(ws, &["pause", &id]);
     assert_eq!(code, 2);
     assert!(err.contains("it is already paused by alice"), "{err}");
@@ -136,7 +173,17 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
     assert!(err.contains("it is running, not paused"), "{err}");
 
     // Promote: the canary's bake (until 09:30) is passed at 09:07, so wave 2 goes at 09:08.
-    let (code, _, err) = run(ws, &["promote", &id, "--reason", "canaries look fine", "--now", "2026-12-01T09:07:00Z"]);
+    let (code, _, err) = run(
+        ws,
+        &[
+            "promote",
+            &id,
+            "--reason",
+            "canaries look fine",
+            "--now",
+            "2026-12-01T09:07:00Z",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("promoted wave 1 by ops-bot"), "{err}");
     let (code, err) = apply(ws, "plan.json", "2026-12-01T09:08:00Z", &[]);
@@ -146,17 +193,36 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
     assert_eq!(j["waves"][1]["gate"], "passed");
     assert_eq!(j["waves"][2]["appliedAt"], "2026-12-01T09:08:00Z");
 
-    let (code, _, err) = run(ws, &["cancel", &id, "--reason", "wrong CVE", "--now", "2026-12-01T09:09:00Z"]);
+    let (code, _, err) = run(
+        ws,
+        &[
+            "cancel",
+            &id,
+            "--reason",
+            "wrong CVE",
+            "--now",
+            "2026-12-01T09:09:00Z",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let before = snapshot(&store);
     let (code, err) = apply(ws, "plan.json", "2026-12-01T15:00:00Z", &[]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("cancelled by ops-bot: wrong CVE; no further waves"), "{err}");
-    assert!(snapshot(&store) == before, "apply of a cancelled run changes nothing");
+    assert!(
+        err.contains("cancelled by ops-bot: wrong CVE; no further waves"),
+        "{err}"
+    );
+    assert!(
+        snapshot(&store) == before,
+        "apply of a cancelled run changes nothing"
+    );
     for control in ["pause", "resume", "promote", "cancel", "abort"] {
         let (code, _, err) = run(ws, &[control, &id]);
         assert_eq!(code, 2, "{control}");
-        assert!(err.contains("it is cancelled") && err.contains("nothing was written"), "{err}");
+        assert!(
+            err.contains("it is cancelled") && err.contains("nothing was written"),
+            "{err}"
+        );
     }
     let j = journal(&store, &id);
     assert_eq!(j["status"], "cancelled");
@@ -190,7 +256,10 @@ fn abort_by_hand_ends_the_run_like_a_failed_gate() {
     assert_eq!(code, 0, "{err}");
     let (code, err) = apply(ws, "plan.json", "2026-12-01T12:00:00Z", &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("aborted by hand by ops-bot: pager") && err.contains("vow rollback"), "{err}");
+    assert!(
+        err.contains("aborted by hand by ops-bot: pager") && err.contains("vow rollback"),
+        "{err}"
+    );
     let j = journal(&ws.join("fixtures/example/state"), &id);
     assert_eq!(j["status"], "aborted");
     assert_eq!(controls(&j), vec![c("abort", "ops-bot", "pager", "", "")]);
@@ -213,7 +282,9 @@ fn a_second_plan_is_refused_while_a_run_is_unfinished_then_supersedes_it() {
     let (code, err) = apply(ws, "second.json", "2026-12-01T10:00:00Z", &[]);
     assert_eq!(code, 2, "{err}");
     for says in [
-        format!("run {first} (apply, started 2026-12-01T09:00:00Z) is not over: it is paused by alice"),
+        format!(
+            "run {first} (apply, started 2026-12-01T09:00:00Z) is not over: it is paused by alice"
+        ),
         format!("`vow cancel {first}`"),
         format!("`vow abort {first}`"),
         "--supersede".to_string(),
@@ -223,19 +294,33 @@ fn a_second_plan_is_refused_while_a_run_is_unfinished_then_supersedes_it() {
     }
     assert!(snapshot(&store) == before, "a refused plan writes nothing");
 
-    let (code, err) = apply(ws, "second.json", "2026-12-01T10:00:00Z", &["--supersede", "--by", "carol"]);
+    let (code, err) = apply(
+        ws,
+        "second.json",
+        "2026-12-01T10:00:00Z",
+        &["--supersede", "--by", "carol"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("applied wave"), "{err}");
     let old = journal(&store, &first);
     assert_eq!(old["status"], "cancelled");
     assert_eq!(old["reason"], format!("superseded by run {second}"));
-    assert_eq!(controls(&old).last().unwrap(), &c("supersede", "carol", "", "", &second));
+    assert_eq!(
+        controls(&old).last().unwrap(),
+        &c("supersede", "carol", "", "", &second)
+    );
     let new = journal(&store, &second);
     assert_eq!(new["status"], "running");
-    assert_eq!(controls(&new), vec![c("supersede", "carol", "", "", &first)]);
+    assert_eq!(
+        controls(&new),
+        vec![c("supersede", "carol", "", "", &first)]
+    );
     let (code, err) = apply(ws, "first.json", "2026-12-01T11:00:00Z", &[]);
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("superseded by run {second}")), "{err}");
+    assert!(
+        err.contains(&format!("superseded by run {second}")),
+        "{err}"
+    );
 }
 
 /// Applies the example's plan (made on Tuesday 2026-12-01, inside the prod window) up to its
@@ -282,12 +367,23 @@ fn a_freeze_holds_a_rollback_until_break_freeze() {
     let before = snapshot(&store);
     let (code, err) = apply(ws, "rollback.json", "2026-12-22T10:00:00Z", &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("waits for freeze year-end until 2027-01-04T00:00:00Z"), "{err}");
+    assert!(
+        err.contains("waits for freeze year-end until 2027-01-04T00:00:00Z"),
+        "{err}"
+    );
     assert!(snapshot(&store) == before, "held: nothing written");
     // --break-freeze is for rollbacks only.
-    let (code, err) = apply(ws, "plan.json", "2026-12-22T10:00:00Z", &["--break-freeze", "x"]);
+    let (code, err) = apply(
+        ws,
+        "plan.json",
+        "2026-12-22T10:00:00Z",
+        &["--break-freeze", "x"],
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("--break-freeze is for rollback plans only"), "{err}");
+    assert!(
+        err.contains("--break-freeze is for rollback plans only"),
+        "{err}"
+    );
     let (code, err) = apply(
         ws,
         "rollback.json",
@@ -318,24 +414,99 @@ fn a_control_on_a_git_store_is_one_pushed_commit_with_trailers() {
     let (code, err) = apply(ws, "plan.json", "2026-12-01T09:00:00Z", &[]);
     assert_eq!(code, 0, "{err}");
     let commits = git_log(&remote, "main").len();
-    let (code, _, err) = run(ws, &["pause", &id, "--reason", "change freeze call", "--now", "2026-12-01T09:05:00Z"]);
+    let (code, _, err) = run(
+        ws,
+        &[
+            "pause",
+            &id,
+            "--reason",
+            "change freeze call",
+            "--now",
+            "2026-12-01T09:05:00Z",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let log = git_log(&remote, "main");
     assert_eq!(log.len(), commits + 1, "one commit, pushed");
     let msg = log.first().unwrap();
-    assert!(msg.starts_with(&format!("vow: plan {id} pause by ops-bot")), "{msg}");
-    assert!(msg.contains("Vow-Plan: sha256:") && msg.contains("Vow-Control: pause"), "{msg}");
+    assert!(
+        msg.starts_with(&format!("vow: plan {id} pause by ops-bot")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Vow-Plan: sha256:") && msg.contains("Vow-Control: pause"),
+        "{msg}"
+    );
     let tree = git_tree(&remote, "main");
     let text = String::from_utf8(tree[&format!(".vow/journal/{id}.yaml")].clone()).unwrap();
     let j: serde_json::Value = serde_yaml::from_str(&text).unwrap();
     assert_eq!(j["status"], "paused");
-    assert_eq!(controls(&j), vec![c("pause", "ops-bot", "change freeze call", "", "")]);
+    assert_eq!(
+        controls(&j),
+        vec![c("pause", "ops-bot", "change freeze call", "", "")]
+    );
     let (code, err) = apply(ws, "plan.json", "2026-12-01T12:00:00Z", &[]);
     assert_eq!(code, 4, "{err}");
-    assert_eq!(git_log(&remote, "main").len(), commits + 1, "a paused apply commits nothing");
+    assert_eq!(
+        git_log(&remote, "main").len(),
+        commits + 1,
+        "a paused apply commits nothing"
+    );
     let (code, _, err) = run(ws, &["resume", &id]);
     assert_eq!(code, 0, "{err}");
     let (code, err) = apply(ws, "plan.json", "2026-12-01T12:00:00Z", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("applied wave 2 dev"), "{err}");
+}
+
+#[test]
+fn a_waiting_apply_lets_go_of_the_lock_so_a_pause_stops_it() {
+    let ws = example_copy();
+    let ws = ws.path();
+    no_calendar(ws);
+    let store = ws.join("fixtures/example/state");
+    plan(ws, "2026-12-01T09:00:00Z", "plan.json");
+    let id = run_id(ws, "plan.json");
+    // On the real clock, with a gate that always says "not yet": apply --wait polls forever.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args([
+            "apply",
+            "plan.json",
+            "--wait",
+            "--poll",
+            "1s",
+            "--gate-cmd",
+            "exit 75",
+        ])
+        .current_dir(ws)
+        .env("VOW_USER", "ops-bot")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal_file = store.join(format!(".vow/journal/{id}.yaml"));
+    let mut paused = None;
+    for _ in 0..3000 {
+        if journal_file.exists() {
+            let (code, _, err) = run(ws, &["pause", &id, "--reason", "stop the line"]);
+            if code == 0 {
+                paused = Some(err);
+                break;
+            }
+            assert!(err.contains("locked by another apply"), "{err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let paused = paused.unwrap_or_else(|| {
+        child.kill().unwrap();
+        panic!("the pause never got the lock")
+    });
+    assert!(paused.contains("paused by ops-bot"), "{paused}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("paused by ops-bot") && err.contains("stop the line"),
+        "{err}"
+    );
+    assert_eq!(journal(&store, &id)["status"], "paused");
 }

@@ -58,7 +58,10 @@ pub fn control(j: &Journal, action: ControlAction, hand: &Hand) -> Result<Journa
     let run = crate::plan::run_id(&j.plan_id);
     let refuse = |why: String| Error::Control {
         run: run.clone(),
-        message: format!("cannot {} run {run}: {why}; nothing was written", verb(action)),
+        message: format!(
+            "cannot {} run {run}: {why}; nothing was written",
+            verb(action)
+        ),
     };
     if let Some(over) = over(j) {
         return Err(refuse(over));
@@ -80,7 +83,11 @@ pub fn control(j: &Journal, action: ControlAction, hand: &Hand) -> Result<Journa
             )))
         }
         (ControlAction::Promote, _) => {
-            let Some(last) = next.waves.last_mut().filter(|w| w.gate == GateState::Pending) else {
+            let Some(last) = next
+                .waves
+                .last_mut()
+                .filter(|w| w.gate == GateState::Pending)
+            else {
                 return Err(refuse(
                     "no applied wave waits for its gate (promote passes the gate of the wave \
                      applied last; windows and freezes are not gates)"
@@ -111,7 +118,11 @@ pub fn control(j: &Journal, action: ControlAction, hand: &Hand) -> Result<Journa
 /// Why a run takes no more controls: it is done, cancelled or aborted.
 fn over(j: &Journal) -> Option<String> {
     let run = crate::plan::run_id(&j.plan_id);
-    let why = j.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+    let why = j
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
     match j.status {
         RunStatus::Running | RunStatus::Paused => None,
         RunStatus::Done => Some("it is done".into()),
@@ -148,7 +159,12 @@ fn paused_by(j: &Journal) -> String {
 /// Applies `action` to the run named `run` (an id or a unique prefix): takes the store's lock,
 /// appends the control to the run's journal and commits it (on a git store: one commit,
 /// pushed, with `Vow-Plan` and `Vow-Control` trailers). Returns the journal written.
-pub fn record(st: &mut dyn Store, run: &str, action: ControlAction, hand: &Hand) -> Result<Journal> {
+pub fn record(
+    st: &mut dyn Store,
+    run: &str,
+    action: ControlAction,
+    hand: &Hand,
+) -> Result<Journal> {
     super::confined_lock(st)?;
     let _lock = lock::acquire(
         &st.lock_path(),
@@ -176,6 +192,42 @@ pub fn record(st: &mut dyn Store, run: &str, action: ControlAction, hand: &Hand)
     Ok(next)
 }
 
+/// Takes the store's lock again after `--wait` let it go to sleep: a control holds it for a
+/// moment, so a held lock is tried again for a few seconds. Refuses to go on when anything but
+/// a journal changed in the store meanwhile (someone else applied): apply's picture of the store
+/// would be stale.
+pub(super) fn relock(
+    st: &mut dyn Store,
+    run: &str,
+    inputs: &crate::load::inputs::Catalogue,
+    now: DateTime<Utc>,
+) -> Result<lock::Lock> {
+    let mut tries = 0;
+    let held = loop {
+        match lock::acquire(&st.lock_path(), super::lock_info(run, now)) {
+            Ok(l) => break l,
+            Err(Error::Locked { .. }) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    st.recover()?;
+    let now_held = crate::store::read(st.dir(), &inputs.ws.root);
+    if now_held.compute_digest() != inputs.store.compute_digest() {
+        return Err(Error::StalePlan {
+            message: format!(
+                "the store changed while run {run} waited (someone else applied, or files were \
+                 edited by hand); nothing more was applied. Run `vow apply` again: it checks the \
+                 plan against the store as it is now"
+            ),
+            reasons: vec!["the store changed while apply waited".into()],
+        });
+    }
+    Ok(held)
+}
+
 /// What apply says of a run held or ended by hand (paused, cancelled); `None` otherwise.
 pub(super) fn held(j: &Journal) -> Option<Outcome> {
     let run = crate::plan::run_id(&j.plan_id);
@@ -194,7 +246,11 @@ pub(super) fn held(j: &Journal) -> Option<Outcome> {
 
 /// At the start of apply: `--break-freeze` is for rollback plans only, and a run that has not
 /// started yet is checked against the other unfinished runs ([`one_at_a_time`]).
-pub(super) fn starting(st: &dyn Store, plan: &Plan, opts: &super::ApplyOptions) -> Result<Vec<Journal>> {
+pub(super) fn starting(
+    st: &dyn Store,
+    plan: &Plan,
+    opts: &super::ApplyOptions,
+) -> Result<Vec<Journal>> {
     if opts.break_freeze.is_some() && !plan.is_rollback() {
         return Err(Error::Usage(
             "--break-freeze is for rollback plans only: a rollout waits out a freeze, a rollback \
@@ -379,7 +435,11 @@ mod tests {
         assert_eq!(p.status, RunStatus::Running);
         let err = control(&p, ControlAction::Promote, &hand("alice", None)).unwrap_err();
         assert!(matches!(err, Error::Control { .. }), "{err}");
-        assert!(err.to_string().contains("no applied wave waits for its gate"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("no applied wave waits for its gate"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -400,8 +460,16 @@ mod tests {
         for (j, action, says) in [
             (&running, ControlAction::Resume, "it is running, not paused"),
             (&running, ControlAction::Promote, "no applied wave waits"),
-            (&paused, ControlAction::Pause, "already paused by a at 2026-12-04T15:00:00Z"),
-            (&running, ControlAction::Supersede, "recorded by `vow apply`"),
+            (
+                &paused,
+                ControlAction::Pause,
+                "already paused by a at 2026-12-04T15:00:00Z",
+            ),
+            (
+                &running,
+                ControlAction::Supersede,
+                "recorded by `vow apply`",
+            ),
         ] {
             let e = control(j, action, &hand("a", None)).unwrap_err();
             assert!(e.to_string().contains(says), "{action:?}: {e}");
@@ -435,7 +503,10 @@ mod tests {
         assert_eq!(path, &journal::path("0123456789ab"));
         let written: Journal = serde_yaml::from_slice(bytes).unwrap();
         assert_eq!(written.status, RunStatus::Cancelled);
-        assert_eq!(written.reason.as_deref(), Some("superseded by run fedcba987654"));
+        assert_eq!(
+            written.reason.as_deref(),
+            Some("superseded by run fedcba987654")
+        );
         assert_eq!(written.controls[0].run.as_deref(), Some("fedcba987654"));
         assert_eq!(new.controls[0].action, ControlAction::Supersede);
         assert_eq!(new.controls[0].run.as_deref(), Some("0123456789ab"));

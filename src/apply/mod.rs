@@ -94,7 +94,7 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
         (opts.say)(&format!("broke lock {id}"));
     }
     confined_lock(st)?;
-    let _lock = lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?;
+    let mut held = Some(lock::acquire(&st.lock_path(), lock_info(&run, opts.now))?);
     st.recover()?;
     let mut ending = control::starting(st, &plan, opts)?;
     let mut now = opts.now;
@@ -124,10 +124,14 @@ pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<
                 }
                 // With a fixed --now, time is simulated: it advances without sleeping.
                 if opts.clock {
+                    // The lock is let go while sleeping, so that `vow pause` (and the other
+                    // controls) can act on the run meanwhile.
+                    drop(held.take());
                     opts.progress.waiting("waiting for the wave's gate");
                     std::thread::sleep(pause);
                     opts.progress.done();
                     now = Utc::now();
+                    held = Some(control::relock(st, &run, &inputs, now)?);
                 } else {
                     now += chrono::Duration::from_std(pause)
                         .map_err(|e| Error::System(e.to_string()))?;
