@@ -103,26 +103,30 @@ pub(crate) fn run(
 }
 
 /// Who acts: `--by`, else `VOW_USER`, else git's `user.name` (as `git config` reads it in the
-/// workspace), else `USER`, else `unknown`. A name is one line of at most 256 characters: it
-/// goes into commit messages.
+/// workspace), else `USER`, else `unknown`. A name is one line of at most 256 characters (it
+/// goes into commit messages): `--by` otherwise is refused; a value from the environment that
+/// is not one is passed over for the next source.
 pub(crate) fn user(by: Option<&str>, root: &Path) -> Result<String> {
-    let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let name = match by {
-        Some(b) => b.to_string(),
-        None => from_env("VOW_USER")
-            .or_else(|| git_user(root))
-            .or_else(|| from_env("USER"))
-            .unwrap_or_else(|| "unknown".into()),
-    };
-    let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(Error::Usage(format!(
-            "the user `{}` cannot be recorded: give --by a name of one line, 1 to 256 \
-             characters (or set VOW_USER)",
-            name.escape_debug()
-        )));
+    if let Some(b) = by {
+        return recordable(b).ok_or_else(|| {
+            Error::Usage(format!(
+                "--by `{}` cannot be recorded: give a name of one line, 1 to 256 characters",
+                b.escape_debug()
+            ))
+        });
     }
-    Ok(name)
+    let from_env = |k: &str| std::env::var(k).ok().as_deref().and_then(recordable);
+    Ok(from_env("VOW_USER")
+        .or_else(|| git_user(root).as_deref().and_then(recordable))
+        .or_else(|| from_env("USER"))
+        .unwrap_or_else(|| "unknown".into()))
+}
+
+/// The name, trimmed, if it is one line of 1 to 256 characters.
+fn recordable(name: &str) -> Option<String> {
+    let name = name.trim();
+    let ok = !name.is_empty() && name.chars().count() <= 256 && !name.chars().any(char::is_control);
+    ok.then(|| name.to_string())
 }
 
 /// git's `user.name`, when git is there and has one.
@@ -155,5 +159,33 @@ pub(crate) fn break_freeze(reason: Option<String>) -> Result<Option<String>> {
             "--break-freeze needs a reason (it is recorded in the journal)".into(),
         )),
         r => self::reason(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_one_line_of_at_most_256_characters() {
+        let here = Path::new(".");
+        assert_eq!(user(Some("  alice "), here).unwrap(), "alice");
+        for bad in ["", "   ", "a\nVow-Plan: forged", &"x".repeat(257)] {
+            let e = user(Some(bad), here).unwrap_err();
+            assert!(e.to_string().contains("cannot be recorded"), "{e}");
+        }
+        assert_eq!(recordable("bob\t"), Some("bob".into()));
+        assert_eq!(recordable("b\u{7}ob"), None);
+    }
+
+    #[test]
+    fn a_reason_is_optional_and_bounded() {
+        assert_eq!(reason(Some(" ".into())).unwrap(), None);
+        assert!(reason(Some("y".repeat(4097))).is_err());
+        assert!(break_freeze(Some(String::new())).is_err());
+        assert_eq!(
+            break_freeze(Some("INC-1".into())).unwrap().as_deref(),
+            Some("INC-1")
+        );
     }
 }
