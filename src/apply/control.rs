@@ -342,14 +342,24 @@ fn plan_arg(plan: &Plan) -> &'static str {
 }
 
 /// The journals of the runs a new run ends, cancelled with a `supersede` control naming it, as
-/// operations for its first wave's commit; the new run's journal names each of them.
-pub(super) fn supersede(ended: &[Journal], new: &mut Journal, hand: &Hand) -> Vec<Op> {
+/// operations for its first wave's commit; the new run's journal names each of them. Each is
+/// read again from the store (`--wait` lets go of the lock: a control may have acted on it
+/// since), and one that is over by now is left alone.
+pub(super) fn supersede(
+    store_dir: &std::path::Path,
+    ended: &[Journal],
+    new: &mut Journal,
+    hand: &Hand,
+) -> Result<Vec<Op>> {
     let new_id = crate::plan::run_id(&new.plan_id);
     let undoes = new.rollback_of.clone();
     let mut ops = Vec::new();
     for old in ended {
         let old_id = crate::plan::run_id(&old.plan_id);
-        let mut j = old.clone();
+        let mut j = journal::read(store_dir, &old_id)?.unwrap_or_else(|| old.clone());
+        if over(&j).is_some() {
+            continue;
+        }
         j.status = RunStatus::Cancelled;
         j.reason = Some(if undoes.as_deref() == Some(old_id.as_str()) {
             format!("rolled back by run {new_id}")
@@ -366,7 +376,7 @@ pub(super) fn supersede(ended: &[Journal], new: &mut Journal, hand: &Hand) -> Ve
             ..hand.record(ControlAction::Supersede)
         });
     }
-    ops
+    Ok(ops)
 }
 
 #[cfg(test)]
@@ -495,7 +505,14 @@ mod tests {
         let old = journal(RunStatus::Paused, GateState::Pending);
         let mut new = journal(RunStatus::Running, GateState::Pending);
         new.plan_id = "sha256:fedcba9876543210".into();
-        let ops = supersede(std::slice::from_ref(&old), &mut new, &hand("carol", None));
+        let tmp = tempfile::tempdir().unwrap();
+        let ops = supersede(
+            tmp.path(),
+            std::slice::from_ref(&old),
+            &mut new,
+            &hand("carol", None),
+        )
+        .unwrap();
         assert_eq!(ops.len(), 1);
         let Some(Op::Write { path, bytes }) = ops.first() else {
             panic!("{ops:?}")

@@ -238,7 +238,7 @@ fn step(
         hold::Hold::Go { broke } => broke,
     };
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, &inputs.store));
-    let extra = control::supersede(&std::mem::take(ending), &mut j, &opts.hand(now));
+    let extra = control::supersede(st.dir(), &std::mem::take(ending), &mut j, &opts.hand(now))?;
     control::broke_freeze(&mut j, &broke, wave.index, opts, now);
     let rendered = if plan.is_rollback() {
         Vec::new()
