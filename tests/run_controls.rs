@@ -136,7 +136,7 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
         "{err}"
     );
 
-    let (code, _, err) = run(
+    let (code, out, err) = run(
         ws,
         &[
             "pause",
@@ -151,6 +151,10 @@ fn pause_resume_promote_cancel_on_a_folder_store() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("run {id}: paused by alice")), "{err}");
+    assert_eq!(
+        out, "",
+        "a control says what it did on stderr; stdout stays empty"
+    );
     let before = snapshot(&store);
     let (code, err) = apply(ws, "plan.json", "2026-12-01T12:00:00Z", &[]);
     assert_eq!(code, 4, "a paused run exits 4: {err}");
@@ -510,4 +514,32 @@ fn a_waiting_apply_lets_go_of_the_lock_so_a_pause_stops_it() {
         "{err}"
     );
     assert_eq!(journal(&store, &id)["status"], "paused");
+}
+
+#[test]
+fn a_rollback_of_another_run_waits_for_the_unfinished_one() {
+    let ws = example_copy();
+    let ws = ws.path();
+    no_calendar(ws);
+    let store = ws.join("fixtures/example/state");
+    plan(ws, "2026-12-01T09:00:00Z", "first.json");
+    let first = run_id(ws, "first.json");
+    apply(ws, "first.json", "2026-12-01T09:00:00Z", &[]);
+    run(ws, &["cancel", &first]);
+    plan(ws, "2026-12-01T10:00:00Z", "second.json");
+    let second = run_id(ws, "second.json");
+    let (code, err) = apply(ws, "second.json", "2026-12-01T10:00:00Z", &[]);
+    assert_eq!(code, 0, "a cancelled run is over: {err}");
+    // Undoing the first run while the second is unfinished: refused, it is not the run undone.
+    let (code, _, err) = run(ws, &["rollback", &first, "--out", "rollback.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = apply(ws, "rollback.json", "2026-12-01T10:30:00Z", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "run {second} (apply, started 2026-12-01T10:00:00Z) is not over"
+        )),
+        "{err}"
+    );
+    assert_eq!(journal(&store, &second)["status"], "running");
 }
