@@ -42,6 +42,7 @@ fn change(i: &Inst) -> Change {
         to: Some("v2".into()),
         reason: "test".into(),
         summary: None,
+        kind: None,
         digest: None,
         files: Vec::new(),
         labels: labels.into(),
