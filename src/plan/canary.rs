@@ -6,7 +6,6 @@
 //! `percent`) are taken: a larger share only adds canaries, and rerunning picks the same ones.
 
 use super::file::{Action, Change};
-use super::waves::Facts;
 use crate::evaluate::summary::METADATA_ONLY;
 use crate::model::{Canary, InstanceRef};
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,11 +73,7 @@ struct Candidate<'a> {
 }
 
 /// Picks the canaries among `ranked` (rank order): returns id → why it was picked.
-pub fn choose<'f>(
-    c: &Canary,
-    ranked: &[(usize, &Change)],
-    facts_of: &dyn Fn(&InstanceRef) -> Facts<'f>,
-) -> BTreeMap<InstanceRef, String> {
+pub fn choose(c: &Canary, ranked: &[(usize, &Change)]) -> BTreeMap<InstanceRef, String> {
     let candidates: Vec<Candidate> = ranked
         .iter()
         .filter(|(_, ch)| c.selector.as_ref().is_none_or(|s| s.matches(&ch.labels)))
@@ -100,9 +95,7 @@ pub fn choose<'f>(
             break;
         }
         if let Some(cand) = candidates.get(i) {
-            let failed = failed_note(cand.change, &facts_of(&cand.change.id));
-            out.entry(cand.change.id.clone())
-                .or_insert_with(|| format!("{why}{failed}"));
+            out.entry(cand.change.id.clone()).or_insert(why);
         }
     }
     out
@@ -169,15 +162,6 @@ fn kinds_in_order(cands: &[Candidate]) -> Vec<(Vec<usize>, ChangeKind)> {
         (k.metadata_only, std::cmp::Reverse(m.len()), best)
     });
     kinds
-}
-
-/// `, failed v1.4.0 in an earlier run` when the store records that this instance failed the
-/// version it is planned to move to.
-fn failed_note(c: &Change, facts: &Facts) -> String {
-    match (facts.failed_version, c.to.as_deref()) {
-        (Some(f), Some(to)) if f == to => format!("; failed {to} in an earlier run"),
-        _ => String::new(),
-    }
 }
 
 /// The values of the spread labels (`region=eu-west-1`), or `by rank` without them.

@@ -198,7 +198,7 @@ impl<'a> Sorted<'a> {
         let chosen = rollout
             .canary
             .as_ref()
-            .map(|c| super::canary::choose(c, &ranked, facts_of))
+            .map(|c| super::canary::choose(c, &ranked))
             .unwrap_or_default();
         let mut portions: Vec<Portion> = rollout
             .waves
@@ -210,11 +210,12 @@ impl<'a> Sorted<'a> {
             })
             .collect();
         for (rank, c) in ranked {
+            let failed = failed_note(c, &facts_of(&c.id));
             if let Some(why) = chosen.get(&c.id) {
                 self.canaries.push(Slot {
                     change: c,
                     rank,
-                    placement: format!("{why}, rank {rank}/{of}"),
+                    placement: format!("{why}, rank {rank}/{of}{failed}"),
                 });
                 continue;
             }
@@ -232,7 +233,7 @@ impl<'a> Sorted<'a> {
                     p.slots.push(Slot {
                         change: c,
                         rank,
-                        placement: format!("{why}, rank {rank}/{of}"),
+                        placement: format!("{why}, rank {rank}/{of}{failed}"),
                     })
                 }
                 None => self.no_wave(promise, rollout, c),
@@ -257,6 +258,15 @@ impl<'a> Sorted<'a> {
             std::slice::from_ref(&f),
         ));
         self.findings.push(f);
+    }
+}
+
+/// `; failed v1.4.0 in an earlier run` when the store records that this instance failed the
+/// version it is planned to move to (its binding's `status.failedVersion`).
+fn failed_note(c: &Change, facts: &Facts) -> String {
+    match (facts.failed_version, c.to.as_deref()) {
+        (Some(f), Some(to)) if f == to => format!("; failed {to} in an earlier run"),
+        _ => String::new(),
     }
 }
 
