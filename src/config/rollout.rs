@@ -70,7 +70,13 @@ impl FromSpec {
                 }),
             FromSpec::Regex(r) => regex::Regex::new(&format!("^(?:{})$", r.regex))
                 .map(|re| VersionFilter::Regex(r.regex.clone(), re))
-                .map_err(|e| format!("`{}` is not a regular expression: {e}", r.regex)),
+                .map_err(|e| {
+                    // The regex crate's message draws the pattern over several lines; its
+                    // last line says what is wrong.
+                    let text = e.to_string();
+                    let why = text.lines().last().unwrap_or("").trim_start_matches("error: ");
+                    format!("`{}` is not a regular expression ({why})", r.regex)
+                }),
         }
     }
 }
