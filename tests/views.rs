@@ -212,6 +212,7 @@ fn generated_upgrade() -> (Plan, Vec<FileDiff>) {
         blocked,
         pinned: Vec::new(),
         paused: Vec::new(),
+        held: Vec::new(),
         external_steps: Vec::new(),
         changes,
         findings: Vec::new(),
