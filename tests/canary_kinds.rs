@@ -194,14 +194,18 @@ fn a_generated_upgrade_where_only_some_instances_change_version_has_a_canary_per
     assert!(
         placements
             .iter()
-            .any(|p| p.contains("canary: covers v1.0.0 → v1.1.0: spec.version 6.0.14 → 6.0.15, region=")),
+            .any(|p| p
+                .contains("canary: covers v1.0.0 → v1.1.0: spec.version 6.0.14 → 6.0.15, region=")),
         "{placements:#?}"
     );
     let m00 = placements
         .iter()
         .find(|p| p.starts_with("\"db:team-0/m00\""))
         .unwrap();
-    assert!(m00.ends_with("; failed v1.1.0 in an earlier run\""), "{m00}");
+    assert!(
+        m00.ends_with("; failed v1.1.0 in an earlier run\""),
+        "{m00}"
+    );
     // The human plan explains the canaries the same way.
     let (_, human, _) = vow_in(root, &["plan", "--now", NOW]);
     assert!(

@@ -66,7 +66,10 @@ impl FromSpec {
             FromSpec::Semver(s) => semver::VersionReq::parse(&s.semver)
                 .map(|r| VersionFilter::Semver(s.semver.clone(), r))
                 .map_err(|e| {
-                    format!("`{}` is not a semver range like `>=6.0, <6.1`: {e}", s.semver)
+                    format!(
+                        "`{}` is not a semver range like `>=6.0, <6.1`: {e}",
+                        s.semver
+                    )
                 }),
             FromSpec::Regex(r) => regex::Regex::new(&format!("^(?:{})$", r.regex))
                 .map(|re| VersionFilter::Regex(r.regex.clone(), re))
@@ -74,7 +77,11 @@ impl FromSpec {
                     // The regex crate's message draws the pattern over several lines; its
                     // last line says what is wrong.
                     let text = e.to_string();
-                    let why = text.lines().last().unwrap_or("").trim_start_matches("error: ");
+                    let why = text
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ");
                     format!("`{}` is not a regular expression ({why})", r.regex)
                 }),
         }
@@ -297,8 +304,14 @@ mod tests {
         let (r, _) = typed(serde_json::json!({"semver": ">=1.1, <1.2"}));
         let f = r.from.unwrap();
         assert!(f.admits("v1.1.7").is_ok());
-        assert_eq!(f.admits("v1.2.0").unwrap_err(), "on v1.2.0, outside from: semver >=1.1, <1.2");
-        assert!(f.admits("latest").unwrap_err().contains("not a semantic version"));
+        assert_eq!(
+            f.admits("v1.2.0").unwrap_err(),
+            "on v1.2.0, outside from: semver >=1.1, <1.2"
+        );
+        assert!(f
+            .admits("latest")
+            .unwrap_err()
+            .contains("not a semantic version"));
         let (r, _) = typed(serde_json::json!({"regex": "v?1\\.1\\..*"}));
         let f = r.from.unwrap();
         assert!(f.admits("v1.1.3").is_ok());
@@ -313,7 +326,10 @@ mod tests {
             assert_eq!(p.len(), 1);
             assert_eq!(p[0].0, "from");
         }
-        assert!(serde_json::from_value::<RolloutSpec>(serde_json::json!({"from": {"glob": "1.*"}})).is_err());
+        assert!(serde_json::from_value::<RolloutSpec>(
+            serde_json::json!({"from": {"glob": "1.*"}})
+        )
+        .is_err());
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub(super) struct Summary {
 /// The summary of what `files` change against what the store holds for the instance, or
 /// `None` when nothing changes (or the instance is new). A change every changed file shares
 /// (a label on every document) is said once, for all of them.
-pub(super) fn summarize(store_root: &Path, files: &[OutFile], applied: &Applied) -> Option<Summary> {
+pub(super) fn summarize(
+    store_root: &Path,
+    files: &[OutFile],
+    applied: &Applied,
+) -> Option<Summary> {
     let mut changed_files: Vec<(&str, Leaves)> = Vec::new();
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let mut unchanged = 0;
@@ -122,7 +126,9 @@ fn kind(files: &[(&str, Leaves)], added: &[&str], removed: &[&str]) -> String {
 fn is_metadata(leaf: &str) -> bool {
     ["metadata.labels", "metadata.annotations"].iter().any(|m| {
         leaf.match_indices(m).any(|(at, _)| {
-            let before = leaf.get(..at).is_none_or(|b| b.is_empty() || b.ends_with('.'));
+            let before = leaf
+                .get(..at)
+                .is_none_or(|b| b.is_empty() || b.ends_with('.'));
             let after = leaf.get(at + m.len()..).and_then(|a| a.chars().next());
             before && matches!(after, None | Some('[' | '.' | ' '))
         })
@@ -386,11 +392,16 @@ mod tests {
     #[test]
     fn a_kind_is_what_changes_outside_labels_and_annotations() {
         assert!(is_metadata("metadata.labels[\"a/b\"] v1 → v2"));
-        assert!(is_metadata("spec.template.metadata.annotations.x added (1)"));
+        assert!(is_metadata(
+            "spec.template.metadata.annotations.x added (1)"
+        ));
         assert!(is_metadata("metadata.labels added"));
         assert!(!is_metadata("spec.metadata.labelsx 1 → 2"));
         assert!(!is_metadata("spec.version 6.0.14 → 6.0.15"));
-        let labels = changed(Some("metadata:\n  labels:\n    a: x\n"), "metadata:\n  labels:\n    a: y\n");
+        let labels = changed(
+            Some("metadata:\n  labels:\n    a: x\n"),
+            "metadata:\n  labels:\n    a: y\n",
+        );
         assert_eq!(kind(&[("a.yaml", labels)], &[], &[]), METADATA_ONLY);
         let version = changed(
             Some("metadata:\n  labels:\n    a: x\nspec:\n  version: 6.0.14\n"),

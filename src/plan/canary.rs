@@ -153,10 +153,8 @@ fn kinds_in_order(cands: &[Candidate]) -> Vec<(Vec<usize>, ChangeKind)> {
             members.entry(k).or_default().push(i);
         }
     }
-    let mut kinds: Vec<(Vec<usize>, ChangeKind)> = members
-        .into_iter()
-        .map(|(k, m)| (m, k.clone()))
-        .collect();
+    let mut kinds: Vec<(Vec<usize>, ChangeKind)> =
+        members.into_iter().map(|(k, m)| (m, k.clone())).collect();
     kinds.sort_by_key(|(m, k)| {
         let best = m.first().copied().unwrap_or(usize::MAX);
         (k.metadata_only, std::cmp::Reverse(m.len()), best)
