@@ -319,10 +319,13 @@ pub fn batch_sizes(total: usize, cap: usize) -> Vec<usize> {
     (0..n).map(|i| q + usize::from(i < r)).collect()
 }
 
+/// One Promise's slice of one batch, with its failure budget.
+type Part<'a> = (Vec<Slot<'a>>, u64);
+
 /// Splits a named wave into batches: each Promise's part by its own resolved `maxSize`
 /// ([`batch_sizes`]), batch k holding the k-th slice of every part.
 fn push_batches(waves: &mut Vec<(Wave, i64)>, name: &str, portions: Vec<Portion>) {
-    let mut chunks: Vec<(Vec<(Vec<Slot>, u64)>, Option<Bake>)> = Vec::new();
+    let mut chunks: Vec<(Vec<Part>, Option<Bake>)> = Vec::new();
     for mut p in portions {
         if p.slots.is_empty() {
             continue;
