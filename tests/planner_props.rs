@@ -170,8 +170,17 @@ fn run(plan: &Plan, insts: &[Inst]) -> (Assigned, Vec<Change>) {
 
 /// Runs the planner over the given changes (with their kinds as given).
 fn run_changes(plan: &Plan, changes: Vec<Change>) -> (Assigned, Vec<Change>) {
+    run_from(plan, changes, None)
+}
+
+/// Runs the planner with a `from` filter.
+fn run_from(
+    plan: &Plan,
+    changes: Vec<Change>,
+    from: Option<vow::model::VersionFilter>,
+) -> (Assigned, Vec<Change>) {
     let rollout = Rollout {
-        from: None,
+        from,
         canary: plan.canary.clone(),
         waves: plan.waves.clone(),
         failure_budget: None,
@@ -396,6 +405,32 @@ proptest! {
         };
         for k in 1..=lo.waves.len() {
             prop_assert!(first(&lo, k).is_subset(&first(&hi, k)), "batch {k}");
+        }
+    }
+
+    #[test]
+    fn from_holds_exactly_the_upgrades_from_other_versions(plan in rollout(), insts in fleet(), on in prop::collection::vec(0usize..3, 80)) {
+        let versions = ["v1", "v1.5", "v2"];
+        let changes: Vec<Change> = insts.iter().enumerate().map(|(n, i)| {
+            let mut c = change(i);
+            c.from = Some(versions[on[n % on.len()]].to_string());
+            c
+        }).collect();
+        let from = vow::model::VersionFilter::Versions(vec!["1".into()]);
+        let (placed, changes) = run_from(&plan, changes, Some(from));
+        let placed_at = placement(&placed);
+        let held: BTreeSet<String> = placed.held.iter().map(|h| h.instance.to_string()).collect();
+        for c in &changes {
+            let id = c.id.to_string();
+            // v2 → v2 is no upgrade; v1 matches `1` (a leading v is ignored); v1.5 does not.
+            let moves = c.from.as_deref() != Some("v1.5");
+            prop_assert_eq!(held.contains(&id), !moves, "{}", id);
+            if !moves {
+                prop_assert!(!placed_at.contains_key(&id), "{id} is held and in a wave");
+            }
+        }
+        for h in &placed.held {
+            prop_assert_eq!(h.reason.as_str(), "on v1.5, outside from: [1]");
         }
     }
 }
