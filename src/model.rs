@@ -136,10 +136,68 @@ pub struct RequiredPromise {
 /// was read and checked at load (`config::rollout`), so the planner cannot meet a bad one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rollout {
+    /// `from`: only instances now on a matching version are upgraded; the others are held.
+    pub from: Option<VersionFilter>,
     pub canary: Option<Canary>,
     pub waves: Vec<RolloutWave>,
     pub failure_budget: Option<Share>,
 }
+
+/// Which versions an upgrade moves instances from (`spec.rollout.from`), compiled at load.
+/// "The version" is the Promise version an instance was last applied at (its binding's
+/// `status.appliedVersion`, the `from` of its change); a leading `v` is ignored on both sides.
+#[derive(Clone, Debug)]
+pub enum VersionFilter {
+    /// These versions exactly.
+    Versions(Vec<String>),
+    /// A semver range (`>=6.0, <6.1`), as Cargo reads one; the text kept for explanations.
+    Semver(String, semver::VersionReq),
+    /// A regular expression the whole version must match.
+    Regex(String, regex::Regex),
+}
+
+impl VersionFilter {
+    /// Whether an instance now on `version` may move; when not, why (for the held list).
+    pub fn admits(&self, version: &str) -> Result<(), String> {
+        let bare = |v: &str| v.trim().trim_start_matches('v').to_string();
+        let v = bare(version);
+        let ok = match self {
+            VersionFilter::Versions(list) => list.iter().any(|l| bare(l) == v),
+            VersionFilter::Semver(_, req) => match semver::Version::parse(&v) {
+                Ok(parsed) => req.matches(&parsed),
+                Err(_) => {
+                    return Err(format!(
+                        "on {version}, not a semantic version, so outside from: {}",
+                        self.describe()
+                    ))
+                }
+            },
+            VersionFilter::Regex(_, re) => re.is_match(&v) || re.is_match(version),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("on {version}, outside from: {}", self.describe()))
+        }
+    }
+
+    /// The filter as written, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            VersionFilter::Versions(list) => format!("[{}]", list.join(", ")),
+            VersionFilter::Semver(text, _) => format!("semver {text}"),
+            VersionFilter::Regex(text, _) => format!("regex {text}"),
+        }
+    }
+}
+
+impl PartialEq for VersionFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.describe() == other.describe()
+    }
+}
+
+impl Eq for VersionFilter {}
 
 /// The canaries of a rollout: picked first, in a wave of their own.
 #[derive(Clone, Debug, PartialEq, Eq)]

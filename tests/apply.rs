@@ -236,7 +236,7 @@ fn a_pending_bake_exits_0_with_the_time_to_come_back() {
         "bucket:team-data/query-results-staging",
         "bucket:team-payments/invoices-staging",
         "postgresql:team-identity/users-db-prod-euw1",
-        "postgresql:team-identity/users-db-prod-use1",
+        "postgresql:team-identity/audit-db-staging",
         "redis:team-checkout/rate-limit-prod-euw1",
         "redis:team-identity/sessions-prod-use1",
     ] {

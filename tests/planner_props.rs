@@ -42,11 +42,36 @@ fn change(i: &Inst) -> Change {
         to: Some("v2".into()),
         reason: "test".into(),
         summary: None,
+        kind: None,
         digest: None,
         files: Vec::new(),
         labels: labels.into(),
         location: None,
     }
+}
+
+/// The change kinds of the kinded fleets: four, the first only metadata.
+const KINDS: [&str; 4] = [
+    "v1 → v2: metadata only",
+    "v1 → v2: spec.version 6.0.14 → 6.0.15",
+    "v1 → v2: spec.version 7.0.8 → 7.0.9",
+    "new at v2",
+];
+
+/// A change whose kind is one of [`KINDS`], chosen by `kind`.
+fn kinded(i: &Inst, kind: usize) -> Change {
+    let mut c = change(i);
+    let k = KINDS[kind % KINDS.len()];
+    c.kind = Some(k.to_string());
+    if k.starts_with("new") {
+        c.action = Action::Create;
+        c.from = None;
+    }
+    c
+}
+
+fn is_metadata_only(kind: &str) -> bool {
+    kind.ends_with(": metadata only")
 }
 
 fn fleet() -> impl Strategy<Value = Vec<Inst>> {
@@ -140,16 +165,32 @@ fn rollout() -> impl Strategy<Value = Plan> {
 }
 
 fn run(plan: &Plan, insts: &[Inst]) -> (Assigned, Vec<Change>) {
+    run_changes(plan, insts.iter().map(change).collect())
+}
+
+/// Runs the planner over the given changes (with their kinds as given).
+fn run_changes(plan: &Plan, changes: Vec<Change>) -> (Assigned, Vec<Change>) {
+    run_from(plan, changes, None)
+}
+
+/// Runs the planner with a `from` filter.
+fn run_from(
+    plan: &Plan,
+    changes: Vec<Change>,
+    from: Option<vow::model::VersionFilter>,
+) -> (Assigned, Vec<Change>) {
     let rollout = Rollout {
+        from,
         canary: plan.canary.clone(),
         waves: plan.waves.clone(),
         failure_budget: None,
     };
     let rollout_of = |_: &str| Some(&rollout);
-    let changes: Vec<Change> = insts.iter().map(change).collect();
+    let facts_of = |_: &InstanceRef| waves::Facts::default();
     let s = Placement {
         rollout_of: &rollout_of,
         fallback: vow::config::default_rollout(),
+        facts_of: &facts_of,
     };
     // Rollout lives on this stack frame: return owned results only.
     let placed = waves::assign(&s, &changes);
@@ -314,5 +355,82 @@ proptest! {
         let (lo, _) = run(&mk(p1), &insts);
         let (hi, _) = run(&mk(p1 + dp), &insts);
         prop_assert!(canaries(&lo).is_subset(&canaries(&hi)));
+    }
+
+    #[test]
+    fn every_change_kind_has_a_canary_of_its_own_when_count_allows(insts in fleet(), kinds in prop::collection::vec(0usize..4, 80), count in 0u64..6, spread in any::<bool>()) {
+        let c = Canary { count: Some(count), percent: None, selector: None, spread: if spread { vec!["region".into()] } else { vec![] }, bake: None };
+        let plan = Plan { canary: Some(c), waves: vec![RolloutWave { name: "all".into(), selector: None, max_size: None, bake: None, failure_budget: None }] };
+        let changes: Vec<Change> = insts.iter().enumerate().map(|(n, i)| kinded(i, kinds[n % kinds.len()])).collect();
+        let (placed, changes) = run_changes(&plan, changes);
+        let kind_of: BTreeMap<String, String> = changes.iter().map(|c| (c.id.to_string(), c.kind.clone().unwrap())).collect();
+        let chosen = canaries(&placed);
+        for p in 0..2 {
+            let promise = format!("p{p}:");
+            let mine = |name: &&String| name.starts_with(&promise);
+            let real: BTreeSet<&String> = kind_of.iter().filter(|(n, _)| mine(n)).map(|(_, k)| k).filter(|k| !is_metadata_only(k)).collect();
+            let covered: BTreeSet<&String> = chosen.iter().filter(mine).map(|n| &kind_of[n]).collect();
+            if count as usize >= real.len() {
+                // Every kind that does more than metadata has a canary whose change is that kind.
+                prop_assert!(real.iter().all(|k| covered.contains(k)), "{real:?} not all in {covered:?}");
+            } else {
+                // Too few canaries: every one of them covers a different real kind.
+                let n = chosen.iter().filter(mine).count();
+                prop_assert_eq!(covered.len(), n);
+                prop_assert!(covered.iter().all(|k| !is_metadata_only(k)), "a metadata-only canary took a kind's place");
+            }
+        }
+    }
+
+    #[test]
+    fn balanced_batches_are_the_fewest_with_sizes_within_one(total in 0usize..400, cap in 1usize..60) {
+        let sizes = waves::batch_sizes(total, cap);
+        prop_assert_eq!(sizes.iter().sum::<usize>(), total);
+        prop_assert_eq!(sizes.len(), total.div_ceil(cap));
+        prop_assert!(sizes.iter().all(|n| *n <= cap && *n > 0));
+        if let (Some(lo), Some(hi)) = (sizes.iter().min(), sizes.iter().max()) {
+            prop_assert!(hi - lo <= 1);
+        }
+        prop_assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "the larger batches first");
+    }
+
+    #[test]
+    fn growing_a_max_size_percentage_only_adds_instances_to_the_first_batches(insts in fleet(), p1 in 1u64..100, dp in 0u64..30) {
+        let mk = |p: u64| Plan { canary: None, waves: vec![RolloutWave { name: "all".into(), selector: None, max_size: Some(Share::Percent(p.min(100))), bake: None, failure_budget: None }] };
+        let (lo, _) = run(&mk(p1), &insts);
+        let (hi, _) = run(&mk(p1 + dp), &insts);
+        // The instances of the first k batches, for every k.
+        let first = |a: &Assigned, k: usize| -> BTreeSet<String> {
+            a.waves.iter().take(k).flat_map(|w| w.instances.iter().map(|i| i.instance.to_string())).collect()
+        };
+        for k in 1..=lo.waves.len() {
+            prop_assert!(first(&lo, k).is_subset(&first(&hi, k)), "batch {k}");
+        }
+    }
+
+    #[test]
+    fn from_holds_exactly_the_upgrades_from_other_versions(plan in rollout(), insts in fleet(), on in prop::collection::vec(0usize..3, 80)) {
+        let versions = ["v1", "v1.5", "v2"];
+        let changes: Vec<Change> = insts.iter().enumerate().map(|(n, i)| {
+            let mut c = change(i);
+            c.from = Some(versions[on[n % on.len()]].to_string());
+            c
+        }).collect();
+        let from = vow::model::VersionFilter::Versions(vec!["1".into()]);
+        let (placed, changes) = run_from(&plan, changes, Some(from));
+        let placed_at = placement(&placed);
+        let held: BTreeSet<String> = placed.held.iter().map(|h| h.instance.to_string()).collect();
+        for c in &changes {
+            let id = c.id.to_string();
+            // v2 → v2 is no upgrade; v1 matches `1` (a leading v is ignored); v1.5 does not.
+            let moves = c.from.as_deref() != Some("v1.5");
+            prop_assert_eq!(held.contains(&id), !moves, "{}", id);
+            if !moves {
+                prop_assert!(!placed_at.contains_key(&id), "{id} is held and in a wave");
+            }
+        }
+        for h in &placed.held {
+            prop_assert_eq!(h.reason.as_str(), "on v1.5, outside from: [1]");
+        }
     }
 }

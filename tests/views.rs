@@ -186,6 +186,7 @@ fn generated_upgrade() -> (Plan, Vec<FileDiff>) {
                 i % 50,
                 i % 50 + 1
             )),
+            kind: None,
             digest: None,
             files: Vec::new(),
             labels: Default::default(),
@@ -211,6 +212,7 @@ fn generated_upgrade() -> (Plan, Vec<FileDiff>) {
         blocked,
         pinned: Vec::new(),
         paused: Vec::new(),
+        held: Vec::new(),
         external_steps: Vec::new(),
         changes,
         findings: Vec::new(),

@@ -110,6 +110,7 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Pl
         blocked: Vec::new(),
         pinned: Vec::new(),
         paused: Vec::new(),
+        held: Vec::new(),
         external_steps: Vec::new(),
         changes: Vec::new(),
         findings: Vec::new(),

@@ -3,7 +3,7 @@
 //! and sizes counts or percentages, each checked once, where the strategy is loaded.
 
 use crate::duration::parse_duration;
-use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
+use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share, VersionFilter};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "vow rollout")]
 pub struct RolloutSpec {
+    /// Only instances now on these versions are upgraded (a list of versions, `{semver: RANGE}`
+    /// or `{regex: RE}`); the others are held, with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FromSpec>,
     /// The canaries: the first instances changed, alone, before any wave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySpec>,
@@ -23,6 +27,65 @@ pub struct RolloutSpec {
     /// `5%`), for every wave that sets none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_budget: Option<Quantity>,
+}
+
+/// `from` as written: versions (`["6.0.14", "6.0.15"]`), a semver range (`{semver: ">=6.0,
+/// <6.1"}`) or a regular expression the whole version matches (`{regex: "^v1\\.1\\."}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FromSpec {
+    Versions(Vec<String>),
+    Semver(SemverFrom),
+    Regex(RegexFrom),
+}
+
+/// `{semver: ">=6.0, <6.1"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SemverFrom {
+    /// A semver range as Cargo writes one (`>=6.0, <6.1`, `~1.1`, `1.1.*`).
+    pub semver: String,
+}
+
+/// `{regex: "^v1\\.1\\."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegexFrom {
+    /// A regular expression (Rust's dialect) the whole version must match.
+    pub regex: String,
+}
+
+impl FromSpec {
+    /// The typed filter, or what is wrong with it.
+    pub fn compile(&self) -> Result<VersionFilter, String> {
+        match self {
+            FromSpec::Versions(list) if list.is_empty() => {
+                Err("an empty list would hold every instance; list versions or drop `from`".into())
+            }
+            FromSpec::Versions(list) => Ok(VersionFilter::Versions(list.clone())),
+            FromSpec::Semver(s) => semver::VersionReq::parse(&s.semver)
+                .map(|r| VersionFilter::Semver(s.semver.clone(), r))
+                .map_err(|e| {
+                    format!(
+                        "`{}` is not a semver range like `>=6.0, <6.1`: {e}",
+                        s.semver
+                    )
+                }),
+            FromSpec::Regex(r) => regex::Regex::new(&format!("^(?:{})$", r.regex))
+                .map(|re| VersionFilter::Regex(r.regex.clone(), re))
+                .map_err(|e| {
+                    // The regex crate's message draws the pattern over several lines; its
+                    // last line says what is wrong.
+                    let text = e.to_string();
+                    let why = text
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ");
+                    format!("`{}` is not a regular expression ({why})", r.regex)
+                }),
+        }
+    }
 }
 
 /// The canaries: how many, from which instances, spread over which labels, and their bake.
@@ -164,7 +227,13 @@ impl RolloutSpec {
             spread: c.spread.clone(),
             bake: canary_bake,
         });
+        let from = self.from.as_ref().and_then(|f| {
+            f.compile()
+                .map_err(|e| problems.push(("from".into(), e)))
+                .ok()
+        });
         let rollout = Rollout {
+            from,
             canary,
             waves,
             failure_budget,
@@ -176,6 +245,7 @@ impl RolloutSpec {
 /// The strategy of Promises without one, when vow.yaml has none either: one catch-all wave.
 pub fn default_rollout() -> Rollout {
     Rollout {
+        from: None,
         canary: None,
         waves: vec![RolloutWave {
             name: "all".into(),
@@ -218,6 +288,48 @@ mod tests {
         assert_eq!(typed.waves[1].max_size, Some(Share::Percent(25)));
         assert_eq!(typed.canary.unwrap().bake.unwrap().seconds, 3600);
         assert!(RolloutSpec::default().compile().1.is_empty());
+    }
+
+    #[test]
+    fn from_takes_versions_a_semver_range_or_a_regex() {
+        let typed = |v: serde_json::Value| {
+            let r: RolloutSpec = serde_json::from_value(serde_json::json!({ "from": v })).unwrap();
+            r.compile()
+        };
+        let (r, p) = typed(serde_json::json!(["6.0.14"]));
+        assert!(p.is_empty());
+        let f = r.from.unwrap();
+        assert!(f.admits("v6.0.14").is_ok());
+        assert!(f.admits("6.0.15").is_err());
+        let (r, _) = typed(serde_json::json!({"semver": ">=1.1, <1.2"}));
+        let f = r.from.unwrap();
+        assert!(f.admits("v1.1.7").is_ok());
+        assert_eq!(
+            f.admits("v1.2.0").unwrap_err(),
+            "on v1.2.0, outside from: semver >=1.1, <1.2"
+        );
+        assert!(f
+            .admits("latest")
+            .unwrap_err()
+            .contains("not a semantic version"));
+        let (r, _) = typed(serde_json::json!({"regex": "v?1\\.1\\..*"}));
+        let f = r.from.unwrap();
+        assert!(f.admits("v1.1.3").is_ok());
+        assert!(f.admits("v11.1.3").is_err());
+        for bad in [
+            serde_json::json!({"semver": ">=banana"}),
+            serde_json::json!({"regex": "("}),
+            serde_json::json!([]),
+        ] {
+            let (r, p) = typed(bad);
+            assert!(r.from.is_none());
+            assert_eq!(p.len(), 1);
+            assert_eq!(p[0].0, "from");
+        }
+        assert!(serde_json::from_value::<RolloutSpec>(
+            serde_json::json!({"from": {"glob": "1.*"}})
+        )
+        .is_err());
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct Evaluated {
     /// What an update changes, in one bounded line (`evaluate::summary`), when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
+    /// The change kind of an update (`evaluate::summary::kind`): made whatever the options,
+    /// as the canaries are chosen by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_kind: Option<String>,
     /// Container steps vow did not run, as `<pipeline>/<container>`.
     pub external: Vec<String>,
     #[serde(skip)]
@@ -90,6 +94,7 @@ impl Evaluated {
             spec_changed: false,
             status: None,
             change: None,
+            change_kind: None,
             external: Vec::new(),
             trace: Vec::new(),
         }

@@ -178,8 +178,14 @@ fn evaluate_dependencies(catalogue: &Catalogue, index: usize, opts: &Options) ->
 fn keep(catalogue: &Catalogue, ev: &mut Evaluated, applied: Option<&Applied>, opts: &Options) {
     ev.spec_changed =
         applied.is_some_and(|a| a.binding.status.applied_spec.as_ref() != Some(&ev.spec));
-    if let Some(a) = applied.filter(|_| opts.with_summaries && !ev.blocked && !ev.paused) {
-        ev.change = summary::summarize(&catalogue.ws.store, &ev.files, a);
+    // The change kind is planning's (canaries cover every kind), so it is made whatever the
+    // options, or a plan re-derived by apply would pick other canaries; the line is kept only
+    // when asked for.
+    if let Some(a) = applied.filter(|_| !ev.blocked && !ev.paused) {
+        if let Some(s) = summary::summarize(&catalogue.ws.store, &ev.files, a) {
+            ev.change_kind = Some(s.kind);
+            ev.change = opts.with_summaries.then_some(s.line);
+        }
     }
     if opts.detail == Detail::Digests {
         ev.spec = Value::Null;

@@ -23,10 +23,23 @@ const SCALAR_CHARS: usize = 40;
 /// Files larger than this are said to change, not compared.
 const COMPARED_BYTES: usize = 1 << 20;
 
+/// What an update changes: the line for people, and its change kind for the planner.
+pub(super) struct Summary {
+    /// The bounded line (`statefulset.yaml: spec.replicas 1 → 3; 2 files unchanged`).
+    pub line: String,
+    /// The change kind: what the change does apart from metadata, the same text for every
+    /// instance whose change is the same ([`kind`]).
+    pub kind: String,
+}
+
 /// The summary of what `files` change against what the store holds for the instance, or
 /// `None` when nothing changes (or the instance is new). A change every changed file shares
 /// (a label on every document) is said once, for all of them.
-pub(super) fn summarize(store_root: &Path, files: &[OutFile], applied: &Applied) -> Option<String> {
+pub(super) fn summarize(
+    store_root: &Path,
+    files: &[OutFile],
+    applied: &Applied,
+) -> Option<Summary> {
     let mut changed_files: Vec<(&str, Leaves)> = Vec::new();
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let mut unchanged = 0;
@@ -46,6 +59,7 @@ pub(super) fn summarize(store_root: &Path, files: &[OutFile], applied: &Applied)
             removed.push(name(path));
         }
     }
+    let kind = kind(&changed_files, &added, &removed);
     let mut parts = shared_and_own(&changed_files);
     for (list, what) in [(added, "added"), (removed, "removed")] {
         if !list.is_empty() {
@@ -59,7 +73,66 @@ pub(super) fn summarize(store_root: &Path, files: &[OutFile], applied: &Applied)
         let s = if unchanged == 1 { "" } else { "s" };
         parts.push(format!("{unchanged} file{s} unchanged"));
     }
-    Some(clip(&parts.join("; "), MAX_CHARS))
+    Some(Summary {
+        line: clip(&parts.join("; "), MAX_CHARS),
+        kind,
+    })
+}
+
+/// What a change kind says when only labels and annotations change.
+pub const METADATA_ONLY: &str = "metadata only";
+
+/// The change kind of an update: its changed leaves outside labels and annotations (with
+/// old → new, without file names or document numbers, sorted, each once), the files it adds
+/// or removes, and the files whose leaves cannot be listed; [`METADATA_ONLY`] when nothing
+/// else changes. Leaves past the [`KEPT`] of a file are counted, so two large changes that
+/// differ only there are one kind (the kind is for choosing canaries, not a proof).
+fn kind(files: &[(&str, Leaves)], added: &[&str], removed: &[&str]) -> String {
+    let mut parts = std::collections::BTreeSet::new();
+    let mut more = 0;
+    for (name, leaves) in files {
+        if let Some(note) = &leaves.note {
+            // Only the layout changed: the same data, nothing to exercise.
+            if !note.starts_with("layout") {
+                parts.insert(format!("{name} {note}"));
+            }
+            continue;
+        }
+        for (_, leaf) in &leaves.named {
+            if !is_metadata(leaf) {
+                parts.insert(leaf.clone());
+            }
+        }
+        more += leaves.count - leaves.named.len();
+    }
+    for f in added {
+        parts.insert(format!("{f} added"));
+    }
+    for f in removed {
+        parts.insert(format!("{f} removed"));
+    }
+    if parts.is_empty() && more == 0 {
+        return METADATA_ONLY.into();
+    }
+    let mut text = parts.into_iter().collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        let _ = write!(text, " (and {more} more leaves)");
+    }
+    text
+}
+
+/// Whether a leaf (`path old → new`) is a label or an annotation of some object, at any depth
+/// (`metadata.labels[...]`, `spec.template.metadata.annotations`).
+fn is_metadata(leaf: &str) -> bool {
+    ["metadata.labels", "metadata.annotations"].iter().any(|m| {
+        leaf.match_indices(m).any(|(at, _)| {
+            let before = leaf
+                .get(..at)
+                .is_none_or(|b| b.is_empty() || b.ends_with('.'));
+            let after = leaf.get(at + m.len()..).and_then(|a| a.chars().next());
+            before && matches!(after, None | Some('[' | '.' | ' '))
+        })
+    })
 }
 
 /// The leaves every changed file shares, said once (`3 files: …`), then each file's own.
@@ -314,7 +387,31 @@ fn clip(s: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{changed, listing};
+    use super::{changed, is_metadata, kind, listing, METADATA_ONLY};
+
+    #[test]
+    fn a_kind_is_what_changes_outside_labels_and_annotations() {
+        assert!(is_metadata("metadata.labels[\"a/b\"] v1 → v2"));
+        assert!(is_metadata(
+            "spec.template.metadata.annotations.x added (1)"
+        ));
+        assert!(is_metadata("metadata.labels added"));
+        assert!(!is_metadata("spec.metadata.labelsx 1 → 2"));
+        assert!(!is_metadata("spec.version 6.0.14 → 6.0.15"));
+        let labels = changed(
+            Some("metadata:\n  labels:\n    a: x\n"),
+            "metadata:\n  labels:\n    a: y\n",
+        );
+        assert_eq!(kind(&[("a.yaml", labels)], &[], &[]), METADATA_ONLY);
+        let version = changed(
+            Some("metadata:\n  labels:\n    a: x\nspec:\n  version: 6.0.14\n"),
+            "metadata:\n  labels:\n    a: y\nspec:\n  version: 6.0.15\n",
+        );
+        assert_eq!(
+            kind(&[("a.yaml", version)], &["b.yaml"], &[]),
+            "b.yaml added, spec.version 6.0.14 → 6.0.15"
+        );
+    }
 
     fn text(old: &str, new: &str) -> String {
         let l = changed(Some(old), new);

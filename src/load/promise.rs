@@ -267,8 +267,12 @@ impl PromiseBuilder<'_> {
                         format!("Promise {}: {field}: {msg}", self.name),
                     )
                     .at(self.at(&field))
-                    .field(field)
-                    .help("durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%");
+                    .help(if field == "spec.rollout.from" {
+                        "from takes versions ([v1.1.0, v1.1.1]), a semver range ({semver: \">=1.1, <1.2\"}) or a regex ({regex: \"v1\\\\.1\\\\..*\"})"
+                    } else {
+                        "durations are like 30m, 4h or 1d; budgets and sizes are counts or percentages like 25%"
+                    })
+                    .field(field);
                     self.problem(f);
                 }
                 Some(r)

@@ -37,6 +37,7 @@ pub fn classify(
             to: None,
             reason: "its request was removed".into(),
             summary: None,
+            kind: None,
             digest: None,
             files: applied
                 .binding
@@ -76,6 +77,7 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
             "a new request".into()
         },
         summary: None,
+        kind: super::canary::kind_text(Action::Create, None, Some(&e.version), None),
         digest: Some(e.files_digest()),
         files: Vec::new(),
         labels: e.labels.clone(),
@@ -111,6 +113,12 @@ fn diff_one(e: &Evaluated, applied: Option<&Applied>) -> Change {
     if change.action == Action::Update {
         change.summary = e.change.clone();
     }
+    change.kind = super::canary::kind_text(
+        change.action,
+        change.from.as_deref(),
+        change.to.as_deref(),
+        e.change_kind.as_deref(),
+    );
     change.reason = match (version_changed, spec_changed, drifted) {
         _ if change.action == Action::Unchanged => "up to date".into(),
         (true, _, _) => format!(

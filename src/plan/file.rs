@@ -41,6 +41,9 @@ pub struct Plan {
     pub pinned: Vec<Pinned>,
     #[serde(default)]
     pub paused: Vec<InstanceRef>,
+    /// Upgrades the rollout's `from` does not take, left on their version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Held>,
     #[serde(default)]
     pub external_steps: Vec<ExternalSteps>,
     #[serde(default)]
@@ -225,6 +228,16 @@ pub struct Pinned {
     pub version: String,
 }
 
+/// An instance an upgrade leaves where it is: its rollout's `from` does not take its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    #[serde(rename = "ref")]
+    pub instance: InstanceRef,
+    /// The version it stays on.
+    pub version: String,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalSteps {
     pub promise: String,
@@ -312,6 +325,12 @@ pub struct Change {
     /// for creates and deletes, and in plans made before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Its change kind (`plan::canary`): the version transition and what changes apart from
+    /// labels and annotations (`v1.3.0 → v1.4.0: spec.version 6.0.14 → 6.0.15`), the same text
+    /// for every instance of the Promise whose change is the same; the canaries cover each.
+    /// Absent for deletes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// The digest of everything the instance renders to (absent for deletes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,

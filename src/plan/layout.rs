@@ -2,7 +2,9 @@
 //! always written (a plan's id is the digest of these bytes, so the layout is part of the
 //! contract).
 
-use super::file::{Action, Blocked, Change, ExternalSteps, Pinned, Plan, PlanKind, Summary, Wave};
+use super::file::{
+    Action, Blocked, Change, ExternalSteps, Held, Pinned, Plan, PlanKind, Summary, Wave,
+};
 use crate::diag::Finding;
 use crate::load::inputs::InputDigests;
 use crate::model::InstanceRef;
@@ -26,6 +28,7 @@ impl Serialize for Plan {
                 blocked: &self.blocked,
                 pinned: &self.pinned,
                 paused: &self.paused,
+                held: &self.held,
                 external_steps: &self.external_steps,
                 changes: &self.changes,
                 findings: &self.findings,
@@ -67,6 +70,8 @@ struct ApplyLayout<'a> {
     blocked: &'a [Blocked],
     pinned: &'a [Pinned],
     paused: &'a [InstanceRef],
+    #[serde(skip_serializing_if = "<[Held]>::is_empty")]
+    held: &'a [Held],
     external_steps: &'a [ExternalSteps],
     changes: &'a [Change],
     findings: &'a [Finding],

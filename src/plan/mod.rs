@@ -2,6 +2,7 @@
 //!
 //! Planning is a pure function of the loaded catalogue, the evaluated requests and `--now`.
 
+pub mod canary;
 mod compare;
 mod counts;
 mod diff;
@@ -61,6 +62,8 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
         &catalogue.ws.labels.environment,
     );
     let summary = summary(&evaluated, &changes, &assigned, &blocked, &findings);
+    let held: std::collections::HashSet<&crate::model::InstanceRef> =
+        assigned.held.iter().map(|h| &h.instance).collect();
     let mut plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
@@ -85,10 +88,11 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
             .filter(|e| e.paused)
             .map(|e| e.id.clone())
             .collect(),
+        held: assigned.held.clone(),
         external_steps: external_steps(catalogue, &wanted),
         changes: changes
             .into_iter()
-            .filter(|c| c.action != Action::Unchanged)
+            .filter(|c| c.action != Action::Unchanged && !held.contains(&c.id))
             .collect(),
         findings,
     };
@@ -132,8 +136,16 @@ fn assign_waves(
             .promise_by_name(name)
             .and_then(|p| p.rollout.as_ref())
     };
+    let facts_of = |id: &crate::model::InstanceRef| waves::Facts {
+        failed_version: catalogue
+            .store
+            .applied
+            .get(id)
+            .and_then(|a| a.binding.status.failed_version.as_deref()),
+    };
     let strategy = waves::Strategy {
         rollout_of: &rollout_of,
+        facts_of: &facts_of,
         fallback: catalogue
             .ws
             .default_rollout
@@ -158,15 +170,21 @@ fn summary(
     blocked: &[Blocked],
     findings: &[Finding],
 ) -> Summary {
+    // Changes in no wave: matched none (blocked), or held by `from`.
+    let left_out: std::collections::HashSet<&crate::model::InstanceRef> = (assigned.unassigned)
+        .iter()
+        .map(|b| &b.instance)
+        .chain(assigned.held.iter().map(|h| &h.instance))
+        .collect();
     Summary {
         requests: evaluated.iter().filter(|e| !e.id.is_dependencies()).count(),
         unchanged: changes
             .iter()
             .filter(|c| c.action == Action::Unchanged)
             .count(),
-        create: count(changes, Action::Create, &assigned.unassigned),
-        update: count(changes, Action::Update, &assigned.unassigned),
-        delete: count(changes, Action::Delete, &assigned.unassigned),
+        create: count(changes, Action::Create, &left_out),
+        update: count(changes, Action::Update, &left_out),
+        delete: count(changes, Action::Delete, &left_out),
         blocked: blocked.len(),
         pinned: evaluated.iter().filter(|e| e.pinned).count(),
         paused: evaluated.iter().filter(|e| e.paused).count(),
@@ -203,10 +221,14 @@ fn hold_deletes(catalogue: &Catalogue, changes: Vec<Change>) -> (Vec<Change>, Ve
     (kept, held)
 }
 
-fn count(changes: &[Change], action: Action, unassigned: &[Blocked]) -> usize {
+fn count(
+    changes: &[Change],
+    action: Action,
+    left_out: &std::collections::HashSet<&crate::model::InstanceRef>,
+) -> usize {
     changes
         .iter()
-        .filter(|c| c.action == action && !unassigned.iter().any(|b| b.instance == c.id))
+        .filter(|c| c.action == action && !left_out.contains(&c.id))
         .count()
 }
 

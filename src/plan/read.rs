@@ -139,6 +139,7 @@ mod tests {
                 version: "v1".into(),
             }],
             paused: vec![deps.clone()],
+            held: Vec::new(),
             external_steps: vec![ExternalSteps {
                 promise: "app".into(),
                 steps: vec!["resource.configure p/c".into()],
@@ -150,6 +151,7 @@ mod tests {
                 to: Some("v2".into()),
                 reason: "Promise app v1 → v2".into(),
                 summary: Some("a.yaml: spec.replicas 1 → 3".into()),
+                kind: None,
                 digest: Some("sha256:d".into()),
                 files: vec![FileChange {
                     path: "dest/a.yaml".into(),
@@ -200,6 +202,7 @@ mod tests {
             blocked: Vec::new(),
             pinned: Vec::new(),
             paused: Vec::new(),
+            held: Vec::new(),
             external_steps: Vec::new(),
             changes: Vec::new(),
             findings: Vec::new(),

@@ -1,13 +1,14 @@
-//! Assigning changed instances to waves: ranking, canaries, first-matching wave, batches by
-//! `maxSize`, bakes and failure budgets. (When the waves may start is `timing`'s job.)
+//! Assigning changed instances to waves: who moves (`from`), ranking, canaries (`canary.rs`),
+//! first-matching wave, balanced batches by `maxSize`, bakes and failure budgets. (When the
+//! waves may start is `timing`'s job.)
 //!
 //! Ranks come from a hash of (Promise, target version, namespace/name) alone, so they do not
 //! depend on the rest of the fleet: rerunning the plan picks the same canaries, and growing a
 //! percentage only adds instances.
 
-use super::file::{Action, Batch, Blocked, Change, Wave, WaveInstance};
+use super::file::{Action, Batch, Blocked, Change, Held, Wave, WaveInstance};
 use crate::diag::{self, Finding};
-use crate::model::{Bake, Canary, Rollout, RolloutWave, Selector, Share};
+use crate::model::{Bake, InstanceRef, Rollout, RolloutWave, Selector, Share};
 use std::collections::BTreeMap;
 
 /// The result of assigning changes to waves.
@@ -17,9 +18,19 @@ pub struct Assigned {
     pub bakes: Vec<i64>,
     /// Changed instances that matched no wave (an error: nothing is left out silently).
     pub unassigned: Vec<Blocked>,
+    /// Updates their rollout's `from` does not take: not moved, listed with the reason.
+    pub held: Vec<Held>,
     pub findings: Vec<Finding>,
     /// How many instances of the whole run may fail their gates before the run halts.
     pub run_budget: u64,
+}
+
+/// What the planner knows of a change besides the change itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Facts<'a> {
+    /// The version the store records this instance failed at (its binding's
+    /// `status.failedVersion`, set by apply when its gate fails).
+    pub failed_version: Option<&'a str>,
 }
 
 /// Everything that decides the waves besides the changes themselves.
@@ -28,6 +39,8 @@ pub struct Strategy<'a> {
     pub rollout_of: &'a dyn Fn(&str) -> Option<&'a Rollout>,
     /// For Promises without one (vow.yaml's `rollout`, else one catch-all wave).
     pub fallback: Rollout,
+    /// The facts of each change (an earlier failure).
+    pub facts_of: &'a dyn Fn(&InstanceRef) -> Facts<'a>,
 }
 
 /// The stable rank key of an instance.
@@ -71,12 +84,14 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
     let mut sorted = Sorted::default();
     for (promise, list) in by_promise {
         let rollout = (strategy.rollout_of)(promise).unwrap_or(fallback);
-        sorted.add_promise(promise, rollout, list);
+        let list = sorted.hold(rollout, list);
+        sorted.add_promise(promise, rollout, list, strategy.facts_of);
     }
     let Sorted {
         canaries,
         named,
         unassigned,
+        held,
         findings,
         run_budget,
     } = sorted;
@@ -118,6 +133,7 @@ pub fn assign(strategy: &Strategy, changes: &[Change]) -> Assigned {
         waves,
         bakes,
         unassigned,
+        held,
         findings,
         run_budget,
     }
@@ -131,14 +147,46 @@ struct Sorted<'a> {
     /// The named waves in their global order, each with every Promise's part of it.
     named: Vec<(String, Vec<Portion<'a>>)>,
     unassigned: Vec<Blocked>,
+    held: Vec<Held>,
     findings: Vec<Finding>,
     run_budget: u64,
 }
 
 impl<'a> Sorted<'a> {
+    /// Holds the upgrades the rollout's `from` does not take (an update to another version
+    /// from a version outside it); returns the changes that go on. Creates, deletes and
+    /// updates that stay on their version are not upgrades and always go on.
+    fn hold(&mut self, rollout: &Rollout, list: Vec<&'a Change>) -> Vec<&'a Change> {
+        let Some(filter) = &rollout.from else {
+            return list;
+        };
+        let mut kept = Vec::with_capacity(list.len());
+        for c in list {
+            let why = match (c.action, c.from.as_deref(), c.to.as_deref()) {
+                (Action::Update, Some(from), Some(to)) if from != to => filter.admits(from).err(),
+                _ => None,
+            };
+            match why {
+                Some(reason) => self.held.push(Held {
+                    instance: c.id.clone(),
+                    version: c.from.clone().unwrap_or_default(),
+                    reason,
+                }),
+                None => kept.push(c),
+            }
+        }
+        kept
+    }
+
     /// Ranks one Promise's changes, picks its canaries and gives each other change the first
     /// wave whose selector matches it.
-    fn add_promise(&mut self, promise: &str, rollout: &'a Rollout, mut list: Vec<&'a Change>) {
+    fn add_promise<'f>(
+        &mut self,
+        promise: &str,
+        rollout: &'a Rollout,
+        mut list: Vec<&'a Change>,
+        facts_of: &dyn Fn(&InstanceRef) -> Facts<'f>,
+    ) {
         list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
         let of = list.len();
         self.run_budget += rollout.failure_budget.map_or(0, |q| q.of(of as u64));
@@ -150,7 +198,7 @@ impl<'a> Sorted<'a> {
         let chosen = rollout
             .canary
             .as_ref()
-            .map(|c| choose_canaries(c, &ranked))
+            .map(|c| super::canary::choose(c, &ranked))
             .unwrap_or_default();
         let mut portions: Vec<Portion> = rollout
             .waves
@@ -162,11 +210,12 @@ impl<'a> Sorted<'a> {
             })
             .collect();
         for (rank, c) in ranked {
-            if let Some(stratum) = chosen.get(&c.id) {
+            let failed = failed_note(c, &facts_of(&c.id));
+            if let Some(why) = chosen.get(&c.id) {
                 self.canaries.push(Slot {
                     change: c,
                     rank,
-                    placement: format!("canary ({stratum}), rank {rank}/{of}"),
+                    placement: format!("{why}, rank {rank}/{of}{failed}"),
                 });
                 continue;
             }
@@ -184,7 +233,7 @@ impl<'a> Sorted<'a> {
                     p.slots.push(Slot {
                         change: c,
                         rank,
-                        placement: format!("{why}, rank {rank}/{of}"),
+                        placement: format!("{why}, rank {rank}/{of}{failed}"),
                     })
                 }
                 None => self.no_wave(promise, rollout, c),
@@ -212,57 +261,13 @@ impl<'a> Sorted<'a> {
     }
 }
 
-/// Picks canaries: `count` or `percent` of the candidates (those matching the canary selector),
-/// one per distinct value of the `spread` keys first, then by rank. Returns id → stratum.
-fn choose_canaries(
-    c: &Canary,
-    ranked: &[(usize, &Change)],
-) -> BTreeMap<crate::model::InstanceRef, String> {
-    let candidates: Vec<&(usize, &Change)> = ranked
-        .iter()
-        .filter(|(_, ch)| c.selector.as_ref().is_none_or(|s| s.matches(&ch.labels)))
-        .collect();
-    let n = candidates.len() as u64;
-    let want = match (c.count, c.percent) {
-        (Some(k), _) => k.min(n),
-        (None, Some(p)) => ((n * p) / 100).max(u64::from(n > 0)).min(n),
-        (None, None) => 0,
-    } as usize;
-    let stratum = |ch: &Change| -> String {
-        if c.spread.is_empty() {
-            return "by rank".into();
-        }
-        c.spread
-            .iter()
-            .map(|k| {
-                format!(
-                    "{k}={}",
-                    ch.labels.get(k).map(String::as_str).unwrap_or("<none>")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut out = BTreeMap::new();
-    let mut seen = std::collections::BTreeSet::new();
-    if !c.spread.is_empty() {
-        for (_, ch) in &candidates {
-            if out.len() >= want {
-                break;
-            }
-            let s = stratum(ch);
-            if seen.insert(s.clone()) {
-                out.insert(ch.id.clone(), s);
-            }
-        }
+/// `; failed v1.4.0 in an earlier run` when the store records that this instance failed the
+/// version it is planned to move to (its binding's `status.failedVersion`).
+fn failed_note(c: &Change, facts: &Facts) -> String {
+    match (facts.failed_version, c.to.as_deref()) {
+        (Some(f), Some(to)) if f == to => format!("; failed {to} in an earlier run"),
+        _ => String::new(),
     }
-    for (_, ch) in &candidates {
-        if out.len() >= want {
-            break;
-        }
-        out.entry(ch.id.clone()).or_insert_with(|| stratum(ch));
-    }
-    out
 }
 
 fn describe(s: &Selector) -> String {
@@ -302,10 +307,25 @@ fn merge_names<'a>(named: &mut Vec<(String, Vec<Portion<'a>>)>, portions: Vec<Po
     }
 }
 
-/// Splits a named wave into batches: each Promise's part by its own resolved `maxSize`, batch k
-/// holding the k-th slice of every part.
+/// How a part of `total` instances is cut by a `maxSize` of `cap`: the fewest batches that
+/// respect it, their sizes differing by at most one, the larger first (51 at 10: 9, 9, 9, 8,
+/// 8, 8). Growing the cap never shrinks the first k batches taken together (property-tested).
+pub fn batch_sizes(total: usize, cap: usize) -> Vec<usize> {
+    if total == 0 {
+        return Vec::new();
+    }
+    let n = total.div_ceil(cap.max(1));
+    let (q, r) = (total / n, total % n);
+    (0..n).map(|i| q + usize::from(i < r)).collect()
+}
+
+/// One Promise's slice of one batch, with its failure budget.
+type Part<'a> = (Vec<Slot<'a>>, u64);
+
+/// Splits a named wave into batches: each Promise's part by its own resolved `maxSize`
+/// ([`batch_sizes`]), batch k holding the k-th slice of every part.
 fn push_batches(waves: &mut Vec<(Wave, i64)>, name: &str, portions: Vec<Portion>) {
-    let mut chunks: Vec<(Vec<Vec<Slot>>, Option<Bake>, u64)> = Vec::new();
+    let mut chunks: Vec<(Vec<Part>, Option<Bake>)> = Vec::new();
     for mut p in portions {
         if p.slots.is_empty() {
             continue;
@@ -318,25 +338,23 @@ fn push_batches(waves: &mut Vec<(Wave, i64)>, name: &str, portions: Vec<Portion>
             .map(|q| q.of(total))
             .filter(|n| *n > 0)
             .unwrap_or(total) as usize;
-        let budget = p
-            .spec
-            .failure_budget
-            .or(p.budget_default)
-            .map_or(0, |q| q.of(size as u64));
+        let budget = p.spec.failure_budget.or(p.budget_default);
         let mut parts = Vec::new();
-        let mut slots = p.slots.into_iter().peekable();
-        while slots.peek().is_some() {
-            parts.push(slots.by_ref().take(size).collect());
+        let mut slots = p.slots.into_iter();
+        for n in batch_sizes(total as usize, size) {
+            // Each batch's budget is resolved against its own size.
+            let b = budget.map_or(0, |q| q.of(n as u64));
+            parts.push((slots.by_ref().take(n).collect(), b));
         }
-        chunks.push((parts, p.spec.bake.clone(), budget));
+        chunks.push((parts, p.spec.bake.clone()));
     }
     let of = chunks.iter().map(|c| c.0.len()).max().unwrap_or(0);
     for k in 0..of {
         let mut slots = Vec::new();
         let mut bakes = Vec::new();
         let mut budget = 0;
-        for (parts, bake, b) in chunks.iter_mut() {
-            if let Some(part) = parts.get_mut(k) {
+        for (parts, bake) in chunks.iter_mut() {
+            if let Some((part, b)) = parts.get_mut(k) {
                 slots.append(part);
                 bakes.push(bake.clone());
                 budget += *b;

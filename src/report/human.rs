@@ -62,6 +62,16 @@ pub fn plan(p: &Plan, diffs: &[crate::plan::FileDiff]) -> String {
             let _ = writeln!(o, "  | {x}");
         }
     }
+    if !p.held.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nHeld ({}), not upgraded (spec.rollout.from):",
+            p.held.len()
+        );
+        for x in &p.held {
+            let _ = writeln!(o, "  = {}  {}", x.instance, x.reason);
+        }
+    }
     for e in &p.external_steps {
         let _ = writeln!(
             o,

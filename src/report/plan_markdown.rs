@@ -365,7 +365,7 @@ fn more(o: &mut String, total: usize, shown: usize, place: &str) {
 
 /// The pinned and paused instances.
 fn held(o: &mut String, p: &Plan, shape: Shape) {
-    if p.pinned.is_empty() && p.paused.is_empty() {
+    if p.pinned.is_empty() && p.paused.is_empty() && p.held.is_empty() {
         return;
     }
     let shown = shape.lines.unwrap_or(usize::MAX);
@@ -387,6 +387,10 @@ fn held(o: &mut String, p: &Plan, shape: Shape) {
         let _ = writeln!(o, "- ⏸️ `{x}` paused");
     }
     more(o, p.paused.len(), shown, "paused");
+    for x in p.held.iter().take(shown) {
+        let _ = writeln!(o, "- ⏭️ `{}` held: {}", x.instance, x.reason);
+    }
+    more(o, p.held.len(), shown, "held");
 }
 
 /// The blocked instances and why: every name, and as many of the reasons as the shape allows.
