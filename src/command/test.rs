@@ -43,6 +43,7 @@ pub(crate) fn test(
             compliance: None,
             tests: &results,
             now: inputs.now,
+            apis: &report::apis_of(&inputs.promises),
         }),
     };
     sink.out(&text)?;
