@@ -139,6 +139,10 @@ pub struct Finding {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Where the finding comes from, when that is not where it points: a step's `warn()` or
+    /// `reject()` points at the request (its owner fixes it) and names the script's line here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<Location>,
     /// Set when an active waiver covers the finding: it is reported, and blocks nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
@@ -160,6 +164,7 @@ impl Finding {
             location: None,
             field: None,
             help: None,
+            related: None,
             waived: None,
             unlocated: false,
         }
@@ -189,6 +194,11 @@ impl Finding {
 
     pub fn field(mut self, f: impl Into<String>) -> Finding {
         self.field = Some(f.into());
+        self
+    }
+
+    pub fn related(mut self, location: Location) -> Finding {
+        self.related = Some(location);
         self
     }
 
@@ -230,6 +240,9 @@ impl fmt::Display for Finding {
         }
         if let Some(r) = &self.instance {
             write!(f, "\n  instance: {r}")?;
+        }
+        if let Some(r) = &self.related {
+            write!(f, "\n  source: {r}")?;
         }
         if let Some(h) = &self.help {
             write!(f, "\n  help: {h}")?;

@@ -47,6 +47,9 @@ fn fingerprint(f: &Finding, rank: usize) -> String {
 
 fn description(f: &Finding) -> String {
     let mut d = format!("[{}] {}", f.id(), f.message);
+    if let Some(r) = &f.related {
+        d.push_str(&format!(" (from {r})"));
+    }
     if let Some(w) = &f.waived {
         d.push_str(&format!(
             " (waived by {} until {}: {}; owner {})",
