@@ -465,6 +465,15 @@ codes! {
     TEST_FAILED = "V503", "test-failed", High, true,
         "A `vow test` case did not produce what it expects: the report shows the expected and \
          actual findings, or a diff of the rendered file.";
+    WAIVER_UNUSED = "V504", "waiver-unused", Low, false,
+        "A Waiver matches no instance of the fleet (no request and no applied instance is \
+         selected by both its spec.match and its rule's match): it hides nothing, and would \
+         silently waive whatever matched it later. Remove it, or fix its spec.match.";
+    WAIVER_EXPIRING = "V505", "waiver-expiring", Low, false,
+        "A Waiver expires within the warning window (vow.yaml `waivers.warnDays`, 14 days by \
+         default): after its last day the findings it waives count again and may block. The \
+         finding names its owner, who renews it with a new date and reason or fixes the \
+         instances.";
 }
 
 /// Looks a code up by its id (`V100`) or name (`schema-violation`), case-insensitively.

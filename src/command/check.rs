@@ -76,6 +76,7 @@ pub(crate) fn check(
         tests: &tests,
         now: inputs.now,
         apis: &apis,
+        waivers: &[],
     };
     if opts.out.is_some() {
         crate::snippet::report_to_file();

@@ -29,6 +29,7 @@ pub(crate) fn scan(
         tests: &[],
         now: inputs.now,
         apis: &apis,
+        waivers: &inputs.policy.waiver_status,
     };
     if out.is_some() {
         crate::snippet::report_to_file();

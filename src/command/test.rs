@@ -44,6 +44,7 @@ pub(crate) fn test(
             tests: &results,
             now: inputs.now,
             apis: &report::apis_of(&inputs.promises),
+            waivers: &[],
         }),
     };
     sink.out(&text)?;

@@ -40,6 +40,8 @@ pub struct PolicyView<'a> {
     /// Each Promise's request API (by Promise name), so that reports name a request by its
     /// `apiVersion` and `kind` as Kubernetes does (`Bucket`, not the Promise `bucket`).
     pub apis: &'a Apis,
+    /// The waivers by expiry (scan; empty for check).
+    pub waivers: &'a [crate::policy::waivers::WaiverStatus],
 }
 
 /// A request API: `apiVersion` (`group/version`, the Promise's storage version) and `kind`.
@@ -164,6 +166,8 @@ struct JsonReport<'a> {
     findings: &'a [Finding],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tests: &'a [CaseResult],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    waivers: &'a [crate::policy::waivers::WaiverStatus],
 }
 
 #[derive(Serialize)]
@@ -205,10 +209,21 @@ pub fn policy_json(v: &PolicyView) -> String {
         compliance: v.compliance,
         findings: v.findings,
         tests: v.tests,
+        waivers: v.waivers,
     };
     let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// How many instances a waiver matches, for people (`unused` when none).
+pub fn waiver_matches(w: &crate::policy::waivers::WaiverStatus) -> String {
+    match w.matches {
+        Some(0) => "unused: matches no instance".into(),
+        Some(1) => "matches 1 instance".into(),
+        Some(n) => format!("matches {n} instances"),
+        None => "matches not counted".into(),
+    }
 }
 
 /// A percentage with one decimal, for people.
