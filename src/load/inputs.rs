@@ -138,17 +138,7 @@ fn load_filtered(
     let store = store::read(&ws.store, &ws.root);
     findings.extend(store.findings.iter().cloned());
     // A shard sees part of the fleet: whether a waiver matches nothing is not its to say.
-    // Each instance once: its request's labels, else those its binding recorded.
-    let fleet: Option<Vec<(&InstanceRef, &crate::model::Labels)>> = whole.then(|| {
-        let mut all: BTreeMap<&InstanceRef, &crate::model::Labels> = store
-            .applied
-            .iter()
-            .filter(|(id, _)| !id.is_dependencies())
-            .map(|(id, a)| (id, &a.binding.status.request_labels))
-            .collect();
-        all.extend(requests.iter().map(|r| (&r.id, &r.labels)));
-        all.into_iter().collect()
-    });
+    let fleet = whole.then(|| fleet_labels(&requests, &store));
     policy.waiver_status =
         policy::waivers::statuses(&policy, now, ws.waiver_warn_days, fleet.as_deref());
     findings.extend(policy::waivers::findings(&policy.waiver_status));
@@ -189,6 +179,22 @@ fn load_filtered(
         digests,
     };
     (catalogue, requests)
+}
+
+/// Every instance of the fleet once, with its labels: its request's, else those its binding
+/// recorded (an applied instance whose request is gone). What waivers are matched against.
+fn fleet_labels<'a>(
+    requests: &'a [Request],
+    store: &'a StoreState,
+) -> Vec<(&'a InstanceRef, &'a crate::model::Labels)> {
+    let mut all: BTreeMap<&InstanceRef, &crate::model::Labels> = store
+        .applied
+        .iter()
+        .filter(|(id, _)| !id.is_dependencies())
+        .map(|(id, a)| (id, &a.binding.status.request_labels))
+        .collect();
+    all.extend(requests.iter().map(|r| (&r.id, &r.labels)));
+    all.into_iter().collect()
 }
 
 /// The Promises of promises/, and the Test documents beside them (for the policy: this is the
