@@ -9,6 +9,7 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
+    clippy::string_slice,
     reason = "a test fails loudly; the library may not"
 )]
 
@@ -18,6 +19,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// A named change to a report that its reader must refuse.
+type Mutation = (&'static str, fn(&mut Value));
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
@@ -139,13 +142,20 @@ fn example_kinds() -> Vec<(String, String, String)> {
                     .unwrap();
                 kinds.push((
                     name,
-                    format!("{}/{}", api["group"].as_str().unwrap(), version["name"].as_str().unwrap()),
+                    format!(
+                        "{}/{}",
+                        api["group"].as_str().unwrap(),
+                        version["name"].as_str().unwrap()
+                    ),
                     api["names"]["kind"].as_str().unwrap().to_string(),
                 ));
             }
         }
     }
-    assert!(kinds.len() >= 2, "the example has Promises with APIs: {kinds:?}");
+    assert!(
+        kinds.len() >= 2,
+        "the example has Promises with APIs: {kinds:?}"
+    );
     kinds
 }
 
@@ -173,7 +183,10 @@ fn assert_resources_name_requests(results: &[Value], what: &str) -> usize {
 #[test]
 fn the_policyreport_validates_against_kyvernos_crd_and_names_requests_by_kind() {
     let crd = crd("wgpolicyk8s.io_clusterpolicyreports.yaml");
-    for (command, out) in [("scan", scan("policyreport")), ("check", check("policyreport"))] {
+    for (command, out) in [
+        ("scan", scan("policyreport")),
+        ("check", check("policyreport")),
+    ] {
         let docs = yaml_docs(&out);
         assert_eq!(docs.len(), 1);
         let problems = crd.problems(&docs[0]);
@@ -192,14 +205,28 @@ fn the_policyreport_validates_against_kyvernos_crd_and_names_requests_by_kind() 
 fn openreports_validate_against_their_crds_a_report_per_namespace() {
     let report = crd("openreports.io_reports.yaml");
     let cluster = crd("openreports.io_clusterreports.yaml");
-    for (command, out) in [("scan", scan("openreports")), ("check", check("openreports"))] {
+    for (command, out) in [
+        ("scan", scan("openreports")),
+        ("check", check("openreports")),
+    ] {
         let docs = yaml_docs(&out);
-        assert_eq!(docs[0]["kind"], "ClusterReport", "the ClusterReport comes first");
+        assert_eq!(
+            docs[0]["kind"], "ClusterReport",
+            "the ClusterReport comes first"
+        );
         let mut namespaces = Vec::new();
         for d in &docs {
-            let crd = if d["kind"] == "Report" { &report } else { &cluster };
+            let crd = if d["kind"] == "Report" {
+                &report
+            } else {
+                &cluster
+            };
             let problems = crd.problems(d);
-            assert!(problems.is_empty(), "vow {command}: {} {problems:#?}", d["kind"]);
+            assert!(
+                problems.is_empty(),
+                "vow {command}: {} {problems:#?}",
+                d["kind"]
+            );
             let results = d["results"].as_array().unwrap();
             // The summary counts the document's own results.
             let fails = results.iter().filter(|r| r["result"] == "fail").count();
@@ -207,7 +234,10 @@ fn openreports_validate_against_their_crds_a_report_per_namespace() {
             if let Some(ns) = d["metadata"]["namespace"].as_str() {
                 namespaces.push(ns.to_string());
                 for r in results {
-                    assert_eq!(r["resources"][0]["namespace"], ns, "a Report holds its namespace's requests");
+                    assert_eq!(
+                        r["resources"][0]["namespace"], ns,
+                        "a Report holds its namespace's requests"
+                    );
                 }
                 assert_resources_name_requests(results, command);
             } else {
@@ -231,13 +261,25 @@ fn the_report_schemas_refuse_a_mutated_report() {
     let good_open = yaml_docs(&scan("openreports")).remove(1);
     assert!(crd.problems(&good).is_empty());
     assert!(open.problems(&good_open).is_empty());
-    let mutations: [(&str, fn(&mut Value)); 7] = [
-        ("an unknown result", |d| d["results"][0]["result"] = json!("failed")),
-        ("an unknown severity", |d| d["results"][0]["severity"] = json!("blocker")),
-        ("a number as a kind", |d| d["results"][0]["resources"][0]["kind"] = json!(5)),
-        ("a field the CRD does not declare", |d| d["results"][0]["resourcez"] = json!([])),
-        ("a property that is not a string", |d| d["results"][0]["properties"]["line"] = json!(3)),
-        ("a summary count that is text", |d| d["summary"]["pass"] = json!("many")),
+    let mutations: [Mutation; 7] = [
+        ("an unknown result", |d| {
+            d["results"][0]["result"] = json!("failed")
+        }),
+        ("an unknown severity", |d| {
+            d["results"][0]["severity"] = json!("blocker")
+        }),
+        ("a number as a kind", |d| {
+            d["results"][0]["resources"][0]["kind"] = json!(5)
+        }),
+        ("a field the CRD does not declare", |d| {
+            d["results"][0]["resourcez"] = json!([])
+        }),
+        ("a property that is not a string", |d| {
+            d["results"][0]["properties"]["line"] = json!(3)
+        }),
+        ("a summary count that is text", |d| {
+            d["summary"]["pass"] = json!("many")
+        }),
         ("a result without its policy", |d| {
             d["results"][0].as_object_mut().unwrap().remove("policy");
         }),
@@ -246,15 +288,25 @@ fn the_report_schemas_refuse_a_mutated_report() {
         for (crd, good) in [(&crd, &good), (&open, &good_open)] {
             let mut bad = good.clone();
             mutate(&mut bad);
-            assert!(!crd.problems(&bad).is_empty(), "{what} was accepted by {}", crd.kind);
+            assert!(
+                !crd.problems(&bad).is_empty(),
+                "{what} was accepted by {}",
+                crd.kind
+            );
         }
     }
     let mut wrong_kind = good.clone();
     wrong_kind["kind"] = json!("PolicyReport");
     assert!(!crd.problems(&wrong_kind).is_empty());
     let mut cluster_scoped = good_open.clone();
-    cluster_scoped["metadata"].as_object_mut().unwrap().remove("namespace");
-    assert!(!open.problems(&cluster_scoped).is_empty(), "a Report is namespaced");
+    cluster_scoped["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    assert!(
+        !open.problems(&cluster_scoped).is_empty(),
+        "a Report is namespaced"
+    );
 }
 
 fn crd_of_kind(kind: &str) -> Crd {
@@ -272,7 +324,10 @@ fn codequality_validator() -> jsonschema::Validator {
 #[test]
 fn code_quality_validates_points_at_files_and_refuses_mutations() {
     let v = codequality_validator();
-    for (command, out) in [("scan", scan("codequality")), ("check", check("codequality"))] {
+    for (command, out) in [
+        ("scan", scan("codequality")),
+        ("check", check("codequality")),
+    ] {
         let doc: Value = serde_json::from_str(&out).unwrap();
         let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "vow {command}: {errors:#?}");
@@ -280,21 +335,30 @@ fn code_quality_validates_points_at_files_and_refuses_mutations() {
         assert!(issues.len() > 10, "vow {command}: {} issues", issues.len());
         for i in issues {
             let path = i["location"]["path"].as_str().unwrap();
-            assert!(repo().join(path).is_file(), "{path} is a file of the workspace");
+            assert!(
+                repo().join(path).is_file(),
+                "{path} is a file of the workspace"
+            );
         }
         let fingerprints: BTreeSet<&str> = issues
             .iter()
             .map(|i| i["fingerprint"].as_str().unwrap())
             .collect();
-        assert_eq!(fingerprints.len(), issues.len(), "different findings, different fingerprints");
+        assert_eq!(
+            fingerprints.len(),
+            issues.len(),
+            "different findings, different fingerprints"
+        );
     }
     let good: Value = serde_json::from_str(&scan("codequality")).unwrap();
-    let mutations: [(&str, fn(&mut Value)); 5] = [
+    let mutations: [Mutation; 5] = [
         ("vow's own severity", |d| d[0]["severity"] = json!("high")),
         ("no fingerprint", |d| {
             d[0].as_object_mut().unwrap().remove("fingerprint");
         }),
-        ("a line as text", |d| d[0]["location"]["lines"]["begin"] = json!("3")),
+        ("a line as text", |d| {
+            d[0]["location"]["lines"]["begin"] = json!("3")
+        }),
         ("a path with its line", |d| {
             d[0]["location"]["path"] = json!("fixtures/example/requests/data.yaml:12")
         }),
@@ -312,7 +376,8 @@ fn code_quality_validates_points_at_files_and_refuses_mutations() {
 #[test]
 fn code_quality_fingerprints_are_stable_across_runs_and_threads() {
     let run = |jobs: &str| {
-        let (_, out, err) = vow_example(&["-j", jobs, "scan", "--now", NOW, "--format", "codequality"]);
+        let (_, out, err) =
+            vow_example(&["-j", jobs, "scan", "--now", NOW, "--format", "codequality"]);
         assert!(!out.is_empty(), "{err}");
         out
     };
@@ -324,7 +389,10 @@ fn code_quality_fingerprints_are_stable_across_runs_and_threads() {
     let file = ws.path().join("fixtures/example/requests/checkout.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("# a comment\n# and another\n{text}")).unwrap();
-    let (_, moved, err) = vow_in(ws.path(), &["scan", "--now", NOW, "--format", "codequality"]);
+    let (_, moved, err) = vow_in(
+        ws.path(),
+        &["scan", "--now", NOW, "--format", "codequality"],
+    );
     let prints = |out: &str| -> BTreeSet<String> {
         let v: Value = serde_json::from_str(out).unwrap();
         v.as_array()
@@ -389,7 +457,11 @@ fn stepping_workspace() -> tempfile::TempDir {
         "promises/db/validate.rhai",
         "// The platform's checks.\nif spec.size > 50 {\n    reject(`size ${spec.size} needs approval`, \"spec.size\");\n}\nif spec.size > 20 {\n    warn(\"a large DB\");\n}\n",
     );
-    write(ws.path(), "requests/dbs.yaml", &format!("# the team's databases\n{}", request("big", 60)));
+    write(
+        ws.path(),
+        "requests/dbs.yaml",
+        &format!("# the team's databases\n{}", request("big", 60)),
+    );
     ws
 }
 
@@ -410,16 +482,31 @@ fn a_steps_reject_and_warn_point_at_the_request_with_the_script_as_source() {
     };
     let rejected = finding("V203");
     // requests/dbs.yaml: line 2 is the document, line 9 `  size: 60`.
-    assert_eq!((rejected["file"].as_str(), rejected["line"].as_u64()), (Some("requests/dbs.yaml"), Some(9)));
-    assert_eq!(rejected["related"], json!({"file": "promises/db/validate.rhai", "line": 3, "column": 5}));
+    assert_eq!(
+        (rejected["file"].as_str(), rejected["line"].as_u64()),
+        (Some("requests/dbs.yaml"), Some(9))
+    );
+    assert_eq!(
+        rejected["related"],
+        json!({"file": "promises/db/validate.rhai", "line": 3, "column": 5})
+    );
     let warned = finding("V204");
-    assert_eq!((warned["file"].as_str(), warned["line"].as_u64()), (Some("requests/dbs.yaml"), Some(2)));
+    assert_eq!(
+        (warned["file"].as_str(), warned["line"].as_u64()),
+        (Some("requests/dbs.yaml"), Some(2))
+    );
     assert_eq!(warned["related"]["line"], 6);
 
     let (_, github, _) = vow_in(ws.path(), &["check", "--format", "github"]);
     let line = github.lines().find(|l| l.contains("V203")).unwrap();
-    assert!(line.starts_with("::error file=requests/dbs.yaml,line=9,"), "{line}");
-    assert!(line.contains("(from promises/db/validate.rhai:3:5)"), "{line}");
+    assert!(
+        line.starts_with("::error file=requests/dbs.yaml,line=9,"),
+        "{line}"
+    );
+    assert!(
+        line.contains("(from promises/db/validate.rhai:3:5)"),
+        "{line}"
+    );
 
     let (_, sarif, _) = vow_in(ws.path(), &["check", "--format", "sarif"]);
     let sarif: Value = serde_json::from_str(&sarif).unwrap();
@@ -431,19 +518,39 @@ fn a_steps_reject_and_warn_point_at_the_request_with_the_script_as_source() {
         .unwrap();
     let at = |l: &Value| {
         let p = &l["physicalLocation"];
-        (p["artifactLocation"]["uri"].clone(), p["region"]["startLine"].clone())
+        (
+            p["artifactLocation"]["uri"].clone(),
+            p["region"]["startLine"].clone(),
+        )
     };
-    assert_eq!(at(&result["locations"][0]), (json!("requests/dbs.yaml"), json!(9)));
-    assert_eq!(at(&result["relatedLocations"][0]), (json!("promises/db/validate.rhai"), json!(3)));
+    assert_eq!(
+        at(&result["locations"][0]),
+        (json!("requests/dbs.yaml"), json!(9))
+    );
+    assert_eq!(
+        at(&result["relatedLocations"][0]),
+        (json!("promises/db/validate.rhai"), json!(3))
+    );
 
     let (_, cq, _) = vow_in(ws.path(), &["check", "--format", "codequality"]);
     let cq: Value = serde_json::from_str(&cq).unwrap();
     assert!(codequality_validator().is_valid(&cq));
-    let issue = cq.as_array().unwrap().iter().find(|i| i["check_name"] == "V203").unwrap();
-    assert_eq!(issue["location"], json!({"path": "requests/dbs.yaml", "lines": {"begin": 9}}));
+    let issue = cq
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check_name"] == "V203")
+        .unwrap();
+    assert_eq!(
+        issue["location"],
+        json!({"path": "requests/dbs.yaml", "lines": {"begin": 9}})
+    );
 
     let (_, human, _) = vow_in(ws.path(), &["check"]);
-    assert!(human.contains("source: promises/db/validate.rhai:3:5"), "{human}");
+    assert!(
+        human.contains("source: promises/db/validate.rhai:3:5"),
+        "{human}"
+    );
 }
 
 /// A waiver case: its `expires` and `match`, the workspace's `waivers.warnDays` (None: the
@@ -458,14 +565,70 @@ struct WaiverCase {
 }
 
 const CASES: &[WaiverCase] = &[
-    WaiverCase { name: "unused", expires: "2027-06-30", names: "[no-such-instance]", warn_days: None, codes: &["V504"], state: "active" },
-    WaiverCase { name: "expiring-soon", expires: "2026-12-10", names: "[carts-db-staging]", warn_days: None, codes: &["V505"], state: "expiring" },
-    WaiverCase { name: "expiring-today", expires: "2026-12-01", names: "[carts-db-staging]", warn_days: None, codes: &["V505"], state: "expiring" },
-    WaiverCase { name: "within-a-wider-window", expires: "2026-12-25", names: "[carts-db-staging]", warn_days: Some(30), codes: &["V505"], state: "expiring" },
-    WaiverCase { name: "past-the-default-window", expires: "2026-12-25", names: "[carts-db-staging]", warn_days: None, codes: &[], state: "active" },
-    WaiverCase { name: "window-off", expires: "2026-12-02", names: "[carts-db-staging]", warn_days: Some(0), codes: &[], state: "active" },
-    WaiverCase { name: "expired", expires: "2026-11-30", names: "[carts-db-staging]", warn_days: None, codes: &["V501"], state: "expired" },
-    WaiverCase { name: "expired-and-unused", expires: "2026-11-30", names: "[gone]", warn_days: None, codes: &["V501", "V504"], state: "expired" },
+    WaiverCase {
+        name: "unused",
+        expires: "2027-06-30",
+        names: "[no-such-instance]",
+        warn_days: None,
+        codes: &["V504"],
+        state: "active",
+    },
+    WaiverCase {
+        name: "expiring-soon",
+        expires: "2026-12-10",
+        names: "[carts-db-staging]",
+        warn_days: None,
+        codes: &["V505"],
+        state: "expiring",
+    },
+    WaiverCase {
+        name: "expiring-today",
+        expires: "2026-12-01",
+        names: "[carts-db-staging]",
+        warn_days: None,
+        codes: &["V505"],
+        state: "expiring",
+    },
+    WaiverCase {
+        name: "within-a-wider-window",
+        expires: "2026-12-25",
+        names: "[carts-db-staging]",
+        warn_days: Some(30),
+        codes: &["V505"],
+        state: "expiring",
+    },
+    WaiverCase {
+        name: "past-the-default-window",
+        expires: "2026-12-25",
+        names: "[carts-db-staging]",
+        warn_days: None,
+        codes: &[],
+        state: "active",
+    },
+    WaiverCase {
+        name: "window-off",
+        expires: "2026-12-02",
+        names: "[carts-db-staging]",
+        warn_days: Some(0),
+        codes: &[],
+        state: "active",
+    },
+    WaiverCase {
+        name: "expired",
+        expires: "2026-11-30",
+        names: "[carts-db-staging]",
+        warn_days: None,
+        codes: &["V501"],
+        state: "expired",
+    },
+    WaiverCase {
+        name: "expired-and-unused",
+        expires: "2026-11-30",
+        names: "[gone]",
+        warn_days: None,
+        codes: &["V501", "V504"],
+        state: "expired",
+    },
 ];
 
 fn waiver_workspace(c: &WaiverCase) -> tempfile::TempDir {
@@ -491,7 +654,8 @@ fn waivers_that_match_nothing_or_expire_soon_tell() {
     for c in CASES {
         let ws = waiver_workspace(c);
         let (_, out, err) = vow_in(ws.path(), &["scan", "--now", NOW, "--format", "json"]);
-        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{}: {e}\n{err}", c.name));
+        let v: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{}: {e}\n{err}", c.name));
         let waiver = format!("case-{}", c.name);
         let mut codes: Vec<&str> = v["findings"]
             .as_array()
@@ -502,16 +666,33 @@ fn waivers_that_match_nothing_or_expire_soon_tell() {
             .collect();
         codes.sort();
         assert_eq!(codes, c.codes, "case {}", c.name);
-        for f in v["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "V505") {
-            assert!(f["message"].as_str().unwrap().contains("case-owner@example.com"), "V505 names the owner");
+        for f in v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "V505")
+        {
+            assert!(
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("case-owner@example.com"),
+                "V505 names the owner"
+            );
         }
         // The list of waivers, by expiry.
         let listed = v["waivers"].as_array().unwrap();
-        let expiries: Vec<&str> = listed.iter().map(|w| w["expires"].as_str().unwrap()).collect();
+        let expiries: Vec<&str> = listed
+            .iter()
+            .map(|w| w["expires"].as_str().unwrap())
+            .collect();
         let mut sorted = expiries.clone();
         sorted.sort();
         assert_eq!(expiries, sorted, "case {}: by expiry", c.name);
-        let mine = listed.iter().find(|w| w["name"] == waiver.as_str()).unwrap();
+        let mine = listed
+            .iter()
+            .find(|w| w["name"] == waiver.as_str())
+            .unwrap();
         assert_eq!(mine["state"], c.state, "case {}", c.name);
         let unused = c.codes.contains(&"V504");
         assert_eq!(mine["matches"] == 0, unused, "case {}", c.name);
@@ -523,28 +704,53 @@ fn waiver_findings_appear_in_every_format_and_the_scan_lists_waivers() {
     let c = &CASES[0];
     let ws = waiver_workspace(c);
     for format in [
-        "human", "json", "sarif", "junit", "policyreport", "openreports", "codequality", "github", "markdown", "html",
+        "human",
+        "json",
+        "sarif",
+        "junit",
+        "policyreport",
+        "openreports",
+        "codequality",
+        "github",
+        "markdown",
+        "html",
     ] {
         for command in ["scan", "check"] {
             let (_, out, err) = vow_in(ws.path(), &[command, "--now", NOW, "--format", format]);
-            assert!(out.contains("case-unused"), "vow {command} --format {format} names the unused waiver\n{err}");
-            assert!(out.contains("V504") || out.contains("waiver-unused"), "vow {command} --format {format}: V504");
+            assert!(
+                out.contains("case-unused"),
+                "vow {command} --format {format} names the unused waiver\n{err}"
+            );
+            assert!(
+                out.contains("V504") || out.contains("waiver-unused"),
+                "vow {command} --format {format}: V504"
+            );
         }
     }
-    for (format, heading) in [("human", "waivers by expiry:"), ("markdown", "### Waivers by expiry"), ("html", "Waivers by expiry")] {
+    for (format, heading) in [
+        ("human", "waivers by expiry:"),
+        ("markdown", "### Waivers by expiry"),
+        ("html", "Waivers by expiry"),
+    ] {
         let (_, out, _) = vow_in(ws.path(), &["scan", "--now", NOW, "--format", format]);
-        let at = out.find(heading).unwrap_or_else(|| panic!("{format}: no list of waivers"));
+        let at = out
+            .find(heading)
+            .unwrap_or_else(|| panic!("{format}: no list of waivers"));
         let list = &out[at..];
         let first = list.find("carts-db-staging-unencrypted").unwrap();
         let later = list.find("case-unused").unwrap();
-        assert!(first < later, "{format}: the one expiring first comes first");
+        assert!(
+            first < later,
+            "{format}: the one expiring first comes first"
+        );
     }
 }
 
 #[test]
 fn the_waiver_window_is_in_the_vow_yaml_schema() {
     let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/vow.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/vow.json")).unwrap())
+            .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     assert!(v.is_valid(&json!({"waivers": {"warnDays": 30}})));
     assert!(!v.is_valid(&json!({"waivers": {"warnDays": -1}})));
@@ -555,6 +761,8 @@ fn the_waiver_window_is_in_the_vow_yaml_schema() {
     std::fs::write(&config, format!("{text}\nwaivers:\n  warnDays: soon\n")).unwrap();
     let (code, _, err) = vow_in(ws.path(), &["scan", "--now", NOW]);
     assert_ne!(code, 0);
-    assert!(err.contains("vow.yaml") && err.contains("warnDays"), "{err}");
-
+    assert!(
+        err.contains("vow.yaml") && err.contains("warnDays"),
+        "{err}"
+    );
 }

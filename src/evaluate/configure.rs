@@ -118,10 +118,13 @@ fn record(
 /// names one), so that annotations land on the file its owner edits; the script's line is the
 /// finding's `related` location, its source. The field's line is found later, for the batch
 /// (`locate::locate_fields`; the caller clears `unlocated` for an item of a list).
-fn about_request(f: Finding, step: &Step, s: &script::Said, request: &crate::diag::Location) -> Finding {
-    let mut f = f
-        .at(request.clone())
-        .related(step.script.location_of(s));
+fn about_request(
+    f: Finding,
+    step: &Step,
+    s: &script::Said,
+    request: &crate::diag::Location,
+) -> Finding {
+    let mut f = f.at(request.clone()).related(step.script.location_of(s));
     if let Some(field) = &s.field {
         f = f.field(field.clone());
         f.unlocated = true;
