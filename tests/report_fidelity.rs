@@ -510,6 +510,19 @@ fn a_steps_reject_and_warn_point_at_the_request_with_the_script_as_source() {
 
     let (_, sarif, _) = vow_in(ws.path(), &["check", "--format", "sarif"]);
     let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/sarif-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the SARIF with relatedLocations: {errors:#?}"
+    );
     let result = sarif["runs"][0]["results"]
         .as_array()
         .unwrap()
