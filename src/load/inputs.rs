@@ -138,7 +138,8 @@ fn load_filtered(
     let store = store::read(&ws.store, &ws.root);
     findings.extend(store.findings.iter().cloned());
     // A shard sees part of the fleet: whether a waiver matches nothing is not its to say.
-    let fleet = whole.then(|| fleet_labels(&requests, &store));
+    // (Without waivers there is nothing to match, and a large fleet is not walked again.)
+    let fleet = (whole && !policy.waivers.is_empty()).then(|| fleet_labels(&requests, &store));
     policy.waiver_status =
         policy::waivers::statuses(&policy, now, ws.waiver_warn_days, fleet.as_deref());
     findings.extend(policy::waivers::findings(&policy.waiver_status));
