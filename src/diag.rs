@@ -139,6 +139,10 @@ pub struct Finding {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Where the finding comes from, when that is not where it points: a step's `warn()` or
+    /// `reject()` points at the request (its owner fixes it) and names the script's line here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<Location>,
     /// Set when an active waiver covers the finding: it is reported, and blocks nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
@@ -160,6 +164,7 @@ impl Finding {
             location: None,
             field: None,
             help: None,
+            related: None,
             waived: None,
             unlocated: false,
         }
@@ -189,6 +194,11 @@ impl Finding {
 
     pub fn field(mut self, f: impl Into<String>) -> Finding {
         self.field = Some(f.into());
+        self
+    }
+
+    pub fn related(mut self, location: Location) -> Finding {
+        self.related = Some(location);
         self
     }
 
@@ -230,6 +240,9 @@ impl fmt::Display for Finding {
         }
         if let Some(r) = &self.instance {
             write!(f, "\n  instance: {r}")?;
+        }
+        if let Some(r) = &self.related {
+            write!(f, "\n  source: {r}")?;
         }
         if let Some(h) = &self.help {
             write!(f, "\n  help: {h}")?;
@@ -452,6 +465,15 @@ codes! {
     TEST_FAILED = "V503", "test-failed", High, true,
         "A `vow test` case did not produce what it expects: the report shows the expected and \
          actual findings, or a diff of the rendered file.";
+    WAIVER_UNUSED = "V504", "waiver-unused", Low, false,
+        "A Waiver matches no instance of the fleet (no request and no applied instance is \
+         selected by both its spec.match and its rule's match): it hides nothing, and would \
+         silently waive whatever matched it later. Remove it, or fix its spec.match.";
+    WAIVER_EXPIRING = "V505", "waiver-expiring", Low, false,
+        "A Waiver expires within the warning window (vow.yaml `waivers.warnDays`, 14 days by \
+         default): after its last day the findings it waives count again and may block. The \
+         finding names its owner, who renews it with a new date and reason or fixes the \
+         instances.";
 }
 
 /// Looks a code up by its id (`V100`) or name (`schema-violation`), case-insensitively.

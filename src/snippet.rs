@@ -82,6 +82,9 @@ fn render(finding: &Finding, settings: &Settings, color: bool) -> Option<String>
     if let Some(r) = &finding.instance {
         group = group.element(Level::NOTE.message(format!("instance: {r}")));
     }
+    if let Some(r) = &finding.related {
+        group = group.element(Level::NOTE.message(format!("source: {r}")));
+    }
     if let Some(h) = &finding.help {
         group = group.element(Level::HELP.message(h.as_str()));
     }

@@ -157,6 +157,9 @@ pub struct ConfigFile {
     /// unless `vow.yaml` sets one.
     #[serde(default, rename = "kratixConfig")]
     pub kratix_config: Option<PathBuf>,
+    /// How waivers are reported (docs/policy.md).
+    #[serde(default)]
+    pub waivers: crate::config::WaiverSettings,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -184,6 +187,8 @@ pub struct Workspace {
     pub default_rollout: Option<Rollout>,
     pub calendar: Calendar,
     pub binding_strategy: BindingStrategy,
+    /// A waiver expiring within this many days is a warning (0: never).
+    pub waiver_warn_days: u32,
 }
 
 impl Workspace {
@@ -249,6 +254,7 @@ impl Workspace {
             (None, None) => BindingStrategy::default(),
         };
         Ok(Workspace {
+            waiver_warn_days: file.waivers.warn_days,
             calendar,
             binding_strategy,
             promises: at(file.promises, "promises"),

@@ -33,6 +33,8 @@ fn scan_snapshots_every_format() {
         "sarif",
         "junit",
         "policyreport",
+        "openreports",
+        "codequality",
         "github",
         "markdown",
     ] {

@@ -66,6 +66,7 @@ pub(crate) fn check(
     let (tests, test_findings) = crate::testcase::run_all(inputs);
     findings.extend(test_findings);
     diag::sort_findings(&mut findings);
+    let apis = report::apis_of(&inputs.promises);
     let view = report::PolicyView {
         command: "check",
         findings: &findings,
@@ -74,6 +75,8 @@ pub(crate) fn check(
         compliance: None,
         tests: &tests,
         now: inputs.now,
+        apis: &apis,
+        waivers: &[],
     };
     if opts.out.is_some() {
         crate::snippet::report_to_file();

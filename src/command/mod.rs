@@ -33,6 +33,10 @@ pub enum ReportFormat {
     Sarif,
     Junit,
     Policyreport,
+    /// OpenReports `Report`s per namespace and a `ClusterReport` (docs/reports.md).
+    Openreports,
+    /// GitLab's Code Quality JSON (docs/reports.md).
+    Codequality,
     Github,
     Markdown,
     /// One self-contained page (docs/reports.md).
@@ -92,6 +96,8 @@ pub(crate) fn policy_report(
         ReportFormat::Sarif => report::sarif::render(v),
         ReportFormat::Junit => report::junit::render(v),
         ReportFormat::Policyreport => report::policyreport::render(v),
+        ReportFormat::Openreports => report::openreports::render(v),
+        ReportFormat::Codequality => report::codequality::render(v),
         ReportFormat::Github => report::github::render(v),
         ReportFormat::Markdown => report::markdown::render(v),
         ReportFormat::Html => report::html::policy(v, &labels.team, &labels.environment),

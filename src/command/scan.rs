@@ -19,6 +19,7 @@ pub(crate) fn scan(
     sink: &mut Sink,
 ) -> Result<i32> {
     let result = crate::timings::time(Stage::Evaluate, || crate::scan::scan(inputs, requests));
+    let apis = report::apis_of(&inputs.promises);
     let view = report::PolicyView {
         command: "scan",
         findings: &result.findings,
@@ -27,6 +28,8 @@ pub(crate) fn scan(
         compliance: Some(&result.compliance),
         tests: &[],
         now: inputs.now,
+        apis: &apis,
+        waivers: &inputs.policy.waiver_status,
     };
     if out.is_some() {
         crate::snippet::report_to_file();

@@ -43,6 +43,8 @@ pub(crate) fn test(
             compliance: None,
             tests: &results,
             now: inputs.now,
+            apis: &report::apis_of(&inputs.promises),
+            waivers: &[],
         }),
     };
     sink.out(&text)?;

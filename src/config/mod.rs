@@ -7,6 +7,8 @@
 
 pub mod calendar;
 pub mod rollout;
+pub mod waivers;
 
 pub use calendar::{Calendar, Freeze, FreezeSpec, Window, WindowSpec};
 pub use rollout::{default_rollout, CanarySpec, Quantity, RolloutSpec, WaveSpec};
+pub use waivers::WaiverSettings;

@@ -88,22 +88,18 @@ fn record(
     ev: &mut Evaluated,
 ) {
     for s in &effects.rejects {
-        ev.block(
-            Finding::new(
-                diag::REJECTED,
-                format!("{}: rejected by {what}: {}", ev.id, s.message),
-            )
-            .at(step.script.location_of(s)),
+        let f = Finding::new(
+            diag::REJECTED,
+            format!("{}: rejected by {what}: {}", ev.id, s.message),
         );
+        ev.block(about_request(f, step, s, &ev.location));
     }
     for s in &effects.warnings {
-        ev.note(
-            Finding::new(
-                diag::STEP_WARNING,
-                format!("{}: {what}: {}", ev.id, s.message),
-            )
-            .at(step.script.location_of(s)),
+        let f = Finding::new(
+            diag::STEP_WARNING,
+            format!("{}: {what}: {}", ev.id, s.message),
         );
+        ev.note(about_request(f, step, s, &ev.location));
     }
     if let Some(fail) = failure {
         ev.block(fail.into_finding(&format!("{}: {what}", ev.id)));
@@ -116,6 +112,24 @@ fn record(
     if let Some(s) = effects.status {
         ev.status = Some(s);
     }
+}
+
+/// A step's message about the request points at the request (at the field it names, when it
+/// names one), so that annotations land on the file its owner edits; the script's line is the
+/// finding's `related` location, its source. The field's line is found later, for the batch
+/// (`locate::locate_fields`; the caller clears `unlocated` for an item of a list).
+fn about_request(
+    f: Finding,
+    step: &Step,
+    s: &script::Said,
+    request: &crate::diag::Location,
+) -> Finding {
+    let mut f = f.at(request.clone()).related(step.script.location_of(s));
+    if let Some(field) = &s.field {
+        f = f.field(field.clone());
+        f.unlocated = true;
+    }
+    f
 }
 
 /// A scope variable's value, or `()` for a script that never mentions it.

@@ -294,6 +294,11 @@ fn evaluate_full(
         }
         rendered.extend(outputs);
     }
+    // A step's findings look for their field's line in the request's file; an item of a list
+    // or of an NDJSON file keeps its item's line.
+    if r.item.is_some() {
+        ev.findings.iter_mut().for_each(|f| f.unlocated = false);
+    }
     // Request rules run even when a step rejected, so that every reason is reported at once;
     // output rules need outputs, which a rejected request does not have.
     let outputs = (!ev.blocked).then_some(&rendered[..]);

@@ -88,7 +88,7 @@ pub fn load_shard(
 ) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
     let mine = move |id: &InstanceRef| crate::model::shard_of(id, count) == index;
-    load_filtered(ws, now, &files, &mine)
+    load_filtered(ws, now, &files, &mine, false)
 }
 
 /// Loads the workspace with the request files given in this order (the result does not depend
@@ -98,7 +98,7 @@ pub fn load_with_request_files(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
 ) -> (Catalogue, Fleet) {
-    load_filtered(ws, now, request_files, &|_| true)
+    load_filtered(ws, now, request_files, &|_| true, true)
 }
 
 fn load_filtered(
@@ -106,11 +106,12 @@ fn load_filtered(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
     mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
+    whole: bool,
 ) -> (Catalogue, Fleet) {
     let mut findings = Vec::new();
     let (promises, tests) = load_promises(&ws, &mut findings);
     let listing = request_listing(&ws);
-    let (policy, f) = policy::load(&ws.root, &ws.rules, tests);
+    let (mut policy, f) = policy::load(&ws.root, &ws.rules, tests);
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
@@ -136,6 +137,12 @@ fn load_filtered(
     findings.extend(parse_findings);
     let store = store::read(&ws.store, &ws.root);
     findings.extend(store.findings.iter().cloned());
+    // A shard sees part of the fleet: whether a waiver matches nothing is not its to say.
+    // (Without waivers there is nothing to match, and a large fleet is not walked again.)
+    let fleet = (whole && !policy.waivers.is_empty()).then(|| fleet_labels(&requests, &store));
+    policy.waiver_status =
+        policy::waivers::statuses(&policy, now, ws.waiver_warn_days, fleet.as_deref());
+    findings.extend(policy::waivers::findings(&policy.waiver_status));
     let revisions = load_revisions(&ws, &promises, &requests, &store, &mut findings);
     let unavailable = promises
         .iter()
@@ -173,6 +180,22 @@ fn load_filtered(
         digests,
     };
     (catalogue, requests)
+}
+
+/// Every instance of the fleet once, with its labels: its request's, else those its binding
+/// recorded (an applied instance whose request is gone). What waivers are matched against.
+fn fleet_labels<'a>(
+    requests: &'a [Request],
+    store: &'a StoreState,
+) -> Vec<(&'a InstanceRef, &'a crate::model::Labels)> {
+    let mut all: BTreeMap<&InstanceRef, &crate::model::Labels> = store
+        .applied
+        .iter()
+        .filter(|(id, _)| !id.is_dependencies())
+        .map(|(id, a)| (id, &a.binding.status.request_labels))
+        .collect();
+    all.extend(requests.iter().map(|r| (&r.id, &r.labels)));
+    all.into_iter().collect()
 }
 
 /// The Promises of promises/, and the Test documents beside them (for the policy: this is the

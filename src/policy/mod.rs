@@ -8,6 +8,7 @@
 mod check;
 pub(crate) mod document;
 pub(crate) mod scope;
+pub mod waivers;
 
 pub use check::{check, CheckOutcome, Subject};
 
@@ -133,6 +134,8 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     pub tests: Vec<TestDoc>,
     pub digest: String,
+    /// Each waiver's state at load, by expiry (`waivers::statuses`).
+    pub waiver_status: Vec<waivers::WaiverStatus>,
 }
 
 impl Policy {

@@ -48,6 +48,9 @@ fn annotation(f: &Finding) -> String {
     };
     props.push(format!("title={}", escape_property(&title)));
     let mut msg = f.message.clone();
+    if let Some(r) = &f.related {
+        msg.push_str(&format!(" (from {r})"));
+    }
     if let Some(h) = &f.help {
         msg.push('\n');
         msg.push_str(h);

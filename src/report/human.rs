@@ -354,7 +354,29 @@ pub fn policy(v: &super::PolicyView) -> String {
     if let Some(c) = v.compliance {
         compliance(&mut o, c);
     }
+    waivers(&mut o, v.waivers);
     o
+}
+
+/// The waivers by expiry, soonest first.
+fn waivers(o: &mut String, ws: &[crate::policy::waivers::WaiverStatus]) {
+    if ws.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "waivers by expiry:");
+    for w in ws {
+        let _ = writeln!(
+            o,
+            "  {}  {:<8}  {}  rule {}, owner {}, {}  ({})",
+            w.expires,
+            w.state,
+            w.name,
+            w.rule,
+            w.owner,
+            super::waiver_matches(w),
+            w.location
+        );
+    }
 }
 
 fn compliance(o: &mut String, c: &crate::scan::Compliance) {

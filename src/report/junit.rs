@@ -3,7 +3,7 @@
 //! skipped; workspace findings and `vow test` cases in suites of their own.
 
 use super::PolicyView;
-use crate::diag::Finding;
+use crate::diag::{Finding, Location};
 use crate::policy::CheckOutcome;
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
@@ -22,7 +22,9 @@ enum Outcome {
 struct Case {
     name: String,
     classname: String,
-    file: Option<String>,
+    /// Where the case points: `file` is the path alone (GitLab reads it as one), the line
+    /// goes into a `line` attribute and the failure's text.
+    location: Option<Location>,
     outcome: Outcome,
 }
 
@@ -50,7 +52,7 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
             suites.entry(o.rule.to_string()).or_default().push(Case {
                 name: unique(format!("{} {}", o.rule, c.id)),
                 classname: format!("vow.{}", o.rule),
-                file: Some(c.location.to_string()),
+                location: Some(c.location.clone()),
                 outcome: check_outcome(&c.findings, o),
             });
         }
@@ -71,7 +73,7 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
             .push(Case {
                 name: unique(format!("{} {subject}", f.id())),
                 classname: format!("vow.{}", f.id()),
-                file: f.location.as_ref().map(|l| l.to_string()),
+                location: f.location.clone(),
                 outcome: finding_outcome(f),
             });
     }
@@ -88,7 +90,7 @@ fn cases(v: &PolicyView) -> BTreeMap<String, Vec<Case>> {
         suites.entry("vow test".into()).or_default().push(Case {
             name: unique(format!("{} / {}", t.test, t.case)),
             classname: format!("vow.test.{}", t.test),
-            file: Some(t.location.to_string()),
+            location: Some(t.location.clone()),
             outcome,
         });
     }
@@ -201,8 +203,10 @@ fn write_case(w: &mut Writer<Vec<u8>>, c: &Case) {
     let mut e = BytesStart::new("testcase");
     e.push_attribute(("name", c.name.as_str()));
     e.push_attribute(("classname", c.classname.as_str()));
-    if let Some(f) = &c.file {
-        e.push_attribute(("file", f.as_str()));
+    let line = c.location.as_ref().map(|l| l.line.to_string());
+    if let (Some(l), Some(n)) = (&c.location, &line) {
+        e.push_attribute(("file", &*l.file));
+        e.push_attribute(("line", n.as_str()));
     }
     match &c.outcome {
         Outcome::Pass => {
@@ -222,6 +226,11 @@ fn write_case(w: &mut Writer<Vec<u8>>, c: &Case) {
         } => {
             let _ = w.write_event(Event::Start(e));
             let mut f = BytesStart::new("failure");
+            // The line is in the message too: most readers show the message, few the attributes.
+            let message = match &c.location {
+                Some(l) => format!("{message} ({l})"),
+                None => message.clone(),
+            };
             f.push_attribute(("message", message.as_str()));
             f.push_attribute(("type", kind.as_str()));
             let _ = w.write_event(Event::Start(f));

@@ -68,6 +68,7 @@ pub fn render(v: &PolicyView) -> String {
         table(&mut o, "environment", &c.by_environment);
     }
     findings(&mut o, v);
+    waivers(&mut o, v);
     for t in v.tests.iter().filter(|t| !t.passed) {
         let _ = writeln!(
             o,
@@ -120,5 +121,29 @@ fn findings(o: &mut String, v: &PolicyView) {
         if collapse {
             let _ = writeln!(o, "\n</details>");
         }
+    }
+}
+
+/// The waivers by expiry, soonest first.
+fn waivers(o: &mut String, v: &PolicyView) {
+    if v.waivers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n### Waivers by expiry\n\n| expires | state | waiver | rule | owner | instances | location |\n|---|---|---|---|---|---|---|"
+    );
+    for w in v.waivers {
+        let _ = writeln!(
+            o,
+            "| {} | {} | `{}` | `{}` | {} | {} | `{}` |",
+            w.expires,
+            w.state,
+            w.name,
+            w.rule,
+            cell(&w.owner),
+            cell(&super::waiver_matches(w)),
+            w.location
+        );
     }
 }

@@ -2,11 +2,13 @@
 //! reads inputs or touches the store.
 
 pub mod changes;
+pub mod codequality;
 pub mod github;
 pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod openreports;
 pub mod plan_markdown;
 pub mod policyreport;
 pub mod sarif;
@@ -35,6 +37,81 @@ pub struct PolicyView<'a> {
     pub compliance: Option<&'a Compliance>,
     pub tests: &'a [CaseResult],
     pub now: DateTime<Utc>,
+    /// Each Promise's request API (by Promise name), so that reports name a request by its
+    /// `apiVersion` and `kind` as Kubernetes does (`Bucket`, not the Promise `bucket`).
+    pub apis: &'a Apis,
+    /// The waivers by expiry (scan; empty for check).
+    pub waivers: &'a [crate::policy::waivers::WaiverStatus],
+}
+
+/// A request API: `apiVersion` (`group/version`, the Promise's storage version) and `kind`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiRef {
+    pub api_version: String,
+    pub kind: String,
+}
+
+/// Promise name → its request API.
+pub type Apis = std::collections::BTreeMap<String, ApiRef>;
+
+/// An instance as a Kubernetes object reference: the parts of a finding's `ref`
+/// (`<promise>:<namespace>/<name>`), with the API of its Promise.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub promise: String,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// The Kubernetes `ObjectReference` fields, as the report CRDs' `resources[]` hold them.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+        })
+    }
+}
+
+/// The object reference of `promise:namespace/name`; `None` for a ref that names no request
+/// (a Promise's dependencies, a malformed ref).
+pub fn object_ref(apis: &Apis, instance: &str) -> Option<ObjectRef> {
+    let (promise, rest) = instance.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    // A Promise without an API (or one that failed to load) still names the object: its kind
+    // is unknown, so the Promise's name stands in, as before.
+    let api = apis.get(promise).cloned().unwrap_or_else(|| ApiRef {
+        api_version: String::new(),
+        kind: promise.to_string(),
+    });
+    Some(ObjectRef {
+        promise: promise.to_string(),
+        api_version: api.api_version,
+        kind: api.kind,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// The APIs of a set of Promises.
+pub fn apis_of(promises: &[crate::model::Promise]) -> Apis {
+    promises
+        .iter()
+        .filter_map(|p| {
+            let api = p.api.as_ref()?;
+            Some((
+                p.name.clone(),
+                ApiRef {
+                    api_version: format!("{}/{}", api.group, api.version),
+                    kind: api.kind.clone(),
+                },
+            ))
+        })
+        .collect()
 }
 
 impl PolicyView<'_> {
@@ -89,6 +166,8 @@ struct JsonReport<'a> {
     findings: &'a [Finding],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tests: &'a [CaseResult],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    waivers: &'a [crate::policy::waivers::WaiverStatus],
 }
 
 #[derive(Serialize)]
@@ -130,10 +209,21 @@ pub fn policy_json(v: &PolicyView) -> String {
         compliance: v.compliance,
         findings: v.findings,
         tests: v.tests,
+        waivers: v.waivers,
     };
     let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// How many instances a waiver matches, for people (`unused` when none).
+pub fn waiver_matches(w: &crate::policy::waivers::WaiverStatus) -> String {
+    match w.matches {
+        Some(0) => "unused: matches no instance".into(),
+        Some(1) => "matches 1 instance".into(),
+        Some(n) => format!("matches {n} instances"),
+        None => "matches not counted".into(),
+    }
 }
 
 /// A percentage with one decimal, for people.

@@ -148,6 +148,21 @@ fn result(f: &Finding, index: usize) -> Value {
         "partialFingerprints": {"vowFindingHash/v1": fingerprint(f)},
         "properties": {"severity": f.severity.as_str(), "blocking": f.blocking}
     });
+    if let (Some(rel), Some(o)) = (&f.related, r.as_object_mut()) {
+        // The primary location is the request (what its owner fixes); the script that said
+        // so is where the message comes from.
+        o.insert(
+            "relatedLocations".into(),
+            json!([{
+                "id": 1,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": &*rel.file},
+                    "region": {"startLine": rel.line.max(1), "startColumn": rel.column.unwrap_or(1).max(1)}
+                },
+                "message": {"text": "The step's call that reported this."}
+            }]),
+        );
+    }
     if let Some(i) = &f.instance {
         if let Some(p) = r.get_mut("properties").and_then(Value::as_object_mut) {
             p.insert("instance".into(), json!(i));

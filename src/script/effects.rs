@@ -95,6 +95,16 @@ pub(super) fn register(engine: &mut Engine) {
             record(|e| e.warnings.push(s))
         },
     );
+    engine.register_fn(
+        "reject",
+        |c: NativeCallContext, m: Dynamic, field: ImmutableString| {
+            let s = Said {
+                field: Some(field.to_string()),
+                ..said(c.call_position(), m)
+            };
+            record(|e| e.rejects.push(s))
+        },
+    );
     engine.register_fn("output", output);
     engine.register_fn("schedule", schedule);
     engine.register_fn("status", status);

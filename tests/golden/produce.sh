@@ -23,7 +23,7 @@ run() { # run NAME ARGS...: stdout to OUT/NAME, the exit code to OUT/NAME.code
 run plan.json plan --now "$now" --format json
 run plan.txt plan --now "$now"
 run plan.md plan --now "$now" --format markdown
-for f in human json sarif junit policyreport github markdown; do
+for f in human json sarif junit policyreport openreports codequality github markdown; do
   run "scan.$f" scan --now "$now" --format "$f"
 done
 run check.txt check --now "$now"

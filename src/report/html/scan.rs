@@ -48,6 +48,7 @@ pub fn policy(v: &PolicyView, team_key: &str, env_key: &str) -> String {
     }
     instances(&mut o, v, &facets);
     findings(&mut o, v, &facets);
+    waivers(&mut o, v);
     let _ = writeln!(o, "</main>");
     page(&title, &o)
 }
@@ -242,6 +243,28 @@ fn findings(o: &mut String, v: &PolicyView, facets: &Facets) {
             esc(f.id()),
             esc(instance),
             action_cell(result_of(f))
+        );
+    }
+    let _ = writeln!(o, "</tbody>\n</table>\n</section>");
+}
+
+/// The waivers by expiry, soonest first (not filtered: a waiver has no team of its own).
+fn waivers(o: &mut String, v: &PolicyView) {
+    if v.waivers.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<section aria-labelledby=\"waivers-h\">\n<h2 id=\"waivers-h\">Waivers by expiry ({})</h2>\n<table>\n<thead><tr><th scope=\"col\">expires</th><th scope=\"col\">state</th><th scope=\"col\">waiver</th><th scope=\"col\">rule</th><th scope=\"col\">owner</th><th scope=\"col\">instances</th><th scope=\"col\">location</th></tr></thead>\n<tbody>", v.waivers.len());
+    for w in v.waivers {
+        let _ = writeln!(
+            o,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&w.expires),
+            esc(w.state),
+            esc(&w.name),
+            esc(&w.rule),
+            esc(&w.owner),
+            esc(&crate::report::waiver_matches(w)),
+            esc(&w.location.to_string())
         );
     }
     let _ = writeln!(o, "</tbody>\n</table>\n</section>");
