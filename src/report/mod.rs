@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod plan_markdown;
 pub mod policyreport;
 pub mod sarif;
+pub mod status;
 
 use crate::diag::{Finding, Severity};
 use crate::plan::Plan;
