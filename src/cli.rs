@@ -388,9 +388,7 @@ fn dispatch(
         Command::Completions { shell } => completions::completions(Cli::command(), shell, sink),
         Command::Man { out } => completions::man(Cli::command(), out.as_deref(), sink),
         Command::Schemas { out } => schemas::write(&out, sink),
-        Command::Status { run, format } => {
-            status::status(&open(g)?, run.as_deref(), format, sink)
-        }
+        Command::Status { run, format } => status::status(&open(g)?, run.as_deref(), format, sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
         Command::Show(a) => show::show(

@@ -147,9 +147,15 @@ pub(super) struct Ran {
 /// too), with `input` on stdin and `env` set; stdout is captured (bounded), stderr is the
 /// user's. Stdin and stdout are served by threads so that a command that reads neither, or
 /// writes before reading, never blocks vow.
-pub(super) fn run(cmd: &str, env: &[(&str, String)], input: Vec<u8>, limit: Duration) -> Result<Ran> {
+pub(super) fn run(
+    cmd: &str,
+    env: &[(&str, String)],
+    input: Vec<u8>,
+    limit: Duration,
+) -> Result<Ran> {
     use std::os::unix::process::CommandExt;
-    let cannot = |e: std::io::Error| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}"));
+    let cannot =
+        |e: std::io::Error| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}"));
     let mut command = std::process::Command::new("sh");
     command.arg("-c").arg(cmd).process_group(0);
     for (k, v) in env {
@@ -227,7 +233,13 @@ pub(super) struct Judged {
 }
 
 /// Judges a wave from what its gate command did. `watched`: the instances it was given.
-pub(super) fn judge(cmd: &str, wave: &str, ran: &Ran, g: &GateInput, limit: Duration) -> Result<Judged> {
+pub(super) fn judge(
+    cmd: &str,
+    wave: &str,
+    ran: &Ran,
+    g: &GateInput,
+    limit: Duration,
+) -> Result<Judged> {
     let text = String::from_utf8_lossy(&ran.output).into_owned();
     let mut report = GateReport {
         at: crate::duration::format_time(g.now),
@@ -242,7 +254,10 @@ pub(super) fn judge(cmd: &str, wave: &str, ran: &Ran, g: &GateInput, limit: Dura
         _ => Verdict::Fail,
     };
     let exit_why = if ran.timed_out {
-        format!("the gate command `{cmd}` was killed after {}s, its time limit (--gate-timeout)", limit.as_secs())
+        format!(
+            "the gate command `{cmd}` was killed after {}s, its time limit (--gate-timeout)",
+            limit.as_secs()
+        )
     } else {
         match ran.exit {
             Some(code) => format!("the gate command `{cmd}` exited {code}"),
@@ -271,7 +286,8 @@ pub(super) fn judge(cmd: &str, wave: &str, ran: &Ran, g: &GateInput, limit: Dura
             },
         })
         .collect();
-    let of = |v: &str| -> Vec<&InstanceVerdict> { verdicts.iter().filter(|x| x.verdict == v).collect() };
+    let of =
+        |v: &str| -> Vec<&InstanceVerdict> { verdicts.iter().filter(|x| x.verdict == v).collect() };
     let (failed, waiting) = (of("fail"), of("wait"));
     report.summary = format!(
         "{} passed, {} failed, {} waiting (failure budget {}); {exit_why}",
@@ -295,7 +311,11 @@ pub(super) fn judge(cmd: &str, wave: &str, ran: &Ran, g: &GateInput, limit: Dura
     } else if !waiting.is_empty() {
         Decision::Wait {
             until: None,
-            why: format!("the gate command `{cmd}` for {} instance(s): {}", waiting.len(), shown(&waiting)),
+            why: format!(
+                "the gate command `{cmd}` for {} instance(s): {}",
+                waiting.len(),
+                shown(&waiting)
+            ),
         }
     } else {
         report.passed = true;
@@ -344,13 +364,22 @@ fn shown(vs: &[&InstanceVerdict]) -> String {
         })
         .collect();
     if vs.len() > 5 {
-        parts.push(format!("and {} more (`vow status` lists them all)", vs.len() - 5));
+        parts.push(format!(
+            "and {} more (`vow status` lists them all)",
+            vs.len() - 5
+        ));
     }
     parts.join(", ")
 }
 
 /// The answer, or an error naming what is wrong and what to write instead.
-fn parse(cmd: &str, wave: &str, text: &str, truncated: bool, instances: &[String]) -> Result<GateAnswer> {
+fn parse(
+    cmd: &str,
+    wave: &str,
+    text: &str,
+    truncated: bool,
+    instances: &[String],
+) -> Result<GateAnswer> {
     let fix = "write {\"instances\": {\"<promise>:<namespace>/<name>\": {\"verdict\": \"pass\"|\"fail\"|\"wait\", \"reason\": \"...\"}}} (schemas/gate-output.json), or no JSON at all and let the exit code decide; nothing was applied and the gate stays pending";
     let bad = |why: String| {
         Error::Usage(format!(
@@ -358,11 +387,19 @@ fn parse(cmd: &str, wave: &str, text: &str, truncated: bool, instances: &[String
         ))
     };
     if truncated {
-        return Err(bad(format!("it is longer than {} KiB, the most vow reads (docs/limits.md)", OUTPUT_LIMIT / 1024)));
+        return Err(bad(format!(
+            "it is longer than {} KiB, the most vow reads (docs/limits.md)",
+            OUTPUT_LIMIT / 1024
+        )));
     }
-    let answer: GateAnswer = serde_json::from_str(text).map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))?;
+    let answer: GateAnswer = serde_json::from_str(text)
+        .map_err(|e| bad(format!("line {}, column {}: {e}", e.line(), e.column())))?;
     let known: std::collections::BTreeSet<&str> = instances.iter().map(String::as_str).collect();
-    if let Some(unknown) = answer.instances.keys().find(|k| !known.contains(k.as_str())) {
+    if let Some(unknown) = answer
+        .instances
+        .keys()
+        .find(|k| !known.contains(k.as_str()))
+    {
         return Err(bad(format!(
             "`{unknown}` is not an instance of this wave (the refs are the input's `instances[].ref`, e.g. `{}`)",
             instances.first().map_or("<promise>:<namespace>/<name>", String::as_str)

@@ -99,7 +99,11 @@ pub(super) fn wave(
 }
 
 /// The environment of earlier versions of the protocol, kept for simple scripts.
-fn environment(plan: &Plan, last: &journal::WaveRecord, refs: &[String]) -> Vec<(&'static str, String)> {
+fn environment(
+    plan: &Plan,
+    last: &journal::WaveRecord,
+    refs: &[String],
+) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("VOW_PLAN", plan.plan_id.clone()),
         ("VOW_RUN", plan.run_id()),

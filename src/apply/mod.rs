@@ -10,8 +10,8 @@ mod aggregate;
 mod fresh;
 mod gate;
 pub mod gate_cmd;
-mod judge;
 pub mod journal;
+mod judge;
 pub mod rollback;
 mod verify;
 mod wave;
@@ -296,7 +296,10 @@ fn judge_pending(
         Decision::Wait { until, why } => {
             // Kept when the command's answer changed (not at every poll): `vow status` shows it.
             if changed {
-                let msg = format!("vow: plan {run} wave {} {} gate waits", last.index, last.name);
+                let msg = format!(
+                    "vow: plan {run} wave {} {} gate waits",
+                    last.index, last.name
+                );
                 commit(st, &[journal_op(&run, j)], &msg, &trailers(plan, "gate"))?;
             }
             Ok(Some(Outcome::Waiting {

@@ -6,9 +6,9 @@
 use super::Sink;
 use crate::apply::gate_cmd::{GateAnswer, GateWave};
 use crate::config::RolloutSpec;
-use crate::report::status::StatusReport;
 use crate::error::{Error, Result};
 use crate::policy::document::{RuleDocument, WaiverDocument};
+use crate::report::status::StatusReport;
 use crate::testcase::TestDocument;
 use crate::workspace::ConfigFile;
 use serde_json::Value;

@@ -73,9 +73,8 @@ fn view(ws: &Workspace, store: &Path, runs: &[Journal]) -> StatusReport {
     };
     // Deleted instances (no binding left) and dependencies are not waited for.
     let judged = |r: &str| {
-        r.parse::<InstanceRef>().is_ok_and(|id| {
-            !id.is_dependencies() && store.join(layout::binding(&id)).is_file()
-        })
+        r.parse::<InstanceRef>()
+            .is_ok_and(|id| !id.is_dependencies() && store.join(layout::binding(&id)).is_file())
     };
     let health = |_: &Journal, w: &WaveRecord| crate::apply::health_waiting(&records, w, &judged);
     report::status::build(runs, &health)

@@ -348,9 +348,23 @@ pub fn markdown(r: &StatusReport) -> String {
                 if list.is_empty() {
                     continue;
                 }
-                let _ = writeln!(o, "\nWave {} {}{}, {what}:\n", w.index, w.name, batch_text(w));
+                let _ = writeln!(
+                    o,
+                    "\nWave {} {}{}, {what}:\n",
+                    w.index,
+                    w.name,
+                    batch_text(w)
+                );
                 for i in list {
-                    let _ = writeln!(o, "- `{}`{}", i.instance, i.reason.as_deref().map(|r| format!(": {}", cell(r))).unwrap_or_default());
+                    let _ = writeln!(
+                        o,
+                        "- `{}`{}",
+                        i.instance,
+                        i.reason
+                            .as_deref()
+                            .map(|r| format!(": {}", cell(r)))
+                            .unwrap_or_default()
+                    );
                 }
             }
         }
