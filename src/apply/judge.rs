@@ -59,8 +59,10 @@ pub(super) fn wave(
         report: GateReport::default(),
         failed: Vec::new(),
     };
-    // A passed command is never asked again (a promote counts as a pass too): only the bake.
-    if let Some(report) = last.gate_report.as_ref().filter(|r| r.passed) {
+    // A command that passed the wave is never asked again: only the bake remains. (Without
+    // `--gate-cmd`, health records judge the wave, whatever a command said before.)
+    let passed = last.gate_report.as_ref().filter(|r| r.passed);
+    if let Some(report) = passed.filter(|_| opts.gate_cmd.is_some()) {
         return Ok(Judged {
             decision: gate::bake_or_pass(&g, Vec::new()),
             report: report.clone(),

@@ -204,8 +204,15 @@ fn step(
         // A gate that just passed is recorded now, or every poll until the window would judge
         // it again.
         if let Some(j) = journal.as_ref().filter(|_| passed_now) {
-            let msg = format!("vow: plan {run} gate passed, next wave waits");
-            commit(st, &[journal_op(&run, j)], &msg, &trailers(plan, "gate"))?;
+            let last = j.waves.last().map(|w| format!("{} {}", w.index, w.name));
+            let last = last.unwrap_or_default();
+            let msg = format!("vow: plan {run} wave {last}: gate passed, the next wave waits");
+            commit(
+                st,
+                &[journal_op(&run, j)],
+                &msg,
+                &trailers(plan, &format!("{last} gate")),
+            )?;
         }
         return Ok(Some(Outcome::Waiting {
             run,
@@ -296,11 +303,10 @@ fn judge_pending(
         Decision::Wait { until, why } => {
             // Kept when the command's answer changed (not at every poll): `vow status` shows it.
             if changed {
-                let msg = format!(
-                    "vow: plan {run} wave {} {} gate waits",
-                    last.index, last.name
-                );
-                commit(st, &[journal_op(&run, j)], &msg, &trailers(plan, "gate"))?;
+                let wave = format!("{} {}", last.index, last.name);
+                let msg = format!("vow: plan {run} wave {wave}: the gate command's answer");
+                let trailer = trailers(plan, &format!("{wave} gate"));
+                commit(st, &[journal_op(&run, j)], &msg, &trailer)?;
             }
             Ok(Some(Outcome::Waiting {
                 run,
