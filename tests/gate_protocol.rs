@@ -365,3 +365,29 @@ fn a_gate_command_over_its_time_limit_is_killed_and_fails_the_wave() {
         .unwrap()
         .contains("killed after 1s"));
 }
+
+#[test]
+fn a_passed_gate_is_not_asked_again_while_the_next_wave_waits_for_its_window() {
+    let ws = fleet("0s");
+    // 2026-12-01 is a Tuesday: the second wave waits until Monday.
+    write(
+        ws.path(),
+        "vow.yaml",
+        "store: {folder: state}\nwindows:\n  - name: mondays\n    selector: {matchLabels: {tier: b}}\n    days: [Mon]\n    hours: \"09:00-16:00\"\n    timeZone: UTC\n",
+    );
+    let (code, _, err) = vow_in(
+        ws.path(),
+        &["plan", "--now", "2026-12-01T09:00:00Z", "--out", "plan.json", "--fail-on", "never"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = apply(ws.path(), "2026-12-01T09:00:00Z", "sh gate.sh");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("mondays"), "{err}");
+    let (code, _, err) = vow_in(
+        ws.path(),
+        &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z", "--wait", "--poll", "1h", "--gate-cmd", "sh gate.sh"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(": done:"), "{err}");
+    assert_eq!(calls(ws.path()), 2, "once per wave, not once per poll of the window");
+}
