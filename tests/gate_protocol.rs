@@ -377,7 +377,15 @@ fn a_passed_gate_is_not_asked_again_while_the_next_wave_waits_for_its_window() {
     );
     let (code, _, err) = vow_in(
         ws.path(),
-        &["plan", "--now", "2026-12-01T09:00:00Z", "--out", "plan.json", "--fail-on", "never"],
+        &[
+            "plan",
+            "--now",
+            "2026-12-01T09:00:00Z",
+            "--out",
+            "plan.json",
+            "--fail-on",
+            "never",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = apply(ws.path(), "2026-12-01T09:00:00Z", "sh gate.sh");
@@ -385,9 +393,23 @@ fn a_passed_gate_is_not_asked_again_while_the_next_wave_waits_for_its_window() {
     assert!(err.contains("mondays"), "{err}");
     let (code, _, err) = vow_in(
         ws.path(),
-        &["apply", "plan.json", "--now", "2026-12-01T10:00:00Z", "--wait", "--poll", "1h", "--gate-cmd", "sh gate.sh"],
+        &[
+            "apply",
+            "plan.json",
+            "--now",
+            "2026-12-01T10:00:00Z",
+            "--wait",
+            "--poll",
+            "1h",
+            "--gate-cmd",
+            "sh gate.sh",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(": done:"), "{err}");
-    assert_eq!(calls(ws.path()), 2, "once per wave, not once per poll of the window");
+    assert_eq!(
+        calls(ws.path()),
+        2,
+        "once per wave, not once per poll of the window"
+    );
 }

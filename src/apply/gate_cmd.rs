@@ -270,8 +270,18 @@ pub(super) fn judge(
         return Ok(by_exit(exit_says, exit_why, report, g));
     }
     let answer = parse(cmd, wave, &text, ran.truncated, g.instances)?;
-    let verdicts: Vec<InstanceVerdict> = g
-        .instances
+    report.verdicts = verdicts(&answer, g.instances, exit_says, &exit_why);
+    Ok(by_verdicts(cmd, &exit_why, report, g))
+}
+
+/// Each instance's verdict: the answer's, or the exit code's for one it leaves out.
+fn verdicts(
+    answer: &GateAnswer,
+    instances: &[String],
+    exit_says: Verdict,
+    exit_why: &str,
+) -> Vec<InstanceVerdict> {
+    instances
         .iter()
         .map(|i| match answer.instances.get(i) {
             Some(a) => InstanceVerdict {
@@ -285,13 +295,24 @@ pub(super) fn judge(
                 reason: (exit_says != Verdict::Pass).then(|| format!("no verdict; {exit_why}")),
             },
         })
-        .collect();
-    let of =
-        |v: &str| -> Vec<&InstanceVerdict> { verdicts.iter().filter(|x| x.verdict == v).collect() };
-    let (failed, waiting) = (of("fail"), of("wait"));
+        .collect()
+}
+
+/// Verdicts: failures over the budget fail the wave, any wait keeps it pending, else it passes
+/// (and bakes).
+fn by_verdicts(cmd: &str, exit_why: &str, mut report: GateReport, g: &GateInput) -> Judged {
+    let of = |v: &str| -> Vec<InstanceVerdict> {
+        report
+            .verdicts
+            .iter()
+            .filter(|x| x.verdict == v)
+            .cloned()
+            .collect()
+    };
+    let (passed, failed, waiting) = (of("pass"), of("fail"), of("wait"));
     report.summary = format!(
         "{} passed, {} failed, {} waiting (failure budget {}); {exit_why}",
-        of("pass").len(),
+        passed.len(),
         failed.len(),
         waiting.len(),
         g.budget
@@ -321,12 +342,11 @@ pub(super) fn judge(
         report.passed = true;
         gate::bake_or_pass(g, Vec::new())
     };
-    report.verdicts = verdicts;
-    Ok(Judged {
+    Judged {
         decision,
         report,
         failed: failed_refs,
-    })
+    }
 }
 
 /// Exit code alone: 0 passes every instance, 75 waits, anything else (or a timeout) fails the
@@ -354,7 +374,7 @@ fn by_exit(says: Verdict, why: String, mut report: GateReport, g: &GateInput) ->
 }
 
 /// The first five instances with their reasons, and how many more (`vow status` lists all).
-fn shown(vs: &[&InstanceVerdict]) -> String {
+fn shown(vs: &[InstanceVerdict]) -> String {
     let mut parts: Vec<String> = vs
         .iter()
         .take(5)
