@@ -107,19 +107,19 @@ pub struct ControlView {
     pub run: Option<String>,
 }
 
+/// For a pending wave judged by health records: each instance still waited for, and why.
+pub type HealthWaiting<'a> = dyn Fn(&Journal, &WaveRecord) -> Vec<(String, String)> + 'a;
+
 /// Builds the report. `health_waiting`: for a pending wave judged by health records (no gate
 /// command report), the instances still without a passing record, with why.
-pub fn build(
-    runs: &[Journal],
-    health_waiting: &dyn Fn(&Journal, &WaveRecord) -> Vec<(String, String)>,
-) -> StatusReport {
+pub fn build(runs: &[Journal], health_waiting: &HealthWaiting<'_>) -> StatusReport {
     StatusReport {
         version: 1,
         runs: runs.iter().map(|j| run(j, health_waiting)).collect(),
     }
 }
 
-fn run(j: &Journal, health: &dyn Fn(&Journal, &WaveRecord) -> Vec<(String, String)>) -> RunView {
+fn run(j: &Journal, health: &HealthWaiting<'_>) -> RunView {
     RunView {
         run: crate::plan::run_id(&j.plan_id),
         plan_id: j.plan_id.clone(),
@@ -133,11 +133,7 @@ fn run(j: &Journal, health: &dyn Fn(&Journal, &WaveRecord) -> Vec<(String, Strin
     }
 }
 
-fn wave(
-    j: &Journal,
-    w: &WaveRecord,
-    health: &dyn Fn(&Journal, &WaveRecord) -> Vec<(String, String)>,
-) -> WaveView {
+fn wave(j: &Journal, w: &WaveRecord, health: &HealthWaiting<'_>) -> WaveView {
     let report = w.gate_report.as_ref();
     let verdicts = report.map(|r| r.verdicts.as_slice()).unwrap_or_default();
     let of = |v: &str| -> Vec<InstanceView> {
