@@ -271,7 +271,9 @@ pub fn human(r: &StatusReport) -> String {
                 w.instance_count,
                 w.gate.state
             );
-            if let Some(why) = &w.gate.reason {
+            // A clean pass needs no reason for people (the JSON keeps it).
+            let clean = w.gate.state == "passed" && w.failed.is_empty();
+            if let Some(why) = w.gate.reason.as_ref().filter(|_| !clean) {
                 let _ = writeln!(o, "    gate: {why}");
             }
             for i in &w.waiting {
