@@ -200,19 +200,25 @@ fn two_failures_within_a_budget_of_two_go_on_and_three_abort() {
 }
 
 #[test]
-fn a_passed_gate_is_not_asked_again_while_it_bakes() {
+fn the_command_judges_a_wave_once_after_its_bake() {
     let ws = fleet("1h");
-    let (code, _, err) = apply(ws.path(), "2026-12-01T09:00:00Z", "sh gate.sh");
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(calls(ws.path()), 1, "judged once, right after the wave");
-    for now in ["2026-12-01T09:20:00Z", "2026-12-01T09:40:00Z"] {
+    for now in [
+        "2026-12-01T09:00:00Z",
+        "2026-12-01T09:20:00Z",
+        "2026-12-01T09:40:00Z",
+    ] {
         let (code, _, err) = apply(ws.path(), now, "sh gate.sh");
         assert_eq!(code, 0, "{err}");
-        assert!(err.contains("bake"), "{err}");
+        assert!(
+            err.contains(
+                "the bake time, until 2026-12-01T10:00:00Z, before the gate command judges it"
+            ),
+            "{err}"
+        );
     }
     assert_eq!(
         calls(ws.path()),
-        1,
+        0,
         "the bake is waited for without running the command"
     );
     let (code, _, err) = vow_in(
@@ -230,6 +236,10 @@ fn a_passed_gate_is_not_asked_again_while_it_bakes() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("polling again"),
+        "the second wave's bake was polled: {err}"
+    );
     assert_eq!(
         calls(ws.path()),
         2,
@@ -237,6 +247,10 @@ fn a_passed_gate_is_not_asked_again_while_it_bakes() {
     );
     let s = status_json(ws.path());
     assert_eq!(s["runs"][0]["status"], "done");
+    assert_eq!(
+        s["runs"][0]["waves"][1]["gate"]["checkedAt"],
+        "2026-12-01T11:00:00Z"
+    );
 }
 
 #[test]

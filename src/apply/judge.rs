@@ -2,7 +2,7 @@
 //! given, else its health records (src/apply/gate.rs). A command that passed a wave is not run
 //! for it again: only the bake remains.
 
-use super::gate;
+use super::gate::{self, Decision};
 use super::gate_cmd::{self, BatchInfo, GateInstance, GateWave, Judged, WaveInfo};
 use super::journal::{self, GateReport};
 use super::ApplyOptions;
@@ -70,6 +70,20 @@ pub(super) fn wave(
         });
     }
     if let Some(cmd) = &opts.gate_cmd {
+        // The command judges the wave once its bake is over (a pause, then the analysis): one
+        // judgement per wave that passes, and no journal commit per poll while it bakes.
+        if let Decision::Wait {
+            until: Some(until), ..
+        } = gate::bake_or_pass(&g, Vec::new())
+        {
+            return Ok(plain(Decision::Wait {
+                until: Some(until),
+                why: format!(
+                    "the bake time, until {}, before the gate command judges it",
+                    crate::duration::format_time(until)
+                ),
+            }));
+        }
         let input = GateWave {
             protocol: 1,
             run: w.plan.run_id(),
