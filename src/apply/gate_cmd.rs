@@ -427,3 +427,77 @@ fn parse(
     }
     Ok(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(refs: &[String], budget: u64) -> GateInput<'_> {
+        let t = crate::duration::parse_time("2026-12-01T10:00:00Z").unwrap();
+        GateInput {
+            instances: refs,
+            applied_at: t,
+            bake_seconds: 0,
+            budget,
+            now: t,
+        }
+    }
+
+    fn ran(exit: i32, out: &str) -> Ran {
+        Ran {
+            exit: Some(exit),
+            output: out.as_bytes().to_vec(),
+            ..Ran::default()
+        }
+    }
+
+    const ONE_SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn failures_count_against_the_budget_and_the_rest_follow_the_exit_code() {
+        let refs: Vec<String> = ["p:n/a", "p:n/b", "p:n/c"].map(String::from).to_vec();
+        let out = r#"{"instances": {"p:n/a": {"verdict": "fail", "reason": "down"}}}"#;
+        let j = judge("g", "1 w", &ran(0, out), &input(&refs, 1), ONE_SECOND).unwrap();
+        assert_eq!(j.decision, Decision::Pass);
+        assert_eq!(j.failed, vec!["p:n/a".to_string()]);
+        assert!(j.report.passed);
+        let j = judge("g", "1 w", &ran(1, out), &input(&refs, 1), ONE_SECOND).unwrap();
+        match j.decision {
+            Decision::Fail { failed, .. } => assert_eq!(failed.len(), 3, "b and c follow exit 1"),
+            d => panic!("{d:?}"),
+        }
+        let j = judge("g", "1 w", &ran(75, out), &input(&refs, 1), ONE_SECOND).unwrap();
+        assert!(matches!(j.decision, Decision::Wait { until: None, .. }));
+        assert!(!j.report.passed);
+    }
+
+    #[test]
+    fn plain_output_is_kept_and_a_broken_answer_is_an_error() {
+        let refs = vec!["p:n/a".to_string()];
+        let j = judge(
+            "g",
+            "1 w",
+            &ran(0, "all good\n"),
+            &input(&refs, 0),
+            ONE_SECOND,
+        )
+        .unwrap();
+        assert_eq!(j.decision, Decision::Pass);
+        assert_eq!(j.report.output, "all good\n");
+        for bad in ["[1]", "{\"instances\": 3}", " {"] {
+            let e = judge("g", "1 w", &ran(0, bad), &input(&refs, 0), ONE_SECOND);
+            assert!(
+                matches!(e, Err(Error::Usage(ref m)) if m.contains("malformed answer")),
+                "{bad}: {e:?}"
+            );
+        }
+        let timed_out = Ran {
+            timed_out: true,
+            ..Ran::default()
+        };
+        let j = judge("g", "1 w", &timed_out, &input(&refs, 5), ONE_SECOND).unwrap();
+        assert!(
+            matches!(j.decision, Decision::Fail { ref why, .. } if why.contains("killed after 1s"))
+        );
+    }
+}

@@ -84,24 +84,7 @@ pub(super) fn wave(
                 ),
             }));
         }
-        let input = GateWave {
-            protocol: 1,
-            run: w.plan.run_id(),
-            plan_id: w.plan.plan_id.clone(),
-            wave: WaveInfo {
-                index: last.index,
-                name: last.name.clone(),
-                canary: spec.is_some_and(|s| s.canary),
-                batch: spec.and_then(|s| s.batch.as_ref()).map(|b| BatchInfo {
-                    index: b.index,
-                    of: b.of,
-                }),
-            },
-            applied_at: last.applied_at.clone(),
-            now: crate::duration::format_time(w.now),
-            failure_budget: budget,
-            instances: watched.iter().map(|i| instance(inputs, i)).collect(),
-        };
+        let input = wave_input(inputs, w, &watched, budget);
         let json = serde_json::to_vec(&input).map_err(|e| Error::System(e.to_string()))?;
         let env = environment(w.plan, last, &refs);
         let ran = gate_cmd::run(cmd, &env, json, opts.gate_timeout)?;
@@ -112,6 +95,34 @@ pub(super) fn wave(
     let (records, invalid) =
         gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
     Ok(plain(gate::judge_with(&g, &records, &invalid)))
+}
+
+/// What the command reads on stdin.
+fn wave_input(
+    inputs: &Catalogue,
+    w: &Judging,
+    watched: &[&crate::plan::WaveInstance],
+    budget: u64,
+) -> GateWave {
+    let (last, spec) = (w.last, w.spec);
+    GateWave {
+        protocol: 1,
+        run: w.plan.run_id(),
+        plan_id: w.plan.plan_id.clone(),
+        wave: WaveInfo {
+            index: last.index,
+            name: last.name.clone(),
+            canary: spec.is_some_and(|s| s.canary),
+            batch: spec.and_then(|s| s.batch.as_ref()).map(|b| BatchInfo {
+                index: b.index,
+                of: b.of,
+            }),
+        },
+        applied_at: last.applied_at.clone(),
+        now: crate::duration::format_time(w.now),
+        failure_budget: budget,
+        instances: watched.iter().map(|i| instance(inputs, i)).collect(),
+    }
 }
 
 /// The environment of earlier versions of the protocol, kept for simple scripts.
