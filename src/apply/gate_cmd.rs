@@ -226,6 +226,7 @@ fn read_bounded(stdout: Option<std::process::ChildStdout>) -> (Vec<u8>, bool) {
 }
 
 /// A judgement: the decision, the report the journal keeps, the instances failed within budget.
+#[derive(Debug)]
 pub(super) struct Judged {
     pub decision: Decision,
     pub report: GateReport,

@@ -170,7 +170,7 @@ fn wave(j: &Journal, w: &WaveRecord, health: &HealthWaiting<'_>) -> WaveView {
     let reason = match (w.gate, report) {
         (GateState::Failed, _) => j.reason.clone(),
         (_, Some(r)) if !r.summary.is_empty() => Some(r.summary.clone()),
-        (GateState::Pending, None) => Some(format!(
+        (GateState::Pending, None) if !waiting.is_empty() => Some(format!(
             "health records: {} instance(s) waiting",
             waiting.len()
         )),
