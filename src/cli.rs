@@ -90,6 +90,9 @@ pub enum Command {
     Status {
         /// A run id (or a prefix); default: every run, newest first.
         run: Option<String>,
+        /// human, json (schemas/status.json) or markdown.
+        #[arg(long, value_enum, default_value_t = status::StatusFormat::Human)]
+        format: status::StatusFormat,
     },
     #[command(flatten)]
     Control(crate::command::control::ControlCommand),
@@ -222,11 +225,14 @@ pub struct ApplyArgs {
     /// How often `--wait` polls (a duration: 30s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub poll: String,
-    /// A command that judges each wave's gate instead of health records: exit 0 passes, 75 means
-    /// not yet, anything else fails. Gets VOW_PLAN, VOW_WAVE, VOW_WAVE_NAME, VOW_INSTANCES and the
-    /// instances on stdin.
+    /// A command that judges each wave's gate instead of health records: it reads the wave as
+    /// JSON on stdin (schemas/gate-input.json) and may answer per instance on stdout
+    /// (schemas/gate-output.json); else exit 0 passes, 75 means not yet, anything else fails.
     #[arg(long, value_name = "CMD")]
     pub gate_cmd: Option<String>,
+    /// How long the gate command may run before it is killed and the wave fails.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub gate_timeout: String,
     /// Break a lock left by a dead apply (its id, as the lock error shows it).
     #[arg(long, value_name = "ID")]
     pub force_unlock: Option<String>,
@@ -386,7 +392,7 @@ fn dispatch(
         Command::Completions { shell } => completions::completions(Cli::command(), shell, sink),
         Command::Man { out } => completions::man(Cli::command(), out.as_deref(), sink),
         Command::Schemas { out } => schemas::write(&out, sink),
-        Command::Status { run } => status::status(&open(g)?, run.as_deref(), sink),
+        Command::Status { run, format } => status::status(&open(g)?, run.as_deref(), format, sink),
         Command::Control(c) => crate::command::control::run(&open(g)?, c, when.clock, sink),
         Command::Rollback { run, out } => rollback::rollback(&open(g)?, &run, out.as_deref(), sink),
         Command::Plan(a) => dispatch_plan(a, g, when, sink, leftovers),
@@ -498,6 +504,7 @@ impl ApplyArgs {
             wait: self.wait,
             poll: self.poll,
             gate_cmd: self.gate_cmd,
+            gate_timeout: self.gate_timeout,
             force_unlock: self.force_unlock,
             control: self.control,
         }

@@ -55,6 +55,10 @@ fn constants() -> BTreeMap<&'static str, u128> {
         ),
         ("vow::script::STACK_BYTES", s::STACK_BYTES as u128),
         ("vow::cli::MAX_JOBS", vow::cli::MAX_JOBS as u128),
+        (
+            "vow::apply::gate_cmd::OUTPUT_LIMIT",
+            vow::apply::gate_cmd::OUTPUT_LIMIT as u128,
+        ),
     ])
 }
 

@@ -21,8 +21,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 9] = [
     "vow.json",
+    "gate-input.json",
+    "gate-output.json",
+    "status.json",
     "policy.json",
     "rule.json",
     "waiver.json",

@@ -7,7 +7,6 @@
 //! (`unhealthy` < `degraded` < `unknown` < `healthy` < `ready`).
 
 use crate::diag::{self, Finding};
-use crate::error::Error;
 use crate::source::{self, Doc};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -136,6 +135,38 @@ fn record(root: &Path, d: &Doc) -> Result<(String, (Health, i64)), Bad> {
     Ok((id, (state, last)))
 }
 
+/// The instances of an applied wave that its health gate still waits for, with why (for
+/// `vow status`, which lists them all). `judged`: whether the gate judges the instance (it
+/// still has a binding, and is not a Promise's dependencies).
+pub fn waiting(
+    records: &Records,
+    wave: &super::journal::WaveRecord,
+    judged: &dyn Fn(&str) -> bool,
+) -> Vec<(String, String)> {
+    let since = crate::duration::parse_time(&wave.applied_at)
+        .map(|t| t.timestamp())
+        .unwrap_or(i64::MAX);
+    wave.instances
+        .iter()
+        .filter(|i| judged(i))
+        .filter_map(|i| {
+            let worst = records
+                .get(i)
+                .into_iter()
+                .flatten()
+                .filter(|(_, t)| *t >= since)
+                .map(|(h, _)| *h)
+                .min();
+            let why = match worst {
+                None => format!("no health record observed after {}", wave.applied_at),
+                Some(Health::Unknown) => "its health record says `unknown`".to_string(),
+                Some(_) => return None,
+            };
+            Some((i.clone(), why))
+        })
+        .collect()
+}
+
 /// What a gate decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -252,48 +283,6 @@ pub(super) fn bake_or_pass(g: &GateInput, pending: Vec<String>) -> Decision {
         };
     }
     Decision::Pass
-}
-
-/// Runs a gate command with the wave's instances on stdin (one per line) and, when the list
-/// fits in an environment variable, in `VOW_INSTANCES`; `VOW_INSTANCE_COUNT` always. Exit 0
-/// passes, 75 (EX_TEMPFAIL) means not yet, anything else fails the wave.
-pub(super) fn command(
-    cmd: &str,
-    plan: &str,
-    wave: usize,
-    name: &str,
-    instances: &[String],
-) -> crate::error::Result<Option<bool>> {
-    use std::io::Write;
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg("-c")
-        .arg(cmd)
-        .env("VOW_PLAN", plan)
-        .env("VOW_WAVE", wave.to_string())
-        .env("VOW_WAVE_NAME", name)
-        .env("VOW_INSTANCE_COUNT", instances.len().to_string());
-    // Large waves would overflow the kernel's limit on the environment: stdin has them all.
-    let list = instances.join(" ");
-    if list.len() < 32 * 1024 {
-        command.env("VOW_INSTANCES", list);
-    }
-    let mut child = command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::inherit())
-        .spawn()
-        .map_err(|e| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(instances.join("\n").as_bytes());
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Error::Usage(format!("cannot run the gate command `{cmd}`: {e}")))?;
-    Ok(match status.code() {
-        Some(0) => Some(true),
-        Some(75) => None,
-        _ => Some(false),
-    })
 }
 
 #[cfg(test)]

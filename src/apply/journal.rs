@@ -67,6 +67,9 @@ pub struct WaveRecord {
     pub applied_at: String,
     pub instances: Vec<String>,
     pub gate: GateState,
+    /// The wave's batch of its rollout wave (`batch k/n`), when the plan split it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::plan::Batch>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
     /// What the gate command said about this wave, kept so `vow status` can show it.
@@ -86,6 +89,12 @@ pub struct GateReport {
     pub output: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verdicts: Vec<InstanceVerdict>,
+    /// The command passed the wave (only its bake may remain): it is never run for it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passed: bool,
+    /// Why the command judged the wave as it did (a timeout, an exit code, the counts).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary: String,
 }
 
 /// A gate command's answer for one instance.

@@ -10,24 +10,26 @@ mod aggregate;
 pub mod control;
 mod fresh;
 mod gate;
+pub mod gate_cmd;
 mod hold;
 pub mod journal;
+mod judge;
 pub mod rollback;
 mod verify;
 mod wave;
 
-pub use gate::{records as health_records, Decision};
+pub use gate::{records as health_records, waiting as health_waiting, Decision};
 
 use crate::error::Error;
 use crate::error::Result;
 use crate::evaluate::Evaluated;
 use crate::load::inputs::{self, Catalogue};
 use crate::model::InstanceRef;
-use crate::plan::{Action, Plan, PlanKind};
+use crate::plan::{Plan, PlanKind};
 use crate::store::{self, layout, lock, LockInfo, Op, Store};
 use crate::workspace::Workspace;
 use chrono::{DateTime, Utc};
-use journal::{GateState, Journal, RunStatus};
+use journal::{GateReport, GateState, Journal, RunStatus};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -39,6 +41,8 @@ pub struct ApplyOptions<'a> {
     /// How long `--wait` sleeps between polls.
     pub poll: std::time::Duration,
     pub gate_cmd: Option<String>,
+    /// How long a gate command may run before it is killed (and the wave failed).
+    pub gate_timeout: std::time::Duration,
     pub force_unlock: Option<String>,
     /// Whether `now` is the clock (advances while waiting) or fixed by `--now`.
     pub clock: bool,
@@ -209,7 +213,9 @@ fn step(
     if let Some(ended) = journal.as_ref().and_then(|j| ended(j, &run)) {
         return Ok(Some(ended));
     }
+    let mut passed_now = false;
     if let Some(j) = journal.as_mut() {
+        passed_now = j.waves.last().is_some_and(|w| w.gate == GateState::Pending);
         if let Some(outcome) = judge_pending(st, plan, opts, now, inputs, j)? {
             return Ok(Some(outcome));
         }
@@ -228,12 +234,25 @@ fn step(
     };
     let broke = match hold::wave(inputs, memo.requests(), wave, now, rules) {
         hold::Hold::Wait(until, why) => {
+            // A gate that just passed is recorded now, or every poll until the window would
+            // judge it again.
+            if let Some(j) = journal.as_ref().filter(|_| passed_now) {
+                let last = j.waves.last().map(|w| format!("{} {}", w.index, w.name));
+                let last = last.unwrap_or_default();
+                let msg = format!("vow: plan {run} wave {last}: gate passed, the next wave waits");
+                commit(
+                    st,
+                    &[journal_op(&run, j)],
+                    &msg,
+                    &trailers(plan, &format!("{last} gate")),
+                )?;
+            }
             return Ok(Some(Outcome::Waiting {
                 run,
                 wave: format!("{} {}", wave.index, wave.name),
                 until: Some(until),
                 why,
-            }))
+            }));
         }
         hold::Hold::Go { broke } => broke,
     };
@@ -297,19 +316,43 @@ fn judge_pending(
     }
     let run = plan.run_id();
     let spec = plan.waves.iter().find(|w| w.index == last.index);
-    match judge(inputs, st, plan, opts, &last, spec, now)? {
+    let judging = judge::Judging {
+        plan,
+        last: &last,
+        spec,
+        now,
+    };
+    let judged = judge::wave(inputs, st, opts, &judging)?;
+    let kept = last.gate_report.clone().unwrap_or_default();
+    let changed = !same_report(&kept, &judged.report);
+    if let Some(w) = j.wave_mut(last.index) {
+        if judged.report != GateReport::default() {
+            w.gate_report = Some(judged.report);
+        }
+    }
+    match judged.decision {
         Decision::Pass => {
             if let Some(w) = j.wave_mut(last.index) {
                 w.gate = GateState::Passed;
+                w.failed = judged.failed;
             }
             Ok(None)
         }
-        Decision::Wait { until, why } => Ok(Some(Outcome::Waiting {
-            run,
-            wave: format!("{} {}", last.index, last.name),
-            until,
-            why,
-        })),
+        Decision::Wait { until, why } => {
+            // Kept when the command's answer changed (not at every poll): `vow status` shows it.
+            if changed {
+                let wave = format!("{} {}", last.index, last.name);
+                let msg = format!("vow: plan {run} wave {wave}: the gate command's answer");
+                let trailer = trailers(plan, &format!("{wave} gate"));
+                commit(st, &[journal_op(&run, j)], &msg, &trailer)?;
+            }
+            Ok(Some(Outcome::Waiting {
+                run,
+                wave: format!("{} {}", last.index, last.name),
+                until,
+                why,
+            }))
+        }
         Decision::Fail { failed, why } => {
             let mut state = inputs.store.clone();
             abort(st, &mut state, j, &last, failed, &why, plan)?;
@@ -320,6 +363,17 @@ fn judge_pending(
                 why: format!("{why} (roll back with `vow rollback {run}`)"),
             }))
         }
+    }
+}
+
+/// Two reports say the same, whenever they were made.
+fn same_report(a: &GateReport, b: &GateReport) -> bool {
+    GateReport {
+        at: String::new(),
+        ..a.clone()
+    } == GateReport {
+        at: String::new(),
+        ..b.clone()
     }
 }
 
@@ -420,6 +474,7 @@ fn wave_record(wave: &crate::plan::Wave, now: DateTime<Utc>) -> journal::WaveRec
             GateState::Passed
         },
         gate_report: None,
+        batch: wave.batch.clone(),
         failed: Vec::new(),
     }
 }
@@ -470,66 +525,6 @@ fn journal_op(run: &str, j: &Journal) -> Op {
         path: layout::journal(run),
         bytes: j.to_yaml().into_bytes(),
     }
-}
-
-fn judge(
-    inputs: &Catalogue,
-    st: &dyn Store,
-    plan: &Plan,
-    opts: &ApplyOptions,
-    last: &journal::WaveRecord,
-    spec: Option<&crate::plan::Wave>,
-    now: DateTime<Utc>,
-) -> Result<Decision> {
-    let applied_at = crate::duration::parse_time(&last.applied_at).map_err(Error::EditedPlan)?;
-    let bake_seconds = spec
-        .and_then(|w| w.bake.as_deref())
-        .and_then(|b| crate::duration::parse_duration(b).ok())
-        .unwrap_or(0);
-    let budget = spec.map(|w| w.failure_budget).unwrap_or(0);
-    // Deleted instances have nothing left to be healthy.
-    let watched: Vec<String> = spec
-        .map(|w| {
-            w.instances
-                .iter()
-                // Deleted instances have nothing left to watch; dependencies report no health.
-                .filter(|i| i.action != Action::Delete && i.to.is_some())
-                .filter(|i| !i.instance.is_dependencies())
-                .map(|i| i.instance.to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let g = gate::GateInput {
-        instances: &watched,
-        applied_at,
-        bake_seconds,
-        budget,
-        now,
-    };
-    if let Some(cmd) = &opts.gate_cmd {
-        return Ok(
-            match gate::command(cmd, &plan.plan_id, last.index, &last.name, &watched)
-                .map_err(|e| Error::Usage(format!("{e:#}")))?
-            {
-                Some(true) => gate::bake_or_pass(&g, Vec::new()),
-                None => Decision::Wait {
-                    until: None,
-                    why: format!("the gate command `{cmd}` (it exited 75: not yet)"),
-                },
-                Some(false) => Decision::Fail {
-                    failed: watched.clone(),
-                    why: format!(
-                        "the gate command `{cmd}` failed for wave {} {}",
-                        last.index, last.name
-                    ),
-                },
-            },
-        );
-    }
-    let store_health = layout::absolute(st.dir(), layout::HEALTH_DIR);
-    let (records, invalid) =
-        gate::records_checked(&[&inputs.ws.health, &store_health], &inputs.ws.root);
-    Ok(gate::judge_with(&g, &records, &invalid))
 }
 
 /// Over budget: the run stops; the failed instances' bindings record the version that failed.

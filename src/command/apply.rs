@@ -20,6 +20,8 @@ pub(crate) struct Options {
     pub poll: String,
     /// A command that judges each wave's gate.
     pub gate_cmd: Option<String>,
+    /// How long the gate command may run: a duration (10m).
+    pub gate_timeout: String,
     /// The id of a dead apply's lock to break.
     pub force_unlock: Option<String>,
     /// `--supersede`, `--break-freeze`, `--by`.
@@ -36,6 +38,7 @@ pub(crate) fn apply(
 ) -> Result<i32> {
     let mut st = ws.open_store()?;
     let poll = crate::duration::parse_duration(&opts.poll).map_err(Error::Usage)?;
+    let gate_timeout = crate::duration::parse_duration(&opts.gate_timeout).map_err(Error::Usage)?;
     let progress = super::progress::Terminal::new("applying");
     let apply_opts = ApplyOptions {
         plan: opts.plan.clone(),
@@ -43,6 +46,7 @@ pub(crate) fn apply(
         wait: opts.wait,
         poll: std::time::Duration::from_secs(poll.max(0) as u64),
         gate_cmd: opts.gate_cmd.clone(),
+        gate_timeout: std::time::Duration::from_secs(gate_timeout.max(1) as u64),
         force_unlock: opts.force_unlock.clone(),
         clock,
         say: |line| super::sink::say(&format!("{line}\n")),

@@ -4,9 +4,11 @@
 //! schemas follow the code. docs/editors.md says which schema goes with which file.
 
 use super::Sink;
+use crate::apply::gate_cmd::{GateAnswer, GateWave};
 use crate::config::RolloutSpec;
 use crate::error::{Error, Result};
 use crate::policy::document::{RuleDocument, WaiverDocument};
+use crate::report::status::StatusReport;
 use crate::testcase::TestDocument;
 use crate::workspace::ConfigFile;
 use serde_json::Value;
@@ -38,6 +40,9 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
         ("test.json", schemars::schema_for!(TestDocument)),
         ("rollout.json", schemars::schema_for!(RolloutSpec)),
         ("policy.json", schemars::schema_for!(PolicyDocument)),
+        ("gate-input.json", schemars::schema_for!(GateWave)),
+        ("gate-output.json", schemars::schema_for!(GateAnswer)),
+        ("status.json", schemars::schema_for!(StatusReport)),
     ]
     .into_iter()
     .map(|(name, schema)| {

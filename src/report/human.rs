@@ -434,45 +434,6 @@ pub fn tests(results: &[crate::testcase::CaseResult], findings: &[Finding]) -> S
     o
 }
 
-/// `vow status`: each run, its waves and gates.
-pub fn status(runs: &[crate::apply::journal::Journal]) -> String {
-    use crate::apply::journal::{GateState, RunStatus};
-    let mut o = String::new();
-    for j in runs {
-        let run = crate::plan::run_id(&j.plan_id);
-        let status = match j.status {
-            RunStatus::Running => "running",
-            RunStatus::Paused => "paused",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Aborted => "aborted",
-            RunStatus::Done => "done",
-        };
-        let _ = writeln!(o, "run {run} ({}, started {}): {status}", j.kind, j.started);
-        if let Some(r) = &j.reason {
-            let _ = writeln!(o, "  reason: {r}");
-        }
-        for w in &j.waves {
-            let gate = match w.gate {
-                GateState::Pending => "gate pending",
-                GateState::Passed => "gate passed",
-                GateState::Failed => "gate failed",
-            };
-            let _ = writeln!(
-                o,
-                "  wave {} {}: applied {} ({} instances), {gate}",
-                w.index,
-                w.name,
-                w.applied_at,
-                w.instances.len()
-            );
-            for f in &w.failed {
-                let _ = writeln!(o, "    failed: {f}");
-            }
-        }
-    }
-    o
-}
-
 /// A finding for people on stdout, with its source line (src/snippet.rs).
 fn human(f: &Finding) -> String {
     snippet::human(f, Stream::Stdout)

@@ -12,6 +12,7 @@ pub mod openreports;
 pub mod plan_markdown;
 pub mod policyreport;
 pub mod sarif;
+pub mod status;
 
 use crate::diag::{Finding, Severity};
 use crate::plan::Plan;
