@@ -406,6 +406,7 @@ mod tests {
                 gate,
                 failed: Vec::new(),
                 gate_report: None,
+                batch: None,
             }],
             store_digest: "sha256:x".into(),
             reason: None,
