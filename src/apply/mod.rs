@@ -186,6 +186,7 @@ fn lock_info(run: &str, now: DateTime<Utc>) -> LockInfo {
 }
 
 /// One pass: judge the pending gate, or apply the next wave.
+// long: one pass in the order apply decides it (ended, paused, stale, gate, holds, supersede, the wave)
 #[allow(clippy::too_many_arguments)]
 fn step(
     st: &mut dyn Store,
