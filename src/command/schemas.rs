@@ -38,6 +38,8 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
         ("test.json", schemars::schema_for!(TestDocument)),
         ("rollout.json", schemars::schema_for!(RolloutSpec)),
         ("policy.json", schemars::schema_for!(PolicyDocument)),
+        // An output, not a file people edit: what `vow fleet --format json` writes.
+        ("fleet.json", schemars::schema_for!(crate::fleet::Inventory)),
     ]
     .into_iter()
     .map(|(name, schema)| {
