@@ -21,7 +21,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
+    "fleet.json",
     "vow.json",
     "policy.json",
     "rule.json",

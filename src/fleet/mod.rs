@@ -71,8 +71,7 @@ pub struct Entry {
     pub up_to_date: bool,
     /// Why it differs, or why it does not move (sorted).
     pub reasons: Vec<Reason>,
-    /// The messages of the blocking findings, when blocked.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The messages of the blocking findings (empty unless blocked).
     pub blocked_by: Vec<String>,
     /// The destinations its outputs were placed in (sorted).
     pub destinations: Vec<String>,
