@@ -3,7 +3,7 @@
 //! "Command line"): 0 success; 1 findings at or above the failing level; 2 unusable input,
 //! usage error or internal error; 3 with `plan --detailed-exitcode` when changes are pending.
 
-use crate::command::fleet::{self, FleetFormat};
+use crate::command::fleet::{self, CatalogArgs, FleetArgs};
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
@@ -189,73 +189,6 @@ pub struct ScanArgs {
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-/// Which instances `vow fleet` and `vow catalog` list, and how they judge them.
-#[derive(Args, Debug)]
-pub struct FleetQuery {
-    /// Only these teams (the workspace's team label; repeat or comma-separate).
-    #[arg(long, value_name = "TEAM", value_delimiter = ',')]
-    pub team: Vec<String>,
-    /// Only these environments (the workspace's environment label).
-    #[arg(long = "env", value_name = "ENV", value_delimiter = ',')]
-    pub env: Vec<String>,
-    /// Only these Promises.
-    #[arg(long, value_name = "PROMISE", value_delimiter = ',')]
-    pub promise: Vec<String>,
-    /// A label selector, kubectl's syntax: `env=prod,tier!=dev,region in (eu-west-1),!paused`.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
-    /// Take "blocked" from this plan file (`vow plan --format json --out`) instead of judging it.
-    #[arg(long, value_name = "PLAN")]
-    pub plan: Option<PathBuf>,
-    /// Skip the rules: compliance is "not evaluated", and a large fleet is listed faster.
-    #[arg(long)]
-    pub no_compliance: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct FleetArgs {
-    #[command(flatten)]
-    pub query: FleetQuery,
-    #[arg(long, value_enum, default_value_t = FleetFormat::Human)]
-    pub format: FleetFormat,
-    /// Write the report here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct CatalogArgs {
-    #[command(flatten)]
-    pub query: FleetQuery,
-    /// The folder to write catalog-info.yaml and the Promises' files into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// The Backstage group that owns the Promises' System and Component entities.
-    #[arg(long, value_name = "GROUP", default_value = "platform")]
-    pub platform_owner: String,
-}
-
-impl FleetQuery {
-    fn query(&self) -> Result<fleet::Query> {
-        let selector = match &self.selector {
-            Some(s) => crate::fleet::filter::parse_selector(s).map_err(Error::Usage)?,
-            None => crate::model::Selector::default(),
-        };
-        Ok(fleet::Query {
-            options: crate::fleet::Options {
-                filter: crate::fleet::Filter {
-                    teams: self.team.clone(),
-                    environments: self.env.clone(),
-                    promises: self.promise.clone(),
-                    selector,
-                },
-                no_compliance: self.no_compliance,
-            },
-            plan: self.plan.clone(),
-        })
-    }
 }
 
 #[derive(Args, Debug)]
@@ -492,19 +425,14 @@ fn dispatch(
         ),
         Command::Fleet(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::Everything, leftovers, |inputs, fleet, kept| {
-                let code = fleet::fleet(&inputs, &fleet, &q, a.format, a.out.as_deref(), sink);
-                kept.keep((inputs, fleet));
-                code
+            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+                fleet::fleet(i, f, kept, &q, a.format, a.out.as_deref(), sink)
             })
         }
         Command::Catalog(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::Everything, leftovers, |inputs, fleet, kept| {
-                let code =
-                    fleet::catalog(&inputs, &fleet, &q, &a.out, &a.platform_owner, sink);
-                kept.keep((inputs, fleet));
-                code
+            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+                fleet::catalog(i, f, kept, &q, &a.out, &a.platform_owner, sink)
             })
         }
         Command::Check(a) => {

@@ -2,6 +2,18 @@
 //! with every field, valid against schemas/fleet.json; the filters; the same instances in the
 //! same order in every format; byte-identical output whatever the thread count.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test fails loudly; the library may not"
+)]
+
 mod common;
 
 use common::*;
@@ -42,7 +54,12 @@ fn bound_instances() -> BTreeSet<String> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file() && e.file_name() != "dependencies.yaml")
         .map(|e| {
-            let rel = e.path().strip_prefix(&root).unwrap().to_string_lossy().to_string();
+            let rel = e
+                .path()
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             let parts: Vec<&str> = rel.trim_end_matches(".yaml").split('/').collect();
             format!("{}:{}/{}", parts[0], parts[1], parts[2])
         })
@@ -54,7 +71,10 @@ fn json_has_one_entry_per_instance_with_every_field_and_validates() {
     let inv = json(&[]);
     let entries = inv["instances"].as_array().unwrap();
     assert_eq!(inv["total"], entries.len());
-    let ids: Vec<&str> = entries.iter().map(|e| e["instance"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = entries
+        .iter()
+        .map(|e| e["instance"].as_str().unwrap())
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort();
     sorted.dedup();
@@ -66,8 +86,17 @@ fn json_has_one_entry_per_instance_with_every_field_and_validates() {
     // Every always-present field on every entry.
     for e in entries {
         for k in [
-            "instance", "promise", "namespace", "name", "apiVersion", "kind", "upToDate",
-            "reasons", "destinations", "compliance", "labels",
+            "instance",
+            "promise",
+            "namespace",
+            "name",
+            "apiVersion",
+            "kind",
+            "upToDate",
+            "reasons",
+            "destinations",
+            "compliance",
+            "labels",
         ] {
             assert!(e.get(k).is_some(), "{} lacks {k}", e["instance"]);
         }
@@ -76,7 +105,10 @@ fn json_has_one_entry_per_instance_with_every_field_and_validates() {
         serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/fleet.json")).unwrap())
             .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = v.iter_errors(&inv).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(&inv)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
@@ -89,7 +121,12 @@ fn each_field_says_what_the_store_and_workspace_say() {
     assert_eq!(e["desiredVersion"], "v1.4.0");
     assert_eq!(e["upToDate"], false);
     assert!(e["reasons"].as_array().unwrap().contains(&"blocked".into()));
-    assert!(e["blockedBy"].to_string().contains("postgres-cve-2026-4412"), "{e}");
+    assert!(
+        e["blockedBy"]
+            .to_string()
+            .contains("postgres-cve-2026-4412"),
+        "{e}"
+    );
     assert_eq!(e["kind"], "PostgreSQL");
     assert_eq!(e["apiVersion"], "platform.example.com/v1alpha1");
     assert_eq!(e["team"], "checkout");
@@ -100,8 +137,16 @@ fn each_field_says_what_the_store_and_workspace_say() {
     let file = e["request"]["file"].as_str().unwrap();
     let line = e["request"]["line"].as_u64().unwrap() as usize;
     let text = std::fs::read_to_string(repo().join(file)).unwrap();
-    let doc: String = text.lines().skip(line - 1).take(5).collect::<Vec<_>>().join("\n");
-    assert!(doc.contains("name: carts-db-prod-aps1"), "{file}:{line}:\n{doc}");
+    let doc: String = text
+        .lines()
+        .skip(line - 1)
+        .take(5)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        doc.contains("name: carts-db-prod-aps1"),
+        "{file}:{line}:\n{doc}"
+    );
     // Pinned with vow.dev/version: desired is the pin, up to date, and says why.
     let p = entry(&inv, "postgresql:team-data/warehouse-meta-db-staging");
     assert_eq!(p["desiredVersion"], "v1.3.0");
@@ -127,7 +172,12 @@ fn each_field_says_what_the_store_and_workspace_say() {
         .iter()
         .map(|e| e["destinations"].as_array().unwrap().len().max(1) as u64)
         .sum();
-    let counted: u64 = inv["counts"].as_array().unwrap().iter().map(|c| c["instances"].as_u64().unwrap()).sum();
+    let counted: u64 = inv["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["instances"].as_u64().unwrap())
+        .sum();
     assert_eq!(placed, counted);
 }
 
@@ -136,13 +186,20 @@ fn filters_keep_only_what_they_name() {
     let all = json(&[]);
     let team = json(&["--team", "checkout"]);
     assert!(team["total"].as_u64().unwrap() > 0);
-    assert!(team["instances"].as_array().unwrap().iter().all(|e| e["team"] == "checkout"));
+    assert!(team["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["team"] == "checkout"));
     let prod_pg = json(&["--env", "prod", "--promise", "postgresql"]);
     for e in prod_pg["instances"].as_array().unwrap() {
         assert_eq!(e["environment"], "prod");
         assert_eq!(e["promise"], "postgresql");
     }
-    let sel = json(&["--selector", "env=prod,tier in (critical),team notin (checkout)"]);
+    let sel = json(&[
+        "--selector",
+        "env=prod,tier in (critical),team notin (checkout)",
+    ]);
     let kept = sel["instances"].as_array().unwrap();
     assert!(!kept.is_empty());
     for e in kept {
@@ -154,7 +211,11 @@ fn filters_keep_only_what_they_name() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["labels"]["env"] == "prod" && e["labels"]["tier"] == "critical" && e["team"] != "checkout")
+        .filter(|e| {
+            e["labels"]["env"] == "prod"
+                && e["labels"]["tier"] == "critical"
+                && e["team"] != "checkout"
+        })
         .count();
     assert_eq!(kept.len(), expected);
 }
@@ -179,7 +240,10 @@ fn every_format_lists_the_same_instances_in_the_same_order() {
     assert_eq!(code, 0, "{err}");
     let mut r = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(r.headers().unwrap().get(0), Some("instance"));
-    let rows: Vec<String> = r.records().map(|x| x.unwrap().get(0).unwrap().to_string()).collect();
+    let rows: Vec<String> = r
+        .records()
+        .map(|x| x.unwrap().get(0).unwrap().to_string())
+        .collect();
     assert_eq!(rows, ids);
     let (_, md, _) = fleet(&["--format", "markdown"]);
     let md_ids: Vec<&str> = md
@@ -218,7 +282,10 @@ fn every_format_lists_the_same_instances_in_the_same_order() {
         }
     }
     for id in &ids {
-        assert!(html.contains(&format!("<code>{id}</code>")), "{id} missing from the page");
+        assert!(
+            html.contains(&format!("<code>{id}</code>")),
+            "{id} missing from the page"
+        );
     }
 }
 
@@ -243,7 +310,15 @@ fn no_compliance_skips_the_rules_and_says_so() {
 fn a_plan_file_gives_the_blocked_list() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    let (code, _, err) = vow_example(&["plan", "--now", NOW, "--format", "json", "--out", plan.to_str().unwrap()]);
+    let (code, _, err) = vow_example(&[
+        "plan",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
     assert!(code == 0 || code == 1, "{err}");
     let p: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     let blocked: BTreeSet<String> = p["blocked"]

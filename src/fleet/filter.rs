@@ -71,7 +71,12 @@ fn requirement(part: &str, sel: &mut Selector) -> Result<(), String> {
     if let Some(key) = part.strip_prefix('!') {
         push(sel, valid_key(key.trim())?, Operator::DoesNotExist, vec![]);
     } else if let Some((k, v)) = part.split_once("!=") {
-        push(sel, valid_key(k.trim())?, Operator::NotIn, vec![v.trim().to_string()]);
+        push(
+            sel,
+            valid_key(k.trim())?,
+            Operator::NotIn,
+            vec![v.trim().to_string()],
+        );
     } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
         sel.match_labels
             .insert(valid_key(k.trim())?.to_string(), v.trim().to_string());
@@ -128,14 +133,26 @@ mod tests {
 
     #[test]
     fn kubectl_forms_match_as_kubernetes_does() {
-        let s = parse_selector("env=prod, region in (eu-west-1, us-east-1),team notin (ml),tier,!paused")
-            .unwrap();
-        let yes = labels(&[("env", "prod"), ("region", "eu-west-1"), ("team", "data"), ("tier", "x")]);
+        let s = parse_selector(
+            "env=prod, region in (eu-west-1, us-east-1),team notin (ml),tier,!paused",
+        )
+        .unwrap();
+        let yes = labels(&[
+            ("env", "prod"),
+            ("region", "eu-west-1"),
+            ("team", "data"),
+            ("tier", "x"),
+        ]);
         assert!(s.matches(&yes));
         let mut no = yes.clone();
         no.insert("paused".into(), "true".into());
         assert!(!s.matches(&no));
-        let ml = labels(&[("env", "prod"), ("region", "eu-west-1"), ("team", "ml"), ("tier", "x")]);
+        let ml = labels(&[
+            ("env", "prod"),
+            ("region", "eu-west-1"),
+            ("team", "ml"),
+            ("tier", "x"),
+        ]);
         assert!(!s.matches(&ml));
         let ne = parse_selector("env!=prod").unwrap();
         assert!(!ne.matches(&labels(&[("env", "prod")])));

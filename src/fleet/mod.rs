@@ -168,7 +168,13 @@ pub fn inventory(
     let ids: BTreeSet<&InstanceRef> = by_id
         .keys()
         .copied()
-        .chain(catalogue.store.applied.keys().filter(|id| !id.is_dependencies()))
+        .chain(
+            catalogue
+                .store
+                .applied
+                .keys()
+                .filter(|id| !id.is_dependencies()),
+        )
         .collect();
     let keys = &catalogue.ws.labels;
     let labels_of = |id: &InstanceRef| -> Labels {
@@ -184,7 +190,10 @@ pub fn inventory(
     };
     let kept: Vec<&InstanceRef> = ids
         .into_iter()
-        .filter(|id| opts.filter.keeps(id, &labels_of(id), &keys.team, &keys.environment))
+        .filter(|id| {
+            opts.filter
+                .keeps(id, &labels_of(id), &keys.team, &keys.environment)
+        })
         .collect();
     let findings = if opts.no_compliance {
         BTreeMap::new()
@@ -374,7 +383,12 @@ impl Context<'_> {
         };
         let promise = c.promises.get(r.promise);
         for f in promise.map(|p| p.broken.as_slice()).unwrap_or(&[]) {
-            out.push(format!("[{}] Promise {} is unusable: {}", f.id(), id.promise, f.message));
+            out.push(format!(
+                "[{}] Promise {} is unusable: {}",
+                f.id(),
+                id.promise,
+                f.message
+            ));
         }
         for why in c.unavailable.get(r.promise).into_iter().flatten() {
             out.push(format!("Promise {} is unavailable: it {why}", id.promise));
@@ -409,7 +423,9 @@ fn compliance_view(findings: &[Finding], evaluated: bool) -> ComplianceView {
             v.waived += 1;
             continue;
         }
-        *v.unwaived.entry(f.severity.as_str().to_string()).or_default() += 1;
+        *v.unwaived
+            .entry(f.severity.as_str().to_string())
+            .or_default() += 1;
         rules.insert(f.id().to_string());
     }
     v.compliant = evaluated && v.unwaived.is_empty();

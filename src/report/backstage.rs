@@ -110,7 +110,10 @@ fn promise_component(promise: &str, any: Option<&Entry>, opts: &Options) -> Valu
 }
 
 fn api_annotations(a: &mut Map<String, Value>, e: &Entry) {
-    let (group, version) = e.api_version.rsplit_once('/').unwrap_or(("", &e.api_version));
+    let (group, version) = e
+        .api_version
+        .rsplit_once('/')
+        .unwrap_or(("", &e.api_version));
     a.insert("kratix.io/resource-kind".into(), e.kind.clone().into());
     a.insert("kratix.io/resource-group".into(), group.into());
     a.insert("kratix.io/resource-version".into(), version.into());
@@ -122,40 +125,6 @@ fn promise_component_name(promise: &str) -> String {
 
 /// One instance as a Component.
 fn instance(e: &Entry) -> Value {
-    let mut a = Map::new();
-    a.insert("kratix.io/type".into(), "resource".into());
-    a.insert("kratix.io/promise-name".into(), e.promise.clone().into());
-    api_annotations(&mut a, e);
-    a.insert("kratix.io/resource-name".into(), e.name.clone().into());
-    a.insert("kratix.io/resource-namespace".into(), e.namespace.clone().into());
-    a.insert("backstage.io/kubernetes-namespace".into(), e.namespace.clone().into());
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    a.insert("vow.dev/instance".into(), e.instance.clone().into());
-    a.insert("vow.dev/applied-version".into(), opt(&e.applied_version).into());
-    a.insert("vow.dev/desired-version".into(), opt(&e.desired_version).into());
-    let reasons: Vec<&str> = e.reasons.iter().map(|r| super::fleet::reason(*r)).collect();
-    a.insert("vow.dev/reasons".into(), reasons.join(" ").into());
-    a.insert("vow.dev/destinations".into(), e.destinations.join(" ").into());
-    let health = e.health.as_ref();
-    a.insert("vow.dev/health".into(), health.map(|h| h.state.clone()).unwrap_or_else(|| "no-records".into()).into());
-    if let Some(h) = health {
-        a.insert("vow.dev/health-last-run".into(), h.last_run.clone().into());
-    }
-    a.insert("vow.dev/compliance".into(), super::fleet::compliance(e).into());
-    a.insert("vow.dev/findings-waived".into(), e.compliance.waived.to_string().into());
-    if let Some(r) = &e.request {
-        a.insert("vow.dev/request".into(), format!("{}:{}", r.file, r.line).into());
-    }
-    let compliance = match (e.compliance.evaluated, e.compliance.compliant) {
-        (false, _) => "not-evaluated",
-        (true, true) => "compliant",
-        (true, false) => "noncompliant",
-    };
-    let mut labels = Map::new();
-    labels.insert("vow.dev/applied-version".into(), label_value(&opt(&e.applied_version)).into());
-    labels.insert("vow.dev/health".into(), label_value(health.map_or("no-records", |h| h.state.as_str())).into());
-    labels.insert("vow.dev/compliance".into(), compliance.into());
-    labels.insert("vow.dev/up-to-date".into(), e.up_to_date.to_string().into());
     let team = e.team.clone().unwrap_or_else(|| e.namespace.clone());
     let lifecycle = match e.environment.as_deref() {
         Some("prod" | "production") => "production",
@@ -167,8 +136,8 @@ fn instance(e: &Entry) -> Value {
         "metadata": {
             "name": entity_name(&format!("{}-{}-{}", e.promise, e.namespace, e.name)),
             "title": format!("{} ({} in {})", e.name, e.promise, e.namespace),
-            "annotations": a,
-            "labels": labels,
+            "annotations": instance_annotations(e),
+            "labels": instance_labels(e),
         },
         "spec": {
             "type": "kratix-resource",
@@ -178,6 +147,61 @@ fn instance(e: &Entry) -> Value {
             "dependsOn": [format!("component:default/{}", promise_component_name(&e.promise))],
         },
     })
+}
+
+/// The plugin's annotations and vow's facts, exact.
+fn instance_annotations(e: &Entry) -> Map<String, Value> {
+    let mut a = Map::new();
+    let mut put = |k: &str, v: String| {
+        a.insert(k.to_string(), Value::String(v));
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    put("kratix.io/type", "resource".into());
+    put("kratix.io/promise-name", e.promise.clone());
+    put("kratix.io/resource-name", e.name.clone());
+    put("kratix.io/resource-namespace", e.namespace.clone());
+    put("backstage.io/kubernetes-namespace", e.namespace.clone());
+    put("vow.dev/instance", e.instance.clone());
+    put("vow.dev/applied-version", opt(&e.applied_version));
+    put("vow.dev/desired-version", opt(&e.desired_version));
+    let reasons: Vec<&str> = e.reasons.iter().map(|r| super::fleet::reason(*r)).collect();
+    put("vow.dev/reasons", reasons.join(" "));
+    put("vow.dev/destinations", e.destinations.join(" "));
+    let health = e.health.as_ref();
+    put(
+        "vow.dev/health",
+        health.map_or_else(|| "no-records".into(), |h| h.state.clone()),
+    );
+    if let Some(h) = health {
+        put("vow.dev/health-last-run", h.last_run.clone());
+    }
+    put("vow.dev/compliance", super::fleet::compliance(e));
+    put("vow.dev/findings-waived", e.compliance.waived.to_string());
+    if let Some(r) = &e.request {
+        put("vow.dev/request", format!("{}:{}", r.file, r.line));
+    }
+    api_annotations(&mut a, e);
+    a
+}
+
+/// The same facts as labels, reduced to Backstage's label value rule, to filter on.
+fn instance_labels(e: &Entry) -> Map<String, Value> {
+    let compliance = match (e.compliance.evaluated, e.compliance.compliant) {
+        (false, _) => "not-evaluated",
+        (true, true) => "compliant",
+        (true, false) => "noncompliant",
+    };
+    let health = e.health.as_ref().map_or("no-records", |h| h.state.as_str());
+    let applied = e.applied_version.as_deref().unwrap_or("");
+    let mut l = Map::new();
+    l.insert(
+        "vow.dev/applied-version".into(),
+        label_value(applied).into(),
+    );
+    l.insert("vow.dev/health".into(), label_value(health).into());
+    l.insert("vow.dev/compliance".into(), compliance.into());
+    l.insert("vow.dev/up-to-date".into(), e.up_to_date.to_string().into());
+    l
 }
 
 /// A team as a Backstage Group reference.
@@ -190,7 +214,11 @@ fn owner_ref(team: &str) -> String {
 /// so two long names stay apart.
 pub fn entity_name(raw: &str) -> String {
     let cleaned = clean(raw);
-    let base = if cleaned.is_empty() { "none".to_string() } else { cleaned };
+    let base = if cleaned.is_empty() {
+        "none".to_string()
+    } else {
+        cleaned
+    };
     if base.len() <= 63 {
         return base;
     }
@@ -211,7 +239,13 @@ pub fn label_value(raw: &str) -> String {
 fn clean(raw: &str) -> String {
     let mapped: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     mapped
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())

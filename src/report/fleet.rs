@@ -50,9 +50,16 @@ pub fn cells(e: &Entry) -> [String; 13] {
         e.promise.clone(),
         opt(&e.applied_version),
         opt(&e.desired_version),
-        e.reasons.iter().map(|r| reason(*r)).collect::<Vec<_>>().join(" "),
+        e.reasons
+            .iter()
+            .map(|r| reason(*r))
+            .collect::<Vec<_>>()
+            .join(" "),
         e.destinations.join(" "),
-        e.health.as_ref().map(|h| h.state.clone()).unwrap_or_default(),
+        e.health
+            .as_ref()
+            .map(|h| h.state.clone())
+            .unwrap_or_default(),
         e.health
             .as_ref()
             .map(|h| h.age_seconds.to_string())
@@ -151,7 +158,11 @@ fn md(s: &str) -> String {
 /// Markdown (a pull request comment, a job summary): the counts, then one row per instance.
 pub fn markdown(inv: &Inventory) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "## vow fleet\n\n{} instances, as of `{}`.\n", inv.total, inv.now);
+    let _ = writeln!(
+        o,
+        "## vow fleet\n\n{} instances, as of `{}`.\n",
+        inv.total, inv.now
+    );
     let _ = writeln!(o, "### By Promise, applied version and destination\n\n| Promise | Version | Destination | Instances |\n|---|---|---|---:|");
     for c in &inv.counts {
         let _ = writeln!(
