@@ -335,3 +335,39 @@ fn a_plan_file_gives_the_blocked_list() {
         assert_eq!(is_blocked, blocked.contains(id), "{id}");
     }
 }
+
+#[test]
+fn an_unreadable_request_file_is_named_and_its_instances_show_as_removed() {
+    let ws = example_copy();
+    write(
+        ws.path(),
+        "fixtures/example/requests/search.yaml",
+        "apiVersion: [\n",
+    );
+    let (code, out, err) = vow(&[
+        "-C",
+        ws.path().to_str().unwrap(),
+        "fleet",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--team",
+        "search",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("search.yaml"),
+        "stderr does not name the file: {err}"
+    );
+    let inv: Value = serde_json::from_str(&out).unwrap();
+    let entries = inv["instances"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    for e in entries {
+        assert!(
+            e["reasons"].as_array().unwrap().contains(&"removed".into()),
+            "{e}"
+        );
+        assert!(e.get("request").is_none());
+    }
+}

@@ -117,8 +117,21 @@ impl Query {
     }
 }
 
-/// The inventory of the loaded workspace.
-fn inventory(inputs: &Catalogue, requests: &[Request], q: &Query) -> Result<Inventory> {
+/// The inventory of the loaded workspace. The workspace's own findings (a request file that
+/// does not parse, a damaged record) go to stderr first: a request that could not be read is
+/// listed as `removed`, and this says why.
+fn inventory(
+    inputs: &Catalogue,
+    requests: &[Request],
+    q: &Query,
+    sink: &mut Sink,
+) -> Result<Inventory> {
+    for f in inputs.findings.iter().filter(|f| f.blocking) {
+        sink.say(&format!(
+            "{}\n",
+            crate::snippet::human(f, crate::snippet::Stream::Stderr)
+        ));
+    }
     let plan = match &q.plan {
         Some(p) => Some(crate::plan::read_verified(p)?),
         None => None,
@@ -138,7 +151,7 @@ pub(crate) fn fleet(
     out: Option<&Path>,
     sink: &mut Sink,
 ) -> Result<i32> {
-    let inv = inventory(&inputs, &requests, q);
+    let inv = inventory(&inputs, &requests, q, sink);
     kept.keep((inputs, requests));
     let inv = inv?;
     let text = crate::timings::time(Stage::Output, || match format {
@@ -163,7 +176,7 @@ pub(crate) fn catalog(
     platform_owner: &str,
     sink: &mut Sink,
 ) -> Result<i32> {
-    let inv = inventory(&inputs, &requests, q);
+    let inv = inventory(&inputs, &requests, q, sink);
     kept.keep((inputs, requests));
     let inv = inv?;
     let files = report::backstage::files(&inv, &report::backstage::Options { platform_owner });
