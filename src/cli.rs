@@ -3,6 +3,7 @@
 //! "Command line"): 0 success; 1 findings at or above the failing level; 2 unusable input,
 //! usage error or internal error; 3 with `plan --detailed-exitcode` when changes are pending.
 
+use crate::command::fleet::{self, CatalogArgs, FleetArgs};
 use crate::command::plan::{self, PlanFormat};
 use crate::command::test::{self, TestFormat};
 use crate::command::{
@@ -80,6 +81,10 @@ pub enum Command {
     Render(RenderArgs),
     /// Compliance scan: every rule over the fleet as it is applied now.
     Scan(ScanArgs),
+    /// The inventory: every instance, its versions, destinations, health and compliance.
+    Fleet(FleetArgs),
+    /// The fleet as Backstage catalog entities (catalog-info.yaml and one file per Promise).
+    Catalog(CatalogArgs),
     /// Pre-merge check: everything loads and compiles, every request passes, every test passes.
     Check(CheckArgs),
     /// Run the test cases beside rules and Promises.
@@ -429,6 +434,18 @@ fn dispatch(
                 code
             },
         ),
+        Command::Fleet(a) => {
+            let q = a.query.query()?;
+            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+                fleet::fleet(i, f, kept, &q, a.format, a.out.as_deref(), sink)
+            })
+        }
+        Command::Catalog(a) => {
+            let q = a.query.query()?;
+            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+                fleet::catalog(i, f, kept, &q, &a.out, &a.platform_owner, sink)
+            })
+        }
         Command::Check(a) => {
             let opts = a.options();
             with_inputs(

@@ -37,6 +37,7 @@ pub mod diag;
 pub mod duration;
 pub mod error;
 pub mod evaluate;
+pub mod fleet;
 pub mod load;
 pub mod model;
 pub mod plan;

@@ -21,7 +21,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
+    "fleet.json",
     "vow.json",
     "gate-input.json",
     "gate-output.json",

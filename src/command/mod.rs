@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod control;
 pub(crate) mod explain;
+pub(crate) mod fleet;
 pub(crate) mod plan;
 pub(crate) mod progress;
 pub(crate) mod render;

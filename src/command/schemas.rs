@@ -43,6 +43,8 @@ pub(crate) fn all() -> Vec<(&'static str, String)> {
         ("gate-input.json", schemars::schema_for!(GateWave)),
         ("gate-output.json", schemars::schema_for!(GateAnswer)),
         ("status.json", schemars::schema_for!(StatusReport)),
+        // An output, not a file people edit: what `vow fleet --format json` writes.
+        ("fleet.json", schemars::schema_for!(crate::fleet::Inventory)),
     ]
     .into_iter()
     .map(|(name, schema)| {

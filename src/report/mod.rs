@@ -1,8 +1,10 @@
 //! Every output format. Reports are written to a `String` and printed by the CLI; nothing here
 //! reads inputs or touches the store.
 
+pub mod backstage;
 pub mod changes;
 pub mod codequality;
+pub mod fleet;
 pub mod github;
 pub mod html;
 pub mod human;

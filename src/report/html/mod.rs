@@ -7,9 +7,11 @@
 //! Pages are written as polyglot markup (every element closed, every attribute quoted) so
 //! that tests/html.rs can check them with an XML parser and a browser alike.
 
+mod fleet;
 mod plan;
 mod scan;
 
+pub use fleet::fleet;
 pub use plan::plan;
 pub use scan::policy;
 
