@@ -427,6 +427,35 @@ mod tests {
     }
 
     #[test]
+    fn a_file_is_rewritten_in_place_but_never_through_a_link() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        let mut checked = Checked::default();
+        let sp = StorePath::new("a/f.yaml").unwrap();
+        sp.overwrite_in(&root, b"a longer first text", &mut checked)
+            .unwrap();
+        let ino = std::fs::metadata(root.join("a/f.yaml")).unwrap().ino();
+        sp.overwrite_in(&root, b"short", &mut checked).unwrap();
+        assert_eq!(std::fs::read(root.join("a/f.yaml")).unwrap(), b"short");
+        assert_eq!(std::fs::metadata(root.join("a/f.yaml")).unwrap().ino(), ino);
+        // A hard link to a file outside: replaced, the outside file untouched.
+        let outside = tmp.path().join("outside");
+        std::fs::write(&outside, "theirs").unwrap();
+        std::fs::hard_link(&outside, root.join("a/g.yaml")).unwrap();
+        let g = StorePath::new("a/g.yaml").unwrap();
+        g.overwrite_in(&root, b"ours", &mut checked).unwrap();
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "theirs");
+        assert_eq!(std::fs::read(root.join("a/g.yaml")).unwrap(), b"ours");
+        // A symlink is refused by the wall, not written through.
+        std::os::unix::fs::symlink(&outside, root.join("a/h.yaml")).unwrap();
+        let h = StorePath::new("a/h.yaml").unwrap();
+        assert!(h.overwrite_in(&root, b"x", &mut checked).is_err());
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "theirs");
+    }
+
+    #[test]
     fn symlinks_in_the_store_are_never_followed() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("store");
