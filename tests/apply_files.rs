@@ -26,7 +26,15 @@ fn no_calendar(ws: &Path) {
 
 fn plan(ws: &Path, now: &str) {
     let args = [
-        "plan", "--now", now, "--out", "plan.json", "--format", "json", "--fail-on", "never",
+        "plan",
+        "--now",
+        now,
+        "--out",
+        "plan.json",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
     ];
     let (code, _, err) = vow_in(ws, &args);
     assert_eq!(code, 0, "{err}");
@@ -56,7 +64,12 @@ fn files(dir: &Path) -> BTreeMap<String, (u64, i64, i64, Vec<u8>)> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().to_string();
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             let m = e.metadata().unwrap();
             let bytes = std::fs::read(e.path()).unwrap();
             (rel, (m.ino(), m.mtime(), m.mtime_nsec(), bytes))
@@ -79,7 +92,10 @@ fn unchanged_files_are_not_written_and_changed_ones_are_rewritten_in_place() {
     assert!(text.contains("kratix.io/promise-version: v1.1.0"));
     std::fs::write(
         &promise,
-        text.replace("kratix.io/promise-version: v1.1.0", "kratix.io/promise-version: v1.1.1"),
+        text.replace(
+            "kratix.io/promise-version: v1.1.0",
+            "kratix.io/promise-version: v1.1.1",
+        ),
     )
     .unwrap();
     plan(ws.path(), "2026-12-02T09:00:00Z");
@@ -99,13 +115,21 @@ fn unchanged_files_are_not_written_and_changed_ones_are_rewritten_in_place() {
             );
         } else {
             changed += 1;
-            assert_eq!(ino, ino2, "{rel}: rewritten through a new file, not in place");
+            assert_eq!(
+                ino, ino2,
+                "{rel}: rewritten through a new file, not in place"
+            );
         }
     }
     assert!(changed > 0, "the bucket instances' files changed");
-    assert!(same > changed, "the other Promises' files did not ({same} / {changed})");
     assert!(
-        !after.keys().any(|k| k.ends_with(".vow-tmp") || k.contains(".tmp")),
+        same > changed,
+        "the other Promises' files did not ({same} / {changed})"
+    );
+    assert!(
+        !after
+            .keys()
+            .any(|k| k.ends_with(".vow-tmp") || k.contains(".tmp")),
         "no temporary file is left"
     );
 }
@@ -164,7 +188,10 @@ fn a_rollback_reads_a_backup_per_wave_and_the_older_backup_per_instance() {
         let before = snapshot(&state);
         let run = abort_a_run(ws.path());
         if older {
-            assert!(to_file_per_instance(&state, &run) >= 2, "a file per wave applied");
+            assert!(
+                to_file_per_instance(&state, &run) >= 2,
+                "a file per wave applied"
+            );
         }
         let args = ["rollback", &run, "--out", "rollback.json"];
         let (code, out, err) = vow_in(ws.path(), &args);
