@@ -135,10 +135,9 @@ struct Backups {
 impl Backups {
     /// The backup of `id` before wave `wave` of `run`, its paths checked.
     fn get(&mut self, st: &dyn Store, run: &str, wave: usize, id: &InstanceRef) -> Result<Backup> {
-        if !self.waves.contains_key(&wave) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.waves.entry(wave) {
             let rel = layout::wave_backup(run, wave);
-            let read = read_json::<WaveBackup>(st, &rel)?;
-            self.waves.insert(wave, read);
+            e.insert(read_json::<WaveBackup>(st, &rel)?);
         }
         let (backup, rel) = match self.waves.get_mut(&wave).and_then(Option::as_mut) {
             Some(all) => {
