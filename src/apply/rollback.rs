@@ -2,14 +2,15 @@
 //! reverse wave order, from the backups the run wrote. It is reviewed and applied like any plan.
 
 use super::journal::{self, Journal};
-use super::wave::{backup_path, Backup};
+use super::wave::{Backup, WaveBackup};
 use crate::error::{Error, Result};
 use crate::load::inputs::InputDigests;
 use crate::model::InstanceRef;
 use crate::plan::{Action, Plan, PlanKind, Summary, Wave, WaveInstance};
+use crate::store::layout;
 use crate::store::path::{self, StorePath};
 use crate::store::{self, Applied, Op, Store, StoreState};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Finds a run by its id or a prefix of it (or of its plan id).
 pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
@@ -43,13 +44,14 @@ pub fn find_run(st: &dyn Store, run: &str) -> Result<Journal> {
 pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Plan> {
     let run_id = crate::plan::run_id(&run.plan_id);
     let mut waves = Vec::new();
+    let mut backups = Backups::default();
     for (i, w) in run.waves.iter().rev().enumerate() {
         let mut instances = Vec::new();
         for r in &w.instances {
             let id: InstanceRef = r
                 .parse()
                 .map_err(|_| Error::EditedPlan(format!("the journal names `{r}`")))?;
-            let backup = read_backup(st, &backup_path(&run_id, w.index, &id))?;
+            let backup = backups.get(st, &run_id, w.index, &id)?;
             let before: Option<store::Binding> = backup
                 .binding
                 .as_deref()
@@ -119,24 +121,63 @@ pub fn make_plan(st: &dyn Store, state: &StoreState, run: &Journal) -> Result<Pl
     Ok(plan)
 }
 
-/// Reads a backup, refusing one that is damaged or names a path outside the store (every
-/// `before` key is checked here, before any operation of the wave is built).
-fn read_backup(st: &dyn Store, rel: &str) -> Result<Backup> {
-    const FIX: &str = "nothing was applied; restore the backup from the store's history \
-                       (a rollback needs every backup of the run intact)";
-    let bytes = StorePath::new(rel)
+const FIX: &str = "nothing was applied; restore the backup from the store's history \
+                   (a rollback needs every backup of the run intact)";
+
+/// The backups of a run's waves, each wave's file read once: a wave's backup is one file
+/// (`layout::wave_backup`) since round three of issue 15; a run applied by an older vow has a
+/// file per instance (`layout::backup`), read when the wave has no file of its own.
+#[derive(Default)]
+struct Backups {
+    /// Wave → its file's backups (`None`: the wave has no file, the older form).
+    waves: HashMap<usize, Option<WaveBackup>>,
+}
+
+impl Backups {
+    /// The backup of `id` before wave `wave` of `run`, its paths checked.
+    fn get(&mut self, st: &dyn Store, run: &str, wave: usize, id: &InstanceRef) -> Result<Backup> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.waves.entry(wave) {
+            let rel = layout::wave_backup(run, wave);
+            e.insert(read_json::<WaveBackup>(st, &rel)?);
+        }
+        let (backup, rel) = match self.waves.get_mut(&wave).and_then(Option::as_mut) {
+            Some(all) => {
+                let rel = layout::wave_backup(run, wave);
+                let one = all.instances.remove(&id.to_string()).ok_or_else(|| {
+                    Error::EditedPlan(format!("the backup {rel} has no record of {id}; {FIX}"))
+                })?;
+                (one, rel)
+            }
+            None => {
+                let rel = layout::backup(run, wave, id);
+                let one = read_json::<Backup>(st, &rel)?.ok_or_else(|| {
+                    Error::EditedPlan(format!("the backup {rel} is missing; {FIX}"))
+                })?;
+                (one, rel)
+            }
+        };
+        path::check_all(st.dir(), backup.before.keys().map(String::as_str)).map_err(|e| {
+            Error::Store(format!(
+                "the backup {rel} names a path vow refuses: {e}; {FIX}"
+            ))
+        })?;
+        Ok(backup)
+    }
+}
+
+/// Reads a backup file (`None` when absent), refusing one that is damaged or that the store's
+/// wall refuses.
+fn read_json<T: serde::de::DeserializeOwned>(st: &dyn Store, rel: &str) -> Result<Option<T>> {
+    let Some(bytes) = StorePath::new(rel)
         .map_err(|e| Error::Store(e.to_string()))?
         .read(st.dir())
         .map_err(|e| Error::Store(format!("{e:#}")))?
-        .ok_or_else(|| Error::EditedPlan(format!("the backup {rel} is missing; {FIX}")))?;
-    let backup: Backup = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::EditedPlan(format!("the backup {rel} is damaged: {e}; {FIX}")))?;
-    path::check_all(st.dir(), backup.before.keys().map(String::as_str)).map_err(|e| {
-        Error::Store(format!(
-            "the backup {rel} names a path vow refuses: {e}; {FIX}"
-        ))
-    })?;
-    Ok(backup)
+    else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::EditedPlan(format!("the backup {rel} is damaged: {e}; {FIX}")))
 }
 
 /// The operations of one wave of a rollback plan.
@@ -152,6 +193,7 @@ pub fn wave_ops(
         ));
     };
     let mut ops = Vec::new();
+    let mut backups = Backups::default();
     for inst in &wave.instances {
         let id = &inst.instance;
         let source: usize = inst
@@ -160,7 +202,7 @@ pub fn wave_ops(
             .and_then(|s| s.strip_prefix("wave-"))
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| Error::EditedPlan(format!("{}: no source wave", inst.instance)))?;
-        let backup = read_backup(st, &backup_path(of, source, id))?;
+        let backup = backups.get(st, of, source, id)?;
         for (path, content) in &backup.before {
             match content {
                 Some(c) => ops.push(Op::Write {

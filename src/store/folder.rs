@@ -116,7 +116,7 @@ impl FolderStore {
         let mut checked = path::Checked::default();
         for (op, sp) in log.ops.iter().zip(&paths) {
             match op.bytes()? {
-                Some(b) => sp.replace_in(&self.root, &b, &mut checked)?,
+                Some(b) => sp.overwrite_in(&self.root, &b, &mut checked)?,
                 None => sp.remove_in(&self.root, &mut checked)?,
             }
         }
@@ -133,7 +133,7 @@ impl FolderStore {
     ) -> Result<()> {
         for (op, sp) in ops.iter().zip(paths) {
             match op {
-                Op::Write { bytes, .. } => sp.replace_in(&self.root, bytes, checked)?,
+                Op::Write { bytes, .. } => sp.overwrite_in(&self.root, bytes, checked)?,
                 Op::Remove { .. } => sp.remove_in(&self.root, checked)?,
             }
         }

@@ -435,7 +435,7 @@ impl GitStore {
                 continue;
             }
             match op {
-                Op::Write { bytes, .. } => sp.replace_in(&self.dir, bytes, &mut checked)?,
+                Op::Write { bytes, .. } => sp.overwrite_in(&self.dir, bytes, &mut checked)?,
                 Op::Remove { .. } => sp.remove_in(&self.dir, &mut checked)?,
             }
         }

@@ -19,8 +19,9 @@
 //! | a Promise's dependencies' binding | `.vow/bindings/<promise>/dependencies.yaml` |
 //! | a Promise version ever applied | `.vow/revisions/<promise>/<version>/<file>` |
 //! | a run's journal | `.vow/journal/<run>.yaml` |
-//! | what a wave changed (for rollback) | `.vow/backups/<run>/wave-<n>/<promise>/<namespace>/<name>.json` |
-//! | the same for dependencies | `.vow/backups/<run>/wave-<n>/<promise>/dependencies.json` |
+//! | what a wave changed (for rollback) | `.vow/backups/<run>/wave-<n>.json` (every instance of the wave) |
+//! | the same, as older vows wrote it | `.vow/backups/<run>/wave-<n>/<promise>/<namespace>/<name>.json` |
+//! | the same for dependencies (older) | `.vow/backups/<run>/wave-<n>/<promise>/dependencies.json` |
 //! | health records kept in the store | `.vow/health/` |
 //! | the folder store's redo log | `.vow/pending/log` (staged), `.vow/pending/committed` (the commit point) |
 //! | the folder store's lock | `.vow/lock` |
@@ -147,7 +148,13 @@ pub fn journal(run: &str) -> String {
     format!("{JOURNAL_DIR}/{run}.yaml")
 }
 
-/// The backup of an instance as it was before a wave of a run changed it.
+/// The backup of every instance a wave of a run changed, as it was before: one file per wave.
+pub fn wave_backup(run: &str, wave: usize) -> String {
+    format!("{BACKUPS_DIR}/{run}/wave-{wave}.json")
+}
+
+/// The backup of an instance as it was before a wave of a run changed it, as vow wrote it
+/// before backups were one file per wave (still read by rollback).
 pub fn backup(run: &str, wave: usize, id: &InstanceRef) -> String {
     if id.is_dependencies() {
         return format!(
