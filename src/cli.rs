@@ -317,22 +317,8 @@ fn colour(choice: Color, stream: &impl std::io::IsTerminal) -> bool {
     }
 }
 
-/// The most worker threads `-j` starts: more only cost memory and start-up time (`-j 100000`
-/// hung starting threads).
-pub const MAX_JOBS: usize = 256;
-
-/// `-j N`, capped at [`MAX_JOBS`] with a note (0 or none: one per core).
-fn capped_jobs(jobs: Option<usize>, sink: &mut Sink) -> usize {
-    match jobs {
-        Some(n) if n > MAX_JOBS => {
-            sink.say(&format!(
-                "vow: -j {n} is more than {MAX_JOBS}; using {MAX_JOBS} worker threads\n"
-            ));
-            MAX_JOBS
-        }
-        n => n.unwrap_or(0),
-    }
-}
+use crate::command::sink::capped_jobs;
+pub use crate::command::sink::MAX_JOBS;
 
 /// The time a command works at.
 #[derive(Clone, Copy)]

@@ -62,6 +62,23 @@ pub(crate) fn say(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The most worker threads `-j` starts: more only cost memory and start-up time (`-j 100000`
+/// hung starting threads).
+pub const MAX_JOBS: usize = 256;
+
+/// `-j N`, capped at [`MAX_JOBS`] with a note (0 or none: one per core).
+pub(crate) fn capped_jobs(jobs: Option<usize>, sink: &mut Sink) -> usize {
+    match jobs {
+        Some(n) if n > MAX_JOBS => {
+            sink.say(&format!(
+                "vow: -j {n} is more than {MAX_JOBS}; using {MAX_JOBS} worker threads\n"
+            ));
+            MAX_JOBS
+        }
+        n => n.unwrap_or(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@ pub enum Reason {
     Paused,
     /// A blocking finding holds it back.
     Blocked,
-    /// Held until the Promise's `spec.rollout.from` is done (the hook: see [`held_by_from`]).
+    /// Held by the Promise's `spec.rollout.from`: applied at a version it does not admit.
     HeldByFrom,
     /// An unfinished run (running or paused) has it in a wave.
     Pending,
@@ -313,7 +313,11 @@ impl Context<'_> {
         if !blocked_by.is_empty() {
             reasons.insert(Reason::Blocked);
         }
-        if held_by_from(c, id) {
+        if held_by_from(
+            promise,
+            applied_version.as_deref(),
+            desired_version.as_deref(),
+        ) {
             reasons.insert(Reason::HeldByFrom);
         }
         let run = self.runs.get(&key).cloned();
@@ -405,11 +409,21 @@ impl Context<'_> {
     }
 }
 
-/// The hook for `spec.rollout.from` (a Promise whose rollout waits for another one's): an
-/// instance is held while the Promise it follows has not finished. Until `from` is part of
-/// the rollout model this holds nothing; the reason and its place in every format are ready.
-fn held_by_from(_catalogue: &Catalogue, _id: &InstanceRef) -> bool {
-    false
+/// Held by the Promise's `spec.rollout.from`: an upgrade (applied and desired versions differ)
+/// of an instance now on a version the filter does not admit, as the planner holds it.
+fn held_by_from(
+    promise: Option<&crate::model::Promise>,
+    applied: Option<&str>,
+    desired: Option<&str>,
+) -> bool {
+    let (Some(p), Some(applied), Some(desired)) = (promise, applied, desired) else {
+        return false;
+    };
+    applied != desired
+        && p.rollout
+            .as_ref()
+            .and_then(|r| r.from.as_ref())
+            .is_some_and(|f| f.admits(applied).is_err())
 }
 
 fn compliance_view(findings: &[Finding], evaluated: bool) -> ComplianceView {
