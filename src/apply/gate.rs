@@ -34,6 +34,17 @@ impl Health {
             _ => return None,
         })
     }
+
+    /// The state's name as Kratix writes it (what [`Health::parse`] reads).
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Ready => "ready",
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Unhealthy => "unhealthy",
+            Health::Unknown => "unknown",
+        }
+    }
 }
 
 /// Health records by instance (`<promise>:<namespace>/<name>`): (state, lastRun).

@@ -73,8 +73,13 @@ fn view(ws: &Workspace, store: &Path, runs: &[Journal]) -> StatusReport {
     };
     // Deleted instances (no binding left) and dependencies are not waited for.
     let judged = |r: &str| {
-        r.parse::<InstanceRef>()
-            .is_ok_and(|id| !id.is_dependencies() && store.join(layout::binding(&id)).is_file())
+        r.parse::<InstanceRef>().is_ok_and(|id| {
+            // Looked at through the store's confinement: never through a symlink.
+            !id.is_dependencies()
+                && crate::store::path::StorePath::new(&layout::binding(&id))
+                    .and_then(|p| p.under(store))
+                    .is_ok_and(|p| p.symlink_metadata().is_ok_and(|m| m.is_file()))
+        })
     };
     let health = |_: &Journal, w: &WaveRecord| crate::apply::health_waiting(&records, w, &judged);
     report::status::build(runs, &health)

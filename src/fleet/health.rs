@@ -40,7 +40,7 @@ impl Health {
                     // Worst state first: the order of apply's `Health` (unhealthy < ... < ready).
                     let worst = rs.iter().map(|(h, _)| *h).min()?;
                     let newest = rs.iter().map(|(_, t)| *t).max()?;
-                    Some((id, (format!("{worst:?}").to_lowercase(), newest, rs.len())))
+                    Some((id, (worst.name().to_string(), newest, rs.len())))
                 })
                 .collect(),
         )
