@@ -261,6 +261,18 @@ impl GitStore {
         }
     }
 
+    /// Removes the cache's index (see `commit`): a stale one must not tell a later checkout
+    /// that a file it left half-written is up to date.
+    fn drop_index(&self) -> Result<()> {
+        let path = self.repo.path().join("index");
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove", &path, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Marks the checkout as exactly the head's tree (after it was written whole).
     fn mark_clean(&self) -> Result<()> {
         let marker = layout::git_clean_marker(&self.dir);
@@ -506,9 +518,11 @@ impl Store for GitStore {
         self.unmark_clean()?;
         self.write_checkout(ops, &same)?;
         crash::point("index");
-        let mut index = self.repo.index()?;
-        index.read_tree(&tree)?;
-        index.write()?;
+        // The index is not rewritten per wave (60,000 entries read from the tree and written
+        // again cost more than the wave's own objects); it is removed, as it no longer
+        // describes the checkout. Nothing reads it but a whole checkout after a crash or a
+        // foreign push, which with `force` writes every file that differs from the branch.
+        self.drop_index()?;
         crash::point("index-written");
         self.mark_clean()?;
         Ok(oid.to_string())
