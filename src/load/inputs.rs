@@ -88,7 +88,7 @@ pub fn load_shard(
 ) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
     let mine = move |id: &InstanceRef| crate::model::shard_of(id, count) == index;
-    load_filtered(ws, now, &files, &mine, false, store::Depth::Digests)
+    load_filtered(ws, now, &files, &mine, (false, store::Depth::Digests))
 }
 
 /// Loads the workspace with the store's bindings only (`store::Depth::BindingsOnly`): for the
@@ -96,7 +96,13 @@ pub fn load_shard(
 /// records alone, so nothing loaded this way may be written into a plan.
 pub fn load_bindings_only(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
-    load_filtered(ws, now, &files, &|_| true, true, store::Depth::BindingsOnly)
+    load_filtered(
+        ws,
+        now,
+        &files,
+        &|_| true,
+        (true, store::Depth::BindingsOnly),
+    )
 }
 
 /// Loads the workspace with the request files given in this order (the result does not depend
@@ -121,8 +127,7 @@ fn load_filtered(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
     mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
-    whole: bool,
-    depth: store::Depth,
+    (whole, depth): (bool, store::Depth),
 ) -> (Catalogue, Fleet) {
     let mut findings = Vec::new();
     let (promises, tests) = load_promises(&ws, &mut findings);
