@@ -117,8 +117,7 @@ pub fn load_with_request_files(
         now,
         request_files,
         &|_| true,
-        true,
-        store::Depth::Digests,
+        (true, store::Depth::Digests),
     )
 }
 
