@@ -422,13 +422,13 @@ fn dispatch(
         ),
         Command::Fleet(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
                 fleet::fleet(i, f, kept, &q, a.format, a.out.as_deref(), sink)
             })
         }
         Command::Catalog(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::Everything, leftovers, |i, f, kept| {
+            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
                 fleet::catalog(i, f, kept, &q, &a.out, &a.platform_owner, sink)
             })
         }
@@ -553,6 +553,8 @@ enum Load {
     Shard(crate::plan::Shard),
     /// Everything but the requests.
     WithoutRequests,
+    /// Everything, but of the store only the bindings (no file digests): `vow fleet`, `vow catalog`.
+    BindingsOnly,
 }
 
 /// Opens the workspace, reads its inputs and runs `command` on them; the inputs are left over
@@ -576,6 +578,7 @@ fn with_inputs(
         Load::Everything => inputs::load(ws, when.clock),
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
+        Load::BindingsOnly => inputs::load_bindings_only(ws, when.clock),
     });
     crate::progress::Progress::done(&loading);
     tracing::info!(

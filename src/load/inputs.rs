@@ -88,7 +88,21 @@ pub fn load_shard(
 ) -> (Catalogue, Fleet) {
     let files = list_files(&ws.requests);
     let mine = move |id: &InstanceRef| crate::model::shard_of(id, count) == index;
-    load_filtered(ws, now, &files, &mine, false)
+    load_filtered(ws, now, &files, &mine, (false, store::Depth::Digests))
+}
+
+/// Loads the workspace with the store's bindings only (`store::Depth::BindingsOnly`): for the
+/// readers that use no file digest (`vow fleet`, `vow catalog`). `digests.store` then covers the
+/// records alone, so nothing loaded this way may be written into a plan.
+pub fn load_bindings_only(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Fleet) {
+    let files = list_files(&ws.requests);
+    load_filtered(
+        ws,
+        now,
+        &files,
+        &|_| true,
+        (true, store::Depth::BindingsOnly),
+    )
 }
 
 /// Loads the workspace with the request files given in this order (the result does not depend
@@ -98,7 +112,13 @@ pub fn load_with_request_files(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
 ) -> (Catalogue, Fleet) {
-    load_filtered(ws, now, request_files, &|_| true, true)
+    load_filtered(
+        ws,
+        now,
+        request_files,
+        &|_| true,
+        (true, store::Depth::Digests),
+    )
 }
 
 fn load_filtered(
@@ -106,7 +126,7 @@ fn load_filtered(
     now: DateTime<Utc>,
     request_files: &[std::path::PathBuf],
     mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
-    whole: bool,
+    (whole, depth): (bool, store::Depth),
 ) -> (Catalogue, Fleet) {
     let mut findings = Vec::new();
     let (promises, tests) = load_promises(&ws, &mut findings);
@@ -135,7 +155,7 @@ fn load_filtered(
     findings.extend(listing);
     findings.extend(read_findings);
     findings.extend(parse_findings);
-    let store = store::read(&ws.store, &ws.root);
+    let store = store::read_to(&ws.store, &ws.root, depth);
     findings.extend(store.findings.iter().cloned());
     // A shard sees part of the fleet: whether a waiver matches nothing is not its to say.
     // (Without waivers there is nothing to match, and a large fleet is not walked again.)

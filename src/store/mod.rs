@@ -12,6 +12,7 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod path;
+mod record;
 pub mod remote;
 pub mod write;
 
@@ -202,8 +203,26 @@ pub fn binding_path(root: &Path, id: &InstanceRef) -> PathBuf {
     layout::absolute(root, &layout::binding(id))
 }
 
+/// How much of the store a read looks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// The bindings and the digest of every file they name: what plan, apply and rollback need
+    /// (drift, staleness).
+    #[default]
+    Digests,
+    /// The bindings only: the files they name are neither read nor hashed (`Applied::actual`
+    /// stays empty and `StoreState::digest` covers the records alone). For readers that use no
+    /// digest (`vow fleet`, `vow catalog`): on a 100k store that is 600k files not read.
+    BindingsOnly,
+}
+
 /// Reads the bindings and the digests of the files they record. A missing store is an empty one.
 pub fn read(root: &Path, workspace: &Path) -> StoreState {
+    read_to(root, workspace, Depth::Digests)
+}
+
+/// Reads the bindings, and the digests of their files when `depth` asks for them.
+pub fn read_to(root: &Path, workspace: &Path, depth: Depth) -> StoreState {
     let dir = layout::absolute(root, layout::BINDINGS_DIR);
     let mut refused = Vec::new();
     // `.vow/` or `.vow/bindings` made a symlink: the records are not read through it.
@@ -241,7 +260,7 @@ pub fn read(root: &Path, workspace: &Path) -> StoreState {
         .par_iter()
         // One set of checked directories per thread: the files share their folders.
         .map_init(path::Checked::default, |checked, p| {
-            read_binding(root, workspace, p, checked)
+            read_binding(root, workspace, p, checked, depth)
         })
         .collect();
     let mut state = StoreState {
@@ -309,6 +328,7 @@ fn read_binding(
     workspace: &Path,
     path: &Path,
     checked: &mut path::Checked,
+    depth: Depth,
 ) -> Result<(Applied, Vec<Finding>), Finding> {
     let shown = crate::source::display_path(workspace, path);
     let bad = |msg: String| {
@@ -317,19 +337,30 @@ fn read_binding(
             .help("repair the record or remove it; the instance is treated as not applied")
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let binding: Binding = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let binding = record::parse(&text).map_err(|e| bad(e.to_string()))?;
     let mut findings = Vec::new();
-    let actual = binding
-        .status
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.clone(),
-                file_digest(root, &f.path, &shown, &mut findings, checked),
-            )
-        })
-        .collect();
+    let actual = match depth {
+        Depth::Digests => binding
+            .status
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    file_digest(root, &f.path, &shown, &mut findings, checked),
+                )
+            })
+            .collect(),
+        Depth::BindingsOnly => {
+            // No file is opened; a path the wall refuses on its face is still named.
+            for f in &binding.status.files {
+                if let Err(e) = path::StorePath::new(&f.path) {
+                    findings.push(refused_file(&shown, &f.path, &e.into()));
+                }
+            }
+            BTreeMap::new()
+        }
+    };
     // Point each finding at the line of the record that names the refused path.
     for f in &mut findings {
         let line = binding
@@ -368,31 +399,34 @@ fn file_digest(
     match read {
         Ok(bytes) => bytes.map(|b| digest(&b)),
         Err(e) => {
-            // The wall refuses a path as `Store`; a file that cannot be read is `Io`.
-            let refused = matches!(e, crate::error::Error::Store(_));
-            let (code, help) = if refused {
-                (
-                    diag::UNSAFE_STORE_PATH,
-                    "repair the record's status.files (paths inside the store) or replace the \
-                     symlink with a real file; apply refuses to touch this path",
-                )
-            } else {
-                (
-                    diag::UNREADABLE_STORE_FILE,
-                    "fix the file's permissions or remove it, then plan again",
-                )
-            };
-            findings.push(
-                Finding::new(
-                    code,
-                    format!("{record}: status.files names `{}`: {e}", rel.escape_debug()),
-                )
-                .at(Location::new(record.clone(), 1))
-                .help(help),
-            );
+            findings.push(refused_file(record, rel, &e));
             None
         }
     }
+}
+
+/// The finding for a file a binding names that the wall refuses or that cannot be read.
+fn refused_file(record: &std::sync::Arc<str>, rel: &str, e: &crate::error::Error) -> Finding {
+    // The wall refuses a path as `Store`; a file that cannot be read is `Io`.
+    let refused = matches!(e, crate::error::Error::Store(_));
+    let (code, help) = if refused {
+        (
+            diag::UNSAFE_STORE_PATH,
+            "repair the record's status.files (paths inside the store) or replace the \
+             symlink with a real file; apply refuses to touch this path",
+        )
+    } else {
+        (
+            diag::UNREADABLE_STORE_FILE,
+            "fix the file's permissions or remove it, then plan again",
+        )
+    };
+    Finding::new(
+        code,
+        format!("{record}: status.files names `{}`: {e}", rel.escape_debug()),
+    )
+    .at(Location::new(record.clone(), 1))
+    .help(help)
 }
 
 /// A finding for a store folder or file that cannot be read.

@@ -1,0 +1,121 @@
+//! `vow fleet` and `vow catalog` read the store's bindings only (`store::Depth::BindingsOnly`):
+//! no file a binding names is read or hashed. This shows that the inventory is the same, byte for
+//! byte, as the one made from the full read (every digest), on the example fleet, with and
+//! without compliance, and that the fast read still names a record's path the wall refuses.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a test fails loudly; the library may not"
+)]
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use vow::load::inputs::{self, Catalogue, Fleet};
+use vow::workspace::Workspace;
+
+const NOW: &str = "2026-12-01T09:30:00Z";
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    NOW.parse().unwrap()
+}
+
+fn full(root: &Path) -> (Catalogue, Fleet) {
+    inputs::load(Workspace::open(root, None).unwrap(), now())
+}
+
+fn fast(root: &Path) -> (Catalogue, Fleet) {
+    inputs::load_bindings_only(Workspace::open(root, None).unwrap(), now())
+}
+
+fn fleet_json(loaded: &(Catalogue, Fleet), no_compliance: bool) -> String {
+    let opts = vow::fleet::Options {
+        no_compliance,
+        ..Default::default()
+    };
+    vow::report::fleet::json(&vow::fleet::inventory(&loaded.0, &loaded.1, None, &opts))
+}
+
+#[test]
+fn the_fast_read_gives_the_same_inventory_as_the_full_read() {
+    let root = repo();
+    let (full, fast) = (full(&root), fast(&root));
+    // The fast read did skip the files: the full one has a digest per file, the fast one none.
+    let files = |c: &Catalogue| {
+        c.store
+            .applied
+            .values()
+            .map(|a| a.actual.len())
+            .sum::<usize>()
+    };
+    assert!(files(&full.0) > 100, "the example store records its files");
+    assert_eq!(files(&fast.0), 0);
+    assert_eq!(
+        full.0.store.applied.keys().collect::<Vec<_>>(),
+        fast.0.store.applied.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(full.0.findings, fast.0.findings);
+    for no_compliance in [false, true] {
+        let (a, b) = (
+            fleet_json(&full, no_compliance),
+            fleet_json(&fast, no_compliance),
+        );
+        assert!(a.contains("\"instances\""));
+        assert_eq!(a, b, "no_compliance={no_compliance}");
+    }
+}
+
+#[test]
+fn vow_fleet_prints_what_the_full_read_gives() {
+    let root = repo();
+    let (code, out, err) = vow_example(&["fleet", "--now", NOW, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, fleet_json(&full(&root), false));
+}
+
+#[test]
+fn the_catalog_is_the_same_from_either_read() {
+    let root = repo();
+    let opts = vow::fleet::Options::default();
+    let backstage = |l: &(Catalogue, Fleet)| {
+        let inv = vow::fleet::inventory(&l.0, &l.1, None, &opts);
+        let o = vow::report::backstage::Options {
+            platform_owner: "platform",
+        };
+        vow::report::backstage::files(&inv, &o)
+    };
+    let a = backstage(&full(&root));
+    assert!(!a.is_empty());
+    assert_eq!(a, backstage(&fast(&root)));
+}
+
+#[test]
+fn the_fast_read_still_names_a_path_outside_the_store() {
+    let ws = example_copy();
+    let bindings = ws.path().join("fixtures/example/state/.vow/bindings");
+    let record = walkdir::WalkDir::new(&bindings)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        .unwrap()
+        .into_path();
+    let text = std::fs::read_to_string(&record).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc["status"]["files"][0]["path"] = "../../outside.yaml".into();
+    std::fs::write(&record, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    let codes = |c: &Catalogue| {
+        c.findings
+            .iter()
+            .filter(|f| f.message.contains("outside.yaml"))
+            .map(|f| f.id().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (full, fast) = (full(ws.path()), fast(ws.path()));
+    assert_eq!(codes(&full.0), ["V403"]);
+    assert_eq!(codes(&full.0), codes(&fast.0));
+    assert_eq!(fleet_json(&full, true), fleet_json(&fast, true));
+}
