@@ -61,9 +61,19 @@ pub struct Global {
     #[arg(long, global = true, value_name = "TIME")]
     pub now: Option<String>,
     /// Print where the time went, by stage (load, schema, steps, render, rules, plan, output),
-    /// on stderr.
-    #[arg(long, global = true)]
-    pub timings: bool,
+    /// on stderr: wall, thread CPU and serial time; `--timings=json` for one JSON object.
+    #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
+          default_missing_value = "human", value_name = "FORMAT")]
+    pub timings: Option<TimingsFormat>,
+}
+
+/// How `--timings` prints its figures.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimingsFormat {
+    /// A table.
+    Human,
+    /// One JSON object (stages, wall, cpu, serial, memory).
+    Json,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,14 +286,17 @@ pub fn main(args: Vec<String>) -> Result<i32> {
         color_stderr: colour(cli.global.color, &std::io::stderr()),
     });
     let started = std::time::Instant::now();
-    if cli.global.timings {
+    let timings = cli.global.timings;
+    if timings.is_some() {
         crate::timings::enable();
     }
     let mut stdout = std::io::stdout();
     let mut sink = Sink::new(&mut stdout);
     let result = run(cli, &mut sink);
-    if crate::timings::enabled() {
-        sink.say(&crate::timings::report(started.elapsed()));
+    match timings {
+        Some(TimingsFormat::Human) => sink.say(&crate::timings::report(started.elapsed())),
+        Some(TimingsFormat::Json) => sink.say(&crate::timings::report_json(started.elapsed())),
+        None => {}
     }
     result
 }
@@ -345,6 +358,8 @@ fn run(cli: Cli, sink: &mut Sink) -> Result<i32> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .stack_size(crate::script::STACK_BYTES)
+        // Each worker's CPU clock, so that `--timings` can sum what the threads really used.
+        .start_handler(crate::timings::register_worker)
         .build()
         .map_err(|e| Error::System(format!("cannot start the worker threads: {e}")))?;
     pool.install(|| {
