@@ -184,7 +184,9 @@ fn timings_json(args: &[&str]) -> serde_json::Value {
 
 /// Seconds of a field: a number at or above 0.
 fn seconds(v: &serde_json::Value, field: &str) -> f64 {
-    let s = v[field].as_f64().unwrap_or_else(|| panic!("no number {field} in {v}"));
+    let s = v[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no number {field} in {v}"));
     assert!(s >= 0.0, "{field} below 0 in {v}");
     s
 }
@@ -195,7 +197,10 @@ fn timings_json_has_wall_cpu_and_serial_per_stage() {
     assert_eq!(t["timings"], 1, "{t}");
     assert!(t["threads"].as_u64().unwrap() >= 1, "{t}");
     let stages = t["stages"].as_array().unwrap();
-    let names: Vec<&str> = stages.iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         ["load", "evaluate", "schema", "steps", "render", "rules", "plan", "output"]
