@@ -64,16 +64,7 @@ pub struct Global {
     /// on stderr: wall, thread CPU and serial time; `--timings=json` for one JSON object.
     #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
           default_missing_value = "human", value_name = "FORMAT")]
-    pub timings: Option<TimingsFormat>,
-}
-
-/// How `--timings` prints its figures.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimingsFormat {
-    /// A table.
-    Human,
-    /// One JSON object (stages, wall, cpu, serial, memory).
-    Json,
+    pub timings: Option<crate::timings::Format>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,10 +284,8 @@ pub fn main(args: Vec<String>) -> Result<i32> {
     let mut stdout = std::io::stdout();
     let mut sink = Sink::new(&mut stdout);
     let result = run(cli, &mut sink);
-    match timings {
-        Some(TimingsFormat::Human) => sink.say(&crate::timings::report(started.elapsed())),
-        Some(TimingsFormat::Json) => sink.say(&crate::timings::report_json(started.elapsed())),
-        None => {}
+    if let Some(format) = timings {
+        sink.say(&crate::timings::render(format, started.elapsed()));
     }
     result
 }

@@ -22,6 +22,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How `--timings` prints its figures.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table.
+    Human,
+    /// One JSON object (stages, wall, cpu, serial, memory).
+    Json,
+}
+
+/// The report in `format`, with the total wall time of the run.
+pub(crate) fn render(format: Format, total: Duration) -> String {
+    match format {
+        Format::Human => report(total),
+        Format::Json => report_json(total),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Stage {
     /// Reading, splitting and parsing every input, linking requests, reading the store (wall).
