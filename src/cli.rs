@@ -61,9 +61,10 @@ pub struct Global {
     #[arg(long, global = true, value_name = "TIME")]
     pub now: Option<String>,
     /// Print where the time went, by stage (load, schema, steps, render, rules, plan, output),
-    /// on stderr.
-    #[arg(long, global = true)]
-    pub timings: bool,
+    /// on stderr: wall, thread CPU and serial time; `--timings=json` for one JSON object.
+    #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
+          default_missing_value = "human", value_name = "FORMAT")]
+    pub timings: Option<crate::timings::Format>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,14 +277,15 @@ pub fn main(args: Vec<String>) -> Result<i32> {
         color_stderr: colour(cli.global.color, &std::io::stderr()),
     });
     let started = std::time::Instant::now();
-    if cli.global.timings {
+    let timings = cli.global.timings;
+    if timings.is_some() {
         crate::timings::enable();
     }
     let mut stdout = std::io::stdout();
     let mut sink = Sink::new(&mut stdout);
     let result = run(cli, &mut sink);
-    if crate::timings::enabled() {
-        sink.say(&crate::timings::report(started.elapsed()));
+    if let Some(format) = timings {
+        sink.say(&crate::timings::render(format, started.elapsed()));
     }
     result
 }
@@ -345,6 +347,8 @@ fn run(cli: Cli, sink: &mut Sink) -> Result<i32> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .stack_size(crate::script::STACK_BYTES)
+        // Each worker's CPU clock, so that `--timings` can sum what the threads really used.
+        .start_handler(crate::timings::register_worker)
         .build()
         .map_err(|e| Error::System(format!("cannot start the worker threads: {e}")))?;
     pool.install(|| {

@@ -173,3 +173,70 @@ fn timings_name_every_stage_on_stderr() {
         assert!(err.contains(stage), "no `{stage}` in\n{err}");
     }
 }
+
+/// The last line of stderr under `--timings=json`: the timings object.
+fn timings_json(args: &[&str]) -> serde_json::Value {
+    let (_, out, err) = vow_example(args);
+    assert!(out.starts_with('{'), "stdout holds the plan only");
+    let last = err.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}\n{err}"))
+}
+
+/// Seconds of a field: a number at or above 0.
+fn seconds(v: &serde_json::Value, field: &str) -> f64 {
+    let s = v[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no number {field} in {v}"));
+    assert!(s >= 0.0, "{field} below 0 in {v}");
+    s
+}
+
+#[test]
+fn timings_json_has_wall_cpu_and_serial_per_stage() {
+    let t = timings_json(&["plan", "--format", "json", "--timings=json"]);
+    assert_eq!(t["timings"], 1, "{t}");
+    assert!(t["threads"].as_u64().unwrap() >= 1, "{t}");
+    let stages = t["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["load", "evaluate", "schema", "steps", "render", "rules", "plan", "output"]
+    );
+    for s in stages {
+        seconds(s, "cpu_s");
+        if ["schema", "steps", "render", "rules"].contains(&s["stage"].as_str().unwrap()) {
+            // Per-request stages run inside evaluate on every worker: CPU only.
+            assert!(s["wall_s"].is_null() && s["serial_s"].is_null(), "{s}");
+        } else {
+            let (wall, serial) = (seconds(s, "wall_s"), seconds(s, "serial_s"));
+            assert!(serial <= wall, "serial part above the wall time: {s}");
+            assert!(s["rss_mib_after"].as_u64().is_some(), "{s}");
+        }
+    }
+    seconds(&t["total"], "wall_s");
+    seconds(&t["total"], "cpu_s");
+}
+
+#[test]
+fn one_thread_makes_every_wall_stage_serial() {
+    let t = timings_json(&["-j", "1", "plan", "--format", "json", "--timings=json"]);
+    assert_eq!(t["threads"], 1, "{t}");
+    for s in t["stages"].as_array().unwrap() {
+        if !s["wall_s"].is_null() {
+            assert_eq!(s["serial_s"], s["wall_s"], "{s}");
+        }
+    }
+}
+
+#[test]
+fn timings_table_has_wall_cpu_and_serial_columns() {
+    let (_, _, err) = vow_example(&["plan", "--format", "json", "--timings"]);
+    let header = err.lines().find(|l| l.starts_with("timings:")).unwrap();
+    for column in ["wall", "cpu", "serial", "memory after"] {
+        assert!(header.contains(column), "no `{column}` in {header}");
+    }
+    assert!(err.contains("total (process)"), "{err}");
+}

@@ -222,7 +222,7 @@ fn emit_plan(
             },
         )
     });
-    let output_started = std::time::Instant::now();
+    let output_span = crate::timings::start(Stage::Output);
     // The JSON plan is streamed, never built as one string: at a million requests it is 1.7 GB.
     if let Some(out) = &opts.out {
         crate::store::write::atomic_write_with(out, |w| plan::write_json(&plan, w)).map_err(
@@ -252,8 +252,9 @@ fn emit_plan(
             sink.out(&report::html::plan(&plan, &diffs, &facets))?
         }
     }
-    crate::timings::add(Stage::Output, output_started.elapsed());
-    crate::timings::note_memory(Stage::Output);
+    if let Some(span) = output_span {
+        span.finish();
+    }
     let changes = plan.summary.create + plan.summary.update + plan.summary.delete;
     let failed = fails(&plan.findings, opts.fail_on);
     leftovers.keep(plan);

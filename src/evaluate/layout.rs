@@ -26,7 +26,7 @@ pub(super) fn write_group(
             "{}/{}/{}",
             store::instance_dir(&root, &ev.id),
             pipeline.name,
-            store::id5(dir)
+            group_id5(dir)
         ),
     };
     for (rel, doc) in files {
@@ -37,6 +37,17 @@ pub(super) fn write_group(
             content,
             digest: digest.into(),
         });
+    }
+}
+
+/// The `<id5>` of a workload group directory. Almost every group is the root (`.`), whose id
+/// is a constant: it is hashed once per process instead of once per request and group.
+fn group_id5(dir: &str) -> String {
+    static ROOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if dir == "." {
+        ROOT.get_or_init(|| store::id5(".")).clone()
+    } else {
+        store::id5(dir)
     }
 }
 
@@ -57,5 +68,19 @@ pub fn render_file(doc: &OutputDoc) -> String {
             }
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_root_id_is_the_hashed_one() {
+        // Twice: the second comes from the kept value.
+        for _ in 0..2 {
+            assert_eq!(group_id5("."), "5058f");
+        }
+        assert_eq!(group_id5("sub"), store::id5("sub"));
     }
 }

@@ -326,7 +326,7 @@ fn configure_and_schedule(
     let made = configure::run_pipeline(promise, pipeline, request, applied, trace, ev);
     if !ev.blocked {
         // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
-        let started = timings::enabled().then(std::time::Instant::now);
+        let span = timings::start(Stage::Render);
         schedule::schedule(
             catalogue,
             promise,
@@ -336,8 +336,8 @@ fn configure_and_schedule(
             applied,
             ev,
         );
-        if let Some(s) = started {
-            timings::add(Stage::Render, s.elapsed());
+        if let Some(s) = span {
+            s.finish();
         }
     }
     made.outputs
