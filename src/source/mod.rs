@@ -329,48 +329,12 @@ fn split_file(root: &Path, path: &Path) -> Result<Split, Finding> {
                 })
                 .collect()
         }
-        Format::Json => return Ok(split_json_file(text, piece)),
+        Format::Json => return Ok(split_json::split_file(text, piece)),
     };
     Ok(Split {
         pieces,
         whole: None,
     })
-}
-
-/// The smallest JSON file split into its elements: below it, one parse is as quick.
-const SPLIT_JSON_BYTES: usize = 64 << 10;
-
-/// A JSON file's pieces: its elements when it is a large array or `List` that splits safely
-/// (see [`split_json`]), else the whole file.
-fn split_json_file(
-    text: String,
-    piece: impl Fn(u32, u32, Text, Option<String>) -> Piece,
-) -> Split {
-    let found = (text.len() >= SPLIT_JSON_BYTES)
-        .then(|| split_json::elements(&text))
-        .flatten();
-    let text = Arc::new(text);
-    let len = text.len();
-    let whole = piece(1, 1, Text::Shared(text.clone(), 0..len), None);
-    let Some((shape, ranges)) = found else {
-        return Split {
-            pieces: vec![whole],
-            whole: None,
-        };
-    };
-    let prefix = match shape {
-        split_json::Shape::Array => "",
-        split_json::Shape::List => "items",
-    };
-    let pieces = ranges
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| piece(1, 1, Text::Shared(text.clone(), r), Some(format!("{prefix}[{i}]"))))
-        .collect();
-    Split {
-        pieces,
-        whole: Some(whole),
-    }
 }
 
 /// Adds `offset` to every `line N` of a parser's message.
@@ -623,3 +587,6 @@ mod tests {
         assert_eq!(docs[1].item.as_deref(), Some("items[1]"));
     }
 }
+
+#[cfg(test)]
+mod split_tests;

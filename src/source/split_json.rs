@@ -9,8 +9,10 @@
 //! returns `None` and the file is parsed whole, serially, as before: the same documents, and
 //! for bad input the same error at the same line.
 
+use super::{Piece, Split, Text};
 use serde_json::Value;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// How an element is named in findings: `[3]` in an array, `items[3]` in a `List`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +166,49 @@ fn list(text: &str, open: usize) -> Option<(Vec<Range<usize>>, usize)> {
     }
 }
 
+/// The smallest JSON file split into its elements: below it, one parse is as quick.
+pub(super) const SPLIT_JSON_BYTES: usize = 64 << 10;
+
+/// A JSON file's pieces: its elements when it is a large array or `List` that splits safely
+/// (see this module's header), else the whole file.
+pub(super) fn split_file(
+    text: String,
+    piece: impl Fn(u32, u32, Text, Option<String>) -> Piece,
+) -> Split {
+    let found = (text.len() >= SPLIT_JSON_BYTES)
+        .then(|| elements(&text))
+        .flatten();
+    let text = Arc::new(text);
+    let len = text.len();
+    let whole = piece(1, 1, Text::Shared(text.clone(), 0..len), None);
+    let Some((shape, ranges)) = found else {
+        return Split {
+            pieces: vec![whole],
+            whole: None,
+        };
+    };
+    let prefix = match shape {
+        Shape::Array => "",
+        Shape::List => "items",
+    };
+    let pieces = ranges
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            piece(
+                1,
+                1,
+                Text::Shared(text.clone(), r),
+                Some(format!("{prefix}[{i}]")),
+            )
+        })
+        .collect();
+    Split {
+        pieces,
+        whole: Some(whole),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,10 +222,7 @@ mod tests {
         let text = " [ {\"a\": \"x,]}\\\"\"}, [1, [2]] ,3\n]\n";
         assert_eq!(
             parts(text),
-            Some((
-                Shape::Array,
-                vec!["{\"a\": \"x,]}\\\"\"}", "[1, [2]]", "3"]
-            ))
+            Some((Shape::Array, vec!["{\"a\": \"x,]}\\\"\"}", "[1, [2]]", "3"]))
         );
         assert_eq!(parts("[]"), Some((Shape::Array, vec![])));
     }
