@@ -103,6 +103,9 @@ impl Text {
     }
 }
 
+/// A piece's documents, or its finding (`None`: a split element that did not parse).
+type Parsed<T> = Result<Vec<T>, Option<Finding>>;
+
 /// A file's pieces, and its whole text when they are elements split out of it: what is parsed
 /// instead if one of them does not parse.
 struct Split {
@@ -207,7 +210,7 @@ pub fn read_documents_with<T: Send>(
         }
     }
     // Each piece's text is freed once it is parsed (a shared file text with its last piece).
-    let parsed: Vec<(usize, Result<Vec<T>, Option<Finding>>)> = pieces
+    let parsed: Vec<(usize, Parsed<T>)> = pieces
         .into_par_iter()
         .map(|(n, p)| {
             let r = match parse_piece(&p) {

@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     fn parts(text: &str) -> Option<(Shape, Vec<&str>)> {
-        elements(text).map(|(s, r)| (s, r.into_iter().map(|r| &text[r]).collect()))
+        elements(text).map(|(s, r)| (s, r.into_iter().filter_map(|r| text.get(r)).collect()))
     }
 
     #[test]

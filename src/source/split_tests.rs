@@ -3,7 +3,9 @@
 use super::*;
 
 /// A JSON file large enough to be split, in `dir`, and what reading it gives.
-fn read_json(dir: &Path, text: &str) -> (Vec<(Option<String>, u32, Value)>, Vec<String>) {
+type Read = (Vec<(Option<String>, u32, Value)>, Vec<String>);
+
+fn read_json(dir: &Path, text: &str) -> Read {
     let path = dir.join("big.json");
     std::fs::write(&path, text).unwrap();
     let (docs, findings) = read_file(dir, &path);
