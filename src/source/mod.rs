@@ -9,6 +9,7 @@
 
 pub mod locate;
 pub mod names;
+mod split_json;
 pub mod strict;
 
 use crate::diag::{self, Finding, Location};
@@ -69,15 +70,47 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// A piece of a file still to be parsed: one YAML document or one NDJSON line.
+/// A piece of a file still to be parsed: one YAML document, one NDJSON line, one element of a
+/// large JSON array or `List`, or a whole file.
 struct Piece {
     file: Arc<str>,
     /// The file line of the piece's first text line (parser errors are relative to it).
     text_line: u32,
     /// The file line of the document's first content line (where findings point).
     first_line: u32,
-    text: String,
+    text: Text,
     format: Format,
+    /// For an element split out of a JSON array or `List`: its name (`[3]`, `items[3]`). Such
+    /// a piece is one document as it is (never expanded); if it does not parse, the whole file
+    /// is parsed instead (see [`split_json`]).
+    item: Option<String>,
+}
+
+/// A piece's text: its own (a YAML document, cut out of its file with its markers), or a range
+/// of the file's text, which the file's pieces share (NDJSON lines, JSON elements are never
+/// copied).
+enum Text {
+    Owned(String),
+    Shared(Arc<String>, std::ops::Range<usize>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(s) => s,
+            Text::Shared(s, r) => s.get(r.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A piece's documents, or its finding (`None`: a split element that did not parse).
+type Parsed<T> = Result<Vec<T>, Option<Finding>>;
+
+/// A file's pieces, and its whole text when they are elements split out of it: what is parsed
+/// instead if one of them does not parse.
+struct Split {
+    pieces: Vec<Piece>,
+    whole: Option<Piece>,
 }
 
 /// The input files under `dir` (recursively) that vow reads, in a stable order. What cannot be
@@ -158,28 +191,57 @@ pub fn read_documents_with<T: Send>(
     files: &[PathBuf],
     each: impl Fn(Doc) -> T + Sync,
 ) -> (Vec<T>, Vec<Finding>) {
-    let split: Vec<Result<Vec<Piece>, Finding>> = files
+    let split: Vec<Result<Split, Finding>> = files
         .par_iter()
         .map(|path| split_file(root, path))
         .collect();
     let mut findings = Vec::new();
     let mut pieces = Vec::new();
-    for r in split {
+    let mut wholes = std::collections::BTreeMap::new();
+    for (n, r) in split.into_iter().enumerate() {
         match r {
-            Ok(p) => pieces.extend(p),
+            Ok(s) => {
+                pieces.extend(s.pieces.into_iter().map(|p| (n, p)));
+                if let Some(w) = s.whole {
+                    wholes.insert(n, w);
+                }
+            }
             Err(f) => findings.push(f),
         }
     }
-    // Each piece's text is freed once it is parsed.
-    let parsed: Vec<Result<Vec<T>, Finding>> = pieces
+    // Each piece's text is freed once it is parsed (a shared file text with its last piece).
+    let parsed: Vec<(usize, Parsed<T>)> = pieces
         .into_par_iter()
-        .map(|p| parse_piece(&p).map(|docs| docs.into_iter().map(&each).collect()))
+        .map(|(n, p)| {
+            let r = match parse_piece(&p) {
+                Ok(docs) => Ok(docs.into_iter().map(&each).collect()),
+                // A split element that does not parse: its file is parsed whole below.
+                Err(_) if p.item.is_some() => Err(None),
+                Err(f) => Err(Some(f)),
+            };
+            (n, r)
+        })
+        .collect();
+    let failed: std::collections::BTreeSet<usize> = parsed
+        .iter()
+        .filter(|(_, r)| matches!(r, Err(None)))
+        .map(|(n, _)| *n)
         .collect();
     let mut docs = Vec::with_capacity(parsed.len());
-    for r in parsed {
+    for (n, r) in parsed {
+        if failed.contains(&n) {
+            // Rare (bad input): the whole-file parse gives the error the file always gave, in
+            // the file's place (its first piece's).
+            match wholes.remove(&n).map(|w| parse_piece(&w)) {
+                Some(Ok(d)) => docs.extend(d.into_iter().map(&each)),
+                Some(Err(f)) => findings.push(f),
+                None => {}
+            }
+            continue;
+        }
         match r {
             Ok(d) => docs.extend(d),
-            Err(f) => findings.push(f),
+            Err(f) => findings.extend(f),
         }
     }
     (docs, findings)
@@ -219,7 +281,7 @@ pub fn read_all_bounded(r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
+fn split_file(root: &Path, path: &Path) -> Result<Split, Finding> {
     let file = display_path(root, path);
     let bytes = read_bounded(path).map_err(|e| {
         Finding::new(diag::READ_ERROR, format!("cannot read {file}: {e}"))
@@ -243,36 +305,38 @@ fn split_file(root: &Path, path: &Path) -> Result<Vec<Piece>, Finding> {
     } else {
         text
     };
-    Ok(match format {
+    let piece = |text_line: u32, first_line: u32, text: Text, item: Option<String>| Piece {
+        file: file.clone(),
+        text_line,
+        first_line,
+        text,
+        format,
+        item,
+    };
+    let pieces = match format {
         Format::Yaml => split_yaml(&text)
             .into_iter()
-            .map(|(text_line, first_line, text)| Piece {
-                file: file.clone(),
-                text_line,
-                first_line,
-                text,
-                format,
-            })
+            .map(|(text_line, first_line, t)| piece(text_line, first_line, Text::Owned(t), None))
             .collect(),
-        Format::NdJson => text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| Piece {
-                file: file.clone(),
-                text_line: i as u32 + 1,
-                first_line: i as u32 + 1,
-                text: l.to_string(),
-                format,
-            })
-            .collect(),
-        Format::Json => vec![Piece {
-            file,
-            text_line: 1,
-            first_line: 1,
-            text,
-            format,
-        }],
+        Format::NdJson => {
+            let text = Arc::new(text);
+            let base = text.as_ptr() as usize;
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    let start = l.as_ptr() as usize - base;
+                    let range = start..start + l.len();
+                    let line = i as u32 + 1;
+                    piece(line, line, Text::Shared(text.clone(), range), None)
+                })
+                .collect()
+        }
+        Format::Json => return Ok(split_json::split_file(text, piece)),
+    };
+    Ok(Split {
+        pieces,
+        whole: None,
     })
 }
 
@@ -363,8 +427,8 @@ fn flush(out: &mut Vec<(u32, u32, String)>, current: &mut String, start: u32, fi
 
 fn parse_piece(piece: &Piece) -> Result<Vec<Doc>, Finding> {
     let value = match piece.format {
-        Format::Yaml => parse_yaml(&piece.text),
-        Format::Json | Format::NdJson => parse_json(&piece.text),
+        Format::Yaml => parse_yaml(piece.text.as_str()),
+        Format::Json | Format::NdJson => parse_json(piece.text.as_str()),
     }
     .map_err(|(line, col, msg)| {
         let line = if piece.format == Format::NdJson {
@@ -384,7 +448,15 @@ fn parse_piece(piece: &Piece) -> Result<Vec<Doc>, Finding> {
             .help("fix the syntax at this line; the other documents of the file are still read")
     })?;
     let location = Location::new(piece.file.clone(), piece.first_line);
-    Ok(expand(location, value))
+    Ok(match &piece.item {
+        // An element is one document whatever it holds, as `expand` makes it.
+        Some(item) => vec![Doc {
+            location,
+            item: Some(item.clone()),
+            value,
+        }],
+        None => expand(location, value),
+    })
 }
 
 /// Parses one YAML document. YAML merge keys (`<<: *anchor`) need serde_yaml's own `Value` to be
@@ -518,3 +590,6 @@ mod tests {
         assert_eq!(docs[1].item.as_deref(), Some("items[1]"));
     }
 }
+
+#[cfg(test)]
+mod split_tests;
