@@ -49,7 +49,7 @@ fn long_options(command: &[&str]) -> Vec<String> {
         .lines()
         .map(str::trim_start)
         .filter(|l| l.starts_with('-'))
-        .filter_map(|l| l.split([' ', ',', '=']).find(|w| w.starts_with("--")))
+        .filter_map(|l| l.split([' ', ',', '=', '[']).find(|w| w.starts_with("--")))
         .map(|o| o.trim_end_matches("..."))
         .filter(|o| *o != "--help" && *o != "--version")
         .map(String::from)
