@@ -12,7 +12,6 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod path;
-mod record;
 pub mod remote;
 pub mod write;
 
@@ -337,7 +336,7 @@ fn read_binding(
             .help("repair the record or remove it; the instance is treated as not applied")
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let binding = record::parse(&text).map_err(|e| bad(e.to_string()))?;
+    let binding: Binding = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let mut findings = Vec::new();
     let actual = match depth {
         Depth::Digests => binding
