@@ -6,11 +6,10 @@ use super::{Evaluated, StepTrace};
 use crate::diag::{self, Finding};
 use crate::load::promise::STEP_SCOPE;
 use crate::model::{Labels, Pipeline, Promise, Step};
-use crate::policy::scope::{field, promise_variable};
+use crate::policy::scope::{promise_variable, RequestVars};
 use crate::script::{self, OutputDoc};
 use crate::store::Applied;
 use rhai::{Dynamic, Map};
-use serde_json::Value;
 
 /// What a pipeline's steps made: its outputs (path → document), and the labels each `schedule()`
 /// call gave a workload group.
@@ -24,7 +23,7 @@ pub(super) struct Configured {
 pub(super) fn run_pipeline(
     promise: &Promise,
     pipeline: &Pipeline,
-    request: &Value,
+    vars: &mut RequestVars,
     applied: Option<&Applied>,
     trace: bool,
     ev: &mut Evaluated,
@@ -32,7 +31,6 @@ pub(super) fn run_pipeline(
     for c in &pipeline.containers {
         ev.external.push(format!("{}/{c}", pipeline.name));
     }
-    let request_d = script::to_dynamic(request);
     let promise_d = promise_variable(&promise.name, &promise.version);
     let previous = previous_dynamic(applied);
     let mut made = Configured {
@@ -40,14 +38,15 @@ pub(super) fn run_pipeline(
         schedules: Vec::new(),
     };
     for step in &pipeline.steps {
-        // Only what the step mentions is copied into its scope.
+        // Only what the step mentions is copied into its scope; a step may change its copy,
+        // so the next step and the rules still see the request as it was.
         let uses = |name: &str| step.script.uses(name);
-        let vars = vec![
-            ("request", pass(uses("request"), || request_d.clone())),
-            ("spec", pass(uses("spec"), || field(&request_d, "spec"))),
+        let scope = vec![
+            ("request", pass(uses("request"), || vars.request().clone())),
+            ("spec", pass(uses("spec"), || vars.spec().clone())),
             (
                 "metadata",
-                pass(uses("metadata"), || field(&request_d, "metadata")),
+                pass(uses("metadata"), || vars.metadata().clone()),
             ),
             ("promise", pass(uses("promise"), || promise_d.clone())),
             ("previous", pass(uses("previous"), || previous.clone())),
@@ -56,8 +55,8 @@ pub(super) fn run_pipeline(
                 pass(uses("outputs"), || outputs_dynamic(&made.outputs)),
             ),
         ];
-        debug_assert_eq!(vars.len(), STEP_SCOPE.len());
-        let (effects, failure) = script::run(&step.script, vars);
+        debug_assert_eq!(scope.len(), STEP_SCOPE.len());
+        let (effects, failure) = script::run(&step.script, scope);
         if trace {
             ev.trace.push(step_trace(pipeline, step, &effects));
         }

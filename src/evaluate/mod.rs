@@ -20,6 +20,7 @@ pub use layout::render_file;
 use crate::diag::{self, Finding};
 use crate::load::inputs::Catalogue;
 use crate::model::{InstanceRef, Labels, Pipeline, Promise, Request};
+use crate::policy::RequestVars;
 use crate::script::{self, OutputDoc};
 use crate::store::Applied;
 use crate::timings::{self, Stage};
@@ -158,7 +159,7 @@ fn evaluate_dependencies(catalogue: &Catalogue, index: usize, opts: &Options) ->
             catalogue,
             promise,
             pipeline,
-            &Value::Null,
+            &mut RequestVars::new(&Value::Null),
             applied,
             false,
             &mut ev,
@@ -283,10 +284,12 @@ fn evaluate_full(
         return ev;
     }
     let mut rendered = Vec::new();
+    // The request is converted for scripts once, for all the steps and rules.
+    let mut vars = RequestVars::new(&value);
     for pipeline in &promise.configure {
         let outputs = timings::time(Stage::Steps, || {
             configure_and_schedule(
-                catalogue, promise, pipeline, &value, applied, trace, &mut ev,
+                catalogue, promise, pipeline, &mut vars, applied, trace, &mut ev,
             )
         });
         if ev.blocked {
@@ -303,7 +306,7 @@ fn evaluate_full(
     // output rules need outputs, which a rejected request does not have.
     let outputs = (!ev.blocked).then_some(&rendered[..]);
     timings::time(Stage::Rules, || {
-        apply_rules(catalogue, r, promise, &value, outputs, now, &mut ev)
+        apply_rules(catalogue, r, promise, &value, vars, outputs, now, &mut ev)
     });
     ev.spec = take_spec(&mut value);
     if ev.blocked {
@@ -318,12 +321,12 @@ fn configure_and_schedule(
     catalogue: &Catalogue,
     promise: &Promise,
     pipeline: &Pipeline,
-    request: &Value,
+    vars: &mut RequestVars,
     applied: Option<&Applied>,
     trace: bool,
     ev: &mut Evaluated,
 ) -> Vec<(String, OutputDoc)> {
-    let made = configure::run_pipeline(promise, pipeline, request, applied, trace, ev);
+    let made = configure::run_pipeline(promise, pipeline, vars, applied, trace, ev);
     if !ev.blocked {
         // Rendering is timed on its own: `Steps` includes it, so it is taken out again.
         let span = timings::start(Stage::Render);
@@ -343,12 +346,15 @@ fn configure_and_schedule(
     made.outputs
 }
 
-/// Runs the platform rules over the defaulted request and what it renders.
+/// Runs the platform rules over the defaulted request (`value`, whose script variables are
+/// `vars`) and what it renders.
+#[allow(clippy::too_many_arguments)]
 fn apply_rules(
     catalogue: &Catalogue,
     r: &Request,
     promise: &Promise,
     value: &Value,
+    vars: RequestVars,
     rendered: Option<&[(String, OutputDoc)]>,
     now: chrono::DateTime<chrono::Utc>,
     ev: &mut Evaluated,
@@ -362,7 +368,7 @@ fn apply_rules(
         promise_version: &promise.version,
         outputs: rendered,
     };
-    let (findings, _) = crate::policy::check(&catalogue.policy, &subject, now);
+    let (findings, _) = crate::policy::check_with(&catalogue.policy, &subject, now, vars);
     for f in findings {
         ev.note(f);
     }

@@ -1,6 +1,6 @@
 //! Running the rules over one instance, and applying waivers.
 
-use super::scope::{field, promise_variable};
+use super::scope::{promise_variable, RequestVars};
 use super::{Enforcement, On, Policy, Rule};
 use crate::diag::{self, Finding, Location, Waived};
 use crate::model::{InstanceRef, Labels};
@@ -41,6 +41,18 @@ pub fn check(
     s: &Subject,
     now: DateTime<Utc>,
 ) -> (Vec<Finding>, Vec<CheckOutcome>) {
+    check_with(policy, s, now, RequestVars::new(s.request))
+}
+
+/// [`check`] with the request's script variables as its steps left them: what the steps
+/// converted is moved into the rules' scope, not converted again (`s.request` is the value
+/// `vars` converts).
+pub fn check_with(
+    policy: &Policy,
+    s: &Subject,
+    now: DateTime<Utc>,
+    vars: RequestVars,
+) -> (Vec<Finding>, Vec<CheckOutcome>) {
     let mut findings = Vec::new();
     let mut outcomes = Vec::new();
     let rules: Vec<&Rule> = policy
@@ -56,8 +68,11 @@ pub fn check(
     let wanted = Wanted {
         outputs: output_rules().any(|r| r.script.uses("outputs")),
         documents: output_rules().any(|r| r.script.uses("documents")),
+        request: rules.iter().any(|r| r.script.uses("request")),
+        spec: rules.iter().any(|r| r.script.uses("spec")),
+        metadata: rules.iter().any(|r| r.script.uses("metadata")),
     };
-    let mut scope = RuleScope::new(s, wanted);
+    let mut scope = RuleScope::new(s, vars, wanted);
     for rule in rules {
         scope.show_outputs(rule.on == On::Outputs);
         let (effects, failure) = script::run_in(&rule.script, &mut scope.scope);
@@ -91,11 +106,15 @@ pub fn check(
     (findings, outcomes)
 }
 
-/// Which of `outputs` and `documents` some output rule of the instance reads.
+/// Which of `outputs` and `documents` some output rule of the instance reads, and which of the
+/// request's variables some rule reads (the others are `()`, never converted).
 #[derive(Clone, Copy)]
 struct Wanted {
     outputs: bool,
     documents: bool,
+    request: bool,
+    spec: bool,
+    metadata: bool,
 }
 
 /// The variables every rule of one instance reads, converted once and shared by all of them as
@@ -113,11 +132,20 @@ struct RuleScope {
 }
 
 impl RuleScope {
-    fn new(s: &Subject, wanted: Wanted) -> Self {
-        let request = script::to_dynamic(s.request);
+    fn new(s: &Subject, mut vars: RequestVars, wanted: Wanted) -> Self {
+        let unit = || Dynamic::UNIT;
+        // `request` first: it copies `spec` and `metadata` before they are moved out.
+        let request = wanted.request.then(|| vars.take_request());
+        let spec = wanted.spec.then(|| vars.take_spec());
+        let metadata = wanted.metadata.then(|| vars.take_metadata());
+        let (request, spec, metadata) = (
+            request.unwrap_or_else(unit),
+            spec.unwrap_or_else(unit),
+            metadata.unwrap_or_else(unit),
+        );
         let mut scope = Scope::with_capacity(6);
-        scope.push_constant_dynamic("spec", field(&request, "spec"));
-        scope.push_constant_dynamic("metadata", field(&request, "metadata"));
+        scope.push_constant_dynamic("spec", spec);
+        scope.push_constant_dynamic("metadata", metadata);
         scope.push_constant_dynamic("request", request);
         scope.push_constant_dynamic(
             "promise",

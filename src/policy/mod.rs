@@ -10,7 +10,8 @@ pub(crate) mod document;
 pub(crate) mod scope;
 pub mod waivers;
 
-pub use check::{check, CheckOutcome, Subject};
+pub use check::{check, check_with, CheckOutcome, Subject};
+pub use scope::RequestVars;
 
 use crate::diag::{self, Finding, Location, Severity};
 use crate::model::Selector;

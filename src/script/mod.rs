@@ -31,14 +31,14 @@ pub struct Script {
     /// Lines before the script's first line in `file` (0 for a script file; for an inline script,
     /// the line of the Promise file its text starts on, minus one).
     pub line_offset: u32,
-    /// The scope variables the source mentions. The others are passed as `()`: converting and
-    /// cloning a request's maps for a script that never reads them was most of a rule's cost.
+    /// The scope variables the script reads ([`variables_read`]). The others are passed as `()`:
+    /// converting and cloning a request's maps for a script that never reads them was most of a
+    /// rule's cost.
     pub used: Vec<String>,
 }
 
 impl Script {
-    /// Whether the script may read the scope variable `name` (a conservative textual test: any
-    /// identifier-like mention counts).
+    /// Whether the script reads the scope variable `name`.
     pub fn uses(&self, name: &str) -> bool {
         self.used.iter().any(|u| u == name)
     }
@@ -70,6 +70,11 @@ fn build_engine() -> Engine {
         .set_max_functions(limits::MAX_FUNCTIONS)
         .set_max_variables(1024)
         .set_strict_variables(true)
+        // The interner hashes every string a script makes (each `let` of a string, each
+        // interpolation) and, once full, rescans its table for one to evict: 2.7 % of a plan's
+        // time for strings that are almost all new (names, paths). Strings are shared through
+        // their reference count without it.
+        .set_max_strings_interned(0)
         .on_progress(limits::progress);
     // print/debug would write to stdout and corrupt a plan written there.
     engine.on_print(|s| tracing::debug!(target: "vow::script", "{s}"));
@@ -112,14 +117,11 @@ pub fn compile(
         ast: Arc::new(AST::empty()),
         file,
         line_offset,
-        used: scope_names
-            .iter()
-            .filter(|n| mentions(source, n))
-            .map(|n| n.to_string())
-            .collect(),
+        used: Vec::new(),
     };
     match with_engine(|e| e.compile_with_scope(&scope, source)) {
         Ok(ast) => Ok(Script {
+            used: variables_read(&ast, scope_names),
             ast: Arc::new(ast),
             ..script
         }),
@@ -186,6 +188,31 @@ impl ScriptFailure {
     pub fn into_finding(self, what: &str) -> Finding {
         Finding::new(self.code, format!("{what}: {}", self.message)).at(self.location)
     }
+}
+
+/// The names of `scope_names` that the script reads as variables, anywhere in it (its functions
+/// included). Found in the compiled script rather than its text, so that a word in a message or
+/// a comment (`deny("the request has no label")`) does not count: with strict variables and
+/// without `eval` or closures, a variable node is the only way a script reads its scope.
+fn variables_read(ast: &AST, scope_names: &[&str]) -> Vec<String> {
+    let mut read = vec![false; scope_names.len()];
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        if let Some(rhai::ASTNode::Expr(rhai::Expr::Variable(v, ..))) = path.last() {
+            let name = v.1.as_str();
+            if let Some(i) = scope_names.iter().position(|n| *n == name) {
+                if let Some(r) = read.get_mut(i) {
+                    *r = true;
+                }
+            }
+        }
+        true
+    });
+    scope_names
+        .iter()
+        .zip(read)
+        .filter(|(_, r)| *r)
+        .map(|(n, _)| n.to_string())
+        .collect()
 }
 
 /// Whether `name` occurs in `source` as a whole identifier.
@@ -313,10 +340,50 @@ fn strip_position(msg: &str) -> String {
 /// Converts a JSON value for a script. A value nested deeper than `limits::MAX_INPUT_DEPTH`
 /// (which the loaders never let through) is passed as `()` rather than converted recursively.
 pub fn to_dynamic(v: &serde_json::Value) -> Dynamic {
-    if limits::json_too_deep(v, limits::MAX_INPUT_DEPTH) {
-        return Dynamic::UNIT;
+    to_dynamic_at(v, 0)
+}
+
+/// [`to_dynamic`] of a value found `depth` levels down in a larger one, the limit counting from
+/// the top of that one.
+pub fn to_dynamic_at(v: &serde_json::Value, depth: usize) -> Dynamic {
+    convert(v, depth).unwrap_or(Dynamic::UNIT)
+}
+
+/// The conversion itself, written out rather than through `rhai::serde` (whose serializer
+/// boxes every value on the way; this was twice as slow, BENCHMARKS.md) and checking the depth
+/// as it goes rather than in a walk of its own: `None` when a map or array sits at `limit`
+/// or deeper, as [`limits::json_too_deep`] counts it. Numbers become what `rhai::serde`
+/// makes of them: an integer when it fits an `i64`, a float otherwise.
+fn convert(v: &serde_json::Value, depth: usize) -> Option<Dynamic> {
+    use serde_json::Value;
+    let container = matches!(v, Value::Array(_) | Value::Object(_));
+    if container && depth >= limits::MAX_INPUT_DEPTH {
+        return None;
     }
-    rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
+    Some(match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Dynamic::from_int(i),
+            (None, Some(f)) => Dynamic::from_float(f),
+            (None, None) => Dynamic::UNIT,
+        },
+        Value::String(s) => s.as_str().into(),
+        Value::Array(items) => {
+            let mut a = rhai::Array::with_capacity(items.len());
+            for item in items {
+                a.push(convert(item, depth + 1)?);
+            }
+            Dynamic::from_array(a)
+        }
+        Value::Object(fields) => {
+            let mut m = rhai::Map::new();
+            for (k, item) in fields {
+                m.insert(k.as_str().into(), convert(item, depth + 1)?);
+            }
+            Dynamic::from_map(m)
+        }
+    })
 }
 
 /// Converts a script's value back to JSON; non-finite floats have no JSON form, and a value

@@ -78,6 +78,7 @@ fn said(message: &str, line: u32, column: u32) -> Said {
     }
 }
 
+mod conversion;
 mod effects;
 mod hostile;
 mod stdlib;
