@@ -12,6 +12,7 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod path;
+mod record;
 pub mod remote;
 pub mod write;
 
@@ -336,7 +337,11 @@ fn read_binding(
             .help("repair the record or remove it; the instance is treated as not applied")
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let binding: Binding = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    // A record as apply wrote it is read without the YAML parser (same result, see `record`).
+    let binding: Binding = match record::parse(&text) {
+        Some(b) => b,
+        None => serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?,
+    };
     let mut findings = Vec::new();
     let actual = match depth {
         Depth::Digests => binding
