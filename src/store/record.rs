@@ -12,6 +12,8 @@
 
 use super::Binding;
 use crate::yaml_writer;
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de;
 use serde_json::{Map, Value};
 
 /// The YAML tree in the record's own key order: the check compares text in that order, and
@@ -24,6 +26,10 @@ enum Node {
 
 /// The deepest nesting read here; a deeper record goes to serde_yaml (which bounds its own).
 const MAX_LEVEL: usize = 32;
+
+/// The most keys a mapping has here (a binding's have a handful): the check for a key given
+/// twice compares each with those before it.
+const MAX_KEYS: usize = 256;
 
 /// The binding this record holds, or `None` when only serde_yaml may say (see the header).
 pub(super) fn parse(text: &str) -> Option<Binding> {
@@ -39,7 +45,8 @@ pub(super) fn parse(text: &str) -> Option<Binding> {
     if out != text {
         return None;
     }
-    serde_json::from_value(to_value(Node::Map(tree))?).ok()
+    // Straight from the tree (no `Value` built in between): a third of this reader's time.
+    serde::Deserialize::deserialize(Node::Map(tree)).ok()
 }
 
 /// The record's lines, read from the top; `next` is the first line not read yet.
@@ -90,6 +97,10 @@ impl<'a> Reader<'a> {
                     }
                 }
             };
+            // A key given twice is left to serde_yaml (a map here would keep one of them).
+            if entries.len() >= MAX_KEYS || entries.iter().any(|(k, _)| *k == key) {
+                return None;
+            }
             entries.push((key, node));
             match self.at(depth, false) {
                 Some(next) => {
@@ -240,21 +251,47 @@ fn emit_leaf(out: &mut String, v: &Value) -> Option<()> {
     Some(())
 }
 
-/// The tree as a document; a key given twice is left to serde_yaml.
-fn to_value(node: Node) -> Option<Value> {
-    Some(match node {
-        Node::Leaf(v) => v,
-        Node::Seq(items) => Value::Array(items.into_iter().map(to_value).collect::<Option<_>>()?),
-        Node::Map(entries) => {
-            let mut m = Map::new();
-            for (k, v) in entries {
-                if m.insert(k, to_value(v)?).is_some() {
-                    return None;
-                }
+/// The tree read as serde reads a document: mappings, sequences, and scalars as serde_json's.
+impl<'de> de::Deserializer<'de> for Node {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Node::Leaf(v) => de::Deserializer::deserialize_any(v, visitor),
+            Node::Map(entries) => {
+                let mut map = MapDeserializer::new(entries.into_iter());
+                let read = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(read)
             }
-            Value::Object(m)
+            Node::Seq(items) => {
+                let mut seq = SeqDeserializer::new(items.into_iter());
+                let read = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(read)
+            }
         }
-    })
+    }
+
+    fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Node::Leaf(Value::Null) => visitor.visit_none(),
+            other => visitor.visit_some(other),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> de::IntoDeserializer<'de, serde_json::Error> for Node {
+    type Deserializer = Node;
+
+    fn into_deserializer(self) -> Node {
+        self
+    }
 }
 
 #[cfg(test)]

@@ -61,12 +61,15 @@ fn what_apply_writes_is_read_back_the_same() {
 fn texts_outside_what_serde_yaml_writes_are_left_to_serde_yaml() {
     let (_, text) = example_records().into_iter().next().unwrap();
     let version = text.lines().find(|l| l.contains("appliedVersion:")).unwrap();
+    let label = text.lines().find(|l| l.starts_with("    team: ")).unwrap();
     let cases = [
         format!("# a comment\n{text}"),
         format!("---\n{text}"),
         text.replace(version, &format!("{version} # note")),
         // The same version twice: serde_yaml refuses it, the reader must not pick one.
         text.replace(version, &format!("{version}\n{version}")),
+        // A label given twice: a map would keep one of them silently.
+        text.replace(label, &format!("{label}\n    team: other")),
         text.replace(version, "  appliedVersion: &v v9.9.9"),
         text.replace(version, "  appliedVersion: !!str v9.9.9"),
         text.replace(version, "  appliedVersion: \"v9.9.9\""),
