@@ -426,13 +426,13 @@ fn dispatch(
         ),
         Command::Fleet(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
+            with_inputs(g, when, fleet_load(&q), leftovers, |i, f, kept| {
                 fleet::fleet(i, f, kept, &q, a.format, a.out.as_deref(), sink)
             })
         }
         Command::Catalog(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
+            with_inputs(g, when, fleet_load(&q), leftovers, |i, f, kept| {
                 fleet::catalog(i, f, kept, &q, &a.out, &a.platform_owner, sink)
             })
         }
@@ -559,6 +559,17 @@ enum Load {
     WithoutRequests,
     /// Everything, but of the store only the bindings (no file digests): `vow fleet`, `vow catalog`.
     BindingsOnly,
+    /// As `BindingsOnly`, without the bindings' applied specs and file lists: `--no-compliance`.
+    Summary,
+}
+
+/// What `vow fleet` and `vow catalog` read: without compliance, no applied spec is judged.
+fn fleet_load(q: &crate::command::fleet::Query) -> Load {
+    if q.options.no_compliance {
+        Load::Summary
+    } else {
+        Load::BindingsOnly
+    }
 }
 
 /// Opens the workspace, reads its inputs and runs `command` on them; the inputs are left over
@@ -583,6 +594,7 @@ fn with_inputs(
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
         Load::BindingsOnly => inputs::load_bindings_only(ws, when.clock),
+        Load::Summary => inputs::load_summary(ws, when.clock),
     });
     crate::progress::Progress::done(&loading);
     tracing::info!(

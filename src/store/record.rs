@@ -12,8 +12,8 @@
 
 use super::Binding;
 use crate::yaml_writer;
-use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de;
+use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde_json::{Map, Value};
 
 /// The YAML tree in the record's own key order: the check compares text in that order, and
@@ -192,7 +192,12 @@ fn indent(out: &mut String, n: usize) {
 }
 
 /// The tree as `yaml_writer` writes a mapping (the same shape rules, in the tree's order).
-fn emit_map(out: &mut String, entries: &[(String, Node)], depth: usize, level: usize) -> Option<()> {
+fn emit_map(
+    out: &mut String,
+    entries: &[(String, Node)],
+    depth: usize,
+    level: usize,
+) -> Option<()> {
     if level > MAX_LEVEL || entries.is_empty() {
         return None;
     }

@@ -48,8 +48,11 @@ fn what_apply_writes_is_read_back_the_same() {
         let b = serde_reads(&text).unwrap();
         // Quoted strings, numbers that must stay strings, empty maps, integers in the spec.
         let mut b2 = b.clone();
-        b2.status.request_labels.insert("odd".into(), "it's: 007".into());
-        b2.status.applied_spec = Some(serde_json::json!({"n": 3, "s": "true", "e": {}, "l": [1, "x"]}));
+        b2.status
+            .request_labels
+            .insert("odd".into(), "it's: 007".into());
+        b2.status.applied_spec =
+            Some(serde_json::json!({"n": 3, "s": "true", "e": {}, "l": [1, "x"]}));
         for each in [b, b2] {
             let written = serde_yaml::to_string(&each).unwrap();
             assert_eq!(parse(&written), Some(each), "{written}");
@@ -60,7 +63,10 @@ fn what_apply_writes_is_read_back_the_same() {
 #[test]
 fn texts_outside_what_serde_yaml_writes_are_left_to_serde_yaml() {
     let (_, text) = example_records().into_iter().next().unwrap();
-    let version = text.lines().find(|l| l.contains("appliedVersion:")).unwrap();
+    let version = text
+        .lines()
+        .find(|l| l.contains("appliedVersion:"))
+        .unwrap();
     let label = text.lines().find(|l| l.starts_with("    team: ")).unwrap();
     let cases = [
         format!("# a comment\n{text}"),
