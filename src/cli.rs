@@ -426,13 +426,15 @@ fn dispatch(
         ),
         Command::Fleet(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
+            let load = Load::BindingsOnly(q.options.no_compliance);
+            with_inputs(g, when, load, leftovers, |i, f, kept| {
                 fleet::fleet(i, f, kept, &q, a.format, a.out.as_deref(), sink)
             })
         }
         Command::Catalog(a) => {
             let q = a.query.query()?;
-            with_inputs(g, when, Load::BindingsOnly, leftovers, |i, f, kept| {
+            let load = Load::BindingsOnly(q.options.no_compliance);
+            with_inputs(g, when, load, leftovers, |i, f, kept| {
                 fleet::catalog(i, f, kept, &q, &a.out, &a.platform_owner, sink)
             })
         }
@@ -557,8 +559,9 @@ enum Load {
     Shard(crate::plan::Shard),
     /// Everything but the requests.
     WithoutRequests,
-    /// Everything, but of the store only the bindings (no file digests): `vow fleet`, `vow catalog`.
-    BindingsOnly,
+    /// Everything, but of the store only the bindings (no file digests): `vow fleet`, `vow catalog`;
+    /// `true` (`--no-compliance`): the bindings without their applied specs and file lists.
+    BindingsOnly(bool),
 }
 
 /// Opens the workspace, reads its inputs and runs `command` on them; the inputs are left over
@@ -582,7 +585,8 @@ fn with_inputs(
         Load::Everything => inputs::load(ws, when.clock),
         Load::Shard(s) => inputs::load_shard(ws, when.clock, (s.index - 1, s.count)),
         Load::WithoutRequests => inputs::load_with_request_files(ws, when.clock, &[]),
-        Load::BindingsOnly => inputs::load_bindings_only(ws, when.clock),
+        Load::BindingsOnly(false) => inputs::load_bindings_only(ws, when.clock),
+        Load::BindingsOnly(true) => inputs::load_summary(ws, when.clock),
     });
     crate::progress::Progress::done(&loading);
     tracing::info!(

@@ -123,7 +123,8 @@ fn literal(out: &mut String, s: &str, depth: usize) -> Option<()> {
     Some(())
 }
 
-fn scalar(out: &mut String, v: &Value) -> Option<()> {
+/// One scalar as serde_yaml writes it where the cursor is (`store::record` checks records with it).
+pub(crate) fn scalar(out: &mut String, v: &Value) -> Option<()> {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -144,7 +145,7 @@ const BEST_WIDTH: usize = 80;
 /// not allow it plain in a block; plain otherwise. `None` for what is left to serde_yaml:
 /// anything but printable ASCII, and a line long enough that libyaml might fold it. A mapping
 /// key (`key`) is never folded but must be short enough to be a simple key.
-fn string(out: &mut String, s: &str, key: bool) -> Option<()> {
+pub(crate) fn string(out: &mut String, s: &str, key: bool) -> Option<()> {
     if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) || (key && s.len() > 128) {
         return None;
     }

@@ -32,6 +32,10 @@ fn fast(root: &Path) -> (Catalogue, Fleet) {
     inputs::load_bindings_only(Workspace::open(root, None).unwrap(), now())
 }
 
+fn summary(root: &Path) -> (Catalogue, Fleet) {
+    inputs::load_summary(Workspace::open(root, None).unwrap(), now())
+}
+
 fn fleet_json(loaded: &(Catalogue, Fleet), no_compliance: bool) -> String {
     let opts = vow::fleet::Options {
         no_compliance,
@@ -118,4 +122,74 @@ fn the_fast_read_still_names_a_path_outside_the_store() {
     assert_eq!(codes(&full.0), ["V403"]);
     assert_eq!(codes(&full.0), codes(&fast.0));
     assert_eq!(fleet_json(&full, true), fleet_json(&fast, true));
+}
+
+/// The binding records are read without the YAML parser when that is the same (src/store/
+/// record.rs). A comment line on top of each record sends it to serde_yaml instead (serde_yaml
+/// reads the same binding): the inventory must be the same bytes either way.
+#[test]
+fn the_records_read_without_the_yaml_parser_give_the_same_inventory_as_serde_yaml() {
+    let ws = example_copy();
+    let before = (full(ws.path()), fast(ws.path()));
+    let bindings = ws.path().join("fixtures/example/state/.vow/bindings");
+    let mut n = 0;
+    for e in walkdir::WalkDir::new(&bindings)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.path().extension().is_some_and(|x| x == "yaml") {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            std::fs::write(e.path(), format!("# kept by serde_yaml\n{text}")).unwrap();
+            n += 1;
+        }
+    }
+    assert!(n > 50, "{n} records");
+    let after = (full(ws.path()), fast(ws.path()));
+    for no_compliance in [false, true] {
+        let json = fleet_json(&before.0, no_compliance);
+        assert!(json.contains("\"appliedVersion\""));
+        assert_eq!(json, fleet_json(&after.0, no_compliance));
+        assert_eq!(json, fleet_json(&before.1, no_compliance));
+        assert_eq!(json, fleet_json(&after.1, no_compliance));
+    }
+    let bindings = |c: &Catalogue| {
+        c.store
+            .applied
+            .values()
+            .map(|a| a.binding.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bindings(&before.0 .0), bindings(&after.0 .0));
+    assert_eq!(before.0 .0.findings, after.0 .0.findings);
+}
+
+/// `vow fleet --no-compliance` keeps neither the bindings' applied specs nor their file lists
+/// (`store::Depth::Summary`): its inventory is the same bytes as from the full read.
+#[test]
+fn the_summary_read_gives_the_same_inventory_without_compliance() {
+    let root = repo();
+    let (full, summary) = (full(&root), summary(&root));
+    let kept = |c: &Catalogue| {
+        c.store
+            .applied
+            .values()
+            .filter(|a| {
+                a.binding.status.applied_spec.is_some() || !a.binding.status.files.is_empty()
+            })
+            .count()
+    };
+    assert!(kept(&full.0) > 50);
+    assert_eq!(
+        kept(&summary.0),
+        0,
+        "the summary read drops specs and file lists"
+    );
+    assert_eq!(full.0.findings, summary.0.findings);
+    let json = fleet_json(&full, true);
+    assert!(json.contains("\"destinations\""));
+    assert_eq!(json, fleet_json(&summary, true));
+    let (code, out, err) =
+        vow_example(&["fleet", "--now", NOW, "--format", "json", "--no-compliance"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, json);
 }

@@ -105,6 +105,14 @@ pub fn load_bindings_only(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Flee
     )
 }
 
+/// As [`load_bindings_only`], the bindings without their applied specs and file lists
+/// (`store::Depth::Summary`): for `vow fleet --no-compliance` and `vow catalog --no-compliance`,
+/// which judge no rule. Nothing loaded this way may be scanned, planned or applied.
+pub fn load_summary(ws: Workspace, now: DateTime<Utc>) -> (Catalogue, Fleet) {
+    let files = list_files(&ws.requests);
+    load_filtered(ws, now, &files, &|_| true, (true, store::Depth::Summary))
+}
+
 /// Loads the workspace with the request files given in this order (the result does not depend
 /// on it: tests use this to prove so).
 pub fn load_with_request_files(
