@@ -1,6 +1,18 @@
 //! Output does not depend on the thread count: the plan (ranks, canaries, waves, counts, its
 //! id) and the SARIF report are built on every thread, and must be the same bytes on one.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::exit,
+    reason = "a test (or the bench fleet generator) fails loudly; the library may not"
+)]
+
 mod common;
 
 use std::process::Command;
