@@ -8,6 +8,7 @@
 use super::file::{Action, Change};
 use crate::evaluate::summary::METADATA_ONLY;
 use crate::model::{Canary, InstanceRef};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest change kind quoted in a canary's explanation, in characters.
@@ -55,10 +56,12 @@ pub fn kind_text(
 /// The change kind of a change, as the canaries are chosen by it.
 pub fn kind_of(c: &Change) -> Option<ChangeKind> {
     let text = c.kind.clone()?;
+    // Ends in `: {m}`, tested without building that text for every candidate.
     let metadata_only = c.action == Action::Update
-        && [METADATA_ONLY, OUTPUTS_UNCHANGED]
-            .iter()
-            .any(|m| text.ends_with(&format!(": {m}")));
+        && [METADATA_ONLY, OUTPUTS_UNCHANGED].iter().any(|m| {
+            text.strip_suffix(m)
+                .is_some_and(|head| head.ends_with(": "))
+        });
     Some(ChangeKind {
         text,
         metadata_only,
@@ -74,8 +77,9 @@ struct Candidate<'a> {
 
 /// Picks the canaries among `ranked` (rank order): returns id → why it was picked.
 pub fn choose(c: &Canary, ranked: &[(usize, &Change)]) -> BTreeMap<InstanceRef, String> {
+    // Each candidate's kind and stratum on every thread, in rank order.
     let candidates: Vec<Candidate> = ranked
-        .iter()
+        .par_iter()
         .filter(|(_, ch)| c.selector.as_ref().is_none_or(|s| s.matches(&ch.labels)))
         .map(|(_, ch)| Candidate {
             change: ch,

@@ -9,6 +9,7 @@
 use super::file::{Action, Batch, Blocked, Change, Held, Wave, WaveInstance};
 use crate::diag::{self, Finding};
 use crate::model::{Bake, InstanceRef, Rollout, RolloutWave, Selector, Share};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// The result of assigning changes to waves.
@@ -36,11 +37,11 @@ pub struct Facts<'a> {
 /// Everything that decides the waves besides the changes themselves.
 pub struct Strategy<'a> {
     /// The rollout strategy of a Promise, when it has one.
-    pub rollout_of: &'a dyn Fn(&str) -> Option<&'a Rollout>,
+    pub rollout_of: &'a (dyn Fn(&str) -> Option<&'a Rollout> + Sync),
     /// For Promises without one (vow.yaml's `rollout`, else one catch-all wave).
     pub fallback: Rollout,
     /// The facts of each change (an earlier failure).
-    pub facts_of: &'a dyn Fn(&InstanceRef) -> Facts<'a>,
+    pub facts_of: &'a (dyn Fn(&InstanceRef) -> Facts<'a> + Sync),
 }
 
 /// The stable rank key of an instance.
@@ -184,16 +185,20 @@ impl<'a> Sorted<'a> {
         &mut self,
         promise: &str,
         rollout: &'a Rollout,
-        mut list: Vec<&'a Change>,
-        facts_of: &dyn Fn(&InstanceRef) -> Facts<'f>,
+        list: Vec<&'a Change>,
+        facts_of: &(dyn Fn(&InstanceRef) -> Facts<'f> + Sync),
     ) {
-        list.sort_by_cached_key(|c| (rank_key(c), c.id.clone()));
-        let of = list.len();
+        // The keys are hashed and sorted on every thread; the sort is stable, as the serial
+        // one was, so the order is the same whatever the thread count.
+        let mut keyed: Vec<(u64, &'a Change)> =
+            list.into_par_iter().map(|c| (rank_key(c), c)).collect();
+        keyed.par_sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        let of = keyed.len();
         self.run_budget += rollout.failure_budget.map_or(0, |q| q.of(of as u64));
-        let ranked: Vec<(usize, &Change)> = list
+        let ranked: Vec<(usize, &Change)> = keyed
             .into_iter()
             .enumerate()
-            .map(|(i, c)| (i + 1, c))
+            .map(|(i, (_, c))| (i + 1, c))
             .collect();
         let chosen = rollout
             .canary
@@ -209,34 +214,29 @@ impl<'a> Sorted<'a> {
                 slots: Vec::new(),
             })
             .collect();
-        for (rank, c) in ranked {
-            let failed = failed_note(c, &facts_of(&c.id));
-            if let Some(why) = chosen.get(&c.id) {
-                self.canaries.push(Slot {
+        // Where each change goes, decided on every thread (selectors, placement texts), then
+        // handed out in rank order.
+        let places: Vec<Place> = ranked
+            .par_iter()
+            .map(|&(rank, c)| place(rank, of, c, &chosen, &portions, facts_of))
+            .collect();
+        for ((rank, c), at) in ranked.into_iter().zip(places) {
+            match at {
+                Place::Canary(placement) => self.canaries.push(Slot {
                     change: c,
                     rank,
-                    placement: format!("{why}, rank {rank}/{of}{failed}"),
-                });
-                continue;
-            }
-            match portions.iter_mut().find(|p| {
-                p.spec
-                    .selector
-                    .as_ref()
-                    .is_none_or(|s| s.matches(&c.labels))
-            }) {
-                Some(p) => {
-                    let why = match &p.spec.selector {
-                        None => format!("catch-all wave {}", p.spec.name),
-                        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
-                    };
-                    p.slots.push(Slot {
-                        change: c,
-                        rank,
-                        placement: format!("{why}, rank {rank}/{of}{failed}"),
-                    })
+                    placement,
+                }),
+                Place::Wave(i, placement) => {
+                    if let Some(p) = portions.get_mut(i) {
+                        p.slots.push(Slot {
+                            change: c,
+                            rank,
+                            placement,
+                        });
+                    }
                 }
-                None => self.no_wave(promise, rollout, c),
+                Place::None => self.no_wave(promise, rollout, c),
             }
         }
         merge_names(&mut self.named, portions);
@@ -259,6 +259,42 @@ impl<'a> Sorted<'a> {
         ));
         self.findings.push(f);
     }
+}
+
+/// Where one ranked change goes.
+enum Place {
+    Canary(String),
+    /// The index of the Promise's first wave whose selector matches.
+    Wave(usize, String),
+    None,
+}
+
+fn place<'f>(
+    rank: usize,
+    of: usize,
+    c: &Change,
+    chosen: &BTreeMap<InstanceRef, String>,
+    portions: &[Portion],
+    facts_of: &(dyn Fn(&InstanceRef) -> Facts<'f> + Sync),
+) -> Place {
+    let failed = failed_note(c, &facts_of(&c.id));
+    if let Some(why) = chosen.get(&c.id) {
+        return Place::Canary(format!("{why}, rank {rank}/{of}{failed}"));
+    }
+    let found = portions.iter().position(|p| {
+        p.spec
+            .selector
+            .as_ref()
+            .is_none_or(|s| s.matches(&c.labels))
+    });
+    let Some((i, p)) = found.and_then(|i| portions.get(i).map(|p| (i, p))) else {
+        return Place::None;
+    };
+    let why = match &p.spec.selector {
+        None => format!("catch-all wave {}", p.spec.name),
+        Some(s) => format!("wave {}: {} matched", p.spec.name, describe(s)),
+    };
+    Place::Wave(i, format!("{why}, rank {rank}/{of}{failed}"))
 }
 
 /// `; failed v1.4.0 in an earlier run` when the store records that this instance failed the
@@ -330,7 +366,8 @@ fn push_batches(waves: &mut Vec<(Wave, i64)>, name: &str, portions: Vec<Portion>
         if p.slots.is_empty() {
             continue;
         }
-        p.slots.sort_by_key(|s| s.rank);
+        // Ranks are unique within a Promise.
+        p.slots.par_sort_unstable_by_key(|s| s.rank);
         let total = p.slots.len() as u64;
         let size = p
             .spec
@@ -388,7 +425,8 @@ fn make_wave(
     budget: u64,
     mut slots: Vec<Slot>,
 ) -> (Wave, i64) {
-    slots.sort_by(|a, b| a.change.id.cmp(&b.change.id));
+    // Stable, as the serial sort was: the same order whatever the thread count.
+    slots.par_sort_by(|a, b| a.change.id.cmp(&b.change.id));
     let seconds = bake.as_ref().map_or(0, |b| b.seconds);
     let wave = Wave {
         index,
@@ -402,7 +440,7 @@ fn make_wave(
         waits_for: Vec::new(),
         gate: true,
         instances: slots
-            .into_iter()
+            .into_par_iter()
             .map(|s| WaveInstance {
                 instance: s.change.id.clone(),
                 action: s.change.action,
