@@ -19,13 +19,16 @@ for kind in ${KINDS:-folder git}; do
     mkdir -p "$OUT"
     "$FLEET" --count "$COUNT" --out "$ws" 2>/dev/null
     cp -r promises "$ws/promises"
+    # A copy, not a path into this checkout: a prepared workspace must not change when the
+    # checkout does (its plan would be refused as not what planning gives now).
+    cp fixtures/example/destinations.yaml "$ws/destinations.yaml"
     if [ "$kind" = git ]; then
       git init -q --bare "$ws/remote.git"
       store="store: {git: {url: \"file://$OUT/$kind/remote.git\", branch: main}}"
     else
       store="store: {folder: state}"
     fi
-    printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' "$PWD/fixtures/example/destinations.yaml" "$store" > "$ws/vow.yaml"
+    printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' destinations.yaml "$store" > "$ws/vow.yaml"
     # The remote's URL names the run's folder: the base apply runs there too.
     rm -rf "${OUT:?}/$kind" && mv "$ws" "$OUT/$kind"
     (

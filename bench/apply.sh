@@ -19,13 +19,16 @@ for kind in ${KINDS:-folder git}; do
   rm -rf "$ws"
   "$FLEET" --count "$COUNT" --out "$ws" 2>/dev/null
   cp -r promises "$ws/promises"
+  # A copy, not a path into this checkout: a prepared workspace must not change when the
+  # checkout does (its plan would be refused as not what planning gives now).
+  cp fixtures/example/destinations.yaml "$ws/destinations.yaml"
   if [ "$kind" = git ]; then
     git init -q --bare "$ws/remote.git"
     store="store: {git: {url: \"file://$ws/remote.git\", branch: main}}"
   else
     store="store: {folder: state}"
   fi
-  printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' "$PWD/fixtures/example/destinations.yaml" "$store" > "$ws/vow.yaml"
+  printf 'promises: promises\ndestinations: %s\nrequests: requests\n%s\n' destinations.yaml "$store" > "$ws/vow.yaml"
   cd "$ws"
   # The fleet as it was: every instance created at the current versions.
   "$VOW" plan --fail-on never --now 2026-12-01T09:00:00Z --out base.json --format json > /dev/null

@@ -50,7 +50,9 @@ impl Memo {
             .iter()
             .filter(|r| ids.contains(&r.id))
             .collect();
-        let mut opts = Options::new(Detail::Contents);
+        // The change kinds are the planner's (the check found them); a wave's render needs
+        // only its files, and finding them reads and diffs the instance's stored files again.
+        let mut opts = Options::new(Detail::Contents).without_change_kinds();
         if ids.iter().any(|i| i.is_dependencies()) {
             opts = opts.with_dependencies();
         }

@@ -64,6 +64,10 @@ pub struct Options {
     /// Whether each update's change is summarized ([`Evaluated::change`]): the plan's people
     /// read it; apply and check do not need it.
     pub with_summaries: bool,
+    /// Whether each update's change kind is found (a read and diff of the store's files): the
+    /// planner picks canaries by it; apply's wave renders, checked by their digests against the
+    /// check's, do not need it.
+    pub with_change_kinds: bool,
 }
 
 impl Options {
@@ -75,6 +79,7 @@ impl Options {
             with_store: true,
             with_dependencies: false,
             with_summaries: false,
+            with_change_kinds: true,
         }
     }
 
@@ -82,6 +87,15 @@ impl Options {
     pub fn with_dependencies(self) -> Options {
         Options {
             with_dependencies: true,
+            ..self
+        }
+    }
+
+    /// The same, without the change kinds (nor summaries): for renders whose files alone are used.
+    pub fn without_change_kinds(self) -> Options {
+        Options {
+            with_change_kinds: false,
+            with_summaries: false,
             ..self
         }
     }
@@ -182,7 +196,7 @@ fn keep(catalogue: &Catalogue, ev: &mut Evaluated, applied: Option<&Applied>, op
     // The change kind is planning's (canaries cover every kind), so it is made whatever the
     // options, or a plan re-derived by apply would pick other canaries; the line is kept only
     // when asked for.
-    if let Some(a) = applied.filter(|_| !ev.blocked && !ev.paused) {
+    if let Some(a) = applied.filter(|_| opts.with_change_kinds && !ev.blocked && !ev.paused) {
         if let Some(s) = summary::summarize(&catalogue.ws.store, &ev.files, a) {
             ev.change_kind = Some(s.kind);
             ev.change = opts.with_summaries.then_some(s.line);

@@ -48,17 +48,65 @@ const CLOCK_EVERY: u64 = 16;
 pub(super) const OVER_OPERATIONS: &str = "vow: operations";
 pub(super) const OVER_TIME: &str = "vow: time";
 
+/// When a run's time is up: a wall-clock deadline, read cheaply every [`CLOCK_EVERY`]
+/// operations, and the thread CPU time it may use, read only once the wall deadline has
+/// passed. Time is up when both have: on a loaded machine a thread waits for a core, and a
+/// budget of wall time alone stopped a step that had run microseconds, so the same inputs
+/// rendered otherwise from one run to the next (apply refused its own plan as stale).
+#[derive(Clone, Copy)]
+struct Deadline {
+    wall: Instant,
+    /// The thread's CPU time (nanoseconds) at which the run is over; `None` when the clock
+    /// cannot be read, and then the wall deadline alone decides.
+    cpu: Option<u64>,
+}
+
 #[derive(Clone, Copy)]
 struct Budget {
-    deadline: Option<Instant>,
+    deadline: Option<Deadline>,
     charged: u64,
+}
+
+/// A deadline [`TIME_BUDGET`] from now, on both clocks.
+fn deadline_from_now() -> Option<Deadline> {
+    let wall = Instant::now().checked_add(TIME_BUDGET)?;
+    let budget = u64::try_from(TIME_BUDGET.as_nanos()).unwrap_or(u64::MAX);
+    let cpu = thread_cpu().map(|c| c.saturating_add(budget));
+    Some(Deadline { wall, cpu })
+}
+
+/// This thread's CPU time so far, in nanoseconds.
+fn thread_cpu() -> Option<u64> {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec the call writes into.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
+        return None;
+    }
+    let secs = u64::try_from(t.tv_sec).ok()?;
+    let nanos = u64::try_from(t.tv_nsec).ok()?;
+    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+/// The earlier of two deadlines, clock by clock.
+fn earlier(a: Deadline, b: Deadline) -> Deadline {
+    let cpu = match (a.cpu, b.cpu) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        _ => None,
+    };
+    Deadline {
+        wall: a.wall.min(b.wall),
+        cpu,
+    }
 }
 
 thread_local! {
     static BUDGET: Cell<Budget> = const { Cell::new(Budget { deadline: None, charged: 0 }) };
     /// The deadline of the request being evaluated on this thread, shared by all its steps and
     /// rules (see [`RequestBudget`]).
-    static REQUEST_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    static REQUEST_DEADLINE: Cell<Option<Deadline>> = const { Cell::new(None) };
 }
 
 /// The time budget of one request: while it is held, every script run on this thread ends by
@@ -68,7 +116,7 @@ pub struct RequestBudget(());
 
 impl RequestBudget {
     pub fn start() -> RequestBudget {
-        REQUEST_DEADLINE.with(|d| d.set(Instant::now().checked_add(TIME_BUDGET)));
+        REQUEST_DEADLINE.with(|d| d.set(deadline_from_now()));
         RequestBudget(())
     }
 }
@@ -81,10 +129,10 @@ impl Drop for RequestBudget {
 
 /// Starts the budget of one run: its own time budget, or what is left of its request's.
 pub(super) fn start() {
-    let own = Instant::now().checked_add(TIME_BUDGET);
+    let own = deadline_from_now();
     let request = REQUEST_DEADLINE.with(Cell::get);
     let deadline = match (own, request) {
-        (Some(a), Some(b)) => Some(a.min(b)),
+        (Some(a), Some(b)) => Some(earlier(a, b)),
         (a, b) => a.or(b),
     };
     BUDGET.with(|b| {
@@ -112,9 +160,32 @@ pub(super) fn progress(ops: u64) -> Option<Dynamic> {
     if ops.saturating_add(budget.charged) > MAX_OPERATIONS {
         return Some(OVER_OPERATIONS.into());
     }
-    let late =
-        ops.is_multiple_of(CLOCK_EVERY) && budget.deadline.is_some_and(|d| Instant::now() >= d);
-    late.then(|| OVER_TIME.into())
+    if !ops.is_multiple_of(CLOCK_EVERY) {
+        return None;
+    }
+    let d = budget.deadline?;
+    let now = Instant::now();
+    if now < d.wall {
+        return None;
+    }
+    let Some(end) = d.cpu else {
+        return Some(OVER_TIME.into());
+    };
+    let used = thread_cpu()?;
+    if used >= end {
+        return Some(OVER_TIME.into());
+    }
+    // The wall deadline passed while the thread waited for a core: the CPU time left cannot be
+    // used up sooner than that much wall time, so the CPU clock is not read again before then.
+    let left = Duration::from_nanos(end.saturating_sub(used));
+    let wall = now.checked_add(left).unwrap_or(now);
+    BUDGET.with(|b| {
+        b.set(Budget {
+            deadline: Some(Deadline { wall, cpu: d.cpu }),
+            ..budget
+        })
+    });
+    None
 }
 
 /// Whether a script value nests maps and arrays deeper than [`MAX_DATA_DEPTH`]. The walk stops
@@ -169,7 +240,12 @@ mod tests {
     fn a_run_ends_by_its_requests_deadline() {
         // A request whose earlier steps used up its budget: the next run starts already late.
         let budget = RequestBudget::start();
-        REQUEST_DEADLINE.with(|d| d.set(Some(Instant::now())));
+        REQUEST_DEADLINE.with(|d| {
+            d.set(Some(Deadline {
+                wall: Instant::now(),
+                cpu: thread_cpu(),
+            }))
+        });
         start();
         assert_eq!(
             progress(CLOCK_EVERY).map(|d| d.to_string()),
@@ -180,5 +256,32 @@ mod tests {
         start();
         assert!(progress(CLOCK_EVERY).is_none());
         assert!(REQUEST_DEADLINE.with(Cell::get).is_none());
+    }
+
+    #[test]
+    fn time_spent_waiting_is_not_a_runs_time() {
+        // A thread that waits for a core (here: sleeps) past the wall deadline has used no CPU:
+        // its run goes on, so the same inputs render the same on a loaded machine.
+        let budget = RequestBudget::start();
+        start();
+        std::thread::sleep(TIME_BUDGET + Duration::from_millis(100));
+        assert!(progress(CLOCK_EVERY).is_none());
+        drop(budget);
+    }
+
+    #[test]
+    fn a_run_that_uses_its_cpu_time_is_stopped() {
+        start();
+        // Burn just over the budget of CPU on this thread, then the run is over time.
+        let over = u64::try_from(TIME_BUDGET.as_nanos()).unwrap_or(u64::MAX);
+        let begin = thread_cpu().unwrap_or(0);
+        let mut x = 0u64;
+        while thread_cpu().unwrap_or(u64::MAX).saturating_sub(begin) <= over {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert_eq!(
+            progress(CLOCK_EVERY).map(|d| d.to_string()),
+            Some(OVER_TIME.to_string())
+        );
     }
 }
