@@ -101,7 +101,7 @@ pub(super) fn write(pack_dir: &Path, objects: &[Object<'_>]) -> Result<Option<St
 /// The version 2 index of a pack: fan-out table, sorted ids, CRCs, offsets (those past 2 GiB
 /// in a table of their own), the pack's checksum and the index's own.
 fn index(entries: &mut [Entry], pack_checksum: &[u8; 20]) -> Vec<u8> {
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.sort_by_key(|a| a.id);
     let mut out = Vec::with_capacity(1072 + entries.len() * 28);
     out.extend_from_slice(&[0xff, b't', b'O', b'c']);
     out.extend_from_slice(&2u32.to_be_bytes());
