@@ -36,7 +36,7 @@ pub(super) struct Staged {
 
 /// How many bytes of blobs a pack holds before the next one is begun: a 10,000-instance
 /// wave's files are some 40 MiB, held three times while packed (the blobs in memory, the
-/// objects the pack builder reads, the pack), so a chunk bounds that memory.
+/// copies read out for the pack, the pack), so a chunk bounds that memory.
 pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 impl Staged {
