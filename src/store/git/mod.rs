@@ -24,6 +24,7 @@ mod cause;
 mod fallback;
 mod net;
 mod pack;
+mod packfile;
 mod sign;
 
 use super::backend::{Op, Store};
@@ -139,6 +140,7 @@ impl GitStore {
             shown: &self.shown,
             branch: &self.branch,
             batch_ssh: self.batch_ssh,
+            local: self.remote.local_path().is_some(),
         }
     }
 

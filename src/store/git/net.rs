@@ -34,6 +34,11 @@ pub(crate) enum RunError {
 
 /// Runs `git -C dir ARGS` without a prompt, bounded in output and time.
 pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, RunError> {
+    run_as(dir, batch_ssh, &[], args)
+}
+
+/// [`run`] with `config` (`-c name=value` pairs) given to git before the command.
+fn run_as(dir: &Path, batch_ssh: bool, config: &[&str], args: &[&str]) -> Result<Output, RunError> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir);
     // No automatic gc or maintenance in the cache: a detached repack would race with libgit2
@@ -43,7 +48,8 @@ pub(crate) fn run(dir: &Path, batch_ssh: bool, args: &[&str]) -> Result<Output, 
         // Never ask about a host key or a password: fail, and say why.
         cmd.args(["-c", "core.sshCommand=ssh -o BatchMode=yes"]);
     }
-    cmd.args(args)
+    cmd.args(config)
+        .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
@@ -165,6 +171,8 @@ pub(crate) struct Net<'a> {
     pub shown: &'a str,
     pub branch: &'a str,
     pub batch_ssh: bool,
+    /// The remote is on this machine (a path or `file://`): a push sends its objects whole.
+    pub local: bool,
 }
 
 impl Net<'_> {
@@ -251,7 +259,15 @@ impl Net<'_> {
         );
         let spec = format!("{dest}:{dest}");
         // Not `--porcelain`: its lines are for programs, and the user reads git's own.
-        let out = self.git(&["push", "--atomic", &lease, "origin", &spec])?;
+        let push = ["push", "--atomic", lease.as_str(), "origin", spec.as_str()];
+        let out = match self.local {
+            // To a remote on this machine, bytes cost nothing and CPU is all: no delta search
+            // (pack-objects tries ten objects against each of a wave's 30,000; 10 s of CPU for
+            // a 10,000-instance upgrade, 2 s without, BENCHMARKS.md "round five"). Over the
+            // network the deltas shrink the upload, so git's (and the user's) settings stay.
+            true => run_as(self.dir, self.batch_ssh, &["-c", "pack.window=0"], &push)?,
+            false => self.git(&push)?,
+        };
         if !out.success {
             return Err(RunError::Failed(self.failed(
                 format!(

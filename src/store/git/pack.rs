@@ -2,34 +2,21 @@
 //! each: a wave of 10,000 instances makes some 30,000 new objects, and as loose objects each is
 //! a file created, compressed on its own and renamed, and the push then has to read them all
 //! back to pack them again. Here they are made in memory (a mempack backend on a second handle
-//! of the cache's repository), then written as one pack with its index, which the push reuses;
+//! of the cache's repository), then written as one pack with its index ([`super::packfile`]),
+//! whose compressed objects the push sends as they are;
 //! a large wave writes a pack per 16 MiB of blobs ([`CHUNK_BYTES`]), so that memory holds one
 //! chunk of its files rather than all of them.
 //!
-//! Crash safety: nothing is on disk until the pack and its index are written whole (libgit2's
-//! indexer writes them under temporary names and renames them); the commit that names the tree
+//! Crash safety: nothing is on disk until the pack and its index are written whole (each to a
+//! temporary file renamed into place, the pack first); the commit that names the tree
 //! is made only after that. A kill before leaves at most an unused pack, which is harmless.
 
+use super::packfile;
 use crate::error::Result;
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
-
-/// The only config the staged handle reads: no delta search when packing. It cost a third of
-/// a 10,000-instance wave's time (libgit2 tries ten objects against each one), for blobs of a
-/// few KiB that zlib compresses anyway. libgit2 leaves objects over the big-file threshold out
-/// of the search, and 1.9 reads that threshold from `pack.deltaCacheSize` (a slip for
-/// `pack.bigFileThreshold`), so both are set. The cache's own config, which `git push` reads, is
-/// not changed.
-fn pack_config(dir: &Path) -> Result<git2::Config> {
-    let path = crate::store::layout::git_pack_config(dir);
-    if !path.is_file() {
-        let text = "[pack]\n\tbigFileThreshold = 1\n\tdeltaCacheSize = 1\n";
-        crate::store::write::atomic_write(&path, text.as_bytes())?;
-    }
-    Ok(git2::Config::open(&path)?)
-}
 
 /// Whether the cache holds the object, without libgit2 rescanning its pack folder on a miss
 /// (most of a wave's objects are new, and every rescan reads the folder).
@@ -49,13 +36,12 @@ pub(super) struct Staged {
 
 /// How many bytes of blobs a pack holds before the next one is begun: a 10,000-instance
 /// wave's files are some 40 MiB, held three times while packed (the blobs in memory, the
-/// objects the pack builder reads, the pack), so a chunk bounds that memory.
+/// copies read out for the pack, the pack), so a chunk bounds that memory.
 pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 impl Staged {
     pub(super) fn open(dir: &Path) -> Result<Staged> {
         let repo = Repository::open(dir)?;
-        repo.set_config(&pack_config(dir)?)?;
         {
             // Above the loose (1) and pack (2) backends: every write goes to memory.
             let odb = repo.odb()?;
@@ -115,25 +101,31 @@ impl Staged {
     }
 
     /// Writes the new objects that the cache does not hold into one pack (and its index) in
-    /// the cache's object store. Nothing is written when there is nothing new.
+    /// the cache's object store ([`super::packfile`]). Nothing is written when there is
+    /// nothing new.
     pub(super) fn write_pack(&self, main: &Repository) -> Result<()> {
         let odb = main.odb()?;
-        let mut pb = self.repo.packbuilder()?;
-        let mut count = 0usize;
+        let staged = self.repo.odb()?;
+        let mut held = Vec::new();
         for oid in &self.new.borrow().0 {
             if !known(&odb, *oid) {
-                pb.insert_object(*oid, None)?;
-                count += 1;
+                held.push((*oid, staged.read(*oid)?));
             }
         }
-        if count == 0 {
-            return Ok(());
-        }
+        let objects: Vec<packfile::Object<'_>> = held
+            .iter()
+            .map(|(id, o)| packfile::Object {
+                id: *id,
+                kind: o.kind(),
+                data: o.data(),
+            })
+            .collect();
         let dir = main.path().join("objects").join("pack");
-        pb.write(&dir, 0o444)?;
-        // The cache's handle looks packs up again on a miss; refreshing now is cheaper than
-        // the first miss of every reader.
-        odb.refresh()?;
+        if packfile::write(&dir, &objects)?.is_some() {
+            // The cache's handle looks packs up again on a miss; refreshing now is cheaper
+            // than the first miss of every reader.
+            odb.refresh()?;
+        }
         Ok(())
     }
 }
