@@ -207,11 +207,6 @@ pub fn git_clean_marker(cache: &Path) -> PathBuf {
     cache.join(".git").join("vow-checkout")
 }
 
-/// The git config vow's pack writer reads in a git store's cache (see `git::pack`).
-pub fn git_pack_config(cache: &Path) -> PathBuf {
-    cache.join(".git").join("vow-pack.config")
-}
-
 /// A git checkout's temporary sibling while it is made (`new`) or set aside (`old`):
 /// `.<cache>.<what>-<pid>`; `None` when `cache` has no file name.
 pub fn git_cache_sibling(cache: &Path, what: GitCacheSibling, pid: u32) -> Option<PathBuf> {
