@@ -135,22 +135,32 @@ fn register(index: usize) {
 
 /// Nanoseconds on a clock; 0 if it cannot be read (a thread that has ended).
 fn clock_nanos(clock: libc::clockid_t) -> u64 {
+    read_clock(clock).unwrap_or(0)
+}
+
+/// Nanoseconds on a clock, `None` if it cannot be read.
+fn read_clock(clock: libc::clockid_t) -> Option<u64> {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `t` is a valid timespec the call writes into.
     if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
-        return 0;
+        return None;
     }
-    (t.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(t.tv_nsec as u64)
+    let secs = u64::try_from(t.tv_sec).ok()?;
+    let nanos = u64::try_from(t.tv_nsec).ok()?;
+    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+/// This thread's CPU time so far, in nanoseconds; `None` if the clock cannot be read.
+pub(crate) fn thread_cpu_nanos() -> Option<u64> {
+    read_clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// This thread's CPU time so far.
 fn thread_cpu() -> u64 {
-    clock_nanos(libc::CLOCK_THREAD_CPUTIME_ID)
+    thread_cpu_nanos().unwrap_or(0)
 }
 
 /// Every registered thread's CPU time so far, by index.

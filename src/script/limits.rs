@@ -71,23 +71,8 @@ struct Budget {
 fn deadline_from_now() -> Option<Deadline> {
     let wall = Instant::now().checked_add(TIME_BUDGET)?;
     let budget = u64::try_from(TIME_BUDGET.as_nanos()).unwrap_or(u64::MAX);
-    let cpu = thread_cpu().map(|c| c.saturating_add(budget));
+    let cpu = crate::timings::thread_cpu_nanos().map(|c| c.saturating_add(budget));
     Some(Deadline { wall, cpu })
-}
-
-/// This thread's CPU time so far, in nanoseconds.
-fn thread_cpu() -> Option<u64> {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec the call writes into.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
-        return None;
-    }
-    let secs = u64::try_from(t.tv_sec).ok()?;
-    let nanos = u64::try_from(t.tv_nsec).ok()?;
-    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
 }
 
 /// The earlier of two deadlines, clock by clock.
@@ -171,7 +156,7 @@ pub(super) fn progress(ops: u64) -> Option<Dynamic> {
     let Some(end) = d.cpu else {
         return Some(OVER_TIME.into());
     };
-    let used = thread_cpu()?;
+    let used = crate::timings::thread_cpu_nanos()?;
     if used >= end {
         return Some(OVER_TIME.into());
     }
@@ -243,7 +228,7 @@ mod tests {
         REQUEST_DEADLINE.with(|d| {
             d.set(Some(Deadline {
                 wall: Instant::now(),
-                cpu: thread_cpu(),
+                cpu: crate::timings::thread_cpu_nanos(),
             }))
         });
         start();
@@ -274,9 +259,13 @@ mod tests {
         start();
         // Burn just over the budget of CPU on this thread, then the run is over time.
         let over = u64::try_from(TIME_BUDGET.as_nanos()).unwrap_or(u64::MAX);
-        let begin = thread_cpu().unwrap_or(0);
+        let begin = crate::timings::thread_cpu_nanos().unwrap_or(0);
         let mut x = 0u64;
-        while thread_cpu().unwrap_or(u64::MAX).saturating_sub(begin) <= over {
+        while crate::timings::thread_cpu_nanos()
+            .unwrap_or(u64::MAX)
+            .saturating_sub(begin)
+            <= over
+        {
             x = std::hint::black_box(x.wrapping_add(1));
         }
         assert_eq!(
