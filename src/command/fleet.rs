@@ -154,6 +154,9 @@ pub(crate) fn fleet(
     let inv = inventory(&inputs, &requests, q, sink);
     kept.keep((inputs, requests));
     let inv = inv?;
+    if format == FleetFormat::Json {
+        return crate::timings::time(Stage::Output, || stream_json(&inv, out, sink));
+    }
     let text = crate::timings::time(Stage::Output, || match format {
         FleetFormat::Human => report::fleet::human(&inv),
         FleetFormat::Json => report::fleet::json(&inv),
@@ -162,6 +165,16 @@ pub(crate) fn fleet(
         FleetFormat::Html => report::html::fleet(&inv),
     });
     sink.emit(&text, out)?;
+    Ok(exit::OK)
+}
+
+/// The JSON inventory written as it is serialized, to `out` (atomically) or stdout.
+fn stream_json(inv: &Inventory, out: Option<&Path>, sink: &mut Sink) -> Result<i32> {
+    match out {
+        Some(p) => crate::store::write::atomic_write_with(p, |w| report::fleet::write_json(inv, w))
+            .map_err(|e| Error::Store(format!("cannot write {}: {e:#}", p.display())))?,
+        None => sink.out_with(|w| report::fleet::write_json(inv, w))?,
+    }
     Ok(exit::OK)
 }
 

@@ -143,13 +143,13 @@ fn load_filtered(
     findings.extend(f);
     findings.extend(policy::waiver_findings(&policy, now));
     let destinations = load_destinations(&ws, &mut findings);
-    let index = request::PromiseIndex::new(&promises);
-    let (docs, read_findings) = crate::source::read_documents_with(&ws.root, request_files, |d| {
-        request::LoadedDoc::new(d, &promises, &index).only(mine)
-    });
-    let requests_digest = digest_docs(&docs);
-    let (requests, mut parse_findings) = request::parse_all(docs);
-    crate::source::locate::locate_fields(&ws.root, parse_findings.iter_mut().collect());
+    // The requests and the store do not depend on each other: read side by side, so that
+    // neither's serial parts (listing, sorting, joining) leave a core idle. Each side is the
+    // same whatever the other does, so the result does not depend on the schedule.
+    let ((requests_digest, requests, read_findings, parse_findings), store) = rayon::join(
+        || read_requests(&ws, request_files, &promises, mine),
+        || store::read_to(&ws.store, &ws.root, depth),
+    );
     let unread_requests = listing
         .iter()
         .chain(&read_findings)
@@ -163,7 +163,6 @@ fn load_filtered(
     findings.extend(listing);
     findings.extend(read_findings);
     findings.extend(parse_findings);
-    let store = store::read_to(&ws.store, &ws.root, depth);
     findings.extend(store.findings.iter().cloned());
     // A shard sees part of the fleet: whether a waiver matches nothing is not its to say.
     // (Without waivers there is nothing to match, and a large fleet is not walked again.)
@@ -208,6 +207,24 @@ fn load_filtered(
         digests,
     };
     (catalogue, requests)
+}
+
+/// The requests of `request_files` that `mine` keeps, parsed: the digest of every document
+/// read, the requests, and the findings of reading and of parsing.
+fn read_requests(
+    ws: &Workspace,
+    request_files: &[std::path::PathBuf],
+    promises: &[Promise],
+    mine: &(dyn Fn(&InstanceRef) -> bool + Sync),
+) -> (String, Vec<Request>, Vec<Finding>, Vec<Finding>) {
+    let index = request::PromiseIndex::new(promises);
+    let (docs, read_findings) = crate::source::read_documents_with(&ws.root, request_files, |d| {
+        request::LoadedDoc::new(d, promises, &index).only(mine)
+    });
+    let requests_digest = digest_docs(&docs);
+    let (requests, mut parse_findings) = request::parse_all(docs);
+    crate::source::locate::locate_fields(&ws.root, parse_findings.iter_mut().collect());
+    (requests_digest, requests, read_findings, parse_findings)
 }
 
 /// Every instance of the fleet once, with its labels: its request's, else those its binding

@@ -11,6 +11,13 @@ pub fn json(inv: &Inventory) -> String {
     s
 }
 
+/// Writes the JSON of [`json`] to `w` as it is serialized: a 100k fleet's 100 MB is never one
+/// string in memory (the same bytes: serde_json's pretty writer is what `to_string_pretty` uses).
+pub fn write_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, inv)?;
+    w.write_all(b"\n")
+}
+
 /// A reason as written in every format.
 pub fn reason(r: Reason) -> &'static str {
     match r {
