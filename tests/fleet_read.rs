@@ -193,3 +193,30 @@ fn the_summary_read_gives_the_same_inventory_without_compliance() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, json);
 }
+
+/// `vow fleet --format json --out FILE` streams the inventory into its file as it is serialized
+/// (never one string in memory), and builds the entries in parallel: the file is the same bytes
+/// as the report made from the full read, with one thread or four, with or without compliance.
+#[test]
+fn the_streamed_json_file_is_the_same_bytes_as_the_full_read_at_any_thread_count() {
+    let root = repo();
+    let full = full(&root);
+    let dir = tempfile::tempdir().unwrap();
+    for no_compliance in [false, true] {
+        let want = fleet_json(&full, no_compliance);
+        assert!(want.contains("\"instances\""));
+        for jobs in ["1", "4"] {
+            let out = dir.path().join(format!("fleet-{jobs}-{no_compliance}.json"));
+            let mut args = vec!["-j", jobs, "fleet", "--now", NOW, "--format", "json"];
+            args.extend(["--out", out.to_str().unwrap()]);
+            if no_compliance {
+                args.push("--no-compliance");
+            }
+            let (code, stdout, err) = vow_example(&args);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(stdout, "", "the report went to the file");
+            let written = std::fs::read_to_string(&out).unwrap();
+            assert_eq!(written, want, "-j {jobs}, no_compliance={no_compliance}");
+        }
+    }
+}
