@@ -212,8 +212,8 @@ fn emit_plan(
     leftovers: &mut Leftovers,
 ) -> Result<i32> {
     let diff = contents && (opts.diff || folds_diffs(opts.format));
-    let plan = crate::timings::time(Stage::Plan, || {
-        plan::build(
+    let mut plan = crate::timings::time(Stage::Plan, || {
+        plan::build_unsealed(
             inputs,
             evaluated,
             &PlanOptions {
@@ -223,12 +223,7 @@ fn emit_plan(
         )
     });
     let output_span = crate::timings::start(Stage::Output);
-    // The JSON plan is streamed, never built as one string: at a million requests it is 1.7 GB.
-    if let Some(out) = &opts.out {
-        crate::store::write::atomic_write_with(out, |w| plan::write_json(&plan, w)).map_err(
-            |e| Error::Store(format!("cannot write the plan to {}: {e:#}", out.display())),
-        )?;
-    }
+    let json = write_plan(&mut plan, opts.out.as_deref(), opts.format)?;
     let diffs = if diff {
         plan::unified_diffs(&inputs.ws.store, evaluated, &plan.changes)
     } else {
@@ -236,7 +231,10 @@ fn emit_plan(
     };
     match opts.format {
         PlanFormat::Human => sink.out(&report::human::plan(&plan, &diffs))?,
-        PlanFormat::Json => sink.out_with(|w| plan::write_json(&plan, w))?,
+        PlanFormat::Json => match json {
+            Some(mut file) => sink.out_with(|w| std::io::copy(&mut file, w).map(|_| ()))?,
+            None => sink.out_with(|w| plan::write_json(&plan, w))?,
+        },
         PlanFormat::Markdown => sink.out(&report::plan_markdown::render(
             &plan,
             &diffs,
@@ -265,4 +263,29 @@ fn emit_plan(
     } else {
         exit::OK
     })
+}
+
+/// Gives the plan its id, writing it once: to `--out` when there is one, or else, for a JSON
+/// stdout, to a temporary file (stdout cannot be patched once written); the written file comes
+/// back for the copy to stdout. Other formats, or no temporary file, hash it in a pass of its
+/// own. The JSON plan is streamed, never built as one string: at a million requests it is 1.7 GB.
+fn write_plan(
+    plan: &mut plan::Plan,
+    out: Option<&std::path::Path>,
+    format: PlanFormat,
+) -> Result<Option<std::fs::File>> {
+    let file = match out {
+        Some(path) => Some(plan::write_sealed(plan, path).map_err(|e| {
+            Error::Store(format!(
+                "cannot write the plan to {}: {e:#}",
+                path.display()
+            ))
+        })?),
+        None if format == PlanFormat::Json => plan::write_sealed_temporary(plan),
+        None => None,
+    };
+    if plan.plan_id.is_empty() {
+        plan::seal(plan);
+    }
+    Ok(file.filter(|_| format == PlanFormat::Json))
 }

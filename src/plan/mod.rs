@@ -9,6 +9,7 @@ mod diff;
 mod file;
 mod layout;
 mod read;
+mod seal;
 mod shard;
 pub mod timing;
 pub mod waves;
@@ -18,6 +19,7 @@ pub use counts::{ActionCounts, Counts};
 pub use diff::{classify, unified_diffs, FileDiff};
 pub use file::*;
 pub use read::read_verified;
+pub use seal::{write_sealed, write_sealed_temporary};
 pub use shard::{merge, Partial, Shard};
 
 use crate::diag::{self, Finding};
@@ -34,8 +36,16 @@ pub struct PlanOptions {
     pub now: Option<DateTime<Utc>>,
 }
 
-/// Builds the plan from evaluated requests.
+/// Builds the plan from evaluated requests, its id included.
 pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
+    let mut plan = build_unsealed(catalogue, evaluated, opts);
+    seal(&mut plan);
+    plan
+}
+
+/// Builds the plan without its id (`plan_id` empty): for a caller that writes the plan with
+/// [`write_sealed`], which computes the id as it writes, or that needs only the waves.
+pub fn build_unsealed(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions) -> Plan {
     let wanted = |p: &str| opts.promise.as_deref().is_none_or(|w| w == p);
     let evaluated: Vec<&Evaluated> = evaluated.iter().filter(|e| wanted(&e.id.promise)).collect();
     let (changes, held) = hold_deletes(catalogue, classify(catalogue, &evaluated, &wanted));
@@ -64,7 +74,7 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
     let summary = summary(&evaluated, &changes, &assigned, &blocked, &findings);
     let held: std::collections::HashSet<&crate::model::InstanceRef> =
         assigned.held.iter().map(|h| &h.instance).collect();
-    let mut plan = Plan {
+    Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
         kind: PlanKind::Apply,
@@ -95,9 +105,13 @@ pub fn build(catalogue: &Catalogue, evaluated: &[Evaluated], opts: &PlanOptions)
             .filter(|c| c.action != Action::Unchanged && !held.contains(&c.id))
             .collect(),
         findings,
-    };
-    plan.plan_id = plan_id(&plan);
-    plan
+    }
+}
+
+/// Sets the plan's id by hashing its JSON text as it is serialised (one pass, nothing written).
+pub fn seal(plan: &mut Plan) {
+    plan.plan_id.clear();
+    plan.plan_id = plan_id(plan);
 }
 
 /// The workspace's findings about the planned Promises (or about no instance), then the

@@ -293,4 +293,30 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_plan_written_once_is_the_two_pass_plan_byte_for_byte() {
+        for want in [apply_plan(), rollback_plan()] {
+            let mut plan = want.clone();
+            plan.plan_id.clear();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("out").join("plan.json");
+            let mut file = crate::plan::write_sealed(&mut plan, &path).unwrap();
+            assert_eq!(plan.plan_id, want.plan_id);
+            let mut copied = String::new();
+            std::io::Read::read_to_string(&mut file, &mut copied).unwrap();
+            assert_eq!(copied, to_json(&want));
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), to_json(&want));
+            assert_eq!(read_verified(&path).unwrap(), want);
+            // The stdout path: an unnamed temporary file, the same bytes.
+            plan.plan_id.clear();
+            let mut temporary = crate::plan::write_sealed_temporary(&mut plan).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut temporary, &mut text).unwrap();
+            assert_eq!(text, to_json(&want));
+            // Nothing but the plan is left in the folder.
+            let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+            assert_eq!(names.len(), 1);
+        }
+    }
 }
