@@ -206,7 +206,9 @@ fn the_streamed_json_file_is_the_same_bytes_as_the_full_read_at_any_thread_count
         let want = fleet_json(&full, no_compliance);
         assert!(want.contains("\"instances\""));
         for jobs in ["1", "4"] {
-            let out = dir.path().join(format!("fleet-{jobs}-{no_compliance}.json"));
+            let out = dir
+                .path()
+                .join(format!("fleet-{jobs}-{no_compliance}.json"));
             let mut args = vec!["-j", jobs, "fleet", "--now", NOW, "--format", "json"];
             args.extend(["--out", out.to_str().unwrap()]);
             if no_compliance {
