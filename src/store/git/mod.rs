@@ -385,42 +385,42 @@ impl GitStore {
         )
     }
 
-    /// Builds the wave's tree on `parent`'s, its new blobs and trees made in memory and
-    /// written to the cache as one pack (see [`pack`]); returns the tree's id and, for each
-    /// operation, whether it leaves its path as it was (the same bytes written again).
+    /// Builds the wave's tree on `parent`'s, its new blobs written straight into packs and
+    /// its new trees made in memory and added to the last (see [`pack`]); returns the tree's
+    /// id and, for each operation, whether it leaves its path as it was (the same bytes
+    /// written again).
     fn write_tree(
         &self,
         parent: Option<&git2::Commit<'_>>,
         ops: &[Op],
     ) -> Result<(Oid, Vec<bool>)> {
-        let mut staged = pack::Staged::open(&self.dir)?;
+        let odb = self.repo.odb()?;
+        let mut staged = pack::Staged::open(&self.dir, &self.repo)?;
         let old_tree = parent.map(|c| c.tree()).transpose()?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         let mut same = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
                 Op::Write { path, bytes } => {
-                    let blob = staged.blob(bytes)?;
-                    crash::point("blob");
+                    let blob = packfile::blob_id(bytes)?;
                     let old = old_tree
                         .as_ref()
                         .and_then(|t| t.get_path(Path::new(path)).ok());
-                    same.push(old.is_some_and(|e| {
+                    let unchanged = old.is_some_and(|e| {
                         e.id() == blob && e.filemode() == i32::from(git2::FileMode::Blob)
-                    }));
+                    });
+                    // An unchanged file's blob is the parent's: in the cache already.
+                    if !unchanged {
+                        staged.blob(&odb, blob, bytes)?;
+                    }
+                    crash::point("blob");
+                    same.push(unchanged);
                     update.upsert(path.as_str(), blob, git2::FileMode::Blob);
                 }
                 Op::Remove { path } => {
                     same.push(false);
                     update.remove(path.as_str());
                 }
-            }
-            // A large wave's blobs go to disk a pack at a time, so that memory holds one
-            // chunk of them, not the wave's (the packs are written whole before the commit
-            // that needs them, as the last one is).
-            if staged.held() >= pack::CHUNK_BYTES {
-                staged.write_pack(&self.repo)?;
-                staged = pack::Staged::open(&self.dir)?;
             }
         }
         let base = match parent {
@@ -431,9 +431,8 @@ impl GitStore {
             }
         };
         let tree_id = update.create_updated(staged.repo(), &base)?;
-        let tree = staged.repo().find_tree(tree_id)?;
-        staged.note_new_trees(&self.repo, &tree)?;
-        staged.write_pack(&self.repo)?;
+        drop(base);
+        staged.finish(&odb, tree_id)?;
         crash::point("tree");
         Ok((tree_id, same))
     }
@@ -538,9 +537,19 @@ impl Store for GitStore {
 /// libgit2 maps the packs it reads into memory up to 8 GiB by default, and caches the trees it
 /// reads up to 256 MiB: a large store's packs and trees then count as the process's memory.
 /// 64 MiB of maps (in 8 MiB windows) and a 16 MiB cache are enough for a wave's lookups.
+///
+/// Two checks of libgit2's are turned off here, as git itself does not make them either:
+/// "strict object creation" (a tree may name only objects the writing handle can see), because
+/// a wave's blobs are packed by vow, not through libgit2 (see [`pack`]), and every one is in a
+/// pack written before the tree that names it; and "strict hash verification" (every object
+/// read is hashed again with the collision-detecting SHA-1), which was some 6 % of a 10k
+/// apply's CPU (the wave's tree lookups of objects vow itself wrote; BENCHMARKS.md, "round
+/// six"). `git fsck` still checks the store, and a push still has git check what it sends.
 fn bound_pack_maps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        git2::opts::strict_object_creation(false);
+        git2::opts::strict_hash_verification(false);
         // SAFETY: libgit2's global options are set once, before this process's first
         // repository is opened (`Once`), so no other libgit2 call runs at the same time.
         let set = unsafe {

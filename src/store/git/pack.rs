@@ -1,46 +1,52 @@
-//! Writing a wave's new objects (blobs, trees) into one packfile instead of one loose object
+//! Writing a wave's new objects (blobs, trees) into packfiles instead of one loose object
 //! each: a wave of 10,000 instances makes some 30,000 new objects, and as loose objects each is
 //! a file created, compressed on its own and renamed, and the push then has to read them all
-//! back to pack them again. Here they are made in memory (a mempack backend on a second handle
-//! of the cache's repository), then written as one pack with its index ([`super::packfile`]),
-//! whose compressed objects the push sends as they are;
-//! a large wave writes a pack per 16 MiB of blobs ([`CHUNK_BYTES`]), so that memory holds one
-//! chunk of its files rather than all of them.
+//! back to pack them again.
 //!
-//! Crash safety: nothing is on disk until the pack and its index are written whole (each to a
+//! Blobs never pass through libgit2: each is hashed with plain SHA-1 ([`packfile::blob_id`])
+//! and compressed straight into the pack being built ([`packfile::Writer`]), so memory holds
+//! the compressed pack rather than the wave's files, and a large wave writes a pack each
+//! [`CHUNK_BYTES`] of it. Only the trees are made by libgit2 (its tree updater, on a second
+//! handle of the cache whose writes go to a mempack), then copied into the last pack. The tree
+//! updater names blobs it cannot see in that handle, which libgit2 allows only with its
+//! "strict object creation" check off; vow turns it off once per process (see
+//! `super::bound_pack_maps`): every blob a tree names is in a pack written before the tree's.
+//!
+//! Crash safety: nothing is on disk until a pack and its index are written whole (each to a
 //! temporary file renamed into place, the pack first); the commit that names the tree
-//! is made only after that. A kill before leaves at most an unused pack, which is harmless.
+//! is made only after the last pack. A kill before leaves at most unused packs, which are
+//! harmless.
 
 use super::packfile;
 use crate::error::Result;
-use git2::{ObjectType, Oid, Repository, Tree};
-use std::cell::RefCell;
+use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::HashSet;
 use std::path::Path;
 
 /// Whether the cache holds the object, without libgit2 rescanning its pack folder on a miss
 /// (most of a wave's objects are new, and every rescan reads the folder).
-fn known(odb: &git2::Odb<'_>, oid: Oid) -> bool {
+fn known(odb: &Odb<'_>, oid: Oid) -> bool {
     odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH)
 }
 
-/// A second handle on the cache whose writes go to memory until [`Staged::write_pack`].
+/// A wave's objects on their way into the cache's packs.
 pub(super) struct Staged {
+    /// A second handle on the cache whose writes (the trees) go to memory.
     repo: Repository,
-    /// The new objects so far, in the order made, and the set of them (a cell: the trees and
-    /// blobs borrowed from `repo` stay alive while objects are noted).
-    new: RefCell<(Vec<Oid>, HashSet<Oid>)>,
-    /// The bytes of the blobs made so far.
-    held: usize,
+    /// The pack being filled.
+    pack: packfile::Writer,
+    /// The objects put into this wave's packs so far (a blob written twice goes in once).
+    added: HashSet<Oid>,
+    /// Where the packs go.
+    pack_dir: std::path::PathBuf,
 }
 
-/// How many bytes of blobs a pack holds before the next one is begun: a 10,000-instance
-/// wave's files are some 40 MiB, held three times while packed (the blobs in memory, the
-/// copies read out for the pack, the pack), so a chunk bounds that memory.
+/// How many compressed bytes a pack holds before it is written and the next one begun, so
+/// that memory holds one chunk of a large wave rather than all of it.
 pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 impl Staged {
-    pub(super) fn open(dir: &Path) -> Result<Staged> {
+    pub(super) fn open(dir: &Path, main: &Repository) -> Result<Staged> {
         let repo = Repository::open(dir)?;
         {
             // Above the loose (1) and pack (2) backends: every write goes to memory.
@@ -50,8 +56,9 @@ impl Staged {
         }
         Ok(Staged {
             repo,
-            new: RefCell::default(),
-            held: 0,
+            pack: packfile::Writer::new(),
+            added: HashSet::new(),
+            pack_dir: main.path().join("objects").join("pack"),
         })
     }
 
@@ -59,73 +66,51 @@ impl Staged {
         &self.repo
     }
 
-    /// Makes a blob in memory and returns its id.
-    pub(super) fn blob(&mut self, bytes: &[u8]) -> Result<Oid> {
-        let oid = self.repo.blob(bytes)?;
-        self.note(oid);
-        self.held += bytes.len();
-        Ok(oid)
-    }
-
-    /// The bytes of blobs made since this handle was opened.
-    pub(super) fn held(&self) -> usize {
-        self.held
-    }
-
-    fn note(&self, oid: Oid) {
-        let mut new = self.new.borrow_mut();
-        if new.1.insert(oid) {
-            new.0.push(oid);
+    /// Compresses the blob `oid` of `bytes` ([`packfile::blob_id`]) into the pack, unless the
+    /// cache (`odb`) or this wave holds it already.
+    pub(super) fn blob(&mut self, odb: &Odb<'_>, oid: Oid, bytes: &[u8]) -> Result<()> {
+        if !self.added.contains(&oid) && !known(odb, oid) {
+            self.pack.add(oid, ObjectType::Blob, bytes)?;
+            self.added.insert(oid);
         }
-    }
-
-    /// Notes the trees of `tree` that the cache does not hold yet: the tree itself and, under
-    /// it, only the subtrees that are new (an unchanged subtree is in the cache already, and so
-    /// is everything under it).
-    pub(super) fn note_new_trees(&self, main: &Repository, tree: &Tree<'_>) -> Result<()> {
-        let odb = main.odb()?;
-        if known(&odb, tree.id()) {
-            return Ok(());
-        }
-        let mut todo = vec![tree.id()];
-        while let Some(id) = todo.pop() {
-            self.note(id);
-            let t = self.repo.find_tree(id)?;
-            for entry in t.iter() {
-                if entry.kind() == Some(ObjectType::Tree) && !known(&odb, entry.id()) {
-                    todo.push(entry.id());
-                }
-            }
+        if self.pack.len() >= CHUNK_BYTES {
+            self.flush(odb)?;
         }
         Ok(())
     }
 
-    /// Writes the new objects that the cache does not hold into one pack (and its index) in
-    /// the cache's object store ([`super::packfile`]). Nothing is written when there is
-    /// nothing new.
-    pub(super) fn write_pack(&self, main: &Repository) -> Result<()> {
-        let odb = main.odb()?;
-        let staged = self.repo.odb()?;
-        let mut held = Vec::new();
-        for oid in &self.new.borrow().0 {
-            if !known(&odb, *oid) {
-                held.push((*oid, staged.read(*oid)?));
-            }
-        }
-        let objects: Vec<packfile::Object<'_>> = held
-            .iter()
-            .map(|(id, o)| packfile::Object {
-                id: *id,
-                kind: o.kind(),
-                data: o.data(),
-            })
-            .collect();
-        let dir = main.path().join("objects").join("pack");
-        if packfile::write(&dir, &objects)?.is_some() {
+    /// Writes the pack filled so far (if any) and begins the next.
+    fn flush(&mut self, odb: &Odb<'_>) -> Result<()> {
+        let pack = std::mem::replace(&mut self.pack, packfile::Writer::new());
+        if pack.finish(&self.pack_dir)?.is_some() {
             // The cache's handle looks packs up again on a miss; refreshing now is cheaper
             // than the first miss of every reader.
             odb.refresh()?;
         }
         Ok(())
+    }
+
+    /// Adds the trees of `tree` that the cache does not hold yet (the tree itself and, under
+    /// it, only the subtrees that are new: an unchanged subtree is in the cache already, and so
+    /// is everything under it), then writes the last pack.
+    pub(super) fn finish(&mut self, odb: &Odb<'_>, tree: Oid) -> Result<()> {
+        {
+            let staged = self.repo.odb()?;
+            let mut todo = vec![tree];
+            while let Some(id) = todo.pop() {
+                if known(odb, id) || !self.added.insert(id) {
+                    continue;
+                }
+                let object = staged.read(id)?;
+                self.pack.add(id, ObjectType::Tree, object.data())?;
+                let t = self.repo.find_tree(id)?;
+                for entry in t.iter() {
+                    if entry.kind() == Some(ObjectType::Tree) {
+                        todo.push(entry.id());
+                    }
+                }
+            }
+        }
+        self.flush(odb)
     }
 }

@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// One object of the pack: its id, kind and bytes (as git hashes them, without the header).
+#[cfg(test)]
 pub(super) struct Object<'a> {
     pub id: Oid,
     pub kind: ObjectType,
@@ -60,42 +61,92 @@ fn header(code: u8, size: usize) -> Vec<u8> {
 
 /// Writes `objects` as one pack and its index into `pack_dir`, named by the pack's checksum
 /// as git names packs. Returns that name's hash (hex). Nothing is written for no objects.
+#[cfg(test)]
 pub(super) fn write(pack_dir: &Path, objects: &[Object<'_>]) -> Result<Option<String>> {
-    if objects.is_empty() {
-        return Ok(None);
-    }
-    let count = u32::try_from(objects.len())
-        .map_err(|_| Error::Git("too many objects for one pack; report this as a bug".into()))?;
-    let mut pack = Vec::new();
-    pack.extend_from_slice(b"PACK");
-    pack.extend_from_slice(&2u32.to_be_bytes());
-    pack.extend_from_slice(&count.to_be_bytes());
-    let mut entries = Vec::with_capacity(objects.len());
+    let mut pack = Writer::new();
     for obj in objects {
-        let offset = pack.len() as u64;
-        let start = pack.len();
-        pack.extend_from_slice(&header(type_code(obj.kind)?, obj.data.len()));
+        pack.add(obj.id, obj.kind, obj.data)?;
+    }
+    pack.finish(pack_dir)
+}
+
+/// A pack being built in memory, one object at a time: each is compressed as it is added, so
+/// memory holds the compressed pack, not the objects (a wave's blobs are handed over one by
+/// one and dropped by the caller; see `super::pack`).
+pub(super) struct Writer {
+    pack: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+impl Writer {
+    pub(super) fn new() -> Writer {
+        let mut pack = Vec::new();
+        pack.extend_from_slice(b"PACK");
+        pack.extend_from_slice(&2u32.to_be_bytes());
+        // The object count, filled in by `finish` once known.
+        pack.extend_from_slice(&0u32.to_be_bytes());
+        Writer {
+            pack,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The bytes of the pack so far (compressed).
+    pub(super) fn len(&self) -> usize {
+        self.pack.len()
+    }
+
+    /// Appends one object: its header, then its bytes deflated at zlib's fastest level.
+    pub(super) fn add(&mut self, id: Oid, kind: ObjectType, data: &[u8]) -> Result<()> {
+        let start = self.pack.len();
+        let mut pack = std::mem::take(&mut self.pack);
+        pack.extend_from_slice(&header(type_code(kind)?, data.len()));
         let mut z = flate2::write::ZlibEncoder::new(pack, flate2::Compression::fast());
-        let zipped = z.write_all(obj.data).and_then(|()| z.finish());
-        pack = zipped.map_err(|e| Error::Git(format!("cannot compress an object: {e}")))?;
+        let zipped = z.write_all(data).and_then(|()| z.finish());
+        self.pack = zipped.map_err(|e| Error::Git(format!("cannot compress an object: {e}")))?;
         let mut crc = flate2::Crc::new();
-        crc.update(pack.get(start..).unwrap_or_default());
-        let mut id = [0u8; 20];
-        id.copy_from_slice(obj.id.as_bytes());
-        entries.push(Entry {
-            id,
-            offset,
+        crc.update(self.pack.get(start..).unwrap_or_default());
+        let mut raw = [0u8; 20];
+        raw.copy_from_slice(id.as_bytes());
+        self.entries.push(Entry {
+            id: raw,
+            offset: start as u64,
             crc: crc.sum(),
         });
+        Ok(())
     }
-    let checksum: [u8; 20] = Sha1::digest(&pack).into();
-    pack.extend_from_slice(&checksum);
-    let index = index(&mut entries, &checksum);
-    let name = hex(&checksum);
-    let base = pack_dir.join(format!("pack-{name}"));
-    crate::store::write::atomic_write(&base.with_extension("pack"), &pack)?;
-    crate::store::write::atomic_write(&base.with_extension("idx"), &index)?;
-    Ok(Some(name))
+
+    /// Writes the pack and its index into `pack_dir`, named by the pack's checksum as git names
+    /// packs, and returns that name's hash (hex). Nothing is written for no objects.
+    pub(super) fn finish(mut self, pack_dir: &Path) -> Result<Option<String>> {
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        let count = u32::try_from(self.entries.len()).map_err(|_| {
+            Error::Git("too many objects for one pack; report this as a bug".into())
+        })?;
+        if let Some(slot) = self.pack.get_mut(8..12) {
+            slot.copy_from_slice(&count.to_be_bytes());
+        }
+        let checksum: [u8; 20] = Sha1::digest(&self.pack).into();
+        self.pack.extend_from_slice(&checksum);
+        let index = index(&mut self.entries, &checksum);
+        let name = hex(&checksum);
+        let base = pack_dir.join(format!("pack-{name}"));
+        crate::store::write::atomic_write(&base.with_extension("pack"), &self.pack)?;
+        crate::store::write::atomic_write(&base.with_extension("idx"), &index)?;
+        Ok(Some(name))
+    }
+}
+
+/// The id git gives a blob of `bytes`: the SHA-1 of `blob <size>\0` and the bytes (plain
+/// SHA-1, as git computes ids; libgit2's collision-detecting SHA-1 is several times slower).
+pub(super) fn blob_id(bytes: &[u8]) -> Result<Oid> {
+    let mut h = Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    let digest: [u8; 20] = h.finalize().into();
+    Ok(Oid::from_bytes(&digest)?)
 }
 
 /// The version 2 index of a pack: fan-out table, sorted ids, CRCs, offsets (those past 2 GiB
@@ -187,6 +238,16 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+        }
+    }
+
+    /// vow's blob ids are the ids git gives the same bytes (plain SHA-1 of header and bytes).
+    #[test]
+    fn blob_ids_are_gits() {
+        let big = "kind: ConfigMap\n".repeat(5000);
+        for bytes in [&b""[..], b"x", big.as_bytes()] {
+            let want = Oid::hash_object(ObjectType::Blob, bytes).unwrap();
+            assert_eq!(blob_id(bytes).unwrap(), want);
         }
     }
 
