@@ -1,6 +1,7 @@
 //! vow-floor: the floor under `vow check` for bench/shapes.sh.
 //!
 //!     vow-floor INPUT RULE.yaml...
+//!     vow-floor plan REQUESTS_DIR PROMISES_DIR RULES_DIR   (see plan.rs: the floor of `vow plan`)
 //!
 //! Does what `vow check` must do for the example fleet's requests, with vow's own crates and
 //! nothing else: read INPUT (one `.ndjson`/`.jsonl` file, one `.json` file holding an array or a
@@ -39,8 +40,13 @@ struct Rule {
     ast: AST,
 }
 
+mod plan;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "plan") {
+        return plan::main(&args[1..]);
+    }
     let Some((input, rules)) = args.split_first() else {
         eprintln!("usage: vow-floor INPUT RULE.yaml...");
         std::process::exit(2);
