@@ -58,12 +58,20 @@ pub fn main(args: &[String]) {
     let totals = texts
         .par_iter()
         .map(|(_, text)| one(&engine, &promises, &rules, text))
-        .reduce(|| [0; 4], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]);
+        .reduce(
+            || [0; 4],
+            |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]],
+        );
     let [documents, files, rejected, denials] = totals;
     println!("documents={documents} files={files} rejected={rejected} denials={denials}");
     if std::env::var_os("FLOOR_STAGES").is_some() && documents > 0 {
         let us = |i: usize| CPU[i].load(Ordering::Relaxed) as f64 / 1e3 / documents as f64;
-        eprintln!("steps {:.1} µs  render {:.1} µs  rules {:.1} µs per request", us(0), us(1), us(2));
+        eprintln!(
+            "steps {:.1} µs  render {:.1} µs  rules {:.1} µs per request",
+            us(0),
+            us(1),
+            us(2)
+        );
     }
 }
 
@@ -77,9 +85,13 @@ fn engine() -> Engine {
         })
     };
     e.register_fn("reject", move |_: ImmutableString| said(true));
-    e.register_fn("reject", move |_: ImmutableString, _: ImmutableString| said(true));
+    e.register_fn("reject", move |_: ImmutableString, _: ImmutableString| {
+        said(true)
+    });
     e.register_fn("deny", move |_: ImmutableString| said(false));
-    e.register_fn("deny", move |_: ImmutableString, _: ImmutableString| said(false));
+    e.register_fn("deny", move |_: ImmutableString, _: ImmutableString| {
+        said(false)
+    });
     e.register_fn("warn", |_: ImmutableString| {});
     e.register_fn("warn", |_: ImmutableString, _: ImmutableString| {});
     e.register_fn("output", |path: ImmutableString, doc: Dynamic| {
@@ -98,7 +110,9 @@ fn engine() -> Engine {
     e.register_fn("matches", |s: &str, p: &str| {
         REGEX.with(|c| {
             let mut c = c.borrow_mut();
-            let re = c.entry(p.to_string()).or_insert_with(|| regex::Regex::new(p).unwrap());
+            let re = c
+                .entry(p.to_string())
+                .or_insert_with(|| regex::Regex::new(p).unwrap());
             re.is_match(s)
         })
     });
@@ -114,7 +128,12 @@ fn slug(s: &str) -> String {
             out.push('-');
         }
     }
-    out.trim_matches('-').chars().take(63).collect::<String>().trim_end_matches('-').to_string()
+    out.trim_matches('-')
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
 }
 
 fn version_cmp(a: &str, b: &str) -> i64 {
@@ -133,29 +152,46 @@ fn yaml(path: &Path) -> Value {
 fn script(engine: &Engine, dir: &Path, spec: &Value) -> AST {
     let text = match (spec["script"].as_str(), spec["file"].as_str()) {
         (Some(s), _) => s.to_string(),
-        (None, Some(f)) => std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| super::die(&dir.join(f), e)),
+        (None, Some(f)) => {
+            std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| super::die(&dir.join(f), e))
+        }
         _ => super::die(dir, "a step or rule without script or file"),
     };
     engine.compile(&text).unwrap_or_else(|e| super::die(dir, e))
 }
 
 fn load_promises(engine: &Engine, dir: &Path) -> Vec<Promise> {
-    let mut dirs: Vec<_> = std::fs::read_dir(dir).unwrap_or_else(|e| super::die(dir, e)).filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| super::die(dir, e))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     dirs.sort();
     let mut out = Vec::new();
     for d in dirs.iter().filter(|d| d.join("promise.yaml").is_file()) {
         let p = yaml(&d.join("promise.yaml"));
         let crd = &p["spec"]["api"]["spec"];
-        let pipelines = p["spec"]["workflows"]["resource"]["configure"].as_array().cloned().unwrap_or_default();
+        let pipelines = p["spec"]["workflows"]["resource"]["configure"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let steps = pipelines
             .iter()
             .flat_map(|pl| pl["spec"]["rhai"].as_array().cloned().unwrap_or_default())
             .map(|s| script(engine, d, &s))
             .collect();
         out.push(Promise {
-            name: p["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-            kind: crd["names"]["kind"].as_str().unwrap_or_default().to_string(),
-            version: p["metadata"]["labels"]["kratix.io/promise-version"].as_str().unwrap_or_default().into(),
+            name: p["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            kind: crd["names"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            version: p["metadata"]["labels"]["kratix.io/promise-version"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
             schema: crd["versions"][0]["schema"]["openAPIV3Schema"].clone(),
             steps,
         });
@@ -164,21 +200,39 @@ fn load_promises(engine: &Engine, dir: &Path) -> Vec<Promise> {
 }
 
 fn load_rules(engine: &Engine, dir: &Path) -> Vec<Rule> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap_or_else(|e| super::die(dir, e)).filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| super::die(dir, e))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "yaml")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "yaml"))
+    {
         let text = std::fs::read_to_string(f).unwrap_or_else(|e| super::die(f, e));
         for doc in serde_yaml::Deserializer::from_str(&text) {
-            let doc: Value = serde::Deserialize::deserialize(doc).unwrap_or_else(|e| super::die(f, e));
+            let doc: Value =
+                serde::Deserialize::deserialize(doc).unwrap_or_else(|e| super::die(f, e));
             if doc["kind"] != "Rule" {
                 continue;
             }
             let spec = &doc["spec"];
             let m = &spec["match"];
             out.push(Rule {
-                promises: m["promises"].as_array().map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect()),
-                labels: m["selector"]["matchLabels"].as_object().map(|l| l.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default(),
+                promises: m["promises"].as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(String::from))
+                        .collect()
+                }),
+                labels: m["selector"]["matchLabels"]
+                    .as_object()
+                    .map(|l| {
+                        l.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 outputs: spec["on"] == "outputs",
                 ast: script(engine, f.parent().unwrap_or(dir), spec),
             });
@@ -189,7 +243,9 @@ fn load_rules(engine: &Engine, dir: &Path) -> Vec<Rule> {
 
 /// The schema's defaults filled in where the request leaves a field out (as vow's defaulting).
 fn defaults(schema: &Value, v: &mut Value) {
-    let (Some(props), Some(obj)) = (schema["properties"].as_object(), v.as_object_mut()) else { return };
+    let (Some(props), Some(obj)) = (schema["properties"].as_object(), v.as_object_mut()) else {
+        return;
+    };
     for (k, s) in props {
         if !obj.contains_key(k) {
             if let Some(d) = s.get("default") {
@@ -206,10 +262,17 @@ fn convert(v: &Value) -> Dynamic {
     match v {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => (*b).into(),
-        Value::Number(n) => n.as_i64().map(Dynamic::from_int).unwrap_or_else(|| n.as_f64().unwrap_or(0.0).into()),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Dynamic::from_int)
+            .unwrap_or_else(|| n.as_f64().unwrap_or(0.0).into()),
         Value::String(s) => s.as_str().into(),
         Value::Array(a) => Dynamic::from_array(a.iter().map(convert).collect()),
-        Value::Object(m) => Dynamic::from_map(m.iter().map(|(k, v)| (k.as_str().into(), convert(v))).collect()),
+        Value::Object(m) => Dynamic::from_map(
+            m.iter()
+                .map(|(k, v)| (k.as_str().into(), convert(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -239,14 +302,25 @@ fn timed<R>(i: usize, f: impl FnOnce() -> R) -> R {
 
 /// [documents, files, rejected, denials] of one YAML document.
 fn one(engine: &Engine, promises: &[Promise], rules: &[Rule], text: &str) -> [u64; 4] {
-    let Ok(mut doc) = serde_yaml::from_str::<Value>(text) else { return [0; 4] };
+    let Ok(mut doc) = serde_yaml::from_str::<Value>(text) else {
+        return [0; 4];
+    };
     if doc.is_null() {
         return [0; 4];
     }
     std::hint::black_box(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()));
-    let Some(p) = promises.iter().find(|p| doc["kind"] == p.kind.as_str()) else { return [1, 0, 0, 0] };
+    let Some(p) = promises.iter().find(|p| doc["kind"] == p.kind.as_str()) else {
+        return [1, 0, 0, 0];
+    };
     defaults(&p.schema, &mut doc);
-    let labels: Vec<(String, String)> = doc["metadata"]["labels"].as_object().map(|l| l.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default();
+    let labels: Vec<(String, String)> = doc["metadata"]["labels"]
+        .as_object()
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut promise = Map::new();
     promise.insert("name".into(), p.name.as_str().into());
     promise.insert("version".into(), p.version.clone());
@@ -289,7 +363,10 @@ fn one(engine: &Engine, promises: &[Promise], rules: &[Rule], text: &str) -> [u6
         scope.push_constant("request", ());
         scope.push_constant("documents", documents);
         for r in rules {
-            let by_promise = r.promises.as_ref().is_none_or(|ps| ps.iter().any(|n| *n == p.name));
+            let by_promise = r
+                .promises
+                .as_ref()
+                .is_none_or(|ps| ps.iter().any(|n| *n == p.name));
             let by_labels = r.labels.iter().all(|l| labels.contains(l));
             if by_promise && by_labels && (!r.outputs || rejected == 0) {
                 let _ = engine.run_ast_with_scope(&mut scope, &r.ast);
@@ -303,7 +380,10 @@ fn one(engine: &Engine, promises: &[Promise], rules: &[Rule], text: &str) -> [u6
 fn render(outputs: &[(String, Dynamic)]) -> u64 {
     for (path, d) in outputs {
         let mut text = String::new();
-        let docs = d.clone().try_cast::<Array>().unwrap_or_else(|| vec![d.clone()]);
+        let docs = d
+            .clone()
+            .try_cast::<Array>()
+            .unwrap_or_else(|| vec![d.clone()]);
         for (i, doc) in docs.iter().enumerate() {
             if i > 0 {
                 text.push_str("---\n");
