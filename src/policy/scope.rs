@@ -81,6 +81,29 @@ impl<'a> RequestVars<'a> {
         self.request();
         self.request.take().unwrap_or(Dynamic::UNIT)
     }
+
+    /// Moves the variable `name` (`request`, `spec` or `metadata`) out, converted if no script
+    /// read it yet, for a script that gets it as a constant; [`RequestVars::give_back`] puts it
+    /// back after the run. Lend `request` before the other two: it is made from them.
+    pub fn lend(&mut self, name: &str) -> Dynamic {
+        match name {
+            "request" => self.take_request(),
+            "spec" => self.take_spec(),
+            "metadata" => self.take_metadata(),
+            _ => Dynamic::UNIT,
+        }
+    }
+
+    /// Puts back what [`RequestVars::lend`] moved out.
+    pub fn give_back(&mut self, name: &str, value: Dynamic) {
+        let slot = match name {
+            "request" => &mut self.request,
+            "spec" => &mut self.spec,
+            "metadata" => &mut self.metadata,
+            _ => return,
+        };
+        *slot = Some(value);
+    }
 }
 
 /// A top-level field of the request, converted at the depth it has in the request; `()` when

@@ -300,6 +300,21 @@ fn failure(script: &Script, err: &EvalAltResult) -> ScriptFailure {
                 (diag::SCRIPT_RUNTIME, text)
             }
         }
+        EvalAltResult::ErrorAssignmentToConstant(name, _) => (
+            diag::SCRIPT_RUNTIME,
+            format!(
+                "`{name}` cannot be changed: the request's variables are the same for every \
+                 step and rule; copy what you change (`let s = {name}; s.size = ...`)"
+            ),
+        ),
+        EvalAltResult::ErrorNonPureMethodCallOnConstant(..) => (
+            diag::SCRIPT_RUNTIME,
+            format!(
+                "{} (the request's variables are the same for every step and rule: copy what \
+                 you change into a `let` variable first)",
+                strip_position(&err.unwrap_inner().to_string())
+            ),
+        ),
         other => (diag::SCRIPT_RUNTIME, strip_position(&other.to_string())),
     };
     ScriptFailure {
@@ -392,7 +407,43 @@ pub fn from_dynamic(d: &Dynamic) -> Result<serde_json::Value, String> {
     if limits::dynamic_too_deep(d) {
         return Err(limits::too_deep_message());
     }
-    serde_json::to_value(d).map_err(|e| e.to_string())
+    to_json(d).map_err(|e| e.to_string())
+}
+
+/// A script's value as JSON, written out for the values scripts make (unit, booleans, integers,
+/// strings, arrays and maps): through `serde_json::to_value`, Rhai's `Serialize` went through a
+/// serializer per value and was 6 % of a plan (BENCHMARKS.md, round three). Anything else
+/// (floats, characters, blobs, function pointers) still goes through serde, so the result is
+/// what serde gives, value for value (a test compares the two).
+fn to_json(d: &Dynamic) -> Result<serde_json::Value, serde_json::Error> {
+    use serde_json::Value;
+    if d.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = d.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = d.as_int() {
+        return Ok(Value::from(i));
+    }
+    if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        return Ok(Value::String(s.as_str().to_owned()));
+    }
+    if let Ok(items) = d.as_array_ref() {
+        return items
+            .iter()
+            .map(to_json)
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
+    }
+    if let Ok(fields) = d.as_map_ref() {
+        let mut m = serde_json::Map::new();
+        for (k, v) in fields.iter() {
+            m.insert(k.to_string(), to_json(v)?);
+        }
+        return Ok(Value::Object(m));
+    }
+    serde_json::to_value(d)
 }
 
 #[cfg(test)]

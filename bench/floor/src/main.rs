@@ -1,6 +1,7 @@
 //! vow-floor: the floor under `vow check` for bench/shapes.sh.
 //!
 //!     vow-floor INPUT RULE.yaml...
+//!     vow-floor plan REQUESTS_DIR PROMISES_DIR RULES_DIR   (see plan.rs: the floor of `vow plan`)
 //!
 //! Does what `vow check` must do for the example fleet's requests, with vow's own crates and
 //! nothing else: read INPUT (one `.ndjson`/`.jsonl` file, one `.json` file holding an array or a
@@ -39,8 +40,13 @@ struct Rule {
     ast: AST,
 }
 
+mod plan;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "plan") {
+        return plan::main(&args[1..]);
+    }
     let Some((input, rules)) = args.split_first() else {
         eprintln!("usage: vow-floor INPUT RULE.yaml...");
         std::process::exit(2);
@@ -70,7 +76,11 @@ fn engine() -> Engine {
 
 fn semver_matches(version: &str, req: &str) -> bool {
     let v = version.trim().trim_start_matches('v');
-    let v = if v.split('.').count() == 2 { format!("{v}.0") } else { v.to_string() };
+    let v = if v.split('.').count() == 2 {
+        format!("{v}.0")
+    } else {
+        v.to_string()
+    };
     match (semver::Version::parse(&v), semver::VersionReq::parse(req)) {
         (Ok(v), Ok(r)) => r.matches(&v),
         _ => false,
@@ -90,7 +100,9 @@ fn rule(engine: &Engine, path: &Path) -> Rule {
         _ => die(path, "no spec.script or spec.file"),
     };
     let promises = spec["match"]["promises"].as_array().map(|a| {
-        a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()
+        a.iter()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect()
     });
     let ast = engine.compile(&script).unwrap_or_else(|e| die(path, e));
     Rule { promises, ast }
@@ -130,7 +142,11 @@ fn read(path: &Path) -> Vec<(Kind, String)> {
 /// List's `items`), in chunks of 1,024 parsed as NDJSON lines are.
 fn elements(text: &str) -> Vec<(Kind, String)> {
     let b = text.as_bytes();
-    let level = if text.trim_start().starts_with('[') { 1 } else { 2 };
+    let level = if text.trim_start().starts_with('[') {
+        1
+    } else {
+        2
+    };
     let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, None);
     let mut items: Vec<&str> = Vec::new();
     for (i, &c) in b.iter().enumerate() {
@@ -160,12 +176,17 @@ fn elements(text: &str) -> Vec<(Kind, String)> {
             _ => {}
         }
     }
-    items.chunks(1024).map(|c| (Kind::Json, c.join("\n"))).collect()
+    items
+        .chunks(1024)
+        .map(|c| (Kind::Json, c.join("\n")))
+        .collect()
 }
 
 fn lines(text: &str) -> Vec<(Kind, String)> {
     let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    all.chunks(1024).map(|c| (Kind::Json, c.join("\n"))).collect()
+    all.chunks(1024)
+        .map(|c| (Kind::Json, c.join("\n")))
+        .collect()
 }
 
 fn yaml_documents(text: &str) -> Vec<(Kind, String)> {
@@ -192,7 +213,10 @@ fn check(engine: &Engine, rules: &[Rule], kind: Kind, text: &str) -> (u64, u64) 
             .collect(),
         Kind::Yaml => vec![serde_yaml::from_str(text).unwrap_or(Value::Null)],
     };
-    let results: Vec<(u64, u64)> = docs.into_par_iter().map(|d| one(engine, rules, d)).collect();
+    let results: Vec<(u64, u64)> = docs
+        .into_par_iter()
+        .map(|d| one(engine, rules, d))
+        .collect();
     results.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
@@ -202,7 +226,9 @@ fn one(engine: &Engine, rules: &[Rule], mut doc: Value) -> (u64, u64) {
     }
     let compact = serde_json::to_vec(&doc).unwrap_or_default();
     std::hint::black_box(Sha256::digest(&compact));
-    let Some(promise) = promise(&mut doc) else { return (1, 0) };
+    let Some(promise) = promise(&mut doc) else {
+        return (1, 0);
+    };
     let mut scope = Scope::new();
     let mut p = Map::new();
     p.insert("name".into(), promise.into());
@@ -214,7 +240,10 @@ fn one(engine: &Engine, rules: &[Rule], mut doc: Value) -> (u64, u64) {
     }
     let before = DENIED.with(Cell::get);
     for rule in rules {
-        let matched = rule.promises.as_ref().is_none_or(|ps| ps.iter().any(|p| p == promise));
+        let matched = rule
+            .promises
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| p == promise));
         if matched {
             let _ = engine.run_ast_with_scope(&mut scope, &rule.ast);
         }

@@ -84,3 +84,27 @@ fn a_script_uses_the_variables_it_reads_not_the_words_it_says() {
     // A variable only assigned to is still one the script touches.
     assert_eq!(uses("spec.size = 1;"), ["spec"]);
 }
+
+/// The hand-written script-to-JSON conversion gives what `serde_json::to_value` gives (the
+/// reference it replaced) for values scripts make, exotic ones included (characters, floats,
+/// not-a-number, blobs, function pointers, timestamps-free), nested in maps and arrays.
+#[test]
+fn script_values_become_the_json_serde_made_of_them() {
+    let script = r#"
+        [(), true, false, 0, -7, 9223372036854775807, 1.5, -0.0, 1e300, 2.0, "héllo \"q\" \n ✓",
+         'c', [], #{}, [1, "a", (), [true, #{k: 2.25, "a b": 'x'}]],
+         #{ apiVersion: "v1", kind: "ConfigMap", metadata: #{ name: "n", labels: #{ "x/y": "z" } },
+            data: #{ "redis.conf": "port 6379\n", n: 3 }, list: [#{}, [], ()] },
+         blob(3, 7), Fn("f"), 0.0 / 0.0, #{ nan: 0.0 / 0.0 }]
+    "#;
+    let values: rhai::Array = with_engine(|e| e.eval(script)).unwrap();
+    assert_eq!(values.len(), 20);
+    for d in &values {
+        let reference = serde_json::to_value(d).map_err(|e| e.to_string());
+        assert_eq!(
+            to_json(d).map_err(|e| e.to_string()),
+            reference,
+            "for {d:?}"
+        );
+    }
+}
