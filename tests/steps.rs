@@ -2,6 +2,14 @@
 //! copied (BENCHMARKS.md, round three): a step cannot change them, so the next step and the
 //! rules see the request as it was; a step that copies a variable first changes its copy only.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a test fails loudly; the library may not"
+)]
+
 mod common;
 use common::*;
 
