@@ -150,7 +150,7 @@ pub(super) fn derive(
         promise: plan.promise.clone(),
         now,
     };
-    Ok(crate::plan::build(inputs, evaluated, &opts).waves)
+    Ok(crate::plan::build_unsealed(inputs, evaluated, &opts).waves)
 }
 
 /// Refuses the plan when its waves are not `derived`, listing the first differences.
