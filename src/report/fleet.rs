@@ -4,15 +4,17 @@
 use crate::fleet::{Entry, Inventory, Reason};
 use std::fmt::Write;
 
-/// The inventory as pretty JSON, ending in a newline.
+/// The inventory as pretty JSON, ending in a newline: what [`write_json`] writes.
 pub fn json(inv: &Inventory) -> String {
-    let mut s = serde_json::to_string_pretty(inv).unwrap_or_default();
-    s.push('\n');
-    s
+    let mut buf = Vec::new();
+    match write_json(inv, &mut buf) {
+        Ok(()) => String::from_utf8(buf).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
-/// Writes the JSON of [`json`] to `w` as it is serialized: a 100k fleet's 100 MB is never one
-/// string in memory (the same bytes: serde_json's pretty writer is what `to_string_pretty` uses).
+/// Writes the inventory's JSON to `w` as it is serialized: a 100k fleet's 100 MB is never one
+/// string in memory. The one definition of the JSON form; [`json`] collects it.
 pub fn write_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, inv)?;
     w.write_all(b"\n")
