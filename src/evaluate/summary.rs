@@ -6,6 +6,7 @@
 //! large fleet keeps no file contents for it.
 
 use super::evaluated::OutFile;
+use crate::store::path::{Checked, StorePath};
 use crate::store::Applied;
 use serde::Deserialize;
 use serde_json::Value;
@@ -43,11 +44,13 @@ pub(super) fn summarize(
     let mut changed_files: Vec<(&str, Leaves)> = Vec::new();
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let mut unchanged = 0;
+    // One batch of reads per instance: its files share its folders, which are checked once.
+    let mut checked = Checked::default();
     for f in files {
         match applied.actual.get(&*f.path) {
             Some(Some(d)) if **d == *f.digest => unchanged += 1,
             Some(Some(_)) => {
-                let old = read(store_root, &f.path);
+                let old = read(store_root, &f.path, &mut checked);
                 changed_files.push((name(&f.path), changed(old.as_deref(), &f.content)));
             }
             _ => added.push(name(&f.path)),
@@ -196,11 +199,8 @@ fn names(list: &[&str]) -> String {
 }
 
 /// The store's text of a file, through the store's wall (a symlink is not followed out).
-fn read(root: &Path, path: &str) -> Option<String> {
-    let bytes = crate::store::path::StorePath::new(path)
-        .ok()?
-        .read(root)
-        .ok()??;
+fn read(root: &Path, path: &str, checked: &mut Checked) -> Option<String> {
+    let bytes = StorePath::new(path).ok()?.read_in(root, checked).ok()??;
     String::from_utf8(bytes).ok()
 }
 
