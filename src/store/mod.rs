@@ -341,7 +341,7 @@ fn read_binding(
             .at(Location::new(shown.clone(), 1))
             .help("repair the record or remove it; the instance is treated as not applied")
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = read_record(root, path, checked).map_err(bad)?;
     // A record as apply wrote it is read without the YAML parser (same result, see `record`).
     let binding: Binding = match record::parse(&text) {
         Some(b) => b,
@@ -396,6 +396,26 @@ fn read_binding(
         },
         findings,
     ))
+}
+
+/// A binding record's text, bounded like every input file and read through the store's wall
+/// (one `openat2` from the root on Linux, see `path`); a name the wall's rules do not cover
+/// (found by the walk, so under the root) is read bounded as it is.
+fn read_record(root: &Path, path: &Path, checked: &mut path::Checked) -> Result<String, String> {
+    let rel = path
+        .strip_prefix(root)
+        .ok()
+        .and_then(Path::to_str)
+        .and_then(|r| path::StorePath::new(r).ok());
+    let bytes = match rel {
+        Some(sp) => sp
+            .read_in(root, checked)
+            .map_err(|e| e.to_string())?
+            .ok_or("the record was removed while it was read")?,
+        None => crate::source::read_bounded(path).map_err(|e| e.to_string())?,
+    };
+    // The message std's `read_to_string` gives, which the findings have always carried.
+    String::from_utf8(bytes).map_err(|_| "stream did not contain valid UTF-8".to_string())
 }
 
 /// The digest of a file a binding names, as it is now; never read through a symlink nor outside
