@@ -186,14 +186,6 @@ fn column(out: &str) -> usize {
 /// keeps a string only because of a leading zero: it single-quotes those. (YAML 1.2 core schema
 /// as serde_yaml implements it: `yes`, `on` and `y` are strings.)
 fn reads_as_other(s: &str) -> bool {
-    // Every word, integer and finite float below starts with one of these bytes (Rust's float
-    // syntax also takes `inf` and `nan`, which are not finite): most names are settled here.
-    if s.bytes()
-        .next()
-        .is_some_and(|b| !b"~nNtTfF0123456789+-.".contains(&b))
-    {
-        return false;
-    }
     const WORDS: &[&str] = &[
         "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
     ];

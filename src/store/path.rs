@@ -149,23 +149,18 @@ impl StorePath {
     /// component checks of [`StorePath::under_in`] look (and name what they refuse).
     #[cfg(target_os = "linux")]
     fn check_folder_beneath(&self, root: &Path, checked: &mut Checked) {
-        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        use rustix::fs::OFlags;
         let Some((folder, _)) = self.rel.rsplit_once('/') else {
             return;
         };
         if checked.dirs.contains(&root.join(folder)) {
             return;
         }
-        let opened = {
-            let Some(dir) = checked.root_fd(root) else {
-                return;
-            };
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            let resolve =
-                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-            rustix::fs::openat2(dir, folder, flags, Mode::empty(), resolve).is_ok()
-        };
-        if opened {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if checked
+            .open_beneath(root, folder, flags)
+            .is_some_and(|o| o.is_ok())
+        {
             let mut at = root.to_path_buf();
             for c in folder.split('/') {
                 at.push(c);
@@ -236,13 +231,10 @@ impl StorePath {
         root: &Path,
         checked: &mut Checked,
     ) -> Option<crate::error::Result<Option<Vec<u8>>>> {
-        use rustix::fs::{Mode, OFlags, ResolveFlags};
-        let dir = checked.root_fd(root)?;
-        let resolve =
-            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        use rustix::fs::OFlags;
         // Non-blocking: a FIFO planted in the store is refused, not waited on.
         let oflags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-        let fd = match rustix::fs::openat2(dir, self.rel.as_str(), oflags, Mode::empty(), resolve) {
+        let fd = match checked.open_beneath(root, &self.rel, oflags)? {
             Ok(fd) => fd,
             Err(rustix::io::Errno::NOENT) => return Some(Ok(None)),
             Err(_) => return None,
@@ -253,9 +245,8 @@ impl StorePath {
             rustix::fs::FileType::Directory => return None,
             _ => return Some(Err(refuse(&self.rel, "it is not a regular file").into())),
         }
-        let file = std::fs::File::from(fd);
         Some(
-            crate::source::read_all_bounded(std::io::BufReader::new(file))
+            crate::source::read_all_bounded(std::fs::File::from(fd))
                 .map(Some)
                 .map_err(|e| self.io(e, "read the store file")),
         )
@@ -461,6 +452,22 @@ impl Checked {
             self.root = Some((root.to_path_buf(), fd));
         }
         self.root.as_ref().map(|(_, fd)| fd.as_fd())
+    }
+
+    /// Opens `rel` from the root as the kernel confines it: no symlink on the way, nothing
+    /// outside the root. `None` when the root cannot be opened.
+    #[cfg(target_os = "linux")]
+    fn open_beneath(
+        &mut self,
+        root: &Path,
+        rel: &str,
+        flags: rustix::fs::OFlags,
+    ) -> Option<rustix::io::Result<rustix::fd::OwnedFd>> {
+        use rustix::fs::{Mode, ResolveFlags};
+        let resolve =
+            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        let dir = self.root_fd(root)?;
+        Some(rustix::fs::openat2(dir, rel, flags, Mode::empty(), resolve))
     }
 }
 
