@@ -432,7 +432,9 @@ fn apply_wave(
     ops.extend(rebuilt);
     ops.extend(a.extra.iter().cloned());
     j.waves.push(wave_record(wave, a.now));
-    j.store_digest = state.compute_digest();
+    // The state the commit leaves: the journal records its digest, and so does the state.
+    state.digest = state.compute_digest();
+    j.store_digest = state.digest.clone();
     ops.push(journal_op(&run, &j));
     let message = format!(
         "vow: plan {run} wave {}/{} {} ({} instances)",
@@ -454,7 +456,6 @@ fn apply_wave(
         wave.instances.len(),
         ops.len()
     ));
-    state.digest = state.compute_digest();
     Ok(state)
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluated};
 use crate::load::inputs::Catalogue;
 use crate::model::InstanceRef;
-use crate::plan::{Action, Wave};
+use crate::plan::{Action, Wave, WaveInstance};
 use crate::store::layout;
 use crate::store::path::{Checked, StorePath};
 use crate::store::{self, Applied, Op, Store, StoreState};
@@ -29,25 +29,33 @@ pub(super) struct WaveBackup {
     pub instances: BTreeMap<String, Backup>,
 }
 
-/// What a wave's operations are built from and into.
-struct Building<'a> {
-    inputs: &'a Catalogue,
-    st: &'a dyn Store,
+/// One instance's part of a wave, built on its own (instances of a wave share nothing but the
+/// revisions, which are kept afterwards, in wave order).
+#[derive(Default)]
+struct Built {
     ops: Vec<Op>,
-    /// The revisions (Promise, version) kept by this wave already.
-    revisions: BTreeSet<(String, String)>,
-    /// The directories the wave's reads found real (see `StorePath::under_in`).
+    backup: Backup,
+    /// What the store holds for the instance after the wave; `None` when the wave deletes it.
+    after: Option<Applied>,
+    /// The Promise and version it is applied at, kept as a revision.
+    revision: Option<(String, String)>,
+}
+
+/// Reads the store's files as they are before the wave, through its wall.
+struct Reader<'a> {
+    root: &'a std::path::Path,
+    /// The directories the reads found real (see `StorePath::under_in`).
     checked: Checked,
 }
 
-impl Building<'_> {
+impl Reader<'_> {
     /// A store file's text as it is now (`None` when absent or not text), read through a
     /// confined path: a path that leaves the store or passes a symlink is an error naming
     /// `record`.
     fn read(&mut self, rel: &str, record: &str) -> Result<Option<String>> {
         let bytes = StorePath::new(rel)
             .map_err(Error::from)
-            .and_then(|p| p.read_in(self.st.dir(), &mut self.checked))
+            .and_then(|p| p.read_in(self.root, &mut self.checked))
             .map_err(|e| {
                 Error::Store(format!(
                     "{record}: {e}; nothing of this wave was written. vow never writes through \
@@ -59,11 +67,11 @@ impl Building<'_> {
     }
 
     /// Removes every file the instance's record names, keeping what they held.
-    fn remove_all(&mut self, prior: &Applied, record: &str, backup: &mut Backup) -> Result<()> {
+    fn remove_all(&mut self, prior: &Applied, record: &str, built: &mut Built) -> Result<()> {
         for f in &prior.binding.status.files {
             let before = self.read(&f.path, &format!("{record} (status.files)"))?;
-            backup.before.insert(f.path.clone(), before);
-            self.ops.push(Op::Remove {
+            built.backup.before.insert(f.path.clone(), before);
+            built.ops.push(Op::Remove {
                 path: f.path.clone(),
             });
         }
@@ -72,6 +80,8 @@ impl Building<'_> {
 }
 
 /// Builds the wave's operations and updates `state` to what the store will hold after them.
+/// The instances are built in parallel (each reads its own files and renders its own binding
+/// record), then joined in wave order, so the operations are the same whatever the threads.
 pub(super) fn ops(
     inputs: &Catalogue,
     st: &dyn Store,
@@ -80,59 +90,95 @@ pub(super) fn ops(
     wave: &Wave,
     by_ref: &mut HashMap<InstanceRef, Evaluated>,
 ) -> Result<Vec<Op>> {
-    let mut b = Building {
-        inputs,
-        st,
-        ops: Vec::new(),
-        revisions: BTreeSet::new(),
-        checked: Checked::default(),
-    };
-    let mut all = WaveBackup::default();
-    for inst in &wave.instances {
-        let id = &inst.instance;
-        let prior = state.applied.get(id).cloned();
-        let record = layout::binding(id);
-        let mut backup = Backup {
-            binding: match prior {
-                Some(_) => b.read(&record, &record)?,
-                None => None,
+    use rayon::prelude::*;
+    // Taken out: each rendering's contents move into the operations instead of being copied.
+    let work: Vec<(&WaveInstance, Option<Evaluated>)> = wave
+        .instances
+        .iter()
+        .map(|i| (i, by_ref.remove(&i.instance)))
+        .collect();
+    let root = st.dir();
+    let before: &StoreState = state;
+    let built: Vec<Result<Built>> = work
+        .into_par_iter()
+        .map_init(
+            || Reader {
+                root,
+                checked: Checked::default(),
             },
-            ..Backup::default()
-        };
-        if inst.action == Action::Delete {
-            let Some(prior) = prior else {
-                return Err(stale(format!(
-                    "the plan deletes {}, which the store no longer holds: the plan is stale",
-                    inst.instance
-                )));
-            };
-            b.remove_all(&prior, &record, &mut backup)?;
-            b.ops.push(Op::Remove {
-                path: layout::binding(id),
-            });
-            state.applied.remove(id);
-        } else {
-            // Taken out: its contents move into the operations instead of being copied.
-            let Some(mut ev) = by_ref.remove(&inst.instance) else {
-                return Err(stale(format!(
-                    "{} is no longer requested: the plan is stale; plan again",
-                    inst.instance
-                )));
-            };
-            if ev.blocked {
-                return Err(blocked(&ev));
+            |reader, (inst, ev)| build(inputs, before, reader, inst, ev),
+        )
+        .collect();
+    let mut ops = Vec::new();
+    let mut revisions = BTreeSet::new();
+    let mut checked = Checked::default();
+    let mut all = WaveBackup::default();
+    for (inst, b) in wave.instances.iter().zip(built) {
+        let b = b?;
+        ops.extend(b.ops);
+        if let Some((promise, version)) = b.revision {
+            if revisions.insert((promise.clone(), version.clone())) {
+                revision_ops(inputs, root, &mut checked, &mut ops, &promise, &version)?;
             }
-            write_instance(&mut b, state, &mut ev, prior.as_ref(), &mut backup)?;
         }
-        all.instances.insert(id.to_string(), backup);
+        match b.after {
+            Some(applied) => state.applied.insert(inst.instance.clone(), applied),
+            None => state.applied.remove(&inst.instance),
+        };
+        all.instances.insert(inst.instance.to_string(), b.backup);
     }
     if !all.instances.is_empty() {
-        b.ops.push(Op::Write {
+        ops.push(Op::Write {
             path: layout::wave_backup(run, wave.index),
             bytes: serde_json::to_vec_pretty(&all).map_err(|e| Error::Store(e.to_string()))?,
         });
     }
-    Ok(b.ops)
+    Ok(ops)
+}
+
+/// One instance's operations, against the store as it was before the wave.
+fn build(
+    inputs: &Catalogue,
+    state: &StoreState,
+    reader: &mut Reader,
+    inst: &WaveInstance,
+    ev: Option<Evaluated>,
+) -> Result<Built> {
+    let id = &inst.instance;
+    let prior = state.applied.get(id);
+    let record = layout::binding(id);
+    let mut built = Built {
+        backup: Backup {
+            binding: match prior {
+                Some(_) => reader.read(&record, &record)?,
+                None => None,
+            },
+            ..Backup::default()
+        },
+        ..Built::default()
+    };
+    if inst.action == Action::Delete {
+        let Some(prior) = prior else {
+            return Err(stale(format!(
+                "the plan deletes {}, which the store no longer holds: the plan is stale",
+                inst.instance
+            )));
+        };
+        reader.remove_all(prior, &record, &mut built)?;
+        built.ops.push(Op::Remove { path: record });
+        return Ok(built);
+    }
+    let Some(mut ev) = ev else {
+        return Err(stale(format!(
+            "{} is no longer requested: the plan is stale; plan again",
+            inst.instance
+        )));
+    };
+    if ev.blocked {
+        return Err(blocked(&ev));
+    }
+    write_instance(inputs, reader, &mut ev, prior, &mut built)?;
+    Ok(built)
 }
 
 /// The plan no longer matches the fleet: nothing of the wave is written.
@@ -159,11 +205,11 @@ fn blocked(ev: &Evaluated) -> Error {
 }
 
 fn write_instance(
-    b: &mut Building,
-    state: &mut StoreState,
+    inputs: &Catalogue,
+    reader: &mut Reader,
     ev: &mut Evaluated,
     prior: Option<&Applied>,
-    backup: &mut Backup,
+    built: &mut Built,
 ) -> Result<()> {
     let mut actual = BTreeMap::new();
     for f in &mut ev.files {
@@ -172,9 +218,9 @@ fn write_instance(
             .and_then(|d| d.as_deref())
             == Some(&*f.digest);
         if !unchanged {
-            let before = b.read(&f.path, &format!("the output {} of {}", f.path, ev.id))?;
-            backup.before.insert(f.path.to_string(), before);
-            b.ops.push(Op::Write {
+            let before = reader.read(&f.path, &format!("the output {} of {}", f.path, ev.id))?;
+            built.backup.before.insert(f.path.to_string(), before);
+            built.ops.push(Op::Write {
                 path: f.path.to_string(),
                 bytes: std::mem::take(&mut f.content).into_bytes(),
             });
@@ -190,9 +236,9 @@ fn write_instance(
             .filter(|f| !actual.contains_key(&f.path))
         {
             let record = format!("{} (status.files)", layout::binding(&ev.id));
-            let before = b.read(&old.path, &record)?;
-            backup.before.insert(old.path.clone(), before);
-            b.ops.push(Op::Remove {
+            let before = reader.read(&old.path, &record)?;
+            built.backup.before.insert(old.path.clone(), before);
+            built.ops.push(Op::Remove {
                 path: old.path.clone(),
             });
         }
@@ -203,7 +249,7 @@ fn write_instance(
         ev.version.clone()
     } else if let Some(p) = prior {
         p.binding.spec.version.clone()
-    } else if b.inputs.ws.binding_strategy == crate::workspace::BindingStrategy::Pinned {
+    } else if inputs.ws.binding_strategy == crate::workspace::BindingStrategy::Pinned {
         ev.version.clone()
     } else {
         "latest".into()
@@ -213,40 +259,39 @@ fn write_instance(
     let text_digest = store::digest(text.as_bytes());
     // A binding whose text is what the store holds already is not written again.
     if prior.map(|p| &p.text_digest) != Some(&text_digest) {
-        b.ops.push(Op::Write {
+        built.ops.push(Op::Write {
             path: layout::binding(&ev.id),
             bytes: text.into_bytes(),
         });
     }
-    revision_ops(b, &ev.id.promise, &ev.version)?;
-    state.applied.insert(
-        ev.id.clone(),
-        Applied {
-            binding,
-            text_digest,
-            actual,
-        },
-    );
+    built.revision = Some((ev.id.promise.clone(), ev.version.clone()));
+    built.after = Some(Applied {
+        binding,
+        text_digest,
+        actual,
+    });
     Ok(())
 }
 
-/// Keeps the Promise version an instance is applied at as a revision in the store, once.
-fn revision_ops(b: &mut Building, promise: &str, version: &str) -> Result<()> {
-    let key = (promise.to_string(), version.to_string());
-    if b.revisions.contains(&key) {
-        return Ok(());
-    }
-    b.revisions.insert(key);
+/// Keeps the Promise version an instance is applied at as a revision in the store (called once
+/// per Promise and version of a wave).
+fn revision_ops(
+    inputs: &Catalogue,
+    root: &std::path::Path,
+    checked: &mut Checked,
+    ops: &mut Vec<Op>,
+    promise: &str,
+    version: &str,
+) -> Result<()> {
     // Kept already: looked up through the wall (a symlinked revision counts as absent, and the
     // commit then refuses the symlink rather than trusting what it points at).
     let kept = StorePath::new(&layout::revision_file(promise, version, "promise.yaml"))
-        .and_then(|p| p.under_in(b.st.dir(), &mut b.checked))
+        .and_then(|p| p.under_in(root, checked))
         .is_ok_and(|p| p.is_file());
     if kept {
         return Ok(());
     }
-    let Some(p) = b
-        .inputs
+    let Some(p) = inputs
         .promise_by_name(promise)
         .filter(|p| p.version == version)
     else {
@@ -269,7 +314,7 @@ fn revision_ops(b: &mut Building, promise: &str, version: &str) -> Result<()> {
         if sub.contains("tests/") {
             continue;
         }
-        b.ops.push(Op::Write {
+        ops.push(Op::Write {
             path: layout::revision_file(promise, version, &sub),
             bytes: std::fs::read(entry.path()).map_err(|e| Error::io("read", entry.path(), e))?,
         });

@@ -7,12 +7,14 @@
 //! accepted too. Every document keeps its file and first line; a document that does not parse
 //! becomes a finding and the other documents of the file are still used.
 
+mod bounded;
 pub mod locate;
 pub mod names;
 mod split_json;
 pub mod strict;
 
 use crate::diag::{self, Finding, Location};
+pub use bounded::{read_all_bounded, read_bounded, read_sized, MAX_FILE_BYTES};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -250,35 +252,6 @@ pub fn read_documents_with<T: Send>(
 /// Reads one file's documents (for single files such as destinations.yaml).
 pub fn read_file(root: &Path, path: &Path) -> (Vec<Doc>, Vec<Finding>) {
     read_documents(root, &[path.to_path_buf()])
-}
-
-/// The largest input file vow reads (docs/limits.md): a fleet bigger than this comes in several
-/// files, and memory stays bounded whatever a file claims to be.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
-
-/// Reads a whole regular file, refusing one over [`MAX_FILE_BYTES`] (read through a bound, so a
-/// file that grows while it is read is refused too) and anything that is not a regular file (a
-/// FIFO would block, `/dev/zero` never ends).
-pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("it is not a regular file"));
-    }
-    read_all_bounded(file)
-}
-
-/// Reads everything `r` holds, up to [`MAX_FILE_BYTES`].
-pub fn read_all_bounded(r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    r.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "it is over {} MiB, the limit of an input file",
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    Ok(bytes)
 }
 
 fn split_file(root: &Path, path: &Path) -> Result<Split, Finding> {
@@ -528,15 +501,6 @@ fn expand(location: Location, value: Value) -> Vec<Doc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_device_is_not_read_and_a_file_is_read_through_the_bound() {
-        // /dev/zero never ends: reading it whole would exhaust memory.
-        let e = read_bounded(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("not a regular file"), "{e}");
-        let over = std::io::Read::take(std::io::repeat(b'a'), 4096);
-        assert_eq!(read_all_bounded(over).unwrap().len(), 4096);
-    }
 
     #[test]
     fn splits_documents_and_keeps_lines() {

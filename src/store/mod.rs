@@ -318,10 +318,20 @@ impl StoreState {
     /// up to date as it writes, so that a resumed apply can tell whether anyone else wrote.
     pub fn compute_digest(&self) -> String {
         let mut h = Sha256::new();
+        // The same bytes as formatting each entry, without a string per entry (this runs once
+        // per wave over the whole store).
+        let mut id_text = String::new();
         for (id, applied) in &self.applied {
-            h.update(format!("{id}\0{}\0", applied.text_digest));
+            id_text.clear();
+            let _ = std::fmt::Write::write_fmt(&mut id_text, format_args!("{id}"));
+            for part in [id_text.as_str(), "\0", &applied.text_digest, "\0"] {
+                h.update(part.as_bytes());
+            }
             for (path, d) in &applied.actual {
-                h.update(format!("{path}\0{}\0", d.as_deref().unwrap_or("-")));
+                let d = d.as_deref().unwrap_or("-");
+                for part in [path.as_str(), "\0", d, "\0"] {
+                    h.update(part.as_bytes());
+                }
             }
         }
         format!("sha256:{:x}", h.finalize())

@@ -214,8 +214,9 @@ impl StorePath {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(e, "read the store file")),
         };
-        let bytes = crate::source::read_all_bounded(std::io::BufReader::new(file))
-            .map_err(|e| self.io(e, "read the store file"))?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let bytes =
+            crate::source::read_sized(file, size).map_err(|e| self.io(e, "read the store file"))?;
         Ok(Some(bytes))
     }
 
@@ -239,14 +240,15 @@ impl StorePath {
             Err(rustix::io::Errno::NOENT) => return Some(Ok(None)),
             Err(_) => return None,
         };
-        let kind = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&fd).ok()?.st_mode);
+        let stat = rustix::fs::fstat(&fd).ok()?;
+        let kind = rustix::fs::FileType::from_raw_mode(stat.st_mode);
         match kind {
             rustix::fs::FileType::RegularFile => {}
             rustix::fs::FileType::Directory => return None,
             _ => return Some(Err(refuse(&self.rel, "it is not a regular file").into())),
         }
         Some(
-            crate::source::read_all_bounded(std::fs::File::from(fd))
+            crate::source::read_sized(std::fs::File::from(fd), stat.st_size.max(0) as u64)
                 .map(Some)
                 .map_err(|e| self.io(e, "read the store file")),
         )
