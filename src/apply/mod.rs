@@ -91,7 +91,8 @@ pub enum Outcome {
 
 /// Applies (or continues applying) a plan.
 pub fn apply(ws: &Workspace, st: &mut dyn Store, opts: &ApplyOptions) -> Result<Outcome> {
-    let plan = crate::plan::read_verified(&opts.plan)?;
+    let mut plan = crate::plan::read_verified(&opts.plan)?;
+    plan.keep_for_apply();
     let run = plan.run_id();
     if let Some(id) = &opts.force_unlock {
         lock::force_unlock(&st.lock_path(), id)?;

@@ -108,6 +108,21 @@ impl Plan {
     pub fn is_rollback(&self) -> bool {
         matches!(self.kind, PlanKind::Rollback { .. })
     }
+
+    /// Drops what apply never reads once the plan is verified (each change's files and lines,
+    /// the findings, the counts): apply holds the plan for the whole run, and a 10,000-instance
+    /// plan's file lists were most of it. Kept: the waves, the inputs, and each change's
+    /// instance, action and digest (a stale plan's message names what renders otherwise).
+    pub fn keep_for_apply(&mut self) {
+        for c in &mut self.changes {
+            c.files = Vec::new();
+            c.summary = None;
+            c.kind = None;
+            c.reason = String::new();
+        }
+        self.findings = Vec::new();
+        self.counts = super::Counts::default();
+    }
 }
 
 /// `sha256:abcd…` → the first twelve hex digits.
