@@ -77,6 +77,38 @@ pub(super) fn remove_leftover_caches(cache: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How many packs the cache may hold before apply joins them into one. Each wave's commit adds a
+/// pack or two, and every object lookup searches each pack's index: a cache never repacked
+/// would make each apply slower than the last, and hold a file per pack open.
+pub(super) const MAX_PACKS: usize = 64;
+
+/// Joins the cache's packs into one (`git repack -a -d`, no delta search) when it holds more
+/// than `max`; whether it did. Called with vow's lock held, so nothing else writes the cache;
+/// git writes the new pack whole before it deletes the old ones, so a kill leaves the old packs,
+/// or both, never fewer objects. Objects no branch reaches (a rejected push's) are dropped.
+pub(super) fn join_packs(cache: &Path, max: usize) -> Result<bool> {
+    let dir = cache.join(".git").join("objects").join("pack");
+    let packs = std::fs::read_dir(&dir).map_or(0, |d| {
+        d.filter_map(std::result::Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .count()
+    });
+    if packs <= max {
+        return Ok(false);
+    }
+    tracing::info!("joining the git cache's {packs} packs into one");
+    let args = ["-c", "pack.window=0", "repack", "-a", "-d", "-q"];
+    let out = super::net::run(cache, false, &args).map_err(super::not_run)?;
+    if !out.success {
+        return Err(Error::Git(format!(
+            "`git repack` of the cache {} failed: {}; remove the cache (vow makes it again)",
+            cache.display(),
+            out.stderr.trim()
+        )));
+    }
+    Ok(true)
+}
+
 /// Removes a file, a symlink or a folder; nothing there is fine.
 pub(super) fn remove_path(p: &Path) -> Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(p) else {
@@ -88,4 +120,63 @@ pub(super) fn remove_path(p: &Path) -> Result<()> {
         std::fs::remove_file(p)
     }
     .map_err(|e| Error::io("remove", p, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn packs(cache: &Path) -> usize {
+        std::fs::read_dir(cache.join(".git/objects/pack"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_cache_with_too_many_packs_is_joined_into_one_and_keeps_every_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path();
+        git(cache, &["init", "-q", "-b", "main"]);
+        for i in 0..5 {
+            std::fs::write(cache.join(format!("f{i}")), format!("{i}\n")).unwrap();
+            git(cache, &["add", "."]);
+            git(cache, &["commit", "-q", "-m", &format!("c{i}")]);
+            // One pack of the new objects per commit, as each wave writes.
+            git(cache, &["repack", "-q"]);
+        }
+        assert_eq!(packs(cache), 5);
+        assert!(!join_packs(cache, 5).unwrap(), "at the limit: left alone");
+        assert_eq!(packs(cache), 5);
+        assert!(join_packs(cache, 3).unwrap());
+        assert_eq!(packs(cache), 1);
+        git(cache, &["fsck", "--strict", "--no-dangling"]);
+        assert_eq!(git(cache, &["rev-list", "--count", "main"]).trim(), "5");
+        assert!(Repository::open(cache)
+            .unwrap()
+            .revparse_single("main:f4")
+            .is_ok());
+    }
 }

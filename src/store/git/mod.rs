@@ -479,6 +479,10 @@ impl Store for GitStore {
             }
         }
         remove_leftover_caches(&self.dir)?;
+        if self.cli && cache::join_packs(&self.dir, cache::MAX_PACKS)? {
+            // The packs this handle knew are gone.
+            self.repo = git2::Repository::open(&self.dir)?;
+        }
         self.sync()
     }
 
