@@ -91,6 +91,15 @@ pub(super) fn ops(
     by_ref: &mut HashMap<InstanceRef, Evaluated>,
 ) -> Result<Vec<Op>> {
     use rayon::prelude::*;
+    // Built side by side, an instance listed twice would be built twice from the same state;
+    // the plan check refuses such a plan, and so does this.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = wave.instances.iter().find(|i| !seen.insert(&i.instance)) {
+        return Err(stale(format!(
+            "wave {} lists {} twice: the plan is not one vow makes; plan again",
+            wave.index, twice.instance
+        )));
+    }
     // Taken out: each rendering's contents move into the operations instead of being copied.
     let work: Vec<(&WaveInstance, Option<Evaluated>)> = wave
         .instances

@@ -31,15 +31,27 @@ pub fn read_all_bounded(r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
 /// a 10k upgrade). The size only sizes the buffer: the bound still ends the read.
 pub fn read_sized(r: impl std::io::Read, size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    // One byte over, so the read that finds the end has room and needs no probe.
-    let room = size.min(MAX_FILE_BYTES) as usize + 1;
-    let mut bytes = Vec::with_capacity(room);
-    r.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
+    let over = || {
+        std::io::Error::other(format!(
             "it is over {} MiB, the limit of an input file",
             MAX_FILE_BYTES >> 20
-        )));
+        ))
+    };
+    // A file that says it is over the limit is refused before anything is read or reserved.
+    if size > MAX_FILE_BYTES {
+        return Err(over());
+    }
+    // One byte over, so the read that finds the end has room and needs no probe. Reserved
+    // fallibly: memory that cannot be had is an error naming the file, not an abort.
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(size as usize + 1)?;
+    r.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(over());
+    }
+    // A file cut short after it said its size does not keep the larger buffer.
+    if bytes.capacity() > 2 * bytes.len() + 4096 {
+        bytes.shrink_to_fit();
     }
     Ok(bytes)
 }
@@ -56,6 +68,8 @@ mod tests {
         let over = std::io::Read::take(std::io::repeat(b'a'), 4096);
         assert_eq!(read_all_bounded(over).unwrap().len(), 4096);
         // The size a file claims only sizes the buffer: what it holds is read, short or long.
+        let over = read_sized(std::io::empty(), MAX_FILE_BYTES + 1).unwrap_err();
+        assert!(over.to_string().contains("over 1024 MiB"), "{over}");
         for claimed in [0, 10, 4096, 1 << 20] {
             let held = std::io::Read::take(std::io::repeat(b'a'), 4096);
             assert_eq!(read_sized(held, claimed).unwrap().len(), 4096, "{claimed}");

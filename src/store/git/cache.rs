@@ -85,7 +85,7 @@ pub(super) const MAX_PACKS: usize = 64;
 /// Joins the cache's packs into one (`git repack -a -d`, no delta search) when it holds more
 /// than `max`; whether it did. Called with vow's lock held, so nothing else writes the cache;
 /// git writes the new pack whole before it deletes the old ones, so a kill leaves the old packs,
-/// or both, never fewer objects. Objects no branch reaches (a rejected push's) are dropped.
+/// or both, never fewer objects. What a ref or a reflog reaches is kept.
 pub(super) fn join_packs(cache: &Path, max: usize) -> Result<bool> {
     let dir = cache.join(".git").join("objects").join("pack");
     let packs = std::fs::read_dir(&dir).map_or(0, |d| {
@@ -101,7 +101,8 @@ pub(super) fn join_packs(cache: &Path, max: usize) -> Result<bool> {
     let out = super::net::run(cache, false, &args).map_err(super::not_run)?;
     if !out.success {
         return Err(Error::Git(format!(
-            "`git repack` of the cache {} failed: {}; remove the cache (vow makes it again)",
+            "`git repack` of the cache {} failed: {}; the apply goes on with its packs as they \
+             are (remove the cache to have vow make it again)",
             cache.display(),
             out.stderr.trim()
         )));

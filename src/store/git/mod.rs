@@ -479,11 +479,21 @@ impl Store for GitStore {
             }
         }
         remove_leftover_caches(&self.dir)?;
-        if self.cli && cache::join_packs(&self.dir, cache::MAX_PACKS)? {
-            // The packs this handle knew are gone.
-            self.repo = git2::Repository::open(&self.dir)?;
+        self.sync()?;
+        // After the cache is back in step with the remote. A repack that fails costs only
+        // speed: it is said, and the apply goes on with the packs as they are.
+        match self
+            .cli
+            .then(|| cache::join_packs(&self.dir, cache::MAX_PACKS))
+        {
+            Some(Ok(true)) => {
+                // The packs this handle knew are gone.
+                self.repo = git2::Repository::open(&self.dir)?;
+            }
+            Some(Err(e)) => tracing::warn!("{e}"),
+            Some(Ok(false)) | None => {}
         }
-        self.sync()
+        Ok(())
     }
 
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String> {
