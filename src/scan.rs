@@ -190,7 +190,10 @@ fn stored_outputs(
             .unwrap_or_else(|| f.path.clone());
         let docs: Vec<Value> = crate::source::split_yaml(&text)
             .into_iter()
-            .filter_map(|(_, _, t)| serde_yaml::from_str::<Value>(&t).ok())
+            // What apply wrote is read without serde_yaml, which gives the same `Value`.
+            .filter_map(|(_, _, t)| {
+                store::record::parse_document(&t).or_else(|| serde_yaml::from_str(&t).ok())
+            })
             .filter(Value::is_object)
             .collect();
         let doc = if docs.is_empty() {

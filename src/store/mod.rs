@@ -12,7 +12,7 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod path;
-mod record;
+pub mod record;
 pub mod remote;
 pub mod write;
 

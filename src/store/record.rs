@@ -1,7 +1,10 @@
-//! A binding record read without the YAML parser, when that is provably the same.
+//! A binding record, or a stored output document, read without the YAML parser, when that is
+//! provably the same.
 //!
 //! apply writes every record with serde_yaml (`write::write_binding`), and parsing 100k of them
-//! with serde_yaml was most of `vow fleet`'s time (BENCHMARKS.md, "vow fleet, round three").
+//! with serde_yaml was most of `vow fleet`'s time (BENCHMARKS.md, "vow fleet, round three"); the
+//! rendered documents it stores are written by `yaml_writer` (serde_yaml's bytes), and parsing
+//! them was a quarter of `vow fleet`'s and `vow scan`'s rule evaluation ("vow fleet, round five").
 //! This reads the subset of YAML that serde_yaml writes for a binding (block mappings and
 //! sequences of one-line scalars) into a tree, writes that tree back by `yaml_writer`'s rules
 //! (the bytes serde_yaml writes), and keeps the result only when that gives the record's text
@@ -33,6 +36,16 @@ const MAX_KEYS: usize = 256;
 
 /// The binding this record holds, or `None` when only serde_yaml may say (see the header).
 pub(super) fn parse(text: &str) -> Option<Binding> {
+    parse_as(text)
+}
+
+/// One YAML document (a mapping, as the store's rendered files hold) as serde_yaml reads it
+/// into a `Value`, or `None` when only serde_yaml may say (see the header).
+pub fn parse_document(text: &str) -> Option<Value> {
+    parse_as(text)
+}
+
+fn parse_as<T: de::DeserializeOwned>(text: &str) -> Option<T> {
     let lines: Vec<&str> = text.strip_suffix('\n')?.split('\n').collect();
     let mut reader = Reader { lines, next: 0 };
     let first = reader.take()?;

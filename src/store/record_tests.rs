@@ -42,6 +42,41 @@ fn every_record_of_the_example_store_is_read_and_is_what_serde_yaml_reads() {
     }
 }
 
+/// Every document of every rendered file of the example store, as apply wrote them.
+fn example_documents() -> Vec<(std::path::PathBuf, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example/state");
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = e.path().to_string_lossy().to_string();
+        if !e.file_type().is_file() || rel.contains("/.vow/") || !rel.ends_with(".yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        for (_, _, doc) in crate::source::split_yaml(&text) {
+            out.push((e.path().to_path_buf(), doc));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_rendered_document_of_the_example_store_is_read_as_serde_yaml_reads_it() {
+    let docs = example_documents();
+    let fast = docs.iter().filter(|(_, t)| parse_document(t).is_some());
+    // Most take the fast path (a block scalar or a float leaves a document to serde_yaml).
+    assert!(fast.count() * 2 > docs.len(), "{} documents", docs.len());
+    for (path, text) in &docs {
+        if let Some(v) = parse_document(text) {
+            let slow: Value = serde_yaml::from_str(text).unwrap();
+            assert_eq!(v, slow, "{}", path.display());
+        }
+    }
+}
+
 #[test]
 fn what_apply_writes_is_read_back_the_same() {
     for (_, text) in example_records() {
@@ -115,6 +150,30 @@ proptest! {
         let mutated = format!("{head}{with}{tail}");
         if let Some(b) = parse(&mutated) {
             prop_assert_eq!(Some(b), serde_reads(&mutated), "{}", mutated);
+        }
+    }
+
+    /// A damaged or hostile output document: read as serde_yaml reads it, or left to it.
+    #[test]
+    fn a_mutated_document_is_read_as_serde_yaml_reads_it_or_not_at_all(
+        pick in 0usize..256,
+        at in 0usize..4000,
+        with in prop::sample::select(vec![
+            "", " ", "\n", "- ", ": ", "'", "#", "~", "1", "1.5", "{}", "&a ", "*a", "!!str ",
+            "|\n  x\n", "\"", "k: v\n", "  - x\n",
+        ]),
+        cut in 0usize..3,
+    ) {
+        let docs = example_documents();
+        let (_, text) = &docs[pick % docs.len()];
+        let at = at % text.len();
+        let end = (at + cut).min(text.len());
+        let (Some(head), Some(tail)) = (text.get(..at), text.get(end..)) else {
+            return Ok(());
+        };
+        let mutated = format!("{head}{with}{tail}");
+        if let Some(v) = parse_document(&mutated) {
+            prop_assert_eq!(Some(v), serde_yaml::from_str::<Value>(&mutated).ok(), "{}", mutated);
         }
     }
 }
