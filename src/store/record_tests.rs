@@ -127,6 +127,14 @@ fn texts_outside_what_serde_yaml_writes_are_left_to_serde_yaml() {
     }
 }
 
+/// `text` with `cut` bytes at `at` (wrapped to its length) replaced by `with`; `None` when that
+/// is not a character boundary.
+fn mutate(text: &str, at: usize, cut: usize, with: &str) -> Option<String> {
+    let at = at % text.len();
+    let end = (at + cut).min(text.len());
+    Some(format!("{}{with}{}", text.get(..at)?, text.get(end..)?))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -144,10 +152,7 @@ proptest! {
         let records = example_records();
         let (_, text) = &records[pick % records.len()];
         // The records are ASCII: any byte offset is a character boundary.
-        let at = at % text.len();
-        let end = (at + cut).min(text.len());
-        let (head, tail) = (text.get(..at).unwrap(), text.get(end..).unwrap());
-        let mutated = format!("{head}{with}{tail}");
+        let mutated = mutate(text, at, cut, with).unwrap();
         if let Some(b) = parse(&mutated) {
             prop_assert_eq!(Some(b), serde_reads(&mutated), "{}", mutated);
         }
@@ -166,12 +171,9 @@ proptest! {
     ) {
         let docs = example_documents();
         let (_, text) = &docs[pick % docs.len()];
-        let at = at % text.len();
-        let end = (at + cut).min(text.len());
-        let (Some(head), Some(tail)) = (text.get(..at), text.get(end..)) else {
+        let Some(mutated) = mutate(text, at, cut, with) else {
             return Ok(());
         };
-        let mutated = format!("{head}{with}{tail}");
         if let Some(v) = parse_document(&mutated) {
             prop_assert_eq!(Some(v), serde_yaml::from_str::<Value>(&mutated).ok(), "{}", mutated);
         }
