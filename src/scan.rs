@@ -146,7 +146,9 @@ fn check_one(
         promise_version: &version,
         outputs: Some(&outputs),
     };
-    let (findings, outcomes) = policy::check(&catalogue.policy, &subject, catalogue.now);
+    let (findings, outcomes) = crate::timings::time(crate::timings::Stage::Rules, || {
+        policy::check(&catalogue.policy, &subject, catalogue.now)
+    });
     Checked {
         id: id.clone(),
         labels,
