@@ -17,13 +17,25 @@ use std::collections::{HashMap, HashSet};
 /// How many differences a refusal lists.
 const SHOWN: usize = 10;
 
+/// How many bytes of rendered contents the check keeps for the waves (a 10k fleet renders
+/// about 40 MB): within it the fleet is rendered once per process, past it the rest is
+/// rendered again, wave by wave, so a large fleet's memory stays bounded.
+const KEPT_BYTES: usize = 64 << 20;
+
+/// How many requests the check renders at a time: its contents are kept or dropped per chunk,
+/// so the check never holds more than the budget and one chunk's contents.
+const CHUNK: usize = 2048;
+
 /// What one process of apply keeps between waves: the workspace's requests, and whether the
 /// plan was re-derived and found to be what planning gives, with each instance's rendering as
-/// that check saw it (its files' digest).
+/// that check saw it (its files' digest, and its contents within [`KEPT_BYTES`]).
 pub(super) struct Memo {
     requests: Vec<Request>,
     verified: bool,
     seen: HashMap<InstanceRef, String>,
+    kept: HashMap<InstanceRef, Evaluated>,
+    /// The bytes of contents the check may keep ([`KEPT_BYTES`]).
+    budget: usize,
 }
 
 impl Memo {
@@ -32,6 +44,8 @@ impl Memo {
             requests,
             verified: false,
             seen: HashMap::new(),
+            kept: HashMap::new(),
+            budget: KEPT_BYTES,
         }
     }
 
@@ -39,21 +53,47 @@ impl Memo {
         &self.requests
     }
 
-    /// Renders `wave`'s instances with their contents. Only the wave's: the check before the
-    /// first wave renders the fleet's digests alone, and each wave's contents are rendered when
-    /// it is applied and freed after its commit, so apply holds one wave's files at a time, not
-    /// the fleet's. An instance that renders otherwise than the check saw makes the plan stale.
-    pub(super) fn take_wave(&self, inputs: &Catalogue, wave: &Wave) -> Result<Vec<Evaluated>> {
+    /// `wave`'s instances with their contents: those the check kept, handed over (freed after
+    /// the wave's commit), and the others rendered now. An instance that renders otherwise than
+    /// the check saw makes the plan stale.
+    pub(super) fn take_wave(&mut self, inputs: &Catalogue, wave: &Wave) -> Result<Vec<Evaluated>> {
         let ids: HashSet<&InstanceRef> = wave.instances.iter().map(|i| &i.instance).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut missing = HashSet::new();
+        for id in &ids {
+            match self.kept.remove(*id) {
+                Some(e) => out.push(e),
+                None => {
+                    missing.insert(*id);
+                }
+            }
+        }
         let mine: Vec<&Request> = self
             .requests
             .iter()
-            .filter(|r| ids.contains(&r.id))
+            .filter(|r| missing.contains(&r.id))
             .collect();
+        let dependencies = missing.iter().any(|i| i.is_dependencies());
+        if !missing.is_empty() {
+            out.extend(self.render(inputs, mine, dependencies, &ids)?);
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Renders `mine` (and the dependencies) with their contents, checked against the check's
+    /// digests.
+    fn render(
+        &self,
+        inputs: &Catalogue,
+        mine: Vec<&Request>,
+        dependencies: bool,
+        ids: &HashSet<&InstanceRef>,
+    ) -> Result<Vec<Evaluated>> {
         // The change kinds are the planner's (the check found them); a wave's render needs
         // only its files, and finding them reads and diffs the instance's stored files again.
         let mut opts = Options::new(Detail::Contents).without_change_kinds();
-        if ids.iter().any(|i| i.is_dependencies()) {
+        if dependencies {
             opts = opts.with_dependencies();
         }
         let mut out = evaluate::run(inputs, evaluate::Requests::Borrowed(mine), &opts);
@@ -75,19 +115,60 @@ impl Memo {
         Ok(out)
     }
 
-    /// Renders every request's digests (no contents) for the check, noting each one's.
-    fn digests(&mut self, inputs: &Catalogue) -> Vec<Evaluated> {
-        let all = evaluate::Requests::Borrowed(self.requests.iter().collect());
-        let out = evaluate::run(
-            inputs,
-            all,
-            &Options::new(Detail::Digests).with_dependencies(),
-        );
+    /// Renders every request for the check, noting each one's digest and keeping the contents
+    /// of the first renders within [`KEPT_BYTES`] (in request order, so which are kept does not
+    /// depend on the threads; what is written does not depend on it at all).
+    fn render_all(&mut self, inputs: &Catalogue) -> (Vec<Evaluated>, HashSet<InstanceRef>) {
+        let mut budget = self.budget;
+        let mut dropped = HashSet::new();
+        let mut out = Vec::with_capacity(self.requests.len());
+        for (i, chunk) in self.requests.chunks(CHUNK).enumerate() {
+            let mut opts = Options::new(Detail::Contents);
+            if i == 0 {
+                opts = opts.with_dependencies();
+            }
+            let all = evaluate::Requests::Borrowed(chunk.iter().collect());
+            let mut part = evaluate::run(inputs, all, &opts);
+            for e in &mut part {
+                match budget.checked_sub(e.content_bytes()) {
+                    Some(left) => {
+                        budget = left;
+                        // Kept for a while: without the slack the writer grew them with.
+                        for f in &mut e.files {
+                            f.content.shrink_to_fit();
+                        }
+                    }
+                    None => {
+                        budget = 0;
+                        e.drop_contents();
+                        dropped.insert(e.id.clone());
+                    }
+                }
+            }
+            out.append(&mut part);
+        }
+        if self.requests.is_empty() {
+            out = evaluate::run(
+                inputs,
+                evaluate::Requests::Borrowed(Vec::new()),
+                &Options::new(Detail::Contents).with_dependencies(),
+            );
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         self.seen = out
             .iter()
             .map(|e| (e.id.clone(), e.files_digest()))
             .collect();
-        out
+        (out, dropped)
+    }
+
+    /// Keeps the check's renders that still hold their contents, for their waves.
+    fn keep(&mut self, rendered: Vec<Evaluated>, dropped: &HashSet<InstanceRef>) {
+        self.kept = rendered
+            .into_iter()
+            .filter(|e| !dropped.contains(&e.id))
+            .map(|e| (e.id.clone(), e))
+            .collect();
     }
 }
 
@@ -129,7 +210,12 @@ pub(super) fn verify_plan(
             };
             rollback::make_plan(st, current, &undone)?.waves
         }
-        PlanKind::Apply => derive(inputs, &memo.digests(inputs), plan)?,
+        PlanKind::Apply => {
+            let (rendered, dropped) = memo.render_all(inputs);
+            let derived = derive(inputs, &rendered, plan)?;
+            memo.keep(rendered, &dropped);
+            derived
+        }
     };
     check(plan, &derived)?;
     memo.verified = true;
@@ -190,6 +276,49 @@ pub(super) fn differences(planned: &[Wave], derived: &[Wave]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example workspace's check renders with `budget`, and every wave's instances as
+    /// apply takes them, in plan order.
+    fn rendered_with(budget: usize) -> (usize, Vec<Vec<Evaluated>>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ws = crate::workspace::Workspace::open(root, None).unwrap();
+        let now = chrono::Utc::now();
+        let (inputs, requests) = crate::load::inputs::load(ws, now);
+        let mut memo = Memo::new(requests);
+        memo.budget = budget;
+        let (rendered, dropped) = memo.render_all(&inputs);
+        let plan = crate::plan::build_unsealed(&inputs, &rendered, &Default::default());
+        memo.keep(rendered, &dropped);
+        memo.verified = true;
+        let kept = memo.kept.values().filter(|e| !e.files.is_empty()).count();
+        let waves = plan
+            .waves
+            .iter()
+            .map(|w| memo.take_wave(&inputs, w).unwrap());
+        (kept, waves.collect())
+    }
+
+    fn files(waves: &[Vec<Evaluated>]) -> Vec<(String, String, String)> {
+        let all = waves.iter().flatten().flat_map(|e| &e.files);
+        all.map(|f| (f.path.to_string(), f.digest.to_string(), f.content.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_waves_render_the_same_whatever_the_check_kept() {
+        let (all, everything) = rendered_with(usize::MAX);
+        let (none, nothing) = rendered_with(0);
+        let (some, part) = rendered_with(4096);
+        assert_eq!(none, 0, "a budget of 0 keeps no rendering with files");
+        assert!(some > 0 && some < all, "4 KiB keeps some: {some} of {all}");
+        assert!(files(&everything).iter().all(|f| !f.2.is_empty()));
+        assert_eq!(files(&everything), files(&nothing));
+        assert_eq!(files(&everything), files(&part));
+        let specs = |w: &[Vec<Evaluated>]| -> Vec<serde_json::Value> {
+            w.iter().flatten().map(|e| e.spec.clone()).collect()
+        };
+        assert_eq!(specs(&everything), specs(&nothing));
+    }
 
     fn wave(instances: serde_json::Value) -> Wave {
         serde_json::from_value(serde_json::json!({

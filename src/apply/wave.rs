@@ -35,6 +35,9 @@ pub(super) struct WaveBackup {
 struct Built {
     ops: Vec<Op>,
     backup: Backup,
+    /// The backup as its entry in the wave's backup file ([`backup_entry`]): made by the
+    /// instance's own thread, so its old contents are freed there and then.
+    entry: Vec<u8>,
     /// What the store holds for the instance after the wave; `None` when the wave deletes it.
     after: Option<Applied>,
     /// The Promise and version it is applied at, kept as a revision.
@@ -115,13 +118,17 @@ pub(super) fn ops(
                 root,
                 checked: Checked::default(),
             },
-            |reader, (inst, ev)| build(inputs, before, reader, inst, ev),
+            |reader, (inst, ev)| {
+                let mut b = build(inputs, before, reader, inst, ev)?;
+                b.entry = backup_entry(&inst.instance.to_string(), &std::mem::take(&mut b.backup))?;
+                Ok(b)
+            },
         )
         .collect();
     let mut ops = Vec::new();
     let mut revisions = BTreeSet::new();
     let mut checked = Checked::default();
-    let mut all = WaveBackup::default();
+    let mut entries = Vec::with_capacity(wave.instances.len());
     for (inst, b) in wave.instances.iter().zip(built) {
         let b = b?;
         ops.extend(b.ops);
@@ -134,15 +141,58 @@ pub(super) fn ops(
             Some(applied) => state.applied.insert(inst.instance.clone(), applied),
             None => state.applied.remove(&inst.instance),
         };
-        all.instances.insert(inst.instance.to_string(), b.backup);
+        entries.push((inst.instance.to_string(), b.entry));
     }
-    if !all.instances.is_empty() {
+    if !entries.is_empty() {
         ops.push(Op::Write {
             path: layout::wave_backup(run, wave.index),
-            bytes: serde_json::to_vec_pretty(&all).map_err(|e| Error::Store(e.to_string()))?,
+            bytes: backup_file(entries),
         });
     }
     Ok(ops)
+}
+
+/// The indent of an instance's backup in the wave's backup file (pretty JSON, two levels in).
+const ENTRY_INDENT: &str = "    ";
+
+/// An instance's entry in its wave's backup file, as `serde_json::to_vec_pretty` of the
+/// [`WaveBackup`] writes it: `    "<instance>": {...}`, every line of the value indented.
+fn backup_entry(key: &str, backup: &Backup) -> Result<Vec<u8>> {
+    let json = |e: serde_json::Error| Error::Store(e.to_string());
+    let value = serde_json::to_vec_pretty(backup).map_err(json)?;
+    let key = serde_json::to_vec(key).map_err(json)?;
+    // Pretty JSON escapes the newlines of strings: every newline in it is between tokens.
+    let lines = value.iter().filter(|b| **b == b'\n').count();
+    let mut out = Vec::with_capacity(value.len() + key.len() + 8 + lines * ENTRY_INDENT.len());
+    out.extend_from_slice(ENTRY_INDENT.as_bytes());
+    out.extend_from_slice(&key);
+    out.extend_from_slice(b": ");
+    for (i, line) in value.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(ENTRY_INDENT.as_bytes());
+        }
+        out.extend_from_slice(line);
+    }
+    Ok(out)
+}
+
+/// The wave's backup file from its instances' entries: the bytes `serde_json::to_vec_pretty`
+/// gives for the [`WaveBackup`] (keyed, so sorted, by instance), joined in one buffer of the
+/// right size instead of serialized from one tree of every old content on one thread.
+fn backup_file(mut entries: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    const HEAD: &[u8] = b"{\n  \"instances\": {";
+    const TAIL: &[u8] = b"\n  }\n}";
+    let size = entries.iter().map(|e| e.1.len() + 2).sum::<usize>();
+    let mut out = Vec::with_capacity(HEAD.len() + size + TAIL.len());
+    out.extend_from_slice(HEAD);
+    for (i, (_, entry)) in entries.into_iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        out.extend_from_slice(&entry);
+    }
+    out.extend_from_slice(TAIL);
+    out
 }
 
 /// One instance's operations, against the store as it was before the wave.
@@ -330,3 +380,7 @@ fn revision_ops(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "wave_tests.rs"]
+mod tests;

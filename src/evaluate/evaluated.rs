@@ -100,6 +100,21 @@ impl Evaluated {
         }
     }
 
+    /// Drops what [`Detail::Digests`](super::Detail::Digests) does not keep: the spec, the
+    /// status and the files' contents (their paths and digests stay).
+    pub fn drop_contents(&mut self) {
+        self.spec = Value::Null;
+        self.status = None;
+        for f in &mut self.files {
+            f.content = String::new();
+        }
+    }
+
+    /// The bytes of rendered contents this holds.
+    pub fn content_bytes(&self) -> usize {
+        self.files.iter().map(|f| f.content.len()).sum()
+    }
+
     pub(super) fn block(&mut self, f: Finding) {
         self.blocked = true;
         self.findings.push(f.instance(self.id.to_string()));

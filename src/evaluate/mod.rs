@@ -203,11 +203,7 @@ fn keep(catalogue: &Catalogue, ev: &mut Evaluated, applied: Option<&Applied>, op
         }
     }
     if opts.detail == Detail::Digests {
-        ev.spec = Value::Null;
-        ev.status = None;
-        for f in &mut ev.files {
-            f.content = String::new();
-        }
+        ev.drop_contents();
     }
 }
 
