@@ -75,7 +75,7 @@ impl Memo {
             .collect();
         let dependencies = missing.iter().any(|i| i.is_dependencies());
         if !missing.is_empty() {
-            out.extend(self.render(inputs, mine, dependencies, &ids)?);
+            out.extend(self.render(inputs, mine, dependencies, &missing)?);
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
@@ -88,7 +88,7 @@ impl Memo {
         inputs: &Catalogue,
         mine: Vec<&Request>,
         dependencies: bool,
-        ids: &HashSet<&InstanceRef>,
+        missing: &HashSet<&InstanceRef>,
     ) -> Result<Vec<Evaluated>> {
         // The change kinds are the planner's (the check found them); a wave's render needs
         // only its files, and finding them reads and diffs the instance's stored files again.
@@ -97,7 +97,8 @@ impl Memo {
             opts = opts.with_dependencies();
         }
         let mut out = evaluate::run(inputs, evaluate::Requests::Borrowed(mine), &opts);
-        out.retain(|e| ids.contains(&e.id));
+        // Only those not kept: the dependencies are rendered together, and some may be kept.
+        out.retain(|e| missing.contains(&e.id));
         if let Some(moved) = out
             .iter()
             .find(|e| self.verified && self.seen.get(&e.id) != Some(&e.files_digest()))
@@ -162,11 +163,16 @@ impl Memo {
         (out, dropped)
     }
 
-    /// Keeps the check's renders that still hold their contents, for their waves.
-    fn keep(&mut self, rendered: Vec<Evaluated>, dropped: &HashSet<InstanceRef>) {
+    /// Keeps the check's renders that still hold their contents for their waves: only those of
+    /// instances some wave applies (an upgrade of part of a fleet keeps only its part).
+    fn keep(&mut self, rendered: Vec<Evaluated>, dropped: &HashSet<InstanceRef>, waves: &[Wave]) {
+        let applied: HashSet<&InstanceRef> = waves
+            .iter()
+            .flat_map(|w| w.instances.iter().map(|i| &i.instance))
+            .collect();
         self.kept = rendered
             .into_iter()
-            .filter(|e| !dropped.contains(&e.id))
+            .filter(|e| !dropped.contains(&e.id) && applied.contains(&e.id))
             .map(|e| (e.id.clone(), e))
             .collect();
     }
@@ -213,7 +219,7 @@ pub(super) fn verify_plan(
         PlanKind::Apply => {
             let (rendered, dropped) = memo.render_all(inputs);
             let derived = derive(inputs, &rendered, plan)?;
-            memo.keep(rendered, &dropped);
+            memo.keep(rendered, &dropped, &derived);
             derived
         }
     };
@@ -288,7 +294,7 @@ mod tests {
         memo.budget = budget;
         let (rendered, dropped) = memo.render_all(&inputs);
         let plan = crate::plan::build_unsealed(&inputs, &rendered, &Default::default());
-        memo.keep(rendered, &dropped);
+        memo.keep(rendered, &dropped, &plan.waves);
         memo.verified = true;
         let kept = memo.kept.values().filter(|e| !e.files.is_empty()).count();
         let waves = plan
