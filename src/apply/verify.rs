@@ -123,7 +123,11 @@ impl Memo {
         let mut budget = self.budget;
         let mut dropped = HashSet::new();
         let mut out = Vec::with_capacity(self.requests.len());
-        for (i, chunk) in self.requests.chunks(CHUNK).enumerate() {
+        // One chunk at least, for the dependencies of a workspace without requests.
+        let none: &[Request] = &[];
+        let chunks = self.requests.chunks(CHUNK);
+        let chunks = chunks.chain(self.requests.is_empty().then_some(none));
+        for (i, chunk) in chunks.enumerate() {
             let mut opts = Options::new(Detail::Contents);
             if i == 0 {
                 opts = opts.with_dependencies();
@@ -147,13 +151,6 @@ impl Memo {
                 }
             }
             out.append(&mut part);
-        }
-        if self.requests.is_empty() {
-            out = evaluate::run(
-                inputs,
-                evaluate::Requests::Borrowed(Vec::new()),
-                &Options::new(Detail::Contents).with_dependencies(),
-            );
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         self.seen = out

@@ -273,29 +273,9 @@ fn leaf_text(l: &super::yaml_lines::Leaf) -> String {
 
 /// The YAML documents of a text, or `None` when it is not YAML.
 fn documents(text: &str) -> Option<Vec<Value>> {
-    written_documents(text).or_else(|| parsed_documents(text))
-}
-
-/// The documents of a file as vow writes one (mappings as `yaml_writer` writes them, joined by
-/// `---` lines), read by the store's exact-text reader, which gives what serde_yaml gives or
-/// declines; `None` for anything else. Parsing both sides of every changed file of several
-/// documents was a third of the cost of an apply's check.
-fn written_documents(text: &str) -> Option<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    loop {
-        // Each piece re-emits exactly or is declined, so a `---` line inside a document (which
-        // `yaml_writer` never writes at the start of a line) cannot pass as a split.
-        let (doc, next) = match rest.find("\n---\n") {
-            Some(i) => (rest.get(..=i)?, Some(rest.get(i + 5..)?)),
-            None => (rest, None),
-        };
-        out.push(crate::store::record::parse_document(doc)?);
-        match next {
-            Some(n) => rest = n,
-            None => return Some(out),
-        }
-    }
+    // A file vow wrote is read without serde_yaml: parsing both sides of every changed file of
+    // several documents was a third of the cost of an apply's check.
+    crate::store::record::parse_documents(text).or_else(|| parsed_documents(text))
 }
 
 /// The YAML documents of a text as serde_yaml reads them, or `None` when it is not YAML.
@@ -414,8 +394,9 @@ fn clip(s: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::parsed_documents;
     use super::{changed, is_metadata, kind, listing, METADATA_ONLY};
-    use super::{parsed_documents, written_documents};
+    use crate::store::record::parse_documents as written_documents;
 
     #[test]
     fn written_files_read_as_serde_yaml_reads_them() {

@@ -45,6 +45,26 @@ pub fn parse_document(text: &str) -> Option<Value> {
     parse_as(text)
 }
 
+/// The documents of a file as vow writes one (mappings as `yaml_writer` writes them, joined by
+/// `---` lines), each read as [`parse_document`] reads it; `None` when any is not.
+pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        // Each piece re-emits exactly or is declined, so a `---` line inside a document (which
+        // `yaml_writer` never writes at the start of a line) cannot pass as a split.
+        let (doc, next) = match rest.find("\n---\n") {
+            Some(i) => (rest.get(..=i)?, Some(rest.get(i + 5..)?)),
+            None => (rest, None),
+        };
+        out.push(parse_document(doc)?);
+        match next {
+            Some(n) => rest = n,
+            None => return Some(out),
+        }
+    }
+}
+
 fn parse_as<T: de::DeserializeOwned>(text: &str) -> Option<T> {
     let lines: Vec<&str> = text.strip_suffix('\n')?.split('\n').collect();
     let mut reader = Reader { lines, next: 0 };
