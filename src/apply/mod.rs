@@ -483,19 +483,15 @@ fn wave_record(wave: &crate::plan::Wave, now: DateTime<Utc>) -> journal::WaveRec
 }
 
 /// Commits through the second wall: whatever built them, no operation may leave the store or
-/// pass a symlink; one refused path stops the whole commit before anything is written, for any
-/// store kind (a git store would otherwise push before writing its checkout).
+/// pass a symlink. Every store checks every path before it writes anything (`store::batch`),
+/// so one refused path stops the whole commit, for any store kind (a git store before it
+/// pushes).
 fn commit(
     st: &mut dyn Store,
     ops: &[Op],
     message: &str,
     trailers: &[(&str, String)],
 ) -> Result<String> {
-    if let Err(e) = store::path::check_all(st.dir(), ops.iter().map(Op::path)) {
-        return Err(Error::Store(format!(
-            "{e}; nothing of this commit ({message}) was written"
-        )));
-    }
     st.commit(ops, message, trailers)
 }
 

@@ -45,6 +45,8 @@ pub trait Store {
     /// but not pushed). Only called with the store's lock held.
     fn recover(&mut self) -> Result<()>;
     /// Applies `ops` as one unit. `trailers` name the plan and wave (git commit trailers).
+    /// Every path is checked through the store's wall ([`super::batch::check`]) before
+    /// anything is written: one refused path, and nothing of the commit is.
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String>;
     /// Where the lock file lives.
     fn lock_path(&self) -> std::path::PathBuf;

@@ -8,8 +8,9 @@
 //! idempotent. One fsync of the log and one syncfs per wave, instead of one per file.
 
 use super::backend::{Op, Store};
+use super::batch;
 use super::layout;
-use super::path::{self, StorePath};
+use super::path::StorePath;
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -80,15 +81,21 @@ struct LogRef<'a> {
 }
 
 impl Logged {
-    fn bytes(&self) -> Result<Option<Vec<u8>>> {
-        Ok(match (&self.text, &self.base64) {
-            (Some(t), _) => Some(t.as_bytes().to_vec()),
-            (None, Some(b)) => Some(
-                base64::engine::general_purpose::STANDARD
+    /// The operation the entry logs, its text moved rather than copied.
+    fn into_op(self) -> Result<Op> {
+        let path = self.path;
+        Ok(match (self.text, self.base64) {
+            (Some(t), _) => Op::Write {
+                path,
+                bytes: t.into_bytes(),
+            },
+            (None, Some(b)) => Op::Write {
+                path,
+                bytes: base64::engine::general_purpose::STANDARD
                     .decode(b)
                     .map_err(|e| Error::Store(e.to_string()))?,
-            ),
-            (None, None) => None,
+            },
+            (None, None) => Op::Remove { path },
         })
     }
 }
@@ -105,38 +112,19 @@ impl FolderStore {
     }
 
     /// Applies the log's operations; every path is checked before the first is applied.
-    fn replay(&self, log: &Log) -> Result<()> {
-        let paths = path::check_all(&self.root, log.ops.iter().map(|op| op.path.as_str()))
-            .map_err(|e| {
-                Error::Store(format!(
-                    "the redo log .vow/pending/committed names a path outside the store: {e}; \
-                     nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
-                ))
-            })?;
-        let mut checked = path::Checked::default();
-        for (op, sp) in log.ops.iter().zip(&paths) {
-            match op.bytes()? {
-                Some(b) => sp.overwrite_in(&self.root, &b, &mut checked)?,
-                None => sp.remove_in(&self.root, &mut checked)?,
-            }
-        }
-        self.finish_replay()
-    }
-
-    /// Applies a commit's operations, just logged and their paths checked (as replaying the
-    /// log does, without reading back what was just written).
-    fn replay_ops(
-        &self,
-        ops: &[Op],
-        paths: &[StorePath],
-        checked: &mut path::Checked,
-    ) -> Result<()> {
-        for (op, sp) in ops.iter().zip(paths) {
-            match op {
-                Op::Write { bytes, .. } => sp.overwrite_in(&self.root, bytes, checked)?,
-                Op::Remove { .. } => sp.remove_in(&self.root, checked)?,
-            }
-        }
+    fn replay(&self, log: Log) -> Result<()> {
+        let ops = log
+            .ops
+            .into_iter()
+            .map(Logged::into_op)
+            .collect::<Result<Vec<Op>>>()?;
+        let batch = batch::check(&self.root, &ops).map_err(|e| {
+            Error::Store(format!(
+                "the redo log .vow/pending/committed names a path outside the store: {e}; \
+                 nothing of it was applied. Remove .vow/pending/ if the log is not vow's"
+            ))
+        })?;
+        batch.apply(&self.root, &ops, &[])?;
         self.finish_replay()
     }
 
@@ -196,7 +184,7 @@ impl Store for FolderStore {
                 ))
             })?;
             tracing::warn!("finishing an interrupted commit: {}", log.message);
-            self.replay(&log)?;
+            self.replay(log)?;
         } else if pending.exists() {
             // Staged but never committed: as if it never happened.
             std::fs::remove_dir_all(&pending).map_err(|e| Error::io("remove", &pending, e))?;
@@ -212,8 +200,7 @@ impl Store for FolderStore {
     ) -> Result<String> {
         self.recover()?;
         // A refused path stops the commit before anything of it is written, the log included.
-        let mut checked = path::Checked::default();
-        let paths = path::check_all_in(&self.root, ops.iter().map(Op::path), &mut checked)
+        let batch = batch::check(&self.root, ops)
             .map_err(|e| Error::Store(format!("{e}; nothing of this wave was written")))?;
         let staged = StorePath::new(layout::REDO_STAGED)?.create_parent(&self.root)?;
         let pending = layout::absolute(&self.root, layout::REDO_DIR);
@@ -237,7 +224,9 @@ impl Store for FolderStore {
         if let Ok(d) = std::fs::File::open(&pending) {
             let _ = d.sync_all();
         }
-        self.replay_ops(ops, &paths, &mut checked)?;
+        // Applied as checked, without reading back what was just logged.
+        batch.apply(&self.root, ops, &[])?;
+        self.finish_replay()?;
         Ok(super::digest(message.as_bytes()))
     }
 

@@ -6,6 +6,7 @@
 //! apply writes it ([`write`](mod@write), and [`Store::commit`]).
 
 pub mod backend;
+pub mod batch;
 pub mod crash;
 pub mod folder;
 pub mod git;
@@ -317,23 +318,30 @@ impl StoreState {
     /// The digest of every binding record and the files it names, as they are: apply keeps it
     /// up to date as it writes, so that a resumed apply can tell whether anyone else wrote.
     pub fn compute_digest(&self) -> String {
+        /// Bytes hashed at a time: the entries' small pieces are gathered first, as one
+        /// `update` per piece cost more in copying than the hashing itself.
+        const GATHERED: usize = 64 << 10;
         let mut h = Sha256::new();
         // The same bytes as formatting each entry, without a string per entry (this runs once
         // per wave over the whole store).
-        let mut id_text = String::new();
+        let mut buf = String::with_capacity(GATHERED + 4096);
         for (id, applied) in &self.applied {
-            id_text.clear();
-            let _ = std::fmt::Write::write_fmt(&mut id_text, format_args!("{id}"));
-            for part in [id_text.as_str(), "\0", &applied.text_digest, "\0"] {
-                h.update(part.as_bytes());
+            let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{id}"));
+            for part in ["\0", &applied.text_digest, "\0"] {
+                buf.push_str(part);
             }
             for (path, d) in &applied.actual {
                 let d = d.as_deref().unwrap_or("-");
                 for part in [path.as_str(), "\0", d, "\0"] {
-                    h.update(part.as_bytes());
+                    buf.push_str(part);
                 }
             }
+            if buf.len() >= GATHERED {
+                h.update(buf.as_bytes());
+                buf.clear();
+            }
         }
+        h.update(buf.as_bytes());
         format!("sha256:{:x}", h.finalize())
     }
 }

@@ -26,8 +26,10 @@ mod net;
 mod pack;
 mod packfile;
 mod sign;
+mod tree;
 
 use super::backend::{Op, Store};
+use super::batch;
 use super::crash;
 use super::layout;
 use super::remote::{Remote, Transport};
@@ -385,74 +387,10 @@ impl GitStore {
         )
     }
 
-    /// Builds the wave's tree on `parent`'s, its new blobs written straight into packs and
-    /// its new trees made in memory and added to the last (see [`pack`]); returns the tree's
-    /// id and, for each operation, whether it leaves its path as it was (the same bytes
-    /// written again).
-    fn write_tree(
-        &self,
-        parent: Option<&git2::Commit<'_>>,
-        ops: &[Op],
-    ) -> Result<(Oid, Vec<bool>)> {
-        let odb = self.repo.odb()?;
-        let mut staged = pack::Staged::open(&self.dir, &self.repo)?;
-        let old_tree = parent.map(|c| c.tree()).transpose()?;
-        let mut update = git2::build::TreeUpdateBuilder::new();
-        let mut same = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op {
-                Op::Write { path, bytes } => {
-                    let blob = packfile::blob_id(bytes)?;
-                    let old = old_tree
-                        .as_ref()
-                        .and_then(|t| t.get_path(Path::new(path)).ok());
-                    let unchanged = old.is_some_and(|e| {
-                        e.id() == blob && e.filemode() == i32::from(git2::FileMode::Blob)
-                    });
-                    // An unchanged file's blob is the parent's: in the cache already.
-                    if !unchanged {
-                        staged.blob(&odb, blob, bytes)?;
-                    }
-                    crash::point("blob");
-                    same.push(unchanged);
-                    update.upsert(path.as_str(), blob, git2::FileMode::Blob);
-                }
-                Op::Remove { path } => {
-                    same.push(false);
-                    update.remove(path.as_str());
-                }
-            }
-        }
-        let base = match parent {
-            Some(c) => staged.repo().find_tree(c.tree_id())?,
-            None => {
-                let empty = staged.repo().treebuilder(None)?.write()?;
-                staged.repo().find_tree(empty)?
-            }
-        };
-        let tree_id = update.create_updated(staged.repo(), &base)?;
-        drop(base);
-        staged.finish(&odb, tree_id)?;
-        crash::point("tree");
-        Ok((tree_id, same))
-    }
-
     /// Writes the operations to the checkout, but for those that leave a file as it was
     /// (`same`): the checkout is the parent's tree, so those bytes are there already.
-    fn write_checkout(&self, ops: &[Op], same: &[bool]) -> Result<()> {
-        // Confined paths: every one checked before the first is written (see `store::path`).
-        let mut checked = super::path::Checked::default();
-        let paths = super::path::check_all_in(&self.dir, ops.iter().map(Op::path), &mut checked)?;
-        for ((op, sp), same) in ops.iter().zip(&paths).zip(same) {
-            if *same {
-                continue;
-            }
-            match op {
-                Op::Write { bytes, .. } => sp.overwrite_in(&self.dir, bytes, &mut checked)?,
-                Op::Remove { .. } => sp.remove_in(&self.dir, &mut checked)?,
-            }
-        }
-        Ok(())
+    fn write_checkout(&self, batch: batch::Batch, ops: &[Op], same: &[bool]) -> Result<()> {
+        batch.apply(&self.dir, ops, same)
     }
 }
 
@@ -497,8 +435,16 @@ impl Store for GitStore {
     }
 
     fn commit(&mut self, ops: &[Op], message: &str, trailers: &[(&str, String)]) -> Result<String> {
+        // Confined paths: every one checked before anything is committed, pushed or written
+        // (see `store::path`).
+        let batch = batch::check(&self.dir, ops).map_err(|e| {
+            Error::Store(format!(
+                "{e}; nothing of this commit ({}) was written",
+                message.trim_end()
+            ))
+        })?;
         let parent = self.head().map(|o| self.repo.find_commit(o)).transpose()?;
-        let (tree_id, same) = self.write_tree(parent.as_ref(), ops)?;
+        let (tree_id, same) = tree::build(&self.repo, parent.as_ref(), ops)?;
         let tree = self.repo.find_tree(tree_id)?;
         let mut text = message.trim_end().to_string();
         text.push_str("\n\n");
@@ -531,7 +477,7 @@ impl Store for GitStore {
         }
         crash::point("checkout");
         self.unmark_clean()?;
-        self.write_checkout(ops, &same)?;
+        self.write_checkout(batch, ops, &same)?;
         crash::point("index");
         // The index is not rewritten per wave (60,000 entries read from the tree and written
         // again cost more than the wave's own objects); it is removed, as it no longer

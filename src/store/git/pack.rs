@@ -19,9 +19,9 @@
 
 use super::packfile;
 use crate::error::Result;
+use crate::store::crash;
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::HashSet;
-use std::path::Path;
 
 /// Whether the cache holds the object, without libgit2 rescanning its pack folder on a miss
 /// (most of a wave's objects are new, and every rescan reads the folder).
@@ -45,15 +45,20 @@ pub(super) struct Staged {
 /// that memory holds one chunk of a large wave rather than all of it.
 pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
+/// How many blobs are compressed side by side at a time: their compressed bytes are held
+/// until they are appended in order, so a batch is bounded.
+const BATCH: usize = 1024;
+
 impl Staged {
-    pub(super) fn open(dir: &Path, main: &Repository) -> Result<Staged> {
-        let repo = Repository::open(dir)?;
-        {
-            // Above the loose (1) and pack (2) backends: every write goes to memory.
-            let odb = repo.odb()?;
-            // The backend is owned by the odb from here on; its handle is not needed.
-            odb.add_new_mempack_backend(1000)?;
-        }
+    /// A handle whose object database is only in memory: the trees of the parent that the tree
+    /// updater reads are copied in ([`Staged::base_tree`]), and the trees it makes stay there.
+    /// With the cache's own backends in it, libgit2 rescanned the pack folder before writing
+    /// each new tree (to see whether it had appeared): a readdir per tree, 30,000 a wave.
+    pub(super) fn open(main: &Repository) -> Result<Staged> {
+        let odb = git2::Odb::new()?;
+        // The backend is owned by the odb from here on; its handle is not needed.
+        odb.add_new_mempack_backend(1)?;
+        let repo = Repository::from_odb(odb)?;
         Ok(Staged {
             repo,
             pack: packfile::Writer::new(),
@@ -66,15 +71,34 @@ impl Staged {
         &self.repo
     }
 
-    /// Compresses the blob `oid` of `bytes` ([`packfile::blob_id`]) into the pack, unless the
-    /// cache (`odb`) or this wave holds it already.
-    pub(super) fn blob(&mut self, odb: &Odb<'_>, oid: Oid, bytes: &[u8]) -> Result<()> {
-        if !self.added.contains(&oid) && !known(odb, oid) {
-            self.pack.add(oid, ObjectType::Blob, bytes)?;
-            self.added.insert(oid);
+    /// Copies a tree of the parent (as its raw bytes) into the handle, for the tree updater.
+    pub(super) fn base_tree(&self, data: &[u8]) -> Result<Oid> {
+        Ok(self.repo.odb()?.write(ObjectType::Tree, data)?)
+    }
+
+    /// Compresses the blobs (their ids, [`packfile::blob_id`], and bytes) into the packs, but
+    /// those the cache (`odb`) or this wave holds already; side by side, appended in order.
+    pub(super) fn blobs(&mut self, odb: &Odb<'_>, blobs: &[(Oid, &[u8])]) -> Result<()> {
+        use rayon::prelude::*;
+        let mut new = Vec::with_capacity(blobs.len());
+        for &(oid, bytes) in blobs {
+            if !self.added.contains(&oid) && !known(odb, oid) {
+                self.added.insert(oid);
+                new.push((oid, bytes));
+            }
         }
-        if self.pack.len() >= CHUNK_BYTES {
-            self.flush(odb)?;
+        for batch in new.chunks(BATCH) {
+            let compressed: Vec<Result<packfile::Compressed>> = batch
+                .par_iter()
+                .map(|&(oid, bytes)| packfile::compress(oid, ObjectType::Blob, bytes))
+                .collect();
+            for c in compressed {
+                self.pack.append(c?);
+                crash::point("blob");
+                if self.pack.len() >= CHUNK_BYTES {
+                    self.flush(odb)?;
+                }
+            }
         }
         Ok(())
     }
