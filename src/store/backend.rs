@@ -23,6 +23,22 @@ impl Op {
     }
 }
 
+#[cfg(test)]
+impl Op {
+    /// A write of `text` to `path`.
+    pub(crate) fn write(path: &str, text: &str) -> Op {
+        Op::Write {
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    /// A removal of `path`.
+    pub(crate) fn remove(path: &str) -> Op {
+        Op::Remove { path: path.into() }
+    }
+}
+
 /// Who holds a store's lock.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LockInfo {

@@ -1,17 +1,6 @@
 use super::*;
 use std::collections::BTreeMap;
 
-fn write(path: &str, text: &str) -> Op {
-    Op::Write {
-        path: path.into(),
-        bytes: text.as_bytes().to_vec(),
-    }
-}
-
-fn remove(path: &str) -> Op {
-    Op::Remove { path: path.into() }
-}
-
 /// Every file under `root`, with its text.
 fn tree(root: &Path) -> BTreeMap<String, String> {
     walkdir::WalkDir::new(root)
@@ -49,15 +38,15 @@ fn wave() -> (Vec<(String, String)>, Vec<Op>) {
     for i in 0..1500 {
         let dir = format!("clusters/c{}/i{i}", i % 7);
         before.push((format!("{dir}/old.yaml"), format!("old {i}")));
-        ops.push(write(&format!("{dir}/new.yaml"), &format!("new {i}")));
+        ops.push(Op::write(&format!("{dir}/new.yaml"), &format!("new {i}")));
         // Every third instance loses its only old file; its folder stays for the new one.
         if i % 3 == 0 {
-            ops.push(remove(&format!("{dir}/old.yaml")));
+            ops.push(Op::remove(&format!("{dir}/old.yaml")));
         }
     }
     // A folder emptied by the batch goes.
     before.push(("gone/only.yaml".into(), "x".into()));
-    ops.push(remove("gone/only.yaml"));
+    ops.push(Op::remove("gone/only.yaml"));
     (before, ops)
 }
 
@@ -78,12 +67,12 @@ fn a_batch_leaves_what_applying_it_in_order_leaves_whatever_the_threads() {
 #[test]
 fn a_path_named_twice_ends_as_its_last_operation_says() {
     let ops = [
-        write("a/x.yaml", "1"),
-        remove("a/x.yaml"),
-        remove("b/y.yaml"),
-        write("b/y.yaml", "2"),
-        write("c/z.yaml", "3"),
-        write("c/z.yaml", "4"),
+        Op::write("a/x.yaml", "1"),
+        Op::remove("a/x.yaml"),
+        Op::remove("b/y.yaml"),
+        Op::write("b/y.yaml", "2"),
+        Op::write("c/z.yaml", "3"),
+        Op::write("c/z.yaml", "4"),
     ];
     let got = applied(&[("b/y.yaml", "0")], &ops, 4);
     let want: BTreeMap<String, String> = [("b/y.yaml", "2"), ("c/z.yaml", "4")]
@@ -102,10 +91,10 @@ fn the_first_refused_path_in_order_is_named_and_nothing_is_written() {
         std::os::unix::fs::symlink(outside.path(), tmp.path().join(link)).unwrap();
     }
     let mut ops: Vec<Op> = (0..4000)
-        .map(|i| write(&format!("real/f{i}.yaml"), "x"))
+        .map(|i| Op::write(&format!("real/f{i}.yaml"), "x"))
         .collect();
-    ops[3000] = write("l2/a.yaml", "x");
-    ops[3500] = write("l1/b.yaml", "x");
+    ops[3000] = Op::write("l2/a.yaml", "x");
+    ops[3500] = Op::write("l1/b.yaml", "x");
     for threads in [1, 2, 4] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -127,7 +116,7 @@ fn the_first_refused_path_in_order_is_named_and_nothing_is_written() {
 fn skipped_operations_leave_their_files_as_they_are() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("keep.yaml"), "before").unwrap();
-    let ops = [write("keep.yaml", "after"), write("new.yaml", "n")];
+    let ops = [Op::write("keep.yaml", "after"), Op::write("new.yaml", "n")];
     let batch = check(tmp.path(), &ops).unwrap();
     let paths: Vec<&str> = batch.paths().map(StorePath::as_str).collect();
     assert_eq!(paths, ["keep.yaml", "new.yaml"]);

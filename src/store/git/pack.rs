@@ -4,10 +4,11 @@
 //! back to pack them again.
 //!
 //! Blobs never pass through libgit2: each is hashed with plain SHA-1 ([`packfile::blob_id`])
-//! and compressed straight into the pack being built ([`packfile::Writer`]), so memory holds
-//! the compressed pack rather than the wave's files, and a large wave writes a pack each
-//! [`CHUNK_BYTES`] of it. Only the trees are made by libgit2 (its tree updater, on a second
-//! handle of the cache whose writes go to a mempack), then copied into the last pack. The tree
+//! and compressed (on every thread, [`BATCH`] at a time) into the pack being built
+//! ([`packfile::Writer`]), so memory holds the compressed pack rather than the wave's files,
+//! and a large wave writes a pack each [`CHUNK_BYTES`] of it. Only the trees are made by
+//! libgit2 (its tree updater, on a second handle whose only object database is a mempack,
+//! see `super::tree`), then copied into the last pack. The tree
 //! updater names blobs it cannot see in that handle, which libgit2 allows only with its
 //! "strict object creation" check off; vow turns it off once per process (see
 //! `super::bound_pack_maps`): every blob a tree names is in a pack written before the tree's.
@@ -22,12 +23,6 @@ use crate::error::Result;
 use crate::store::crash;
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::HashSet;
-
-/// Whether the cache holds the object, without libgit2 rescanning its pack folder on a miss
-/// (most of a wave's objects are new, and every rescan reads the folder).
-fn known(odb: &Odb<'_>, oid: Oid) -> bool {
-    odb.exists_ext(oid, git2::OdbLookupFlags::NO_REFRESH)
-}
 
 /// A wave's objects on their way into the cache's packs.
 pub(super) struct Staged {
@@ -76,14 +71,16 @@ impl Staged {
         Ok(self.repo.odb()?.write(ObjectType::Tree, data)?)
     }
 
-    /// Compresses the blobs (their ids, [`packfile::blob_id`], and bytes) into the packs, but
-    /// those the cache (`odb`) or this wave holds already; side by side, appended in order.
+    /// Compresses the blobs (their ids, [`packfile::blob_id`], and bytes) into the packs, each
+    /// once; side by side, appended in order.
     pub(super) fn blobs(&mut self, odb: &Odb<'_>, blobs: &[(Oid, &[u8])]) -> Result<()> {
         use rayon::prelude::*;
+        // Only this wave's own duplicates are left out: a blob the cache holds already (a
+        // rollback's old contents) goes into the pack again, which git allows, rather than be
+        // looked up in every pack index and as a loose file for each of the wave's blobs.
         let mut new = Vec::with_capacity(blobs.len());
         for &(oid, bytes) in blobs {
-            if !self.added.contains(&oid) && !known(odb, oid) {
-                self.added.insert(oid);
+            if self.added.insert(oid) {
                 new.push((oid, bytes));
             }
         }
@@ -114,15 +111,21 @@ impl Staged {
         Ok(())
     }
 
-    /// Adds the trees of `tree` that the cache does not hold yet (the tree itself and, under
-    /// it, only the subtrees that are new: an unchanged subtree is in the cache already, and so
-    /// is everything under it), then writes the last pack.
-    pub(super) fn finish(&mut self, odb: &Odb<'_>, tree: Oid) -> Result<()> {
+    /// Adds the new trees of `tree` (the tree itself and, under it, only the subtrees that
+    /// are new: `old` says, from a subtree's folder and id, that the parent has it there, and
+    /// so everything under it is in the cache already), then writes the last pack. Asking the
+    /// cache instead cost a look-up in every pack index and a `stat` per tree.
+    pub(super) fn finish(
+        &mut self,
+        odb: &Odb<'_>,
+        tree: Oid,
+        old: &dyn Fn(&str, Oid) -> bool,
+    ) -> Result<()> {
         {
             let staged = self.repo.odb()?;
-            let mut todo = vec![tree];
-            while let Some(id) = todo.pop() {
-                if known(odb, id) || !self.added.insert(id) {
+            let mut todo = vec![(String::new(), tree)];
+            while let Some((folder, id)) = todo.pop() {
+                if old(&folder, id) || !self.added.insert(id) {
                     continue;
                 }
                 let object = staged.read(id)?;
@@ -130,7 +133,12 @@ impl Staged {
                 let t = self.repo.find_tree(id)?;
                 for entry in t.iter() {
                     if entry.kind() == Some(ObjectType::Tree) {
-                        todo.push(entry.id());
+                        let name = String::from_utf8_lossy(entry.name_bytes());
+                        let below = match folder.as_str() {
+                            "" => name.into_owned(),
+                            f => format!("{f}/{name}"),
+                        };
+                        todo.push((below, entry.id()));
                     }
                 }
             }

@@ -61,7 +61,9 @@ pub(super) fn build(
     };
     let tree_id = update.create_updated(staged.repo(), &root)?;
     drop(root);
-    staged.finish(&odb, tree_id)?;
+    // A subtree at a folder no operation touched, or the parent's own there, is not new.
+    let old = |folder: &str, id: Oid| base.trees.get(folder).is_none_or(|t| *t == Some(id));
+    staged.finish(&odb, tree_id, &old)?;
     crash::point("tree");
     Ok((tree_id, same))
 }

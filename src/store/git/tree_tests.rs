@@ -1,16 +1,5 @@
 use super::*;
 
-fn write(path: &str, text: &str) -> Op {
-    Op::Write {
-        path: path.into(),
-        bytes: text.as_bytes().to_vec(),
-    }
-}
-
-fn remove(path: &str) -> Op {
-    Op::Remove { path: path.into() }
-}
-
 /// The tree libgit2 itself makes of `ops` on `parent`, in a plain handle (loose objects).
 fn plain_tree(repo: &Repository, parent: Option<Oid>, ops: &[Op]) -> Oid {
     let mut update = git2::build::TreeUpdateBuilder::new();
@@ -62,10 +51,10 @@ fn a_wave_tree_is_the_tree_libgit2_makes_and_the_cache_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init_bare(dir.path()).unwrap();
     let first = [
-        write("clusters/a/x/one.yaml", "1"),
-        write("clusters/a/x/two.yaml", "2"),
-        write("clusters/b/y/three.yaml", "3"),
-        write("top.yaml", "t"),
+        Op::write("clusters/a/x/one.yaml", "1"),
+        Op::write("clusters/a/x/two.yaml", "2"),
+        Op::write("clusters/b/y/three.yaml", "3"),
+        Op::write("top.yaml", "t"),
     ];
     let (t1, same1) = build(&repo, None, &first).unwrap();
     // Read back before libgit2 writes the same objects loose.
@@ -74,11 +63,11 @@ fn a_wave_tree_is_the_tree_libgit2_makes_and_the_cache_reads_it() {
     assert_eq!(same1, [false; 4]);
     let c1 = repo.find_commit(commit(&repo, t1, None)).unwrap();
     let second = [
-        write("clusters/a/x/one.yaml", "1"),
-        write("clusters/a/x/two.yaml", "2, changed"),
-        remove("clusters/b/y/three.yaml"),
-        write("clusters/c/z/new.yaml", "n"),
-        write("clusters/a/x/deeper/f.yaml", "d"),
+        Op::write("clusters/a/x/one.yaml", "1"),
+        Op::write("clusters/a/x/two.yaml", "2, changed"),
+        Op::remove("clusters/b/y/three.yaml"),
+        Op::write("clusters/c/z/new.yaml", "n"),
+        Op::write("clusters/a/x/deeper/f.yaml", "d"),
     ];
     let (t2, same2) = build(&repo, Some(&c1), &second).unwrap();
     readable(&repo, t2);
