@@ -63,8 +63,16 @@ fn start_daemon(base: &Path) -> Result<Daemon, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let child = Command::new("git")
-        .arg("daemon")
+    // The daemon itself, not `git daemon`: git runs it as a child of its own, which killing
+    // `git` would leave running (a listener per test, for as long as the machine is up).
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let exec_path = String::from_utf8_lossy(&exec_path.stdout)
+        .trim()
+        .to_string();
+    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
         .arg("--reuseaddr")
         .arg("--export-all")
         .arg("--enable=receive-pack")
