@@ -180,8 +180,7 @@ pub fn record(
         .and_then(|c| c.wave)
         .map(|w| format!(" (wave {w})"))
         .unwrap_or_default();
-    super::commit(
-        st,
+    st.commit(
         &[super::journal_op(&id, &next)],
         &format!("vow: plan {id} {}{wave} by {}", verb(action), hand.by),
         &[

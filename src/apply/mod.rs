@@ -242,8 +242,7 @@ fn step(
                 let last = j.waves.last().map(|w| format!("{} {}", w.index, w.name));
                 let last = last.unwrap_or_default();
                 let msg = format!("vow: plan {run} wave {last}: gate passed, the next wave waits");
-                commit(
-                    st,
+                st.commit(
                     &[journal_op(&run, j)],
                     &msg,
                     &trailers(plan, &format!("{last} gate")),
@@ -346,7 +345,7 @@ fn judge_pending(
                 let wave = format!("{} {}", last.index, last.name);
                 let msg = format!("vow: plan {run} wave {wave}: the gate command's answer");
                 let trailer = trailers(plan, &format!("{wave} gate"));
-                commit(st, &[journal_op(&run, j)], &msg, &trailer)?;
+                st.commit(&[journal_op(&run, j)], &msg, &trailer)?;
             }
             Ok(Some(Outcome::Waiting {
                 run,
@@ -391,8 +390,7 @@ fn finish(
     let mut j = journal.unwrap_or_else(|| new_journal(plan, now, state));
     j.status = RunStatus::Done;
     j.store_digest = state.compute_digest();
-    commit(
-        st,
+    st.commit(
         &[journal_op(&run, &j)],
         &format!("vow: plan {run} done"),
         &trailers(plan, "done"),
@@ -444,8 +442,7 @@ fn apply_wave(
         wave.name,
         wave.instances.len()
     );
-    commit(
-        st,
+    st.commit(
         &ops,
         &message,
         &trailers(plan, &format!("{} {}", wave.index, wave.name)),
@@ -480,19 +477,6 @@ fn wave_record(wave: &crate::plan::Wave, now: DateTime<Utc>) -> journal::WaveRec
         batch: wave.batch.clone(),
         failed: Vec::new(),
     }
-}
-
-/// Commits through the second wall: whatever built them, no operation may leave the store or
-/// pass a symlink. Every store checks every path before it writes anything (`store::batch`),
-/// so one refused path stops the whole commit, for any store kind (a git store before it
-/// pushes).
-fn commit(
-    st: &mut dyn Store,
-    ops: &[Op],
-    message: &str,
-    trailers: &[(&str, String)],
-) -> Result<String> {
-    st.commit(ops, message, trailers)
 }
 
 fn trailers(plan: &Plan, wave: &str) -> Vec<(&'static str, String)> {
@@ -562,8 +546,7 @@ fn abort(
     j.store_digest = state.compute_digest();
     let run = plan.run_id();
     ops.push(journal_op(&run, j));
-    commit(
-        st,
+    st.commit(
         &ops,
         &format!(
             "vow: plan {run} aborted at wave {} {}",

@@ -9,7 +9,7 @@
 //! that names a path twice is applied in its order, on one thread, as it must (the last wins).
 
 use super::backend::Op;
-use super::path::{Checked, PathError, StorePath};
+use super::path::{self, Checked, PathError, StorePath};
 use crate::error::Result;
 use rayon::prelude::*;
 use std::ops::Range;
@@ -75,7 +75,8 @@ impl Batch {
     }
 
     /// The checked paths, in the order of the operations.
-    pub fn paths(&self) -> impl Iterator<Item = &StorePath> {
+    #[cfg(test)]
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &StorePath> {
         self.parts.iter().flat_map(|p| p.paths.iter())
     }
 }
@@ -104,14 +105,7 @@ fn is_write(ops: &[Op], i: usize) -> bool {
 fn check_part(root: &Path, ops: &[Op], range: Range<usize>) -> Result<Part, PathError> {
     let mut checked = Checked::default();
     let all = ops.get(range.clone()).unwrap_or_default();
-    let paths = all
-        .iter()
-        .map(|op| {
-            let sp = StorePath::new(op.path())?;
-            sp.under_in(root, &mut checked)?;
-            Ok(sp)
-        })
-        .collect::<Result<_, PathError>>()?;
+    let paths = path::check_all_in(root, all.iter().map(Op::path), &mut checked)?;
     Ok(Part {
         range,
         paths,

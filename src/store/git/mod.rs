@@ -386,12 +386,6 @@ impl GitStore {
             &self.shown,
         )
     }
-
-    /// Writes the operations to the checkout, but for those that leave a file as it was
-    /// (`same`): the checkout is the parent's tree, so those bytes are there already.
-    fn write_checkout(&self, batch: batch::Batch, ops: &[Op], same: &[bool]) -> Result<()> {
-        batch.apply(&self.dir, ops, same)
-    }
 }
 
 impl Store for GitStore {
@@ -477,7 +471,9 @@ impl Store for GitStore {
         }
         crash::point("checkout");
         self.unmark_clean()?;
-        self.write_checkout(batch, ops, &same)?;
+        // The checkout is the parent's tree: the operations that leave a file as it was
+        // (`same`) are skipped, those bytes are there already.
+        batch.apply(&self.dir, ops, &same)?;
         crash::point("index");
         // The index is not rewritten per wave (60,000 entries read from the tree and written
         // again cost more than the wave's own objects); it is removed, as it no longer

@@ -67,8 +67,9 @@ impl Staged {
     }
 
     /// Copies a tree of the parent (as its raw bytes) into the handle, for the tree updater.
-    pub(super) fn base_tree(&self, data: &[u8]) -> Result<Oid> {
-        Ok(self.repo.odb()?.write(ObjectType::Tree, data)?)
+    pub(super) fn base_tree(&self, data: &[u8]) -> Result<()> {
+        self.repo.odb()?.write(ObjectType::Tree, data)?;
+        Ok(())
     }
 
     /// Compresses the blobs (their ids, [`packfile::blob_id`], and bytes) into the packs, each

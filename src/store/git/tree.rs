@@ -120,34 +120,42 @@ impl<'r> Base<'r> {
         if let Some(known) = self.trees.get(folder) {
             return Ok(*known);
         }
-        // The nearest folder above that is known, then down from there, one name at a time.
-        let mut at = self.root;
-        let mut done = 0;
-        if !self.trees.contains_key("") {
-            self.copy(staged, "", at)?;
-        }
-        for (i, _) in folder.match_indices('/') {
-            if let Some(known) = folder.get(..i).and_then(|f| self.trees.get(f)) {
-                (at, done) = (*known, i + 1);
-            }
-        }
-        let rest = folder.get(done..).unwrap_or_default();
-        for name in rest.split('/').filter(|n| !n.is_empty()) {
-            let below = match at {
-                Some(id) => self
-                    .repo
-                    .find_tree(id)?
-                    .get_name(name)
-                    .and_then(|e| (e.kind() == Some(ObjectType::Tree)).then(|| e.id())),
-                None => None,
-            };
-            done += name.len();
-            let here = folder.get(..done).unwrap_or(folder);
-            self.copy(staged, here, below)?;
-            done += 1;
-            at = below;
+        // Down from the root, one name at a time, each folder looked up once.
+        let mut at = self.known_or_copied(staged, "", |b| Ok(b.root))?;
+        let mut end = 0;
+        for name in folder.split('/').filter(|n| !n.is_empty()) {
+            end += name.len();
+            let here = folder.get(..end).unwrap_or(folder);
+            end += 1;
+            let parent = at;
+            at = self.known_or_copied(staged, here, |b| b.below(parent, name))?;
         }
         Ok(at)
+    }
+
+    /// The tree at `folder` as noted, or else as `find` gives it, noted and copied.
+    fn known_or_copied(
+        &mut self,
+        staged: &pack::Staged,
+        folder: &str,
+        find: impl FnOnce(&Self) -> Result<Option<Oid>>,
+    ) -> Result<Option<Oid>> {
+        if let Some(known) = self.trees.get(folder) {
+            return Ok(*known);
+        }
+        let tree = find(self)?;
+        self.copy(staged, folder, tree)?;
+        Ok(tree)
+    }
+
+    /// The subtree `name` of the parent's tree `at`, if there is one.
+    fn below(&self, at: Option<Oid>, name: &str) -> Result<Option<Oid>> {
+        let Some(id) = at else {
+            return Ok(None);
+        };
+        let tree = self.repo.find_tree(id)?;
+        let entry = tree.get_name(name);
+        Ok(entry.and_then(|e| (e.kind() == Some(ObjectType::Tree)).then(|| e.id())))
     }
 
     /// Notes the parent's tree at `folder`, copying it into the staged handle.
