@@ -29,19 +29,37 @@ pub(super) struct WaveBackup {
     pub instances: BTreeMap<String, Backup>,
 }
 
-/// One instance's part of a wave, built on its own (instances of a wave share nothing but the
-/// revisions, which are kept afterwards, in wave order).
+/// One instance's part of a wave while it is built on its own (instances of a wave share
+/// nothing but the revisions, which are kept afterwards, in wave order).
 #[derive(Default)]
 struct Built {
     ops: Vec<Op>,
     backup: Backup,
-    /// The backup as its entry in the wave's backup file ([`backup_entry`]): made by the
-    /// instance's own thread, so its old contents are freed there and then.
-    entry: Vec<u8>,
     /// What the store holds for the instance after the wave; `None` when the wave deletes it.
     after: Option<Applied>,
     /// The Promise and version it is applied at, kept as a revision.
     revision: Option<(String, String)>,
+}
+
+/// One instance's part of a wave, built: its backup turned into its entry in the wave's
+/// backup file ([`backup_entry`]) by the instance's own thread, so that its old contents are
+/// freed there and then.
+struct Part {
+    ops: Vec<Op>,
+    entry: Vec<u8>,
+    after: Option<Applied>,
+    revision: Option<(String, String)>,
+}
+
+impl Built {
+    fn finish(self, key: &str) -> Result<Part> {
+        Ok(Part {
+            entry: backup_entry(key, &self.backup)?,
+            ops: self.ops,
+            after: self.after,
+            revision: self.revision,
+        })
+    }
 }
 
 /// Reads the store's files as they are before the wave, through its wall.
@@ -111,7 +129,7 @@ pub(super) fn ops(
         .collect();
     let root = st.dir();
     let before: &StoreState = state;
-    let built: Vec<Result<Built>> = work
+    let built: Vec<Result<Part>> = work
         .into_par_iter()
         .map_init(
             || Reader {
@@ -119,9 +137,7 @@ pub(super) fn ops(
                 checked: Checked::default(),
             },
             |reader, (inst, ev)| {
-                let mut b = build(inputs, before, reader, inst, ev)?;
-                b.entry = backup_entry(&inst.instance.to_string(), &std::mem::take(&mut b.backup))?;
-                Ok(b)
+                build(inputs, before, reader, inst, ev)?.finish(&inst.instance.to_string())
             },
         )
         .collect();
