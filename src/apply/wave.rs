@@ -46,15 +46,17 @@ struct Built {
 /// freed there and then.
 struct Part {
     ops: Vec<Op>,
-    entry: Vec<u8>,
+    /// The instance (`promise:namespace/name`) and its backup's entry, for the backup file.
+    entry: (String, Vec<u8>),
     after: Option<Applied>,
     revision: Option<(String, String)>,
 }
 
 impl Built {
-    fn finish(self, key: &str) -> Result<Part> {
+    fn finish(self, key: String) -> Result<Part> {
+        let entry = backup_entry(&key, &self.backup)?;
         Ok(Part {
-            entry: backup_entry(key, &self.backup)?,
+            entry: (key, entry),
             ops: self.ops,
             after: self.after,
             revision: self.revision,
@@ -129,7 +131,7 @@ pub(super) fn ops(
         .collect();
     let root = st.dir();
     let before: &StoreState = state;
-    let built: Vec<Result<Part>> = work
+    let parts: Vec<Result<Part>> = work
         .into_par_iter()
         .map_init(
             || Reader {
@@ -137,7 +139,7 @@ pub(super) fn ops(
                 checked: Checked::default(),
             },
             |reader, (inst, ev)| {
-                build(inputs, before, reader, inst, ev)?.finish(&inst.instance.to_string())
+                build(inputs, before, reader, inst, ev)?.finish(inst.instance.to_string())
             },
         )
         .collect();
@@ -145,19 +147,19 @@ pub(super) fn ops(
     let mut revisions = BTreeSet::new();
     let mut checked = Checked::default();
     let mut entries = Vec::with_capacity(wave.instances.len());
-    for (inst, b) in wave.instances.iter().zip(built) {
-        let b = b?;
-        ops.extend(b.ops);
-        if let Some((promise, version)) = b.revision {
+    for (inst, part) in wave.instances.iter().zip(parts) {
+        let part = part?;
+        ops.extend(part.ops);
+        if let Some((promise, version)) = part.revision {
             if revisions.insert((promise.clone(), version.clone())) {
                 revision_ops(inputs, root, &mut checked, &mut ops, &promise, &version)?;
             }
         }
-        match b.after {
+        match part.after {
             Some(applied) => state.applied.insert(inst.instance.clone(), applied),
             None => state.applied.remove(&inst.instance),
         };
-        entries.push((inst.instance.to_string(), b.entry));
+        entries.push(part.entry);
     }
     if !entries.is_empty() {
         ops.push(Op::Write {
